@@ -1,0 +1,43 @@
+"""The common interaction model: plain frozen records every layer speaks, and the error tree.
+
+Nothing here does I/O. Connectors build these records from API pages, the warehouse stores
+and loads them, scoring turns them into per-agent-per-day counts.
+"""
+
+from interactions.errors import (
+    AuthenticationError,
+    ConfigError,
+    CursorStuckError,
+    DeskmetricsError,
+    InputError,
+    MalformedRecordError,
+    SourceError,
+    SourceUnavailableError,
+    WarehouseError,
+)
+from interactions.model import (
+    Agent,
+    History,
+    Interaction,
+    OwnershipChange,
+    Rating,
+    StatusChange,
+)
+
+__all__ = [
+    "Agent",
+    "AuthenticationError",
+    "ConfigError",
+    "CursorStuckError",
+    "DeskmetricsError",
+    "History",
+    "InputError",
+    "Interaction",
+    "MalformedRecordError",
+    "OwnershipChange",
+    "Rating",
+    "SourceError",
+    "SourceUnavailableError",
+    "StatusChange",
+    "WarehouseError",
+]

@@ -1,0 +1,52 @@
+"""The one exception tree of deskmetrics.
+
+    DeskmetricsError                 anything deskmetrics expects and can explain
+    ├── ConfigError                  settings file, environment variable or time zone is wrong
+    ├── InputError                   a command-line argument is wrong (dates, source names)
+    ├── SourceError                  a source API could not be read as asked
+    │   ├── AuthenticationError      401/403: the token or e-mail is wrong or lacks rights
+    │   ├── SourceUnavailableError   retries ran out (429s, 5xx, resets, timeouts) or bad URL
+    │   ├── CursorStuckError         a page came back with the cursor it was asked for
+    │   └── MalformedRecordError     a record lacks a field the model needs, or has a bad value
+    └── WarehouseError               the database cannot be opened, written or is too new
+
+Every message names the thing, the cause and the fix, and never contains a secret. The
+command line turns these into `Error: …` and exit 1; anything else is a bug and keeps its
+traceback.
+"""
+
+
+class DeskmetricsError(Exception):
+    """Root of every error deskmetrics raises on purpose."""
+
+
+class ConfigError(DeskmetricsError):
+    """The settings, an environment variable they name, or a value in them is wrong."""
+
+
+class InputError(DeskmetricsError):
+    """A command-line argument is wrong."""
+
+
+class SourceError(DeskmetricsError):
+    """A source API could not be read as asked."""
+
+
+class AuthenticationError(SourceError):
+    """The source refused the credentials (HTTP 401 or 403)."""
+
+
+class SourceUnavailableError(SourceError):
+    """The source kept failing until the retry budget ran out, or cannot be reached at all."""
+
+
+class CursorStuckError(SourceError):
+    """A page returned the same cursor it was requested with: reading on would loop forever."""
+
+
+class MalformedRecordError(SourceError):
+    """An API record cannot be turned into the interaction model."""
+
+
+class WarehouseError(DeskmetricsError):
+    """The database cannot be opened or written, or its schema is not the one expected."""

@@ -1,0 +1,117 @@
+"""Records of the interaction model (METRICS.md "Words"), the same for every source.
+
+Keys are source-qualified: `source` is the name of the source *instance* from settings
+(`zendesk`, `zendesk_emea`, …) and every id is the source's own id as text. Every
+timestamp is timezone-aware UTC. Records are frozen: code that needs a changed record
+builds a new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Agent:
+    """A person who can own interactions (Zendesk agent/admin, Salesforce `005…` user).
+
+    `active` is false once the source reports the person suspended, deleted or downgraded;
+    they keep counting for what they handled, under the name and e-mail last known.
+    """
+
+    source: str
+    agent_id: str
+    name: str | None
+    email: str | None
+    role: str | None
+    active: bool
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """One ticket or case, as it stands now.
+
+    `status` is the source's own word; `resolved` says whether it counts as resolved
+    (Zendesk solved/closed, Salesforce IsClosed). `owner_id` is the current owning agent,
+    `group_id` the current group or queue. `solved_at`, `reopens` and
+    `assignee_stations` are the source's own aggregates, kept only as a cross-check.
+    """
+
+    source: str
+    interaction_id: str
+    created_at: datetime
+    updated_at: datetime
+    status: str
+    resolved: bool
+    deleted: bool
+    customer_id: str | None
+    owner_id: str | None
+    group_id: str | None
+    solved_at: datetime | None = None
+    reopens: int | None = None
+    assignee_stations: int | None = None
+
+
+@dataclass(frozen=True)
+class OwnershipChange:
+    """The owning agent of an interaction changed (`None` means no agent: a group or queue).
+
+    `update_id` groups changes recorded together (one Zendesk ticket event, Salesforce
+    history rows with one CreatedDate); `change_id` is unique within the source.
+    """
+
+    source: str
+    change_id: str
+    interaction_id: str
+    update_id: str
+    at: datetime
+    previous_owner: str | None
+    new_owner: str | None
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """The status of an interaction changed; `previous_status` is `None` at creation."""
+
+    source: str
+    change_id: str
+    interaction_id: str
+    update_id: str
+    at: datetime
+    previous_status: str | None
+    new_status: str
+    previous_resolved: bool | None
+    resolved: bool
+
+
+@dataclass(frozen=True)
+class Rating:
+    """One satisfaction-survey record about an interaction, as the source keeps it.
+
+    `score` is the source's own value as text: Zendesk `good`, `bad`, `offered`,
+    `unoffered`; Salesforce a number such as `4`. Whether it is a response, and whether it
+    is satisfied, is scoring's call (METRICS.md "CSAT"). `survey_id` tells surveys of the
+    same interaction apart ("" where a source has one survey per interaction).
+    """
+
+    source: str
+    rating_id: str
+    interaction_id: str
+    agent_id: str | None
+    score: str
+    comment: str | None
+    created_at: datetime
+    updated_at: datetime | None
+    survey_id: str = ""
+
+
+@dataclass(frozen=True)
+class History:
+    """An interaction with everything recorded about it: what scoring reads."""
+
+    interaction: Interaction
+    ownership: tuple[OwnershipChange, ...] = field(default_factory=tuple)
+    statuses: tuple[StatusChange, ...] = field(default_factory=tuple)
+    ratings: tuple[Rating, ...] = field(default_factory=tuple)

@@ -1,0 +1,229 @@
+"""Zendesk API records (plain JSON dicts) to interaction-model records, and nothing else.
+
+Parsing is strict where the model needs a value (ids, times, status) and lenient where
+Zendesk is loose: ids arrive as integers or strings, "none" as null or "", child events
+of unknown types and extra keys are normal (research/zendesk-api.md "Settled since").
+A record that cannot be read raises `MalformedRecordError` naming the stream, the record
+and the field, so the user can report it; nothing of its page is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from interactions import (
+    Agent,
+    Interaction,
+    MalformedRecordError,
+    OwnershipChange,
+    Rating,
+    StatusChange,
+)
+
+RESOLVED_STATUSES = frozenset({"solved", "closed"})  # METRICS.md "Words": Resolved
+AGENT_ROLES = frozenset({"agent", "admin"})  # METRICS.md "Words": Agent
+
+
+def _fail(stream: str, record: Mapping[str, Any], field: str, problem: str) -> MalformedRecordError:
+    return MalformedRecordError(
+        f"zendesk {stream} record id={record.get('id')!r}: field {field!r} {problem}. "
+        "The page holding it was not stored; if the API really sends this, please report it "
+        "with the record (no secrets are in it)."
+    )
+
+
+def _required_id(stream: str, record: Mapping[str, Any], field: str) -> str:
+    value = optional_id(record.get(field))
+    if value is None:
+        raise _fail(stream, record, field, f"is missing or empty ({record.get(field)!r})")
+    return value
+
+
+def optional_id(value: Any) -> str | None:
+    """A Zendesk id as text; None for null, "", 0 (Zendesk's ways of saying "nobody")."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value) if value != 0 else None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value)) if value != 0 else None
+    text = str(value).strip()
+    return text if text not in ("", "0", "null") else None
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ISO 8601 string or unix seconds as an aware UTC datetime; None for null/""."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+    raise ValueError(f"not a time: {value!r}")
+
+
+def _time(stream: str, record: Mapping[str, Any], field: str, required: bool) -> datetime | None:
+    try:
+        moment = parse_time(record.get(field))
+    except ValueError:
+        raise _fail(stream, record, field, f"is not a time ({record.get(field)!r})") from None
+    if moment is None and required:
+        raise _fail(stream, record, field, "is missing")
+    return moment
+
+
+def interaction_from_ticket(source: str, ticket: Mapping[str, Any]) -> Interaction:
+    """A ticket of the cursor export, with its embedded `metric_set` when there is one."""
+    ticket_id = _required_id("ticket", ticket, "id")
+    status = ticket.get("status")
+    if not isinstance(status, str) or not status:
+        raise _fail("ticket", ticket, "status", f"is missing or not text ({status!r})")
+    created_at = _time("ticket", ticket, "created_at", required=True)
+    assert created_at is not None
+    updated_at = _time("ticket", ticket, "updated_at", required=False) or created_at
+    metric_set = ticket.get("metric_set")
+    metrics: Mapping[str, Any] = metric_set if isinstance(metric_set, Mapping) else {}
+    return Interaction(
+        source=source,
+        interaction_id=ticket_id,
+        created_at=created_at,
+        updated_at=updated_at,
+        status=status,
+        resolved=status in RESOLVED_STATUSES,
+        deleted=status == "deleted",
+        customer_id=optional_id(ticket.get("requester_id")),
+        owner_id=optional_id(ticket.get("assignee_id")),
+        group_id=optional_id(ticket.get("group_id")),
+        solved_at=_time("ticket metric_set", metrics, "solved_at", required=False),
+        reopens=_optional_int(metrics.get("reopens")),
+        assignee_stations=_optional_int(metrics.get("assignee_stations")),
+    )
+
+
+def _optional_int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def changes_from_event(
+    source: str, event: Mapping[str, Any]
+) -> Iterator[OwnershipChange | StatusChange]:
+    """The owner and status changes of one ticket event (one update, METRICS.md "Update")."""
+    event_id = _required_id("ticket_event", event, "id")
+    ticket_id = _required_id("ticket_event", event, "ticket_id")
+    at = _time("ticket_event", event, "created_at", required=False) or _time(
+        "ticket_event", event, "timestamp", required=True
+    )
+    assert at is not None
+    children = event.get("child_events") or []
+    if not isinstance(children, list):
+        raise _fail("ticket_event", event, "child_events", "is not a list")
+    for index, child in enumerate(children):
+        if not isinstance(child, Mapping):
+            continue
+        kind = child.get("event_type")
+        if kind not in ("Create", "Change", None):
+            continue  # comments, notifications, SLA… carry no ownership or status
+        is_change = kind == "Change"
+        change_id = f"{optional_id(child.get('id')) or f'{event_id}.{index}'}"
+        if "assignee_id" in child:
+            yield OwnershipChange(
+                source=source,
+                change_id=f"{change_id}:assignee",
+                interaction_id=ticket_id,
+                update_id=event_id,
+                at=at,
+                previous_owner=optional_id(child.get("previous_value")) if is_change else None,
+                new_owner=optional_id(child.get("assignee_id")),
+            )
+        if "status" in child:
+            new_status = child.get("status")
+            if not isinstance(new_status, str) or not new_status:
+                raise _fail("ticket_event", event, "child_events.status", f"is {new_status!r}")
+            previous = child.get("previous_value") if is_change else None
+            previous_status = previous if isinstance(previous, str) and previous else None
+            yield StatusChange(
+                source=source,
+                change_id=f"{change_id}:status",
+                interaction_id=ticket_id,
+                update_id=event_id,
+                at=at,
+                previous_status=previous_status,
+                new_status=new_status,
+                previous_resolved=(
+                    previous_status in RESOLVED_STATUSES if previous_status is not None else None
+                ),
+                resolved=new_status in RESOLVED_STATUSES,
+            )
+
+
+def rating_from_json(source: str, rating: Mapping[str, Any]) -> Rating:
+    """A legacy CSAT satisfaction rating; `score` kept as Zendesk says it."""
+    created_at = _time("satisfaction_rating", rating, "created_at", required=True)
+    assert created_at is not None
+    score = rating.get("score")
+    comment = rating.get("comment")
+    return Rating(
+        source=source,
+        rating_id=_required_id("satisfaction_rating", rating, "id"),
+        interaction_id=_required_id("satisfaction_rating", rating, "ticket_id"),
+        agent_id=optional_id(rating.get("assignee_id")),
+        score=str(score) if score is not None else "",
+        comment=str(comment) if comment else None,
+        created_at=created_at,
+        updated_at=_time("satisfaction_rating", rating, "updated_at", required=False),
+    )
+
+
+def agent_from_user(source: str, user: Mapping[str, Any]) -> Agent:
+    """A user who can own tickets; inactive once suspended, deleted or no longer an agent."""
+    role = user.get("role")
+    active = bool(user.get("active", True)) and not bool(user.get("suspended", False))
+    name, email = user.get("name"), user.get("email")
+    return Agent(
+        source=source,
+        agent_id=_required_id("user", user, "id"),
+        name=str(name) if name else None,
+        email=str(email) if email else None,
+        role=str(role) if role else None,
+        active=active and role in AGENT_ROLES,
+        updated_at=_time("user", user, "updated_at", required=False),
+    )
+
+
+def changes_from_audit(
+    source: str, audit: Mapping[str, Any]
+) -> Iterator[OwnershipChange | StatusChange]:
+    """The owner and status changes of one ticket audit.
+
+    Audits are the repair path for a single ticket (DESIGN.md "Sources"), never the sync
+    path; they carry the same changes as ticket events, as `field_name`/`value` pairs.
+    """
+    as_event = {
+        "id": audit.get("id"),
+        "ticket_id": audit.get("ticket_id"),
+        "created_at": audit.get("created_at"),
+        "child_events": [
+            {
+                "id": child.get("id"),
+                "event_type": child.get("type"),
+                child.get("field_name"): child.get("value"),
+                **(
+                    {"previous_value": child["previous_value"]} if "previous_value" in child else {}
+                ),
+            }
+            for child in audit.get("events") or []
+            if isinstance(child, Mapping) and child.get("field_name") in ("assignee_id", "status")
+        ],
+    }
+    yield from changes_from_event(source, as_event)

@@ -1,0 +1,67 @@
+"""Faults injected on demand into the simulated API.
+
+Owns the FIFO of pending faults (`FaultQueue`) and the release switch of "hang" faults.
+The server asks `take(path)` for every request and acts on what it gets.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+KINDS = frozenset({"429", "500", "502", "503", "reset", "slow", "cut", "hang"})
+
+
+@dataclass
+class Fault:
+    kind: str
+    times: int
+    path_contains: str | None
+    retry_after: int
+    delay: float
+
+
+class FaultQueue:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+        self._release = threading.Event()
+
+    def add(
+        self, kind: str, times: int, path_contains: str | None, retry_after: int, delay: float
+    ) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown fault {kind!r}: choose one of {sorted(KINDS)}")
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        with self._lock:
+            self._faults.append(Fault(kind, times, path_contains, retry_after, delay))
+
+    def take(self, path: str) -> Fault | None:
+        """The first pending fault that matches `path`, used up once."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.path_contains is None or fault.path_contains in path:
+                    fault.times -= 1
+                    if fault.times == 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    def pending(self) -> int:
+        with self._lock:
+            return sum(f.times for f in self._faults)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def release_event(self) -> threading.Event:
+        with self._lock:
+            return self._release
+
+    def release(self) -> None:
+        """Let every request hanging now go on."""
+        with self._lock:
+            event, self._release = self._release, threading.Event()
+        event.set()

@@ -1,0 +1,212 @@
+"""The ground truth of a desk: per-agent counts straight from METRICS.md, by construction.
+
+Owns `daily_facts` (per agent and local day counts) and `report_rows` (the report over a
+period). It reads what the simulation recorded as it went (each ticket's `Step`s: owner and
+status before and after every update; the ratings as the customer left them), never the API
+JSON, and shares no code with deskmetrics.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sandbox.model import RESOLVED
+
+if TYPE_CHECKING:
+    from sandbox.desk import Desk
+
+SOURCE = "zendesk"
+COUNTS = (
+    "handled",
+    "transferred_out",
+    "resolved",
+    "fcr_eligible",
+    "fcr",
+    "csat_responses",
+    "csat_satisfied",
+    "csat_score_sum",
+)
+ROW_KEYS = (
+    "source", "agent_id", "agent_name", "agent_email",
+    "handled", "transferred_out", "transfer_pct", "transfer_ci_low", "transfer_ci_high",
+    "resolved", "fcr_eligible", "fcr", "fcr_pct", "fcr_ci_low", "fcr_ci_high",
+    "csat_responses", "csat_satisfied", "csat_pct", "csat_ci_low", "csat_ci_high",
+    "csat_mean_pct", "low_sample",
+)  # fmt: skip
+
+Key = tuple[str | None, date]
+
+
+def daily_facts(
+    desk: Desk,
+    timezone: str = "UTC",
+    repeat_window_hours: float = 72,
+    transfer_breaks_fcr: bool = False,
+    high_water_mark: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Counts per (agent_id as str, or None for no agent; local day), non-zero rows only."""
+    zone = ZoneInfo(timezone)
+    mark = high_water_mark or desk.now - timedelta(minutes=1)
+    window = timedelta(hours=repeat_window_hours)
+    facts: dict[Key, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
+
+    def add(agent: int | None, day: date, name: str, amount: int = 1) -> None:
+        facts[(None if agent is None else str(agent), day)][name] += amount
+
+    def day_of(moment: datetime) -> date:
+        return moment.astimezone(zone).date()
+
+    # Deleted tickets count nowhere and are no repeat contact.
+    live = [t for t in desk.tickets.values() if not t.deleted]
+    opened: dict[int, list[datetime]] = defaultdict(list)
+    for t in live:
+        opened[t.requester_id].append(t.created_at)
+    for times in opened.values():
+        times.sort()
+
+    resolver_of: dict[int, int | None] = {}
+    for t in live:
+        handled_on: dict[int, date] = {}
+        passed_on: set[int] = set()
+        transferred = reopened = False
+        resolver: int | None = None
+        resolved_at: datetime | None = None
+        for step in t.history:
+            # Within an update the ownership change comes first, judged by the status before.
+            if step.owner_after != step.owner_before:
+                gone = step.owner_before
+                if gone is not None and step.status_before not in RESOLVED:
+                    transferred = True
+                    if gone not in passed_on:
+                        passed_on.add(gone)
+                        add(gone, handled_on[gone], "transferred_out")
+                new = step.owner_after
+                if new is not None and new not in handled_on:
+                    handled_on[new] = day_of(step.at)
+                    add(new, handled_on[new], "handled")
+            was = step.status_before in RESOLVED
+            now = step.status_after in RESOLVED
+            if not was and now:
+                resolver, resolved_at = step.owner_after, step.at
+            elif was and not now:
+                reopened = True
+        if t.status not in RESOLVED or resolved_at is None:
+            continue
+        resolver_of[t.id] = resolver
+        day = day_of(resolved_at)
+        add(resolver, day, "resolved")
+        if resolved_at + window > mark:
+            continue  # FCR-pending: the repeat window is still open
+        add(resolver, day, "fcr_eligible")
+        times = opened[t.requester_id]
+        later = bisect.bisect_right(times, t.created_at)
+        repeat = later < len(times) and times[later] <= resolved_at + window
+        if not (reopened or repeat or (transfer_breaks_fcr and transferred)):
+            add(resolver, day, "fcr")
+
+    answers: dict[int, list[Any]] = defaultdict(list)
+    for rating in desk.ratings.values():
+        if rating.score in ("good", "bad") and not desk.tickets[rating.ticket_id].deleted:
+            answers[rating.ticket_id].append(rating)
+    for ticket_id, given in answers.items():
+        latest = max(given, key=lambda r: (r.updated_at, r.created_at, r.id))
+        first = min(r.created_at for r in given)
+        agent = latest.assignee_id
+        if agent is None:
+            agent = resolver_of.get(ticket_id)
+        day = day_of(first)
+        add(agent, day, "csat_responses")
+        if latest.score == "good":
+            add(agent, day, "csat_satisfied")
+            add(agent, day, "csat_score_sum", 100)
+
+    rows = [
+        {"agent_id": agent, "day": day, **counts}
+        for (agent, day), counts in facts.items()
+        if any(counts.values())
+    ]
+    rows.sort(key=lambda r: (r["day"], r["agent_id"] is None, r["agent_id"] or ""))
+    return rows
+
+
+def _round1(value: Decimal | float) -> float:
+    exact = value if isinstance(value, Decimal) else Decimal(repr(value))
+    return float(exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def _rate(successes: int, trials: int) -> tuple[float | None, float | None, float | None]:
+    """Percentage and 95 % Wilson interval, each x100 to one decimal half-up; None for 0 trials."""
+    if trials == 0:
+        return None, None, None
+    z = 1.96
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    low, high = max(0.0, centre - half), min(1.0, centre + half)
+    pct = _round1(Decimal(100 * successes) / Decimal(trials))
+    return pct, _round1(100 * low), _round1(100 * high)
+
+
+def report_rows(
+    desk: Desk,
+    since: date,
+    until: date,
+    timezone: str = "UTC",
+    repeat_window_hours: float = 72,
+    transfer_breaks_fcr: bool = False,
+    min_sample: int = 30,
+    high_water_mark: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """The per-agent report rows over local days [since, until), in report order."""
+    sums: dict[str | None, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
+    facts = daily_facts(desk, timezone, repeat_window_hours, transfer_breaks_fcr, high_water_mark)
+    for fact in facts:
+        if since <= fact["day"] < until:
+            total = sums[fact["agent_id"]]
+            for name in COUNTS:
+                total[name] += fact[name]
+    rows = []
+    for agent_id, c in sums.items():
+        if not any(c.values()):
+            continue
+        user = desk.users.get(int(agent_id)) if agent_id is not None else None
+        transfer = _rate(c["transferred_out"], c["handled"])
+        fcr = _rate(c["fcr"], c["fcr_eligible"])
+        csat = _rate(c["csat_satisfied"], c["csat_responses"])
+        mean = (
+            _round1(Decimal(c["csat_score_sum"]) / Decimal(c["csat_responses"]))
+            if c["csat_responses"]
+            else None
+        )
+        flagged = [
+            name
+            for name, n in (
+                ("transfer", c["handled"]),
+                ("fcr", c["fcr_eligible"]),
+                ("csat", c["csat_responses"]),
+            )
+            if 0 < n < min_sample
+        ]
+        values = (
+            SOURCE, agent_id, user.name if user else None, user.email if user else None,
+            c["handled"], c["transferred_out"], *transfer,
+            c["resolved"], c["fcr_eligible"], c["fcr"], *fcr,
+            c["csat_responses"], c["csat_satisfied"], *csat,
+            mean, " ".join(flagged),
+        )  # fmt: skip
+        rows.append(dict(zip(ROW_KEYS, values, strict=True)))
+    rows.sort(
+        key=lambda r: (
+            r["agent_id"] is None,
+            (r["agent_name"] or "").casefold(),
+            r["agent_id"] or "",
+        )
+    )
+    return rows

@@ -1,0 +1,89 @@
+"""settings.toml documents every setting with its default, and bad settings say what to fix."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from deskmetrics.settings import Settings, ZendeskSourceSettings, load_settings, settings_from
+from interactions import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_settings_file_holds_exactly_the_defaults() -> None:
+    documented = load_settings(ROOT / "settings.toml")
+    assert documented.model_dump(exclude={"sources"}) == Settings().model_dump(exclude={"sources"})
+    assert documented.sources == {"zendesk": ZendeskSourceSettings()}
+
+
+def test_every_setting_has_a_comment_above_it() -> None:
+    lines = (ROOT / "settings.toml").read_text().splitlines()
+    for number, line in enumerate(lines):
+        if re.match(r"^[a-z_]+ = ", line):
+            assert lines[number - 1].startswith("#"), f"settings.toml: {line!r} has no comment"
+
+
+def test_every_settings_key_is_in_the_file() -> None:
+    raw = tomllib.loads((ROOT / "settings.toml").read_text())
+    for section, model in Settings.model_fields.items():
+        if section == "sources":
+            continue
+        value = raw.get(section)
+        assert value is not None, f"settings.toml lacks {section}"
+        if isinstance(value, dict):
+            annotation = model.annotation
+            assert annotation is not None
+            assert set(value) == set(annotation.model_fields), section  # type: ignore[union-attr]
+    assert set(raw["sources"]["zendesk"]) == set(ZendeskSourceSettings.model_fields)
+
+
+def test_unknown_time_zone_is_a_config_error_naming_the_key() -> None:
+    with pytest.raises(ConfigError, match=r"timezone: unknown time zone 'Mars/Olympus'"):
+        settings_from({"timezone": "Mars/Olympus"})
+
+
+def test_unknown_key_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"fcr\.repeat_window"):
+        settings_from({"fcr": {"repeat_window": 48}})
+
+
+def test_missing_token_names_the_variable_and_not_a_secret() -> None:
+    settings = settings_from(
+        {"sources": {"zendesk": {"subdomain": "acme", "email": "a@acme.test"}}}
+    )
+    with pytest.raises(ConfigError, match="ZENDESK_API_TOKEN") as raised:
+        settings.zendesk_config("zendesk", environ={})
+    assert "token_env" in str(raised.value)
+
+
+def test_token_comes_from_the_environment_and_stays_out_of_repr() -> None:
+    settings = settings_from(
+        {"sources": {"zendesk": {"subdomain": "acme", "email": "a@acme.test", "token_env": "T"}}}
+    )
+    config = settings.zendesk_config("zendesk", environ={"T": "s3cret-token"})
+    assert config.token == "s3cret-token"
+    assert "s3cret" not in repr(config)
+
+
+def test_missing_settings_file_says_how_to_make_one(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no settings file .* --config"):
+        load_settings(tmp_path / "nope.toml")
+
+
+def test_unknown_source_names_the_configured_ones() -> None:
+    settings = settings_from({"sources": {"zendesk": {}}})
+    with pytest.raises(ConfigError, match=r"'salesforce'.*configured: zendesk"):
+        settings.enabled_sources("salesforce")
+
+
+def test_database_password_is_taken_from_its_variable() -> None:
+    settings = settings_from(
+        {"database": {"url": "postgresql+psycopg://dm@db/dm", "password_env": "DB_PW"}}
+    )
+    assert settings.database_url({"DB_PW": "pw"}) == "postgresql+psycopg://dm:pw@db/dm"
+    with pytest.raises(ConfigError, match="DB_PW"):
+        settings.database_url({})

@@ -1,0 +1,347 @@
+"""Writing: idempotent upserts of model records, each page committed with its cursor.
+
+`store_page` is the only way a connector page reaches the database: in ONE transaction it
+upserts the page's records by natural key, saves the stream's cursor, moves the source's
+high-water mark, and marks dirty the days whose facts the page may change (DESIGN.md
+"Data flow", steps 2 and 3). A crash loses at most the page in flight; a page read twice
+changes nothing; an older copy of a record never overwrites a newer one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine, and_, case, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
+
+from interactions import Agent, Interaction, OwnershipChange, Rating, StatusChange
+from warehouse.schema import (
+    agents,
+    dirty_days,
+    interactions,
+    ownership_changes,
+    ratings,
+    status_changes,
+    sync_state,
+)
+
+BATCH = 500
+SOURCE_ROW = "*"  # sync_state row that holds the source-wide high-water mark
+
+
+@dataclass(frozen=True)
+class DirtyRule:
+    """What marking days needs to know: the day boundary and the FCR repeat window."""
+
+    timezone: str
+    repeat_window: timedelta
+
+
+def _insert(conn: Connection, table: Any) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def upsert(
+    conn: Connection,
+    table: Any,
+    rows: Sequence[dict[str, Any]],
+    newer: ColumnElement[bool] | None = None,
+    keep_earliest: str | None = None,
+) -> None:
+    """Insert rows, or update them by primary key.
+
+    `newer` (a condition on `excluded`/table columns) guards the update so that an older
+    copy never overwrites a newer one; `keep_earliest` names a column that keeps the
+    smallest value ever written (a rating's first answer).
+    """
+    if not rows:
+        return
+    keys = [c.name for c in table.primary_key.columns]
+    for offset in range(0, len(rows), BATCH):
+        statement = _insert(conn, table)
+        excluded = statement.excluded
+        guard = newer(excluded) if callable(newer) else None
+        values: dict[str, Any] = {}
+        for column in table.columns:
+            if column.name in keys:
+                continue
+            incoming, current = excluded[column.name], table.c[column.name]
+            if column.name == keep_earliest:
+                values[column.name] = case((incoming < current, incoming), else_=current)
+            elif guard is not None:
+                values[column.name] = case((guard, incoming), else_=current)
+            else:
+                values[column.name] = incoming
+        statement = statement.on_conflict_do_update(index_elements=keys, set_=values)
+        conn.execute(statement, list(rows[offset : offset + BATCH]))
+
+
+def _newer_by(column: str, table: Any) -> Any:
+    def guard(excluded: Any) -> ColumnElement[bool]:
+        return or_(table.c[column].is_(None), excluded[column] >= table.c[column])
+
+    return guard
+
+
+def store_records(conn: Connection, records: Iterable[Any], seen_at: datetime) -> set[str]:
+    """Upsert model records of any kind; returns the interaction ids they touch."""
+    by_kind: dict[type, list[dict[str, Any]]] = {}
+    touched: set[str] = set()
+    for record in records:
+        row = asdict(record)
+        if isinstance(record, Agent):
+            row["seen_at"] = seen_at
+        else:
+            touched.add(record.interaction_id)
+        by_kind.setdefault(type(record), []).append(row)
+    upsert(conn, interactions, by_kind.get(Interaction, []), _newer_by("updated_at", interactions))
+    upsert(conn, ownership_changes, by_kind.get(OwnershipChange, []))
+    upsert(conn, status_changes, by_kind.get(StatusChange, []))
+    upsert(
+        conn,
+        ratings,
+        by_kind.get(Rating, []),
+        _newer_by("updated_at", ratings),
+        keep_earliest="created_at",
+    )
+    upsert(conn, agents, by_kind.get(Agent, []), _newer_by("updated_at", agents))
+    return touched
+
+
+def store_page(
+    engine: Engine,
+    source: str,
+    stream_key: str,
+    records: Sequence[Any],
+    cursor: dict[str, Any],
+    rule: DirtyRule,
+    high_water_mark: datetime | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Records, cursor, high-water mark and dirty days of one page, in one transaction."""
+    now = now or datetime.now(UTC)
+    with engine.begin() as conn:
+        touched = store_records(conn, records, now)
+        mark_interactions_dirty(conn, source, touched, rule)
+        save_cursor(conn, source, stream_key, cursor, now)
+        if high_water_mark is not None:
+            raise_high_water_mark(conn, source, high_water_mark, rule, now)
+
+
+def save_cursor(
+    conn: Connection, source: str, stream_key: str, cursor: dict[str, Any], now: datetime
+) -> None:
+    upsert(
+        conn,
+        sync_state,
+        [
+            {
+                "source": source,
+                "stream": stream_key,
+                "cursor": json.dumps(cursor, sort_keys=True),
+                "high_water_mark": None,
+                "updated_at": now,
+                "last_success_at": now,
+                "last_error": None,
+            }
+        ],
+    )
+
+
+def load_cursor(engine: Engine, source: str, stream_key: str) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(sync_state.c.cursor).where(
+                sync_state.c.source == source, sync_state.c.stream == stream_key
+            )
+        ).scalar()
+    return json.loads(found) if found else None
+
+
+def record_error(engine: Engine, source: str, stream_key: str, message: str) -> None:
+    """Note a stream's last error for `status`, keeping its cursor as it was."""
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        exists = conn.execute(
+            select(sync_state.c.stream).where(
+                sync_state.c.source == source, sync_state.c.stream == stream_key
+            )
+        ).first()
+        if exists:
+            conn.execute(
+                sync_state.update()
+                .where(sync_state.c.source == source, sync_state.c.stream == stream_key)
+                .values(last_error=message, updated_at=now)
+            )
+        else:
+            conn.execute(
+                sync_state.insert().values(
+                    source=source,
+                    stream=stream_key,
+                    cursor=None,
+                    updated_at=now,
+                    last_error=message,
+                )
+            )
+
+
+def high_water_mark(conn: Connection, source: str) -> datetime | None:
+    found: datetime | None = conn.execute(
+        select(sync_state.c.high_water_mark).where(
+            sync_state.c.source == source, sync_state.c.stream == SOURCE_ROW
+        )
+    ).scalar()
+    return found
+
+
+def raise_high_water_mark(
+    conn: Connection, source: str, mark: datetime, rule: DirtyRule, now: datetime
+) -> None:
+    """Move the source's high-water mark forward (never back) and mark the days whose
+    FCR-pending state that changes (METRICS.md "Resolution and FCR": pending)."""
+    old = high_water_mark(conn, source)
+    if old is not None and mark <= old:
+        return
+    upsert(
+        conn,
+        sync_state,
+        [
+            {
+                "source": source,
+                "stream": SOURCE_ROW,
+                "cursor": None,
+                "high_water_mark": mark,
+                "updated_at": now,
+                "last_success_at": now,
+                "last_error": None,
+            }
+        ],
+    )
+    if old is None:
+        first = conn.execute(
+            select(func.min(status_changes.c.at)).where(status_changes.c.source == source)
+        ).scalar()
+        old = first + rule.repeat_window if first is not None else mark
+    mark_day_range(conn, source, old - rule.repeat_window, mark - rule.repeat_window, rule)
+
+
+def local_day(at: datetime, rule: DirtyRule) -> date:
+    return at.astimezone(ZoneInfo(rule.timezone)).date()
+
+
+def mark_days(conn: Connection, source: str, days: Iterable[date]) -> None:
+    rows = [{"source": source, "day": day} for day in sorted(set(days))]
+    if not rows:
+        return
+    for offset in range(0, len(rows), BATCH):
+        statement = _insert(conn, dirty_days).on_conflict_do_nothing()
+        conn.execute(statement, rows[offset : offset + BATCH])
+
+
+def mark_day_range(
+    conn: Connection, source: str, start: datetime, end: datetime, rule: DirtyRule
+) -> None:
+    first, last = local_day(start, rule), local_day(end, rule)
+    mark_days(conn, source, (first + timedelta(days=n) for n in range((last - first).days + 1)))
+
+
+def mark_interactions_dirty(
+    conn: Connection, source: str, interaction_ids: set[str], rule: DirtyRule
+) -> None:
+    """Mark every day these interactions count on, and the resolution days of their
+    customers' other interactions whose repeat window they may fall into (DESIGN.md
+    "Data flow", step 3)."""
+    ids = sorted(interaction_ids)
+    moments: list[datetime] = []
+    customers: dict[str, datetime] = {}
+    for offset in range(0, len(ids), BATCH):
+        batch = ids[offset : offset + BATCH]
+        for table, column in (
+            (ownership_changes, ownership_changes.c.at),
+            (status_changes, status_changes.c.at),
+            (ratings, ratings.c.created_at),
+        ):
+            moments.extend(
+                conn.execute(
+                    select(column).where(
+                        table.c.source == source, table.c.interaction_id.in_(batch)
+                    )
+                ).scalars()
+            )
+        for row in conn.execute(
+            select(
+                interactions.c.customer_id,
+                interactions.c.created_at,
+                interactions.c.updated_at,
+                interactions.c.solved_at,
+            ).where(interactions.c.source == source, interactions.c.interaction_id.in_(batch))
+        ):
+            moments.extend(m for m in (row.created_at, row.updated_at, row.solved_at) if m)
+            if row.customer_id is not None:
+                earliest = customers.get(row.customer_id, row.created_at)
+                customers[row.customer_id] = min(earliest, row.created_at)
+    moments.extend(_repeat_window_moments(conn, source, customers, rule))
+    mark_days(conn, source, (local_day(m, rule) for m in moments))
+
+
+def _repeat_window_moments(
+    conn: Connection, source: str, customers: dict[str, datetime], rule: DirtyRule
+) -> list[datetime]:
+    """Resolution moments of a customer's interactions that a contact at or after
+    `earliest` can be a repeat contact for (METRICS.md "FCR", condition 2)."""
+    moments: list[datetime] = []
+    names = sorted(customers)
+    for offset in range(0, len(names), BATCH):
+        batch = names[offset : offset + BATCH]
+        since = min(customers[c] for c in batch) - rule.repeat_window
+        owned_by_batch = and_(
+            interactions.c.source == source,
+            interactions.c.customer_id.in_(batch),
+        )
+        moments.extend(
+            conn.execute(
+                select(status_changes.c.at)
+                .join(
+                    interactions,
+                    and_(
+                        interactions.c.source == status_changes.c.source,
+                        interactions.c.interaction_id == status_changes.c.interaction_id,
+                    ),
+                )
+                .where(owned_by_batch, status_changes.c.resolved.is_(True))
+                .where(status_changes.c.at >= since)
+            ).scalars()
+        )
+        for row in conn.execute(
+            select(interactions.c.updated_at, interactions.c.solved_at).where(
+                owned_by_batch,
+                interactions.c.resolved.is_(True),
+                interactions.c.updated_at >= since,
+            )
+        ):
+            moments.extend(m for m in (row.updated_at, row.solved_at) if m)
+    return moments
+
+
+def pop_dirty_days(conn: Connection, source: str, days: Iterable[date]) -> None:
+    wanted = list(days)
+    for offset in range(0, len(wanted), BATCH):
+        conn.execute(
+            dirty_days.delete().where(
+                dirty_days.c.source == source, dirty_days.c.day.in_(wanted[offset : offset + BATCH])
+            )
+        )
+
+
+def dirty_days_of(engine: Engine, source: str) -> list[date]:
+    with engine.connect() as conn:
+        return sorted(
+            conn.execute(select(dirty_days.c.day).where(dirty_days.c.source == source)).scalars()
+        )

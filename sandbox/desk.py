@@ -90,7 +90,7 @@ class Desk:
         return {"id": self._next_child_id, "via": via, "via_reference_id": None, **body}
 
     def _id_value(self, value: int | None) -> int | str | None:
-        """Ids arrive as integers or strings, and "none" as null or "" (research "Settled since")."""
+        """Ids come as integers or strings, "none" as null or "" (research "Settled since")."""
         if value is None:
             return None if self.noise.random() < 0.5 else ""
         return value if self.noise.random() < 0.5 else str(value)
@@ -129,7 +129,9 @@ class Desk:
         self.tickets[ticket_id] = ticket
         via = {"web": "Web form", "email": "Mail", "api": "Web service", "voice": "Voice"}[channel]
         children = [
-            self._child(via, {"requester_id": self._id_value(requester_id), "event_type": "Create"}),
+            self._child(
+                via, {"requester_id": self._id_value(requester_id), "event_type": "Create"}
+            ),
             self._child(via, {"subject": subject, "event_type": "Create"}),
             self._child(via, {"status": status, "event_type": "Create"}),
             self._child(via, {"priority": priority, "event_type": "Create"}),
@@ -138,7 +140,9 @@ class Desk:
         ]
         if assignee_id is not None or self.noise.random() < 0.3:
             children.append(
-                self._child(via, {"assignee_id": self._id_value(assignee_id), "event_type": "Create"})
+                self._child(
+                    via, {"assignee_id": self._id_value(assignee_id), "event_type": "Create"}
+                )
             )
         children.append(self._comment_child(via, submitter, ticket.description, True))
         self.noise.shuffle(children)
@@ -198,7 +202,7 @@ class Desk:
         return event
 
     def next_time(self, ticket: Ticket, at: datetime) -> datetime:
-        """`at`, or one second after the ticket's last update: a ticket's events strictly increase."""
+        """`at`, or a second after the ticket's last update: its events strictly increase."""
         floor = ticket.updated_at + timedelta(seconds=1)
         return (at if at >= floor else floor).replace(microsecond=0)
 
@@ -208,8 +212,8 @@ class Desk:
         at: datetime,
         updater: int,
         *,
-        assignee: int | None | _Keep = KEEP,
-        group: int | None | _Keep = KEEP,
+        assignee: int | _Keep | None = KEEP,
+        group: int | _Keep | None = KEEP,
         status: str | _Keep = KEEP,
         comment: tuple[int, bool, str] | None = None,
         extra: list[JSON] | None = None,
@@ -272,7 +276,9 @@ class Desk:
         children.extend(extra or [])
         children.extend(self._noise_children(ticket, via))
         self.noise.shuffle(children)
-        ticket.history.append(Step(at, owner_before, ticket.assignee_id, status_before, ticket.status))
+        ticket.history.append(
+            Step(at, owner_before, ticket.assignee_id, status_before, ticket.status)
+        )
         self._append_event(ticket, at, updater, via, children, comment[1] if comment else None)
         return at
 
@@ -318,7 +324,8 @@ class Desk:
             new = self.noise.choice(("low", "normal", "high", "urgent"))
             out.append(
                 self._child(
-                    via, {"priority": new, "previous_value": ticket.priority, "event_type": "Change"}
+                    via,
+                    {"priority": new, "previous_value": ticket.priority, "event_type": "Change"},
                 )
             )
             ticket.priority = new

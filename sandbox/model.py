@@ -257,7 +257,10 @@ class Ticket:
             "full_resolution_time_in_minutes": {"calendar": full_res, "business": full_res},
             "agent_wait_time_in_minutes": {"calendar": 0, "business": 0},
             "requester_wait_time_in_minutes": {"calendar": full_res, "business": full_res},
-            "on_hold_time_in_minutes": {"calendar": m.on_hold_minutes, "business": m.on_hold_minutes},
+            "on_hold_time_in_minutes": {
+                "calendar": m.on_hold_minutes,
+                "business": m.on_hold_minutes,
+            },
         }
 
 

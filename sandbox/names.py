@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-FIRST_NAMES = (
-    "Ada Alan Amara Ana Ben Bianca Carlos Chen Chloe Dana David Diego Elena Emeka Emma Farah "
-    "Felix Grace Hana Hugo Ines Isaac Ivy Jamal Jana Jonas Julia Kai Kenji Lara Leo Lina Lucas "
-    "Maya Mei Mia Nadia Noah Nora Omar Oscar Paula Priya Quinn Rafael Rosa Sam Sara Sofia Tariq "
-    "Theo Uma Victor Wei Yara Yusuf Zoe"
-).split()
+_FIRST_NAMES = (
+    "Ada Alan Amara Ana Ben Bianca Carlos Chen Chloe Dana David Diego Elena Emeka Emma "
+    "Farah Felix Grace Hana Hugo Ines Isaac Ivy Jamal Jana Jonas Julia Kai Kenji Lara Leo "
+    "Lina Lucas Maya Mei Mia Nadia Noah Nora Omar Oscar Paula Priya Quinn Rafael Rosa Sam "
+    "Sara Sofia Tariq Theo Uma Victor Wei Yara Yusuf Zoe"
+)
+FIRST_NAMES = _FIRST_NAMES.split()
 
-LAST_NAMES = (
+_LAST_NAMES = (
     "Abbott Adeyemi Alvarez Andersen Baker Bauer Becker Brooks Castillo Chen Costa Dubois "
     "Eriksen Fischer Garcia Gomez Haddad Hansen Ibrahim Ito Jensen Kaur Khan Kim Kowalski "
-    "Larsen Lopez Martin Meyer Moreau Murphy Nakamura Nguyen Novak Okafor Olsen Patel Perez "
-    "Petrov Quist Rossi Santos Schmidt Silva Singh Sousa Tanaka Torres Varga Wagner Walsh Weber "
-    "Yilmaz Young Zhang"
-).split()
+    "Larsen Lopez Martin Meyer Moreau Murphy Nakamura Nguyen Novak Okafor Olsen Patel "
+    "Perez Petrov Quist Rossi Santos Schmidt Silva Singh Sousa Tanaka Torres Varga Wagner "
+    "Walsh Weber Yilmaz Young Zhang"
+)
+LAST_NAMES = _LAST_NAMES.split()
 
 GROUP_NAMES = ("Billing", "Technical Support", "Onboarding", "Returns", "Tier 2", "Enterprise")
 

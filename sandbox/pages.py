@@ -56,7 +56,9 @@ def url(base: str, path: str, params: dict[str, Any]) -> str:
     return f"{base}{path}?{query}" if query else f"{base}{path}"
 
 
-def after(items: Sequence[T], keys: Sequence[Any], position: Any, size: int) -> tuple[list[T], bool]:
+def after(
+    items: Sequence[T], keys: Sequence[Any], position: Any, size: int
+) -> tuple[list[T], bool]:
     """Up to `size` items whose key is greater than `position`; and whether more remain."""
     first = bisect.bisect_right(keys, position)
     chunk = list(items[first : first + size])

@@ -12,7 +12,7 @@ import bisect
 import heapq
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sandbox import names
@@ -67,7 +67,9 @@ class Simulation:
 
     def schedule(self, at: datetime, kind: str, ticket_id: int, epoch: int = -1) -> None:
         self.seq += 1
-        heapq.heappush(self.heap, Action(at.replace(microsecond=0), self.seq, kind, ticket_id, epoch))
+        heapq.heappush(
+            self.heap, Action(at.replace(microsecond=0), self.seq, kind, ticket_id, epoch)
+        )
 
     def run_until(self, end: datetime) -> None:
         while self.heap and self.heap[0].at <= end:
@@ -86,7 +88,9 @@ class Simulation:
         until = self.desk.users[user_id].available_until
         return until is None or at < until
 
-    def pick_agent(self, group: int | None, at: datetime, exclude: tuple[int | None, ...] = ()) -> int:
+    def pick_agent(
+        self, group: int | None, at: datetime, exclude: tuple[int | None, ...] = ()
+    ) -> int:
         pool = [
             a
             for a in self.staff_by_group.get(group or 0, [])
@@ -94,9 +98,7 @@ class Simulation:
         ]
         if not pool:
             pool = [
-                u.id
-                for u in self.desk.agents()
-                if u.id not in exclude and self.available(u.id, at)
+                u.id for u in self.desk.agents() if u.id not in exclude and self.available(u.id, at)
             ]
         return self.rng.choice(pool)
 
@@ -140,7 +142,7 @@ class Simulation:
         if assignee is not None:
             group = self.group_of(assignee) or group
         channel = "voice" if assigned else rng.choice(("web", "web", "email", "email", "api"))
-        ticket = desk.create_ticket(
+        desk.create_ticket(
             ticket_id,
             at,
             arrival.requester,
@@ -216,7 +218,12 @@ class Simulation:
         if kind < 0.12 and not force:
             other = self.pick_agent(t.group_id, at, exclude=(owner,))
             at = desk.update_ticket(
-                t, at, other, assignee=other, status="solved", comment=(other, True, self.line(True))
+                t,
+                at,
+                other,
+                assignee=other,
+                status="solved",
+                comment=(other, True, self.line(True)),
             )
             desk.note("take_and_solve", t.id)
             desk.note("reassigned", t.id)
@@ -235,7 +242,12 @@ class Simulation:
         else:
             group = rng.choice(sorted(desk.groups))
             at = desk.update_ticket(
-                t, at, owner, assignee=None, group=group, comment=(owner, False, "Back to the queue.")
+                t,
+                at,
+                owner,
+                assignee=None,
+                group=group,
+                comment=(owner, False, "Back to the queue."),
             )
             desk.note("transfer_to_group", t.id)
             desk.note("reassigned", t.id)
@@ -369,7 +381,9 @@ class Simulation:
         desk.ratings[rating.id] = rating
         self.rating_of[t.id] = rating.id
         t.satisfaction = rating.ticket_view()
-        desk.update_ticket(t, at, SYSTEM_USER, extra=[desk.rating_child("Rule", "offered", None)], via="Rule")
+        desk.update_ticket(
+            t, at, SYSTEM_USER, extra=[desk.rating_child("Rule", "offered", None)], via="Rule"
+        )
         desk.note("rating_offered", t.id)
         if self.rng.random() < 0.5:
             self.schedule(at + _minutes(self.rng.uniform(30, 3000)), "answer", t.id)
@@ -396,7 +410,16 @@ class Simulation:
         t.satisfaction = rating.ticket_view()
         extra = [desk.rating_child("Web form", score, previous)]
         if comment:
-            extra.append(desk._child("Web form", {"satisfaction_comment": comment, "previous_value": None, "event_type": "Change"}))
+            extra.append(
+                desk._child(
+                    "Web form",
+                    {
+                        "satisfaction_comment": comment,
+                        "previous_value": None,
+                        "event_type": "Change",
+                    },
+                )
+            )
         desk.update_ticket(t, at, t.requester_id, extra=extra)
         if previous == "offered":
             desk.note(f"rating_{score}", t.id)
@@ -436,7 +459,9 @@ class Simulation:
         self.do_survey(at, t, t.resolve_epoch)
         rating = self.desk.ratings.get(self.rating_of.get(t.id, 0))
         if rating is not None:
-            self.answer(at + timedelta(seconds=30), t, rating, self.rng.choice(("good", "good", "bad")))
+            self.answer(
+                at + timedelta(seconds=30), t, rating, self.rng.choice(("good", "good", "bad"))
+            )
 
     def do_force_change_rating(self, at: datetime, t: Ticket, _: int) -> None:
         self.do_change_rating(at, t, 0)
@@ -462,7 +487,9 @@ def _people(desk: Desk, sim: Simulation) -> None:
         name = chosen[i]
         email = name.lower().replace(" ", ".") + "@acme-support.example"
         if i == 3:
-            email = name.replace(" ", ".") + "@Acme-Support.example"  # mixed case, as people type it
+            email = (
+                name.replace(" ", ".") + "@Acme-Support.example"
+            )  # mixed case, as people type it
         created = start - timedelta(days=rng.uniform(30, 700))
         role = "admin" if i < 2 else "agent"
         group = group_ids[i % len(group_ids)]
@@ -481,7 +508,7 @@ def _people(desk: Desk, sim: Simulation) -> None:
         created = start - timedelta(days=rng.uniform(0, 900))
         desk.users[uid] = User(uid, name, email, "end-user", created, created, "London")
         sim.customers.append(uid)
-        sim.customer_weights.append(rng.paretovariate(1.6))
+        sim.customer_weights.append(rng.paretovariate(3.0))
     # Three agents leave before the end: downgraded, suspended, deleted. They keep their history.
     leavers = [u for u in desk.agents() if u.role == "agent"][-3:]
     for user, fraction in zip(leavers, (0.3, 0.2, 0.4), strict=True):
@@ -502,7 +529,9 @@ def _leave(desk: Desk) -> None:
         desk.note(f"agent_{how}", 0)
 
 
-def _arrival_times(rng: random.Random, start: datetime, end: datetime, count: int) -> list[datetime]:
+def _arrival_times(
+    rng: random.Random, start: datetime, end: datetime, count: int
+) -> list[datetime]:
     """Ticket arrivals: busy on weekday working hours, quiet at night and at weekends."""
     hours: list[datetime] = []
     weights: list[float] = []
@@ -551,10 +580,12 @@ def advance_desk(desk: Desk, minutes: int, seed: int) -> dict[str, Any]:
     def when() -> datetime:
         return old + timedelta(seconds=rng.randint(1, int((end - old).total_seconds())))
 
-    live = sorted(t for t in desk.tickets.values() if not t.deleted and t.id)
-    owned_open = [t.id for t in desk.tickets.values() if t.assignee_id and t.status in ("open", "new")]
+    live = sorted(t.id for t in desk.tickets.values() if not t.deleted)
+    owned_open = sorted(
+        t.id for t in desk.tickets.values() if t.assignee_id and t.status in ("open", "new")
+    )
     rng.shuffle(owned_open)
-    solved = [t.id for t in desk.tickets.values() if t.status == "solved"]
+    solved = sorted(t.id for t in desk.tickets.values() if t.status == "solved")
     rng.shuffle(solved)
     for tid in owned_open[:3]:
         sim.schedule(when(), "force_transfer", tid)
@@ -573,16 +604,22 @@ def advance_desk(desk: Desk, minutes: int, seed: int) -> dict[str, Any]:
     if answered:
         sim.schedule(when(), "force_change_rating", rng.choice(answered))
     busy = set(owned_open[:6]) | set(solved[:4]) | set(answered)
-    deletable = [t.id for t in live if t.id not in busy]
+    deletable = [tid for tid in live if tid not in busy]
     if deletable:
         sim.schedule(when(), "delete", rng.choice(deletable))
     # New tickets, two of them repeat contacts of recently solved tickets.
+    lately = old - timedelta(hours=48)
     recent = sorted(
-        {t.requester_id for t in desk.tickets.values()
-         if t.status in RESOLVED and t.metrics.solved_at and t.metrics.solved_at > old - timedelta(hours=48)}
-    )  # fmt: skip
+        {
+            t.requester_id
+            for t in desk.tickets.values()
+            if t.status in RESOLVED and t.metrics.solved_at and t.metrics.solved_at > lately
+        }
+    )
     count = min(3 + minutes // 20, 40)
-    arrivals = [Arrival(when(), rng.choices(sim.customers, sim.customer_weights)[0]) for _ in range(count)]
+    arrivals = [
+        Arrival(when(), rng.choices(sim.customers, sim.customer_weights)[0]) for _ in range(count)
+    ]
     for arrival, requester in zip(arrivals, rng.sample(recent, min(2, len(recent))), strict=False):
         arrival.requester, arrival.bound = requester, True
         desk.note("repeat_within_window", 0)
@@ -615,6 +652,6 @@ def _summary(desk: Desk, old: datetime, first_event: int, first_log: int) -> dic
         "rated": ids("rating_answered"),
         "rating_changed": changed_ratings,
         "deleted": ids("deleted"),
-        "events": len(events) if first_event >= 0 else 0,
+        "events": len(desk.events) - first_event,
         "touched": sorted({e["ticket_id"] for e in events}),
     }

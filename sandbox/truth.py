@@ -205,8 +205,8 @@ def report_rows(
     rows.sort(
         key=lambda r: (
             r["agent_id"] is None,
-            (r["agent_name"] or "").casefold(),
-            r["agent_id"] or "",
+            str(r["agent_name"] or "").casefold(),
+            str(r["agent_id"] or ""),
         )
     )
     return rows

@@ -73,7 +73,7 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     sandbox: ZendeskSandbox  # set on a subclass per sandbox
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def do_GET(self) -> None:
@@ -204,7 +204,9 @@ class ZendeskSandbox:
         fault = self.faults.take(path)
         if fault is not None and self._fault_first(req, path, fault):
             return
-        status, body, headers = self._respond(req, path, parse_qs(parts.query, keep_blank_values=True))
+        status, body, headers = self._respond(
+            req, path, parse_qs(parts.query, keep_blank_values=True)
+        )
         payload = json.dumps(body, separators=(",", ":")).encode()
         if fault is not None and fault.kind == "cut":
             self._send(req, status, payload, headers, "application/json; charset=utf-8", cut=True)
@@ -223,7 +225,9 @@ class ZendeskSandbox:
             status = int(fault.kind)
             error = {500: "InternalError", 502: "BadGateway", 503: "ServiceUnavailable"}[status]
             body = {"error": error, "description": "Something went wrong, please try again"}
-            self._send(req, status, json.dumps(body).encode(), {}, "application/json; charset=utf-8")
+            self._send(
+                req, status, json.dumps(body).encode(), {}, "application/json; charset=utf-8"
+            )
         elif fault.kind == "reset":
             self._record(path, 0)
             self._reset(req)
@@ -310,9 +314,11 @@ class ZendeskSandbox:
         try:
             if handler in (_ticket_export, _event_export) and self._over_export_limit():
                 retry = str(max(1, 60 - self.desk.now.second))
-                return 429, {"error": "TooManyRequests", "description": "Export limit"}, {
-                    "Retry-After": retry
-                }
+                return (
+                    429,
+                    {"error": "TooManyRequests", "description": "Export limit"},
+                    {"Retry-After": retry},
+                )
             with self.desk.lock:
                 return 200, handler(self, params, *args), {}
         except ApiError as exc:
@@ -367,10 +373,7 @@ def _ticket_export(sb: ZendeskSandbox, params: Params) -> JSON:
 
     ordered, keys = sb.cached("tickets", build)
     cursor = _one(params, "cursor")
-    if cursor:
-        position = pages.read_export_cursor(cursor)
-    else:
-        position = (_start_time(sb, params), 0)
+    position = pages.read_export_cursor(cursor) if cursor else (_start_time(sb, params), 0)
     per_page = _int(params, "per_page", PAGE_MAX_EXPORT) or PAGE_MAX_EXPORT
     per_page = max(1, min(per_page, PAGE_MAX_EXPORT))
     import bisect
@@ -404,7 +407,9 @@ def _event_export(sb: ZendeskSandbox, params: Params) -> JSON:
 
     end = bisect.bisect_right(stamps, _cutoff(sb))
     events = desk.events[:end]
-    page, last = pages.time_page(events, stamps[:end], start, PAGE_MAX_EXPORT, lambda e: e["timestamp"])
+    page, last = pages.time_page(
+        events, stamps[:end], start, PAGE_MAX_EXPORT, lambda e: e["timestamp"]
+    )
     end_time = page[-1]["timestamp"] if page else start
     include = _one(params, "include")
     next_page = pages.url(
@@ -440,7 +445,9 @@ def _cbp_page(
         raise ApiError(400, "InvalidPaginationParameter", "page[before] is not supported here")
     keys = [item_key(i) for i in items]
     after_cursor = _one(params, "page[after]")
-    position: tuple[int, ...] = pages.read_cbp_cursor(after_cursor) if after_cursor else (-(1 << 62),)
+    position: tuple[int, ...] = (
+        pages.read_cbp_cursor(after_cursor) if after_cursor else (-(1 << 62),)
+    )
     chunk, more = pages.after(items, keys, position, size)
     first = pages.cbp_cursor(item_key(chunk[0])) if chunk else None
     last = pages.cbp_cursor(item_key(chunk[-1])) if chunk else None
@@ -481,7 +488,12 @@ def _ratings(sb: ZendeskSandbox, params: Params, path: str) -> JSON:
         return (sign * unix(r.created_at), sign * r.id)
 
     chosen.sort(key=key)
-    keep = {"start_time": start, "end_time": end, "score": score, "sort_order": _one(params, "sort_order")}
+    keep = {
+        "start_time": start,
+        "end_time": end,
+        "score": score,
+        "sort_order": _one(params, "sort_order"),
+    }
     base = sb.base_url
     return _cbp_page(
         sb, params, path, "satisfaction_ratings", chosen, key, lambda r: r.to_json(base), keep
@@ -498,7 +510,14 @@ def _users(sb: ZendeskSandbox, params: Params) -> JSON:
         keep["role[]"] = sorted(roles)[0] if len(roles) == 1 else None
     base = sb.base_url
     page = _cbp_page(
-        sb, params, "/api/v2/users.json", "users", chosen, lambda u: (u.id,), lambda u: u.to_json(base), keep
+        sb,
+        params,
+        "/api/v2/users.json",
+        "users",
+        chosen,
+        lambda u: (u.id,),
+        lambda u: u.to_json(base),
+        keep,
     )
     if len(roles) > 1:  # links keep every role[] parameter
         suffix = "".join(f"&role%5B%5D={r}" for r in sorted(roles))
@@ -539,7 +558,14 @@ def _groups(sb: ZendeskSandbox, params: Params) -> JSON:
     groups = sorted(sb.desk.groups.values(), key=lambda g: g.id)
     base = sb.base_url
     return _cbp_page(
-        sb, params, "/api/v2/groups.json", "groups", groups, lambda g: (g.id,), lambda g: g.to_json(base), {}
+        sb,
+        params,
+        "/api/v2/groups.json",
+        "groups",
+        groups,
+        lambda g: (g.id,),
+        lambda g: g.to_json(base),
+        {},
     )
 
 

@@ -1,0 +1,151 @@
+"""The warehouse: every write an idempotent upsert, committed with its cursor; nothing lost,
+nothing doubled, an older copy never over a newer one. Run on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from interactions import Interaction, OwnershipChange, Rating, StatusChange
+from warehouse.schema import interactions, metadata, ratings, sync_state
+from warehouse.store import DirtyRule, dirty_days_of, load_cursor, store_page
+
+RULE = DirtyRule(timezone="UTC", repeat_window=timedelta(hours=72))
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def _ticket(ticket_id: str = "1", status: str = "open", updated: datetime = T0) -> Interaction:
+    return Interaction(
+        source="zendesk",
+        interaction_id=ticket_id,
+        created_at=T0,
+        updated_at=updated,
+        status=status,
+        resolved=status in ("solved", "closed"),
+        deleted=status == "deleted",
+        customer_id="c1",
+        owner_id="a1",
+        group_id=None,
+    )
+
+
+def _rating(score: str, created: datetime, updated: datetime) -> Rating:
+    return Rating("zendesk", "r1", "1", "a1", score, None, created, updated)
+
+
+def _dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    with engine.connect() as conn:
+        return {
+            table.name: sorted(tuple(map(str, row)) for row in conn.execute(select(table)))
+            for table in metadata.sorted_tables
+            if table.name not in ("runs",)
+        }
+
+
+def _store(engine: Engine, records: list[Any], cursor: dict[str, Any] | None = None) -> None:
+    when = T0 + timedelta(days=1)
+    store_page(engine, "zendesk", "tickets", records, cursor or {"start_time": 1}, RULE, now=when)
+
+
+def test_storing_a_page_twice_changes_nothing(any_engine: Engine) -> None:
+    page = [
+        _ticket(),
+        OwnershipChange("zendesk", "e1", "1", "u1", T0, None, "a1"),
+        StatusChange("zendesk", "e2", "1", "u1", T0, None, "new", None, False),
+    ]
+    _store(any_engine, page)
+    once = _dump(any_engine)
+    _store(any_engine, page)
+    assert _dump(any_engine) == once
+
+
+def test_an_older_copy_never_overwrites_a_newer_one(any_engine: Engine) -> None:
+    _store(any_engine, [_ticket(status="solved", updated=T0 + timedelta(hours=2))])
+    _store(any_engine, [_ticket(status="open", updated=T0)])
+    with any_engine.connect() as conn:
+        assert conn.execute(select(interactions.c.status)).scalar() == "solved"
+
+
+def test_a_newer_copy_replaces_the_older(any_engine: Engine) -> None:
+    _store(any_engine, [_ticket(status="open", updated=T0)])
+    _store(any_engine, [_ticket(status="deleted", updated=T0 + timedelta(hours=1))])
+    with any_engine.connect() as conn:
+        assert conn.execute(select(interactions.c.deleted)).scalar() is True
+
+
+def test_a_changed_rating_keeps_the_day_it_was_first_given(any_engine: Engine) -> None:
+    first = T0 + timedelta(hours=1)
+    _store(any_engine, [_rating("good", first, first)])
+    later = T0 + timedelta(days=2)
+    _store(any_engine, [_rating("bad", later, later)])  # a changed answer, created_at moved
+    with any_engine.connect() as conn:
+        row = conn.execute(select(ratings.c.score, ratings.c.created_at)).one()
+    assert row.score == "bad" and row.created_at == first
+
+
+def test_the_cursor_is_saved_with_its_page(any_engine: Engine) -> None:
+    _store(any_engine, [_ticket()], {"start_time": 123, "after_cursor": "abc"})
+    assert load_cursor(any_engine, "zendesk", "tickets") == {
+        "start_time": 123,
+        "after_cursor": "abc",
+    }
+
+
+def test_a_failed_page_stores_neither_records_nor_cursor(any_engine: Engine) -> None:
+    _store(any_engine, [_ticket("1")], {"start_time": 1})
+    broken = [_ticket("2"), "not a record"]
+    with pytest.raises(TypeError):
+        _store(any_engine, broken, {"start_time": 2})
+    with any_engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(interactions)).scalar() == 1
+        assert conn.execute(select(func.count()).select_from(sync_state)).scalar() == 1
+    assert load_cursor(any_engine, "zendesk", "tickets") == {"start_time": 1}
+
+
+def test_a_page_marks_the_days_its_interactions_count_on(any_engine: Engine) -> None:
+    later = T0 + timedelta(days=3)
+    _store(
+        any_engine,
+        [
+            _ticket(updated=later),
+            OwnershipChange("zendesk", "e1", "1", "u1", T0, None, "a1"),
+            StatusChange("zendesk", "e2", "1", "u2", later, "open", "solved", False, True),
+        ],
+    )
+    days = dirty_days_of(any_engine, "zendesk")
+    assert date(2026, 3, 2) in days and date(2026, 3, 5) in days
+
+
+def test_a_new_contact_marks_the_resolution_day_of_the_customers_earlier_interaction(
+    any_engine: Engine,
+) -> None:
+    solved = T0 + timedelta(days=5)
+    _store(
+        any_engine,
+        [
+            _ticket("1", "solved", solved),
+            StatusChange("zendesk", "e2", "1", "u2", solved, "open", "solved", False, True),
+        ],
+    )
+    with any_engine.begin() as conn:
+        conn.execute(sync_state.delete())
+        from warehouse.schema import dirty_days
+
+        conn.execute(dirty_days.delete())
+    repeat = Interaction(
+        "zendesk",
+        "2",
+        solved + timedelta(hours=10),
+        solved + timedelta(hours=10),
+        "new",
+        False,
+        False,
+        "c1",
+        None,
+        None,
+    )
+    _store(any_engine, [repeat])
+    assert date(2026, 3, 7) in dirty_days_of(any_engine, "zendesk")

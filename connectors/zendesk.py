@@ -34,6 +34,7 @@ from connectors.zendesk_records import (
     changes_from_event,
     interaction_from_ticket,
     rating_from_json,
+    rating_state_from_ticket,
 )
 from interactions import Agent, ConfigError, CursorStuckError
 
@@ -174,7 +175,9 @@ class ZendeskConnector:
         asked = resume
         while True:
             raw = [ticket.to_dict() for ticket in (generator.values or [])]
-            records = tuple(interaction_from_ticket(self.config.source, t) for t in raw)
+            records = tuple(interaction_from_ticket(self.config.source, t) for t in raw) + tuple(
+                s for t in raw if (s := rating_state_from_ticket(self.config.source, t))
+            )
             after = getattr(generator, "after_cursor", None)
             reached_until = until is not None and any(_generated_at(t) >= until for t in raw)
             end = bool(getattr(generator, "end_of_stream", False)) or not after

@@ -19,6 +19,7 @@ from interactions import (
     MalformedRecordError,
     OwnershipChange,
     Rating,
+    RatingState,
     StatusChange,
 )
 
@@ -105,6 +106,27 @@ def interaction_from_ticket(source: str, ticket: Mapping[str, Any]) -> Interacti
         solved_at=_time("ticket metric_set", metrics, "solved_at", required=False),
         reopens=_optional_int(metrics.get("reopens")),
         assignee_stations=_optional_int(metrics.get("assignee_stations")),
+    )
+
+
+def rating_state_from_ticket(source: str, ticket: Mapping[str, Any]) -> RatingState | None:
+    """The answer a ticket shows in `satisfaction_rating`, when it is a given one."""
+    embedded = ticket.get("satisfaction_rating")
+    if not isinstance(embedded, Mapping) or embedded.get("score") not in ("good", "bad"):
+        return None
+    rating_id = optional_id(embedded.get("id"))
+    ticket_id = optional_id(ticket.get("id"))
+    seen_at = _time("ticket", ticket, "updated_at", required=False)
+    if rating_id is None or ticket_id is None or seen_at is None:
+        return None
+    comment = embedded.get("comment")
+    return RatingState(
+        source,
+        rating_id,
+        ticket_id,
+        str(embedded["score"]),
+        str(comment) if comment else None,
+        seen_at,
     )
 
 

@@ -21,6 +21,7 @@ from interactions.model import (
     Interaction,
     OwnershipChange,
     Rating,
+    RatingState,
     StatusChange,
 )
 
@@ -36,6 +37,7 @@ __all__ = [
     "MalformedRecordError",
     "OwnershipChange",
     "Rating",
+    "RatingState",
     "SourceError",
     "SourceUnavailableError",
     "StatusChange",

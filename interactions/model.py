@@ -108,6 +108,22 @@ class Rating:
 
 
 @dataclass(frozen=True)
+class RatingState:
+    """The current answer of a rating as its interaction shows it (Zendesk embeds it in the
+    ticket). It corrects a stored `Rating` the customer changed after the ratings export
+    stopped returning it; it never creates one. `seen_at` is when the interaction last
+    changed, taken as the moment of the answer.
+    """
+
+    source: str
+    rating_id: str
+    interaction_id: str
+    score: str
+    comment: str | None
+    seen_at: datetime
+
+
+@dataclass(frozen=True)
 class History:
     """An interaction with everything recorded about it: what scoring reads."""
 

@@ -367,9 +367,6 @@ class Desk:
         self._next_rating_id += self.noise.randint(1000, 90_000)
         return self._next_rating_id
 
-    def touch(self) -> None:
-        self._version += 1
-
     def sort_events(self) -> None:
         self.events.sort(key=lambda e: (e["timestamp"], e["id"]))
         self._version += 1

@@ -26,6 +26,8 @@ class FaultQueue:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self._release = threading.Event()
+        self._hanging = 0
+        self._changed = threading.Condition(self._lock)
 
     def add(
         self, kind: str, times: int, path_contains: str | None, retry_after: int, delay: float
@@ -59,6 +61,21 @@ class FaultQueue:
     def release_event(self) -> threading.Event:
         with self._lock:
             return self._release
+
+    def hang_started(self) -> None:
+        with self._changed:
+            self._hanging += 1
+            self._changed.notify_all()
+
+    def hang_ended(self) -> None:
+        with self._changed:
+            self._hanging -= 1
+            self._changed.notify_all()
+
+    def wait_hanging(self, count: int, timeout: float) -> bool:
+        """Wait until `count` requests are hanging; False on timeout."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._hanging >= count, timeout)
 
     def release(self) -> None:
         """Let every request hanging now go on."""

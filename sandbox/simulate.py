@@ -481,7 +481,9 @@ def _people(desk: Desk, sim: Simulation) -> None:
         desk.groups[gid] = Group(gid, name, start - timedelta(days=400))
     group_ids = sorted(desk.groups)
     full_names = [f"{f} {last}" for f in names.FIRST_NAMES for last in names.LAST_NAMES]
-    chosen = rng.sample(full_names, spec.agents + spec.customers)
+    wanted = spec.agents + spec.customers
+    chosen = rng.sample(full_names, min(wanted, len(full_names)))
+    chosen += rng.choices(full_names, k=wanted - len(chosen))  # big desks: customers share names
     for i in range(spec.agents):
         uid = 361_089_721_035 + i * 7_919
         name = chosen[i]

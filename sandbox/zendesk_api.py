@@ -8,6 +8,7 @@ injected faults. Pagination lives in pages.py, faults in faults.py, data in desk
 from __future__ import annotations
 
 import base64
+import bisect
 import json
 import re
 import socket
@@ -76,6 +77,9 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        return format_datetime(self.sandbox.desk.now, usegmt=True)  # the sandbox clock
+
     def do_GET(self) -> None:
         self.sandbox._handle(self)
 
@@ -143,7 +147,10 @@ class ZendeskSandbox:
             self._stopping.clear()
             self._server = _Server((self.host, self.port), handler)
             self._thread = threading.Thread(
-                target=self._server.serve_forever, name="zendesk-sandbox", daemon=True
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name="zendesk-sandbox",
+                daemon=True,
             )
             self._thread.start()
         return self.base_url
@@ -188,6 +195,10 @@ class ZendeskSandbox:
         """Let requests blocked by "hang" faults go on."""
         self.faults.release()
 
+    def wait_for_hang(self, count: int = 1, timeout: float = 5.0) -> bool:
+        """Block until `count` requests hang on a "hang" fault (for tests); False on timeout."""
+        return self.faults.wait_hanging(count, timeout)
+
     # ---- request handling ------------------------------------------------------------------
 
     def _record(self, path: str, status: int) -> None:
@@ -208,16 +219,17 @@ class ZendeskSandbox:
             req, path, parse_qs(parts.query, keep_blank_values=True)
         )
         payload = json.dumps(body, separators=(",", ":")).encode()
+        self._record(path, status)  # before answering, so a client never outruns the counters
         if fault is not None and fault.kind == "cut":
             self._send(req, status, payload, headers, "application/json; charset=utf-8", cut=True)
-            self._record(path, status)
             self._reset(req)
             return
         self._send(req, status, payload, headers, "application/json; charset=utf-8")
-        self._record(path, status)
 
     def _fault_first(self, req: _Handler, path: str, fault: Fault) -> bool:
         """Act on a fault before the answer. True when the request is finished with."""
+        if fault.kind in ("429", "500", "502", "503"):
+            self._record(path, int(fault.kind))
         if fault.kind == "429":
             headers = {"Retry-After": str(int(fault.retry_after))}
             self._send(req, 429, b"Too Many Requests", headers, "text/plain; charset=utf-8")
@@ -237,9 +249,12 @@ class ZendeskSandbox:
             return False
         elif fault.kind == "hang":
             release = self.faults.release_event()
-            while not release.wait(0.05):
-                if self._stopping.is_set():
-                    break
+            self.faults.hang_started()
+            try:
+                while not release.wait(0.05) and not self._stopping.is_set():
+                    pass
+            finally:
+                self.faults.hang_ended()
             if self._stopping.is_set():
                 self._record(path, 0)
                 self._reset(req)
@@ -247,7 +262,6 @@ class ZendeskSandbox:
             return False
         else:  # "cut" acts on the answer
             return False
-        self._record(path, int(fault.kind))
         return True
 
     def _reset(self, req: _Handler) -> None:
@@ -266,7 +280,6 @@ class ZendeskSandbox:
             used = self._minute_counts.get(key, 0) + 1
             self._minute_counts[key] = used
         return {
-            "Date": format_datetime(now, usegmt=True),
             "X-Rate-Limit": str(RATE_LIMIT),
             "X-Rate-Limit-Remaining": str(max(RATE_LIMIT - used, 0)),
             "ratelimit-limit": str(RATE_LIMIT),
@@ -376,8 +389,6 @@ def _ticket_export(sb: ZendeskSandbox, params: Params) -> JSON:
     position = pages.read_export_cursor(cursor) if cursor else (_start_time(sb, params), 0)
     per_page = _int(params, "per_page", PAGE_MAX_EXPORT) or PAGE_MAX_EXPORT
     per_page = max(1, min(per_page, PAGE_MAX_EXPORT))
-    import bisect
-
     end = bisect.bisect_right(keys, (_cutoff(sb), 1 << 62))
     chunk, more = pages.after(ordered[:end], keys[:end], position, per_page)
     include = _one(params, "include")
@@ -403,8 +414,6 @@ def _event_export(sb: ZendeskSandbox, params: Params) -> JSON:
     desk = sb.desk
     start = _start_time(sb, params)
     stamps: list[int] = sb.cached("event_stamps", lambda: [e["timestamp"] for e in desk.events])
-    import bisect
-
     end = bisect.bisect_right(stamps, _cutoff(sb))
     events = desk.events[:end]
     page, last = pages.time_page(

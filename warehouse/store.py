@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, and_, case, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
-from interactions import Agent, Interaction, OwnershipChange, Rating, StatusChange
+from interactions import Agent, Interaction, OwnershipChange, Rating, RatingState, StatusChange
 from warehouse.schema import (
     agents,
     dirty_days,
@@ -112,7 +112,26 @@ def store_records(conn: Connection, records: Iterable[Any], seen_at: datetime) -
         keep_earliest="created_at",
     )
     upsert(conn, agents, by_kind.get(Agent, []), _newer_by("updated_at", agents))
+    for state in by_kind.get(RatingState, []):
+        apply_rating_state(conn, state)
     return touched
+
+
+def apply_rating_state(conn: Connection, state: dict[str, Any]) -> None:
+    """Correct a stored rating to the answer its ticket shows, if that answer is newer."""
+    conn.execute(
+        ratings.update()
+        .where(
+            ratings.c.source == state["source"],
+            ratings.c.rating_id == state["rating_id"],
+            or_(
+                ratings.c.score != state["score"],
+                ratings.c.comment.is_distinct_from(state["comment"]),
+            ),
+            or_(ratings.c.updated_at.is_(None), ratings.c.updated_at < state["seen_at"]),
+        )
+        .values(score=state["score"], comment=state["comment"], updated_at=state["seen_at"])
+    )
 
 
 def store_page(

@@ -1,0 +1,5 @@
+"""`python -m deskmetrics` runs the command line."""
+
+from deskmetrics.cli import main
+
+main()

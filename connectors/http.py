@@ -136,6 +136,11 @@ def api_session(
                 usage.last_server_time = email.utils.parsedate_to_datetime(date).astimezone(UTC)
         status = response.status_code
         where = f"{source}: GET {path}"
+        if status >= 400:
+            # Raising here skips requests' own reading of the body: read a little and
+            # close, so the connection is not left dangling.
+            body = response.text[:200] if status < 500 and status != 429 else ""
+            response.close()
         if status == 429:
             raise RetriableHTTPError(
                 f"{where} was rate limited (429)", retry_after_seconds(headers)
@@ -154,7 +159,7 @@ def api_session(
             )
         if status >= 400:
             raise SourceError(
-                f"{where} was rejected ({status}): {response.text[:200]!r}. "
+                f"{where} was rejected ({status}): {body!r}. "
                 "This is a request deskmetrics should not have made; please report it."
             )
         _slow_down_past_share(usage, headers, policy)

@@ -90,7 +90,7 @@ class ZendeskConnector:
         self.policy = policy
         self.usage = ApiUsage()
         self._scheme, self._netloc = _server_of(config)
-        session = api_session(
+        self._session = session = api_session(
             config.source,
             self.usage,
             policy,
@@ -107,6 +107,16 @@ class ZendeskConnector:
             timeout=policy.timeout_seconds,
             disable_cache=True,
         )
+
+    def close(self) -> None:
+        """Close the HTTP connections this connector holds."""
+        self._session.close()
+
+    def __enter__(self) -> ZendeskConnector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # --- plumbing ------------------------------------------------------------------------
 

@@ -115,7 +115,22 @@ def pull_source(
     policy: RetryPolicy | None = None,
 ) -> SourceResult:
     """Read every stream of source `name` into the warehouse, page by page."""
-    connector = _connector(settings, name, config, policy)
+    with _connector(settings, name, config, policy) as connector:
+        return _pull_streams(
+            engine, settings, connector, name, since, until, stream_prefix, progress
+        )
+
+
+def _pull_streams(
+    engine: Engine,
+    settings: Settings,
+    connector: ZendeskConnector,
+    name: str,
+    since: datetime,
+    until: datetime | None,
+    stream_prefix: str,
+    progress: Progress | None,
+) -> SourceResult:
     rule = dirty_rule(settings)
     result = SourceResult(name, usage=connector.usage)
     for stream in STREAMS:

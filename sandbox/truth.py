@@ -96,9 +96,12 @@ def daily_facts(
                 resolver, resolved_at = step.owner_after, step.at
             elif was and not now:
                 reopened = True
+        if resolved_at is not None:
+            # A response with no agent on it goes to the resolver (METRICS.md "CSAT"), the
+            # owner at the last resolution, even when the ticket was reopened since.
+            resolver_of[t.id] = resolver
         if t.status not in RESOLVED or resolved_at is None:
             continue
-        resolver_of[t.id] = resolver
         day = day_of(resolved_at)
         add(resolver, day, "resolved")
         if resolved_at + window > mark:

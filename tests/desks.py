@@ -78,6 +78,7 @@ def served_desk(tmp_path: Path, timezone: str = "UTC", **spec: Any) -> Iterator[
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     desk = generate_desk(DeskSpec(now=now, **{**SMALL, **spec}))
     with ZendeskSandbox(desk) as sandbox:
+        tmp_path.mkdir(parents=True, exist_ok=True)
         path = tmp_path / "settings.toml"
         write_settings(path, tmp_path / "warehouse.sqlite", sandbox.base_url, timezone)
         settings = load_settings(path)

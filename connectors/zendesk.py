@@ -57,6 +57,7 @@ class ZendeskConfig:
     email: str
     token: str = field(repr=False)
     base_url: str | None = None
+    token_env: str = "the token's environment variable"  # its name, for messages
     overlap: timedelta = timedelta(minutes=5)
     ratings_lookback: timedelta = timedelta(days=14)
 
@@ -95,8 +96,8 @@ class ZendeskConnector:
             self.usage,
             policy,
             fix_credentials=(
-                f"Check [sources.{config.source}] email and the environment variable "
-                "named by its token_env."
+                f"Check sources.{config.source}.email in the settings and the API token in "
+                f"{config.token_env}."
             ),
         )
         self._client = Zenpy(

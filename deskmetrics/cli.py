@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from connectors.zendesk import Page
@@ -30,7 +31,7 @@ out = Console()
 
 
 def _fail(message: str) -> None:
-    err.print(f"[bold red]Error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]Error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     sys.exit(1)
 
 
@@ -101,7 +102,9 @@ def sync(config_path: Path | None, source: str | None) -> None:
         results = pipeline.sync(engine, settings, source, progress=progress)
     for result in results:
         read = ", ".join(f"{s.stream} {s.records}" for s in result.streams)
-        out.print(f"{result.source}: read {read}; {result.usage.summary()}", highlight=False)
+        out.print(
+            f"{result.source}: read {read}; {result.usage.summary()}", highlight=False, markup=False
+        )
 
 
 @main.command()
@@ -124,7 +127,9 @@ def backfill(
     with _progress() as progress:
         result = pipeline.backfill(engine, settings, source, since, until, progress)
     read = ", ".join(f"{s.stream} {s.records}" for s in result.streams)
-    out.print(f"{source}: backfilled {read}; {result.usage.summary()}", highlight=False)
+    out.print(
+        f"{source}: backfilled {read}; {result.usage.summary()}", highlight=False, markup=False
+    )
 
 
 @main.command()
@@ -146,7 +151,7 @@ def score(
         days = [since + timedelta(days=n) for n in range((until - since).days)]
     settings, engine = _setup(config_path)
     written = pipeline.score(engine, settings, everything=everything, days=days)
-    out.print(f"scored: {written} agent-day rows written")
+    out.print(f"scored: {written} agent-day rows written", markup=False)
 
 
 @main.command()
@@ -202,7 +207,7 @@ def status(config_path: Path | None) -> None:
 
     _, engine = _setup(config_path)
     for line in status_lines(engine, datetime.now(UTC)):
-        out.print(line, highlight=False)
+        out.print(line, highlight=False, markup=False)
 
 
 @main.command()
@@ -228,7 +233,7 @@ def demo(db_path: Path | None, seed: int, tickets: int, fmt: str) -> None:
     with _progress() as progress:
         result = run_demo(db_path, seed, tickets, progress)
     _print_rows(result.rows, fmt, f"deskmetrics demo {result.since} to {result.until} (UTC)")
-    err.print(result.summary, highlight=False)
+    err.print(result.summary, highlight=False, markup=False)
     if not result.matches_truth:
         _fail("the demo report differs from the sandbox's ground truth (see above): a bug.")
 

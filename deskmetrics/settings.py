@@ -159,6 +159,7 @@ class Settings(_Section):
             email=source.email,
             token=token,
             base_url=source.base_url or None,
+            token_env=source.token_env,
             overlap=timedelta(minutes=self.sync.overlap_minutes),
             ratings_lookback=timedelta(days=source.ratings_lookback_days),
         )

@@ -22,8 +22,13 @@ def _as_dicts(rows: list[ReportRow]) -> list[dict[str, Any]]:
 def _backfill(served: Served) -> None:
     since, _ = served.period()
     pipeline.backfill(
-        served.engine, served.settings, "zendesk", since, None,
-        config=served.config(), policy=served.policy(),
+        served.engine,
+        served.settings,
+        "zendesk",
+        since,
+        None,
+        config=served.config(),
+        policy=served.policy(),
     )
 
 
@@ -32,8 +37,12 @@ def _sync(served: Served) -> None:
     for name in served.settings.enabled_sources():
         with pipeline.recorded_run(served.engine, "sync", name):
             pipeline.pull_source(
-                served.engine, served.settings, name,
-                served.desk.now - timedelta(days=90), config=connector_config, policy=policy,
+                served.engine,
+                served.settings,
+                name,
+                served.desk.now - timedelta(days=90),
+                config=connector_config,
+                policy=policy,
             )
     pipeline.score(served.engine, served.settings)
 

@@ -23,8 +23,13 @@ RATINGS = "satisfaction_ratings"
 def _backfill(served: Served, **policy: object) -> pipeline.SourceResult:
     since, _ = served.period()
     return pipeline.backfill(
-        served.engine, served.settings, "zendesk", since, None,
-        config=served.config(), policy=served.policy(**policy),
+        served.engine,
+        served.settings,
+        "zendesk",
+        since,
+        None,
+        config=served.config(),
+        policy=served.policy(**policy),
     )
 
 

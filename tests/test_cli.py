@@ -1,0 +1,186 @@
+"""The command line: every command has help with an example; bad input and bad settings
+give one `Error:` line that says what to fix, exit 1, and lose nothing already stored."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from deskmetrics.cli import main
+from scoring import REPORT_COLUMNS
+from tests.desks import TOKEN_ENV, Served, served_desk, write_settings
+from tests.static_server import serving
+from warehouse.schema import interactions, open_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMANDS = ["sync", "backfill", "score", "report", "status", "demo"]
+
+
+def _run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed command in a child process, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "deskmetrics", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _stored(served: Served) -> int:
+    with served.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(interactions)).scalar() or 0)
+
+
+def _one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert result.returncode == 1, result.stderr
+    assert len(errors) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return errors[0]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example(command: str) -> None:
+    result = CliRunner().invoke(main, [command, "--help"])
+    assert result.exit_code == 0
+    assert "Example" in result.output or "deskmetrics " in result.output
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_is_in_the_readme(command: str) -> None:
+    assert f"deskmetrics {command}" in (ROOT / "README.md").read_text()
+
+
+def test_sync_then_report_as_csv_and_json(tmp_path: Path) -> None:
+    with served_desk(tmp_path) as served:
+        env = served.environ
+        assert _run(["sync", "--config", str(served.settings_path)], env).returncode == 0
+        since, until = served.period()
+        period = ["--since", str(since), "--until", str(until)]
+        as_csv = _run(["report", "--config", str(served.settings_path), *period, "--format", "csv"])
+        as_json = _run(
+            ["report", "--config", str(served.settings_path), *period, "--format", "json"]
+        )
+        truth = served.desk.truth(since, until)
+    rows = list(csv.reader(io.StringIO(as_csv.stdout)))
+    assert tuple(rows[0]) == REPORT_COLUMNS
+    assert len(rows) - 1 == len(truth)
+    first = dict(zip(rows[0], rows[1], strict=True))
+    assert first["handled"] == str(truth[0]["handled"])
+    assert first["transfer_pct"] == (
+        "" if truth[0]["transfer_pct"] is None else f"{truth[0]['transfer_pct']:.1f}"
+    )
+    assert json.loads(as_json.stdout) == truth
+
+
+def test_missing_token_is_one_line_naming_the_variable(tmp_path: Path) -> None:
+    write_settings(tmp_path / "s.toml", tmp_path / "w.sqlite", "http://127.0.0.1:9")
+    env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}
+    result = subprocess.run(
+        [sys.executable, "-m", "deskmetrics", "sync", "--config", str(tmp_path / "s.toml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert TOKEN_ENV in _one_error_line(result)
+
+
+def test_wrong_url_is_one_line_and_keeps_what_was_stored(tmp_path: Path) -> None:
+    with served_desk(tmp_path) as served:
+        assert _run(["sync", "--config", str(served.settings_path)], served.environ).returncode == 0
+        before = _stored(served)
+        with socket.socket() as unused:
+            unused.bind(("127.0.0.1", 0))
+            port = unused.getsockname()[1]
+        text = served.settings_path.read_text().replace(
+            served.sandbox.base_url, f"http://127.0.0.1:{port}"
+        )
+        served.settings_path.write_text(text)
+        result = _run(["sync", "--config", str(served.settings_path)], served.environ)
+        line = _one_error_line(result)
+        assert "cannot connect" in line and "base_url" in line
+        assert _stored(served) == before
+
+
+def test_wrong_token_is_one_line_that_never_shows_it(tmp_path: Path) -> None:
+    with served_desk(tmp_path) as served:
+        result = _run(["sync", "--config", str(served.settings_path)], {TOKEN_ENV: "wrong-s3cret"})
+    line = _one_error_line(result)
+    assert "401" in line and TOKEN_ENV in line
+    assert "wrong-s3cret" not in result.stderr + result.stdout
+
+
+def test_unknown_time_zone_is_one_line(tmp_path: Path) -> None:
+    write_settings(tmp_path / "s.toml", tmp_path / "w.sqlite", "http://127.0.0.1:9", "Mars/Base")
+    line = _one_error_line(
+        _run(
+            [
+                "report",
+                "--config",
+                str(tmp_path / "s.toml"),
+                "--since",
+                "2026-01-01",
+                "--until",
+                "2026-02-01",
+            ]
+        )
+    )
+    assert "timezone" in line and "Mars/Base" in line
+
+
+def test_bad_date_is_one_line(tmp_path: Path) -> None:
+    write_settings(tmp_path / "s.toml", tmp_path / "w.sqlite", "http://127.0.0.1:9")
+    line = _one_error_line(
+        _run(
+            [
+                "report",
+                "--config",
+                str(tmp_path / "s.toml"),
+                "--since",
+                "01/02/2026",
+                "--until",
+                "2026-02-01",
+            ]
+        )
+    )
+    assert "YYYY-MM-DD" in line
+
+
+def test_malformed_record_is_one_line_and_keeps_what_was_stored(tmp_path: Path) -> None:
+    good = {
+        "id": 1,
+        "status": "open",
+        "created_at": "2026-01-05T10:00:00Z",
+        "updated_at": "2026-01-05T10:00:00Z",
+        "requester_id": 5,
+        "generated_timestamp": 1,
+    }
+    bad = {**good, "id": 2, "created_at": "last tuesday"}
+    export = "/api/v2/incremental/tickets/cursor.json"
+    pages = [
+        {"tickets": [good], "after_cursor": "c1", "after_url": None, "end_of_stream": False},
+        {"tickets": [bad], "after_cursor": "c2", "after_url": None, "end_of_stream": True},
+    ]
+    users = {"users": [], "meta": {"has_more": False}, "links": {"next": None}}
+    with serving({export: pages, "/api/v2/users.json": [users]}) as base_url:
+        pages[0]["after_url"] = f"{base_url}{export}?cursor=c1"
+        write_settings(tmp_path / "s.toml", tmp_path / "w.sqlite", base_url)
+        result = _run(["sync", "--config", str(tmp_path / "s.toml")], {TOKEN_ENV: "t"})
+    line = _one_error_line(result)
+    assert re.search(r"ticket record id=2.*created_at.*last tuesday", line)
+    engine = open_engine(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    with engine.connect() as conn:
+        assert conn.execute(select(interactions.c.interaction_id)).scalars().all() == ["1"]

@@ -27,7 +27,7 @@ from interactions import DeskmetricsError, InputError
 from warehouse.schema import open_engine
 
 err = Console(stderr=True)
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 200)
 
 
 def _fail(message: str) -> None:

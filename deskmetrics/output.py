@@ -44,11 +44,43 @@ def as_json(rows: Sequence[ReportRow]) -> str:
     )
 
 
+def _rate(pct: float | None, low: float | None, high: float | None) -> str:
+    return "" if pct is None else f"{pct:.1f} ({low:.1f}-{high:.1f})"
+
+
 def print_table(rows: Sequence[ReportRow], console: Console, title: str) -> None:
-    table = Table(title=title, show_lines=False, header_style="bold")
-    for column in REPORT_COLUMNS:
-        numeric = column not in ("source", "agent_id", "agent_name", "agent_email", "low_sample")
-        table.add_column(column, justify="right" if numeric else "left", overflow="fold")
-    for row in rows:
-        table.add_row(*[_cell(value) for value in astuple(row)])
+    """A readable summary: each rate with its 95 % interval in one cell (all columns, one
+    per field, are in the CSV and JSON formats)."""
+    table = Table(title=title, header_style="bold", caption="rate % (95 % interval)")
+    for header in (
+        "source",
+        "agent",
+        "handled",
+        "transferred",
+        "transfer %",
+        "resolved",
+        "fcr / eligible",
+        "fcr %",
+        "csat n",
+        "csat %",
+        "csat mean %",
+        "low sample",
+    ):
+        numeric = header not in ("source", "agent", "low sample")
+        table.add_column(header, justify="right" if numeric else "left", no_wrap=True)
+    for r in rows:
+        table.add_row(
+            r.source,
+            r.agent_name or r.agent_id or "(unassigned)",
+            str(r.handled),
+            str(r.transferred_out),
+            _rate(r.transfer_pct, r.transfer_ci_low, r.transfer_ci_high),
+            str(r.resolved),
+            f"{r.fcr} / {r.fcr_eligible}",
+            _rate(r.fcr_pct, r.fcr_ci_low, r.fcr_ci_high),
+            str(r.csat_responses),
+            _rate(r.csat_pct, r.csat_ci_low, r.csat_ci_high),
+            _cell(r.csat_mean_pct),
+            r.low_sample,
+        )
     console.print(table)

@@ -37,7 +37,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Zendesk sandbox at {sandbox.base_url}", flush=True)
         print(f"  email: {sandbox.email}  token: {sandbox.token}", flush=True)
         print(f"  ZENPY_FORCE_NETLOC={sandbox.base_url.split('//')[1]} ZENPY_FORCE_SCHEME=http")
-        print(f"  {len(desk.tickets)} tickets, {len(desk.events)} events, clock {desk.now}")
+        print(
+            f"  {len(desk.tickets)} tickets, {len(desk.events)} events, "
+            f"{len(desk.ratings)} ratings, {len(desk.agents())} agents, clock {desk.now}",
+            flush=True,
+        )
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
     return 0

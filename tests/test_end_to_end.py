@@ -59,7 +59,7 @@ def test_backfill_then_report_equals_ground_truth(tmp_path: Path) -> None:
 def test_a_sub_period_in_another_time_zone_equals_ground_truth(tmp_path: Path, zone: str) -> None:
     with served_desk(tmp_path, timezone=zone) as served:
         _backfill(served)
-        since, until = served.period()
+        since, _ = served.period()
         middle = since + timedelta(days=10)
         report = pipeline.report(served.engine, served.settings, middle, middle + timedelta(days=7))
     assert _as_dicts(report) == served.desk.truth(middle, middle + timedelta(days=7), zone)

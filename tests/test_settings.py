@@ -70,7 +70,7 @@ def test_token_comes_from_the_environment_and_stays_out_of_repr() -> None:
 
 
 def test_missing_settings_file_says_how_to_make_one(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="no settings file .* --config"):
+    with pytest.raises(ConfigError, match=r"no settings file .* --config"):
         load_settings(tmp_path / "nope.toml")
 
 

@@ -13,12 +13,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sandbox.zendesk_api import ZendeskSandbox
-
 from deskmetrics import pipeline
 from deskmetrics.pipeline import Progress
 from deskmetrics.settings import DatabaseSettings, Settings, ZendeskSourceSettings
 from sandbox.desk import DeskSpec, generate_desk
+from sandbox.zendesk_api import ZendeskSandbox
 from scoring import ReportRow
 from warehouse.schema import open_engine
 

@@ -44,6 +44,7 @@ STREAMS = ("agents", "tickets", "events", "ratings")
 # Zendesk leaves out what changed in the last minute (METRICS.md "Resolution and FCR").
 EXPORT_LAG = timedelta(minutes=1)
 SHOW_MANY_LIMIT = 100
+EXPORT_PAGE = 1000  # records in a full incremental-export page
 
 Cursor = dict[str, Any]
 
@@ -236,11 +237,14 @@ class ZendeskConnector:
                 change for event in raw for change in changes_from_event(self.config.source, event)
             )
             end_time = getattr(generator, "end_time", None)
+            moved = end_time is not None and int(end_time) > asked
             end = (
                 bool(getattr(generator, "end_of_stream", False))
                 or not getattr(generator, "next_page", None)
                 or not raw
                 or end_time is None
+                # A short page that does not move past its start is the tail, re-read.
+                or (not moved and len(raw) < EXPORT_PAGE)
             )
             reached_until = (
                 until is not None
@@ -254,13 +258,13 @@ class ZendeskConnector:
                     "events", records, {"start_time": int(restart.timestamp())}, True, reached=last
                 )
                 return
-            assert end_time is not None
-            if int(end_time) <= asked:
+            if not moved:
                 raise CursorStuckError(
                     f"{self.config.source} ticket events export did not move past "
                     f"start_time={asked} (more events in one second than a page holds?); "
                     "stopping instead of looping. Report it with this number."
                 )
+            assert end_time is not None
             start_time = int(end_time)
             reached = datetime.fromtimestamp(start_time, UTC)
             yield Page("events", records, {"start_time": start_time}, False, reached=reached)

@@ -150,10 +150,11 @@ def changes_from_event(
     children = event.get("child_events") or []
     if not isinstance(children, list):
         raise _fail("ticket_event", event, "child_events", "is not a list")
-    for index, child in enumerate(children):
-        if not isinstance(child, Mapping):
+    for index, raw_child in enumerate(children):
+        if not isinstance(raw_child, Mapping):
             continue
-        kind = child.get("event_type")
+        child = _keyed_by_field(raw_child)
+        kind = child.get("event_type", child.get("type"))
         if kind not in ("Create", "Change", None):
             continue  # comments, notifications, SLA… carry no ownership or status
         is_change = kind == "Change"
@@ -187,6 +188,14 @@ def changes_from_event(
                 ),
                 resolved=new_status in RESOLVED_STATUSES,
             )
+
+
+def _keyed_by_field(child: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Children in the audit shape (`field_name`/`value`) as children keyed by the field."""
+    field = child.get("field_name")
+    if isinstance(field, str) and "value" in child and field not in child:
+        return {**child, field: child["value"]}
+    return child
 
 
 def rating_from_json(source: str, rating: Mapping[str, Any]) -> Rating:
@@ -229,23 +238,6 @@ def changes_from_audit(
     """The owner and status changes of one ticket audit.
 
     Audits are the repair path for a single ticket (DESIGN.md "Sources"), never the sync
-    path; they carry the same changes as ticket events, as `field_name`/`value` pairs.
+    path; their `events` are children in the `field_name`/`value` shape.
     """
-    as_event = {
-        "id": audit.get("id"),
-        "ticket_id": audit.get("ticket_id"),
-        "created_at": audit.get("created_at"),
-        "child_events": [
-            {
-                "id": child.get("id"),
-                "event_type": child.get("type"),
-                child.get("field_name"): child.get("value"),
-                **(
-                    {"previous_value": child["previous_value"]} if "previous_value" in child else {}
-                ),
-            }
-            for child in audit.get("events") or []
-            if isinstance(child, Mapping) and child.get("field_name") in ("assignee_id", "status")
-        ],
-    }
-    yield from changes_from_event(source, as_event)
+    yield from changes_from_event(source, {**audit, "child_events": audit.get("events") or []})

@@ -46,7 +46,7 @@ class Served:
             max_attempts=overrides.get("max_attempts", base.max_attempts),
             max_wait_seconds=overrides.get("max_wait_seconds", base.max_wait_seconds),
             timeout_seconds=overrides.get("timeout_seconds", 5.0),
-            max_quota_share=base.max_quota_share,
+            max_quota_share=overrides.get("max_quota_share", base.max_quota_share),
             sleep=self.sleeps.append,
         )
 

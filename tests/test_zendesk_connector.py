@@ -1,0 +1,168 @@
+"""The Zendesk connector's reading rules over real HTTP: cursors that stop moving are
+errors, the tail of a time-based export ends the stream, records parse defensively."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+from requests.structures import CaseInsensitiveDict
+
+from connectors.http import RetryPolicy, retry_after_seconds
+from connectors.zendesk import ZendeskConfig, ZendeskConnector
+from connectors.zendesk_records import changes_from_event, optional_id
+from deskmetrics import pipeline
+from interactions import CursorStuckError, OwnershipChange, StatusChange
+from tests.desks import served_desk
+from tests.static_server import serving
+
+EXPORT = "/api/v2/incremental/tickets/cursor.json"
+EVENTS = "/api/v2/incremental/ticket_events.json"
+SINCE = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _connector(base_url: str) -> ZendeskConnector:
+    config = ZendeskConfig("zendesk", "acme", "agent@acme.test", "token", base_url=base_url)
+    return ZendeskConnector(config, RetryPolicy(max_attempts=1, sleep=lambda _s: None))
+
+
+def _ticket(ticket_id: int) -> dict[str, object]:
+    return {
+        "id": ticket_id,
+        "status": "open",
+        "created_at": "2026-01-05T10:00:00Z",
+        "updated_at": "2026-01-05T10:00:00Z",
+        "generated_timestamp": 1767607200,
+    }
+
+
+def _event(event_id: int, stamp: int) -> dict[str, object]:
+    return {
+        "id": event_id,
+        "ticket_id": 1,
+        "timestamp": stamp,
+        "child_events": [
+            {"id": event_id * 10, "status": "open", "previous_value": "new", "event_type": "Change"}
+        ],
+    }
+
+
+def test_a_ticket_cursor_that_does_not_move_is_an_error() -> None:
+    page = {
+        "tickets": [_ticket(1)],
+        "after_cursor": "same",
+        "after_url": None,
+        "end_of_stream": False,
+    }
+    with serving({EXPORT: [page]}) as base_url:
+        page["after_url"] = f"{base_url}{EXPORT}?cursor=same"
+        with pytest.raises(CursorStuckError, match="returned the cursor it was asked for"):
+            list(_connector(base_url).ticket_pages({"after_cursor": "same"}, SINCE))
+
+
+def test_a_full_event_page_in_one_second_is_an_error_not_a_loop() -> None:
+    stamp = int(SINCE.timestamp())
+    page = {
+        "ticket_events": [_event(i, stamp) for i in range(1, 1001)],
+        "end_time": stamp,
+        "next_page": "x",
+        "count": 1000,
+        "end_of_stream": False,
+    }
+    with (
+        serving({EVENTS: [page]}) as base_url,
+        pytest.raises(CursorStuckError, match=f"start_time={stamp}"),
+    ):
+        list(_connector(base_url).event_pages({"start_time": stamp}, SINCE))
+
+
+def test_a_short_event_page_that_does_not_move_ends_the_stream() -> None:
+    stamp = int(SINCE.timestamp())
+    first = {
+        "ticket_events": [_event(1, stamp), _event(2, stamp + 60)],
+        "end_time": stamp + 60,
+        "next_page": "x",
+        "count": 2,
+        "end_of_stream": False,
+    }
+    tail = {
+        "ticket_events": [_event(2, stamp + 60)],
+        "end_time": stamp + 60,
+        "next_page": "x",
+        "count": 1,
+        "end_of_stream": False,
+    }
+    with serving({EVENTS: [first, tail]}) as base_url:
+        pages = list(_connector(base_url).event_pages({"start_time": stamp}, SINCE))
+    assert [page.done for page in pages] == [False, True]
+    assert pages[-1].cursor["start_time"] <= stamp + 60
+
+
+def test_event_children_read_ids_as_text_and_empty_as_nobody() -> None:
+    event = {
+        "id": 7,
+        "ticket_id": "42",
+        "created_at": "2026-01-05T10:00:00Z",
+        "child_events": [
+            {"id": 1, "assignee_id": 123, "previous_value": "", "event_type": "Change"},
+            {"id": 2, "assignee_id": None, "previous_value": "123", "event_type": "Change"},
+            {"id": 3, "event_type": "Comment", "comment_present": True},
+            {
+                "id": 4,
+                "type": "Change",
+                "field_name": "status",
+                "value": "solved",
+                "previous_value": "open",
+            },
+            {"id": 5, "event_type": "SomethingNew", "assignee_id": 9},
+        ],
+    }
+    changes = list(changes_from_event("zendesk", event))
+    owners = [(c.previous_owner, c.new_owner) for c in changes if isinstance(c, OwnershipChange)]
+    statuses = [
+        (c.previous_status, c.new_status, c.resolved)
+        for c in changes
+        if isinstance(c, StatusChange)
+    ]
+    assert owners == [(None, "123"), ("123", None)]
+    assert statuses == [("open", "solved", True)]
+    assert {c.interaction_id for c in changes} == {"42"}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(0, None), ("", None), (None, None), ("0", None), (17, "17"), ("17", "17")],
+)
+def test_ids_read_as_text(value: object, expected: str | None) -> None:
+    assert optional_id(value) == expected
+
+
+def test_retry_after_is_read_as_seconds_or_as_a_date() -> None:
+    assert retry_after_seconds(CaseInsensitiveDict({"Retry-After": "7"})) == 7.0
+    assert retry_after_seconds(CaseInsensitiveDict({"Retry-After": "1.5"})) == 1.5
+    assert retry_after_seconds(CaseInsensitiveDict({})) is None
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=120), usegmt=True)
+    seconds = retry_after_seconds(CaseInsensitiveDict({"Retry-After": later}))
+    assert seconds is not None and 100 < seconds <= 120
+
+
+def test_a_run_past_its_share_of_the_rate_limit_waits_for_the_reset(tmp_path: Path) -> None:
+    with served_desk(tmp_path) as served:
+        since, until = served.period()
+        policy = served.policy(max_quota_share=0.01)
+        pipeline.backfill(
+            served.engine,
+            served.settings,
+            "zendesk",
+            since,
+            None,
+            config=served.config(),
+            policy=policy,
+        )
+        report = pipeline.report(served.engine, served.settings, since, until)
+        truth = served.desk.truth(since, until)
+    assert served.sleeps, "no pause although the run used more than its share"
+    assert all(0 < s <= 60 for s in served.sleeps)
+    assert [r.handled for r in report] == [t["handled"] for t in truth]

@@ -107,6 +107,22 @@ class Simulation:
 
     # ---- arrivals ----------------------------------------------------------------------------
 
+    def postpone_until(self, moment: datetime) -> None:
+        """Move what is still pending at or before `moment` to just after it.
+
+        The generator stops short of its clock and leaves actions pending; run later they
+        must happen after the clock, never back in time before changes a client has read.
+        """
+        for offset, arrival in enumerate(self.arrivals[self.next_arrival :], start=1):
+            if arrival.at <= moment:
+                arrival.at = moment + timedelta(seconds=offset)
+        late = [a for a in self.heap if a.at <= moment]
+        self.heap = [a for a in self.heap if a.at > moment]
+        for offset, action in enumerate(sorted(late), start=1):
+            action.at = moment + timedelta(seconds=offset)
+            self.heap.append(action)
+        heapq.heapify(self.heap)
+
     def add_arrivals(self, arrivals: list[Arrival]) -> None:
         tail = self.arrivals[self.next_arrival :] + arrivals
         tail.sort(key=lambda a: a.at)
@@ -576,6 +592,7 @@ def advance_desk(desk: Desk, minutes: int, seed: int) -> dict[str, Any]:
     end = new_now - QUIET
     rng = random.Random(f"advance:{desk.spec.seed}:{seed}:{iso(old)}")
     sim.rng = rng
+    sim.postpone_until(old)
     first_event = len(desk.events)
     first_log = len(desk.log)
 

@@ -3,16 +3,24 @@ every agent and every column, after a backfill and after incremental syncs."""
 
 from __future__ import annotations
 
+import math
+import os
+import subprocess
+import sys
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from connectors.zendesk import STREAMS
 from deskmetrics import pipeline
 from scoring import ReportRow
 from tests.desks import Served, served_desk
+from warehouse.schema import interactions
+from warehouse.store import load_cursor
 
 
 def _as_dicts(rows: list[ReportRow]) -> list[dict[str, Any]]:
@@ -65,20 +73,83 @@ def test_a_sub_period_in_another_time_zone_equals_ground_truth(tmp_path: Path, z
     assert _as_dicts(report) == served.desk.truth(middle, middle + timedelta(days=7), zone)
 
 
-def test_incremental_sync_picks_up_changes_and_equals_ground_truth(tmp_path: Path) -> None:
+def _cli_sync(served: Served) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "deskmetrics", "sync", "--config", str(served.settings_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **served.environ},
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def _interaction_rows(served: Served) -> dict[str, tuple[object, ...]]:
+    with served.engine.connect() as conn:
+        return {row.interaction_id: tuple(row) for row in conn.execute(select(interactions))}
+
+
+def test_incremental_sync_picks_up_exactly_the_changes_and_equals_ground_truth(
+    tmp_path: Path,
+) -> None:
     with served_desk(tmp_path) as served:
-        _sync(served)
+        _cli_sync(served)
+        before = _interaction_rows(served)
         changed = served.desk.advance(minutes=180, seed=11)
-        before = served.sandbox.request_count
-        _sync(served)
-        requests = served.sandbox.request_count - before
+        requests_before = served.sandbox.request_count
+        _cli_sync(served)
+        requests = served.sandbox.request_count - requests_before
+        after = _interaction_rows(served)
         since, until = served.period()
         report = pipeline.report(served.engine, served.settings, since, until + timedelta(days=1))
         truth = served.desk.truth(since, until + timedelta(days=1))
-    assert changed, "the sandbox changed nothing"
+    assert changed["touched"], "the sandbox changed nothing"
+    moved = {key for key, row in after.items() if before.get(key) != row}
+    assert moved == {str(ticket) for ticket in changed["touched"]}
     assert _as_dicts(report) == truth
     # Only the changes are re-read (plus the ratings look-back), not the whole desk.
     assert requests < 25, f"{requests} requests for an incremental sync"
+
+
+def test_a_backfill_costs_the_page_minimum_not_a_request_per_ticket(tmp_path: Path) -> None:
+    with served_desk(tmp_path) as served:
+        _backfill(served)
+        desk = served.desk
+        minimum = sum(
+            math.ceil(count / size)
+            for count, size in (
+                (len(desk.tickets), 1000),
+                (len(desk.events), 1000),
+                (len(desk.ratings), 100),
+                (len(desk.agents()), 100),
+            )
+        )
+        made = served.sandbox.request_count
+    # One more each for the last, empty ratings and users pages, and one show_many.
+    assert made <= minimum + 3, f"{made} requests against a minimum of {minimum}"
+    assert made < len(desk.tickets) / 20
+
+
+def test_deleted_tickets_are_kept_and_marked_deleted(tmp_path: Path) -> None:
+    with served_desk(tmp_path) as served:
+        _backfill(served)
+        deleted = {str(t.id) for t in served.desk.tickets.values() if t.deleted}
+        with served.engine.connect() as conn:
+            stored = set(
+                conn.execute(
+                    select(interactions.c.interaction_id).where(interactions.c.deleted.is_(True))
+                ).scalars()
+            )
+    assert deleted and stored == deleted
+
+
+def test_a_backfill_never_moves_the_scheduled_cursors(tmp_path: Path) -> None:
+    with served_desk(tmp_path) as served:
+        _sync(served)
+        scheduled = {s: load_cursor(served.engine, "zendesk", s) for s in STREAMS}
+        served.desk.advance(minutes=60, seed=3)
+        _backfill(served)
+        assert {s: load_cursor(served.engine, "zendesk", s) for s in STREAMS} == scheduled
 
 
 def test_second_sync_with_no_change_changes_no_figure(tmp_path: Path) -> None:

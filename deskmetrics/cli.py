@@ -26,6 +26,7 @@ from deskmetrics.settings import Settings, load_settings
 from interactions import DeskmetricsError, InputError
 from warehouse.schema import open_engine
 
+log = logging.getLogger("deskmetrics")
 err = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 200)
 
@@ -265,7 +266,9 @@ def _progress() -> Iterator[Callable[[str, Page, datetime | None], None]]:
             done = min(max((page.reached - start).total_seconds() / span, 0.0), 1.0)
             bars.update(task, completed=done, reached=f"up to {page.reached:%Y-%m-%d %H:%M}")
         if not err.is_terminal:
-            return
+            # No bar to draw (cron, CI, a pipe): a log line a page says how far it got.
+            where = f" up to {page.reached:%Y-%m-%d %H:%M}" if page.reached else ""
+            log.info("%s: page stored, %d records%s", stream, len(page.records), where)
 
     with bars:
         yield update

@@ -174,16 +174,28 @@ def sync(
     now: datetime | None = None,
     progress: Progress | None = None,
 ) -> list[SourceResult]:
-    """One incremental pass of every enabled source (or `only`), then score dirty days."""
+    """One incremental pass of every enabled source (or `only`), then score dirty days.
+
+    A source that fails does not stop the others; the first failure is raised at the end,
+    after what the others read has been scored.
+    """
     now = now or datetime.now(UTC)
     since = now - timedelta(days=settings.sync.initial_lookback_days)
     results = []
+    failures: list[DeskmetricsError] = []
     for name in settings.enabled_sources(only):
-        with recorded_run(engine, "sync", name) as run:
-            result = pull_source(engine, settings, name, since, progress=progress)
-            run.update(_run_counts(result))
+        try:
+            with recorded_run(engine, "sync", name) as run:
+                result = pull_source(engine, settings, name, since, progress=progress)
+                run.update(_run_counts(result))
+        except DeskmetricsError as failed:
+            log.error("%s: sync failed: %s", name, failed)
+            failures.append(failed)
+            continue
         results.append(result)
     score(engine, settings)
+    if failures:
+        raise failures[0]
     return results
 
 
@@ -201,6 +213,8 @@ def backfill(
     settings.enabled_sources(name)
     if until is not None and until <= since:
         raise InputError(f"--until {until} is not after --since {since}; swap or fix them.")
+    if since > datetime.now(UTC).date():
+        raise InputError(f"--since {since} is in the future; there is nothing to read yet.")
     start = _local_midnight(since, settings)
     end = _local_midnight(until, settings) if until is not None else None
     prefix = f"backfill:{since.isoformat()}:{until.isoformat() if until else 'open'}:"

@@ -184,3 +184,76 @@ def test_malformed_record_is_one_line_and_keeps_what_was_stored(tmp_path: Path) 
     engine = open_engine(f"sqlite:///{tmp_path / 'w.sqlite'}")
     with engine.connect() as conn:
         assert conn.execute(select(interactions.c.interaction_id)).scalars().all() == ["1"]
+
+
+def _two_sources(served: Served, second_url: str) -> None:
+    text = served.settings_path.read_text()
+    second = (
+        text[text.index("[sources.zendesk]") :]
+        .replace("[sources.zendesk]", "[sources.zendesk_emea]")
+        .replace(served.sandbox.base_url, second_url)
+    )
+    served.settings_path.write_text(text + second)
+
+
+def test_a_failing_source_does_not_stop_the_others(tmp_path: Path) -> None:
+    with served_desk(tmp_path) as served:
+        _two_sources(served, "http://127.0.0.1:9")
+        result = _run(["sync", "--config", str(served.settings_path)], served.environ)
+        assert "zendesk_emea" in _one_error_line(result)
+        assert _stored(served) == len(served.desk.tickets)
+
+
+def test_two_instances_report_by_agent_and_by_person(tmp_path: Path) -> None:
+    with served_desk(tmp_path) as served:
+        _two_sources(served, served.sandbox.base_url)
+        assert _run(["sync", "--config", str(served.settings_path)], served.environ).returncode == 0
+        since, until = served.period()
+        period = ["--since", str(since), "--until", str(until), "--format", "json"]
+        config = ["--config", str(served.settings_path)]
+        by_agent = json.loads(_run(["report", *config, *period]).stdout)
+        by_person = json.loads(_run(["report", *config, *period, "--by", "person"]).stdout)
+        truth = served.desk.truth(since, until)
+    assert {row["source"] for row in by_agent} == {"zendesk", "zendesk_emea"}
+    assert len(by_agent) == 2 * len(truth)
+    people = {row["agent_email"]: row for row in by_person if row["agent_email"]}
+    for agent in truth:
+        if agent["agent_email"] is None:
+            continue
+        person = people[agent["agent_email"].lower()]
+        assert person["source"] == "zendesk+zendesk_emea"
+        assert person["handled"] == 2 * agent["handled"]
+        assert person["agent_id"] == f"zendesk:{agent['agent_id']}+zendesk_emea:{agent['agent_id']}"
+
+
+def test_a_backfill_from_the_future_is_refused(tmp_path: Path) -> None:
+    write_settings(tmp_path / "s.toml", tmp_path / "w.sqlite", "http://127.0.0.1:9")
+    line = _one_error_line(
+        _run(
+            [
+                "backfill",
+                "--config",
+                str(tmp_path / "s.toml"),
+                "--source",
+                "zendesk",
+                "--since",
+                "2999-01-01",
+            ],
+            {TOKEN_ENV: "t"},
+        )
+    )
+    assert "future" in line
+
+
+def test_status_shows_each_stream_the_high_water_mark_and_the_last_error(tmp_path: Path) -> None:
+    with served_desk(tmp_path) as served:
+        assert _run(["sync", "--config", str(served.settings_path)], served.environ).returncode == 0
+        served.sandbox.inject("503", times=20, path_contains="satisfaction_ratings")
+        assert _run(["sync", "--config", str(served.settings_path)], served.environ).returncode == 1
+        status = _run(["status", "--config", str(served.settings_path)])
+    assert status.returncode == 0
+    for stream in ("agents", "tickets", "events", "ratings"):
+        assert f"zendesk {stream}: next read" in status.stdout
+    assert "zendesk: complete up to" in status.stdout
+    assert "LAST ERROR" in status.stdout and "503" in status.stdout
+    assert "sync zendesk failed" in status.stdout

@@ -257,3 +257,14 @@ def test_status_shows_each_stream_the_high_water_mark_and_the_last_error(tmp_pat
     assert "zendesk: complete up to" in status.stdout
     assert "LAST ERROR" in status.stdout and "503" in status.stdout
     assert "sync zendesk failed" in status.stdout
+
+
+def test_debug_logs_and_the_database_never_hold_the_token(tmp_path: Path) -> None:
+    with served_desk(tmp_path) as served:
+        result = _run(["-v", "sync", "--config", str(served.settings_path)], served.environ)
+        token = served.sandbox.token
+        database = b"".join(f.read_bytes() for f in tmp_path.glob("warehouse.sqlite*"))
+    assert result.returncode == 0, result.stderr
+    assert "DEBUG" in result.stderr
+    assert token not in result.stderr + result.stdout
+    assert token.encode() not in database

@@ -30,6 +30,7 @@ from zenpy import Zenpy
 
 from connectors.http import ApiUsage, RetryPolicy, api_session, call_with_retries
 from connectors.zendesk_records import (
+    AGENT_ROLES,
     agent_from_user,
     changes_from_event,
     interaction_from_ticket,
@@ -316,7 +317,13 @@ class ZendeskConnector:
         """Every agent and admin, read whole each time (a desk has few)."""
         generator = self._request("agents", lambda: self._client.users(role=["agent", "admin"]))
         while True:
-            raw = [user.to_dict() for user in (generator.values or [])]
+            # Asked for agents: a user without a role is one; a server that ignores the role
+            # filter must not fill `agents` with customers.
+            raw = [
+                {**user, "role": user.get("role") or "agent"}
+                for user in (u.to_dict() for u in (generator.values or []))
+                if user.get("role") in AGENT_ROLES or not user.get("role")
+            ]
             yield Page(
                 "agents", tuple(agent_from_user(self.config.source, u) for u in raw), {}, False
             )

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select
 
 from connectors.http import RetryPolicy
 from connectors.zendesk import ZendeskConfig
+from deskmetrics import pipeline
 from deskmetrics.settings import Settings, load_settings
 from sandbox.desk import Desk, DeskSpec, generate_desk
 from sandbox.zendesk_api import ZendeskSandbox
@@ -49,6 +50,14 @@ class Served:
             max_quota_share=overrides.get("max_quota_share", base.max_quota_share),
             sleep=self.sleeps.append,
         )
+
+    def backfill(self, **policy: Any) -> pipeline.SourceResult:
+        """Backfill the whole desk in-process, with the retry policy's sleep recorded."""
+        since, _ = self.period()
+        return pipeline.backfill(
+            self.engine, self.settings, "zendesk", since, None,
+            config=self.config(), policy=self.policy(**policy),
+        )  # fmt: skip
 
     def period(self) -> tuple[date, date]:
         start = (self.desk.now - timedelta(days=SMALL["days"] + 2)).date()

@@ -27,19 +27,6 @@ def _as_dicts(rows: list[ReportRow]) -> list[dict[str, Any]]:
     return [asdict(row) for row in rows]
 
 
-def _backfill(served: Served) -> None:
-    since, _ = served.period()
-    pipeline.backfill(
-        served.engine,
-        served.settings,
-        "zendesk",
-        since,
-        None,
-        config=served.config(),
-        policy=served.policy(),
-    )
-
-
 def _sync(served: Served) -> None:
     connector_config, policy = served.config(), served.policy()
     for name in served.settings.enabled_sources():
@@ -57,7 +44,7 @@ def _sync(served: Served) -> None:
 
 def test_backfill_then_report_equals_ground_truth(tmp_path: Path) -> None:
     with served_desk(tmp_path) as served:
-        _backfill(served)
+        served.backfill()
         since, until = served.period()
         report = pipeline.report(served.engine, served.settings, since, until)
     assert _as_dicts(report) == served.desk.truth(since, until)
@@ -66,7 +53,7 @@ def test_backfill_then_report_equals_ground_truth(tmp_path: Path) -> None:
 @pytest.mark.parametrize("zone", ["America/New_York", "Asia/Kolkata"])
 def test_a_sub_period_in_another_time_zone_equals_ground_truth(tmp_path: Path, zone: str) -> None:
     with served_desk(tmp_path, timezone=zone) as served:
-        _backfill(served)
+        served.backfill()
         since, _ = served.period()
         middle = since + timedelta(days=10)
         report = pipeline.report(served.engine, served.settings, middle, middle + timedelta(days=7))
@@ -113,7 +100,7 @@ def test_incremental_sync_picks_up_exactly_the_changes_and_equals_ground_truth(
 
 def test_a_backfill_costs_the_page_minimum_not_a_request_per_ticket(tmp_path: Path) -> None:
     with served_desk(tmp_path) as served:
-        _backfill(served)
+        served.backfill()
         desk = served.desk
         minimum = sum(
             math.ceil(count / size)
@@ -132,7 +119,7 @@ def test_a_backfill_costs_the_page_minimum_not_a_request_per_ticket(tmp_path: Pa
 
 def test_deleted_tickets_are_kept_and_marked_deleted(tmp_path: Path) -> None:
     with served_desk(tmp_path) as served:
-        _backfill(served)
+        served.backfill()
         deleted = {str(t.id) for t in served.desk.tickets.values() if t.deleted}
         with served.engine.connect() as conn:
             stored = set(
@@ -148,7 +135,7 @@ def test_a_backfill_never_moves_the_scheduled_cursors(tmp_path: Path) -> None:
         _sync(served)
         scheduled = {s: load_cursor(served.engine, "zendesk", s) for s in STREAMS}
         served.desk.advance(minutes=60, seed=3)
-        _backfill(served)
+        served.backfill()
         assert {s: load_cursor(served.engine, "zendesk", s) for s in STREAMS} == scheduled
 
 
@@ -164,7 +151,7 @@ def test_second_sync_with_no_change_changes_no_figure(tmp_path: Path) -> None:
 
 def test_rescoring_everything_changes_no_figure(tmp_path: Path) -> None:
     with served_desk(tmp_path) as served:
-        _backfill(served)
+        served.backfill()
         since, until = served.period()
         first = pipeline.report(served.engine, served.settings, since, until)
         pipeline.score(served.engine, served.settings, everything=True)

@@ -20,19 +20,6 @@ EVENTS = "incremental/ticket_events.json"
 RATINGS = "satisfaction_ratings"
 
 
-def _backfill(served: Served, **policy: object) -> pipeline.SourceResult:
-    since, _ = served.period()
-    return pipeline.backfill(
-        served.engine,
-        served.settings,
-        "zendesk",
-        since,
-        None,
-        config=served.config(),
-        policy=served.policy(**policy),
-    )
-
-
 def _report(served: Served) -> list[dict[str, object]]:
     since, until = served.period()
     return [asdict(r) for r in pipeline.report(served.engine, served.settings, since, until)]
@@ -46,7 +33,7 @@ def test_rate_limits_and_server_errors_change_no_figure(tmp_path: Path) -> None:
         served.sandbox.inject("reset", path_contains=EVENTS)
         served.sandbox.inject("cut", path_contains=EXPORT)
         served.sandbox.inject("502", path_contains="users")
-        result = _backfill(served, max_attempts=5, max_wait_seconds=600)
+        result = served.backfill(max_attempts=5, max_wait_seconds=600)
         faulty = _report(served)
         since, until = served.period()
         truth = served.desk.truth(since, until)
@@ -58,7 +45,7 @@ def test_rate_limits_and_server_errors_change_no_figure(tmp_path: Path) -> None:
 def test_retry_after_is_read_from_the_header_of_a_plain_text_429(tmp_path: Path) -> None:
     with served_desk(tmp_path) as served:
         served.sandbox.inject("429", path_contains="users", retry_after=42)
-        _backfill(served, max_wait_seconds=600)
+        served.backfill(max_wait_seconds=600)
     assert served.sleeps[0] == 42.0
 
 
@@ -66,7 +53,7 @@ def test_a_rate_limit_past_the_wait_budget_stops_with_a_clear_error(tmp_path: Pa
     with served_desk(tmp_path) as served:
         served.sandbox.inject("429", times=50, path_contains=EVENTS, retry_after=30)
         with pytest.raises(SourceUnavailableError, match=r"gave up after .*\(429\)"):
-            _backfill(served, max_attempts=20, max_wait_seconds=100)
+            served.backfill(max_attempts=20, max_wait_seconds=100)
         with served.engine.connect() as conn:
             stored = conn.execute(select(func.count()).select_from(interactions)).scalar()
     assert sum(served.sleeps) <= 100
@@ -75,19 +62,19 @@ def test_a_rate_limit_past_the_wait_budget_stops_with_a_clear_error(tmp_path: Pa
 
 def test_a_failed_run_resumes_to_the_same_tables_as_a_clean_one(tmp_path: Path) -> None:
     with served_desk(tmp_path / "clean") as clean:
-        _backfill(clean)
+        clean.backfill()
         expected = table_dump(clean.engine)
     with served_desk(tmp_path / "failed") as served:
         served.sandbox.inject("503", times=10, path_contains=RATINGS)
         with pytest.raises(SourceUnavailableError):
-            _backfill(served, max_attempts=3)
+            served.backfill(max_attempts=3)
         served.sandbox.faults.clear()
-        _backfill(served)
+        served.backfill()
         assert table_dump(served.engine) == expected
 
 
 def test_timeouts_are_retried(tmp_path: Path) -> None:
     with served_desk(tmp_path) as served:
         served.sandbox.inject("slow", path_contains="users", delay=1.5)
-        result = _backfill(served, timeout_seconds=0.5)
+        result = served.backfill(timeout_seconds=0.5)
     assert result.usage.retries == 1

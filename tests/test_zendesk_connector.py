@@ -150,17 +150,8 @@ def test_retry_after_is_read_as_seconds_or_as_a_date() -> None:
 
 def test_a_run_past_its_share_of_the_rate_limit_waits_for_the_reset(tmp_path: Path) -> None:
     with served_desk(tmp_path) as served:
+        served.backfill(max_quota_share=0.01)
         since, until = served.period()
-        policy = served.policy(max_quota_share=0.01)
-        pipeline.backfill(
-            served.engine,
-            served.settings,
-            "zendesk",
-            since,
-            None,
-            config=served.config(),
-            policy=policy,
-        )
         report = pipeline.report(served.engine, served.settings, since, until)
         truth = served.desk.truth(since, until)
     assert served.sleeps, "no pause although the run used more than its share"

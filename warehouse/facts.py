@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, and_, func, or_, select
 
 from interactions import Agent, History, Interaction, OwnershipChange, Rating, StatusChange
 from warehouse.schema import (
+    COUNTED_MOMENTS,
     FACT_COUNTS,
     agent_day_facts,
     agents,
@@ -52,11 +53,8 @@ def interaction_ids_on(
 ) -> set[str]:
     ids: set[str] = set()
     for start, end in day_ranges(days, timezone):
-        for table, column in (
-            (ownership_changes, ownership_changes.c.at),
-            (status_changes, status_changes.c.at),
-            (ratings, ratings.c.created_at),
-        ):
+        for column in COUNTED_MOMENTS:
+            table = column.table
             ids.update(
                 conn.execute(
                     select(table.c.interaction_id)
@@ -232,12 +230,7 @@ def owners_without_agent(conn: Connection, source: str) -> set[str]:
 def all_fact_days(conn: Connection, source: str, timezone: str) -> list[date]:
     """Every local day from the source's first recorded moment to its last."""
     bounds: list[date | datetime] = []
-    for column in (
-        ownership_changes.c.at,
-        status_changes.c.at,
-        ratings.c.created_at,
-        interactions.c.updated_at,
-    ):
+    for column in (*COUNTED_MOMENTS, interactions.c.updated_at):
         table = column.table
         low, high = conn.execute(
             select(func.min(column), func.max(column)).where(table.c.source == source)

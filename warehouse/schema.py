@@ -196,6 +196,10 @@ runs = Table(
     Column("detail", Text),
 )
 
+# The moments an interaction counts on: every daily count (handled, transfer, resolution,
+# CSAT) falls on the day of one of these (METRICS.md "Handled" … "CSAT").
+COUNTED_MOMENTS = (ownership_changes.c.at, status_changes.c.at, ratings.c.created_at)
+
 schema_version = Table("schema_version", metadata, Column("version", Integer, primary_key=True))
 
 

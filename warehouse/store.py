@@ -22,6 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from interactions import Agent, Interaction, OwnershipChange, Rating, RatingState, StatusChange
 from warehouse.schema import (
+    COUNTED_MOMENTS,
     agents,
     dirty_days,
     interactions,
@@ -282,11 +283,8 @@ def mark_interactions_dirty(
     customers: dict[str, datetime] = {}
     for offset in range(0, len(ids), BATCH):
         batch = ids[offset : offset + BATCH]
-        for table, column in (
-            (ownership_changes, ownership_changes.c.at),
-            (status_changes, status_changes.c.at),
-            (ratings, ratings.c.created_at),
-        ):
+        for column in COUNTED_MOMENTS:
+            table = column.table
             moments.extend(
                 conn.execute(
                     select(column).where(

@@ -16,7 +16,6 @@ Never one request per ticket: per-ticket audits are not used at all.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -38,8 +37,6 @@ from connectors.zendesk_records import (
     rating_state_from_ticket,
 )
 from interactions import Agent, ConfigError, CursorStuckError
-
-log = logging.getLogger(__name__)
 
 STREAMS = ("agents", "tickets", "events", "ratings")
 # Zendesk leaves out what changed in the last minute (METRICS.md "Resolution and FCR").
@@ -186,14 +183,15 @@ class ZendeskConnector:
             )
         began = min(began, self._server_now())
         asked = resume
+        ended = False
         while True:
-            raw = [ticket.to_dict() for ticket in (generator.values or [])]
+            raw = [ticket.to_dict() for ticket in (generator.values or [])] if not ended else []
             records = tuple(interaction_from_ticket(self.config.source, t) for t in raw) + tuple(
                 s for t in raw if (s := rating_state_from_ticket(self.config.source, t))
             )
             after = getattr(generator, "after_cursor", None)
             reached_until = until is not None and any(_generated_at(t) >= until for t in raw)
-            end = bool(getattr(generator, "end_of_stream", False)) or not after
+            end = ended or bool(getattr(generator, "end_of_stream", False)) or not after
             if end or reached_until:
                 complete = self._server_now() - EXPORT_LAG
                 if until is not None:
@@ -218,8 +216,8 @@ class ZendeskConnector:
             page_cursor = {"start_time": start_time, "after_cursor": after}
             yield Page("tickets", records, page_cursor, False, reached=reached)
             asked = after
-            if not self._next_page("tickets export", generator):
-                return
+            # No link to a next page although the export is not over: end here all the same.
+            ended = not self._next_page("tickets export", generator)
 
     def event_pages(
         self, cursor: Cursor | None, since: datetime, until: datetime | None = None

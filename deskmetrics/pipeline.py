@@ -17,8 +17,9 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from connectors.http import ApiUsage, RetryPolicy
 from connectors.zendesk import STREAMS, Page, ZendeskConfig, ZendeskConnector
@@ -36,11 +37,11 @@ from warehouse.facts import (
     replace_day_facts,
 )
 from warehouse.runs import finish_run, start_run
-from warehouse.schema import sync_state
 from warehouse.store import (
     DirtyRule,
     dirty_days_of,
     high_water_mark,
+    known_sources,
     load_cursor,
     mark_days,
     record_error,
@@ -226,8 +227,6 @@ def backfill(
 
 
 def _local_midnight(day: date, settings: Settings) -> datetime:
-    from zoneinfo import ZoneInfo
-
     return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(settings.timezone))
 
 
@@ -264,7 +263,7 @@ def score(
     scoring = settings.scoring()
     now = now or datetime.now(UTC)
     written = 0
-    for name in sorted(_sources_in(engine) | set(settings.sources)):
+    for name in sorted(known_sources(engine) | set(settings.sources)):
         wanted = _days_to_score(engine, name, scoring, everything, days)
         for offset in range(0, len(wanted), SCORE_CHUNK_DAYS):
             chunk = wanted[offset : offset + SCORE_CHUNK_DAYS]
@@ -320,11 +319,6 @@ def _fingerprint(scoring: ScoringSettings) -> dict[str, Any]:
 def _remember_scoring(engine: Engine, name: str, scoring: ScoringSettings, now: datetime) -> None:
     with engine.begin() as conn:
         save_cursor(conn, name, SCORING_ROW, _fingerprint(scoring), now)
-
-
-def _sources_in(engine: Engine) -> set[str]:
-    with engine.connect() as conn:
-        return set(conn.execute(select(sync_state.c.source).distinct()).scalars())
 
 
 def report(

@@ -34,6 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import TypeDecorator
 
 from interactions import WarehouseError
+from warehouse.views import create_views
 
 SCHEMA_VERSION = 1
 
@@ -226,8 +227,6 @@ def open_engine(url: str) -> Engine:
                     f"the database has schema version {found}, newer than this deskmetrics "
                     f"({SCHEMA_VERSION}); upgrade deskmetrics."
                 )
-        from warehouse.views import create_views
-
         create_views(engine)
     except SQLAlchemyError as bad:
         raise WarehouseError(

@@ -357,6 +357,12 @@ def pop_dirty_days(conn: Connection, source: str, days: Iterable[date]) -> None:
         )
 
 
+def known_sources(engine: Engine) -> set[str]:
+    """Every source the warehouse holds state of."""
+    with engine.connect() as conn:
+        return set(conn.execute(select(sync_state.c.source).distinct()).scalars())
+
+
 def dirty_days_of(engine: Engine, source: str) -> list[date]:
     with engine.connect() as conn:
         return sorted(

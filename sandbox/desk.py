@@ -3,7 +3,8 @@
 Owns `DeskSpec`, `Desk` and `generate_desk`. Every ticket change goes through
 `Desk.update_ticket`, which writes the Zendesk ticket event (with realistic noise), bumps
 `updated_at`/`generated_timestamp`, maintains the metric set and records the `Step` that the
-ground truth (truth.py) is computed from. What happens when is decided in simulate.py.
+ground truth (truth.py) is computed from. What happens when is decided in simulate.py (and
+advance.py for `Desk.advance`).
 """
 
 from __future__ import annotations
@@ -375,7 +376,7 @@ class Desk:
 
     def advance(self, minutes: int, seed: int) -> dict[str, Any]:
         """Move the clock `minutes` forward and apply a batch of changes inside that interval."""
-        from sandbox.simulate import advance_desk
+        from sandbox.advance import advance_desk
 
         with self.lock:
             return advance_desk(self, minutes, seed)

@@ -1,104 +1,40 @@
 """An HTTP simulator of the Zendesk Support API on 127.0.0.1, serving a `Desk`.
 
-Owns routing, authentication, request handlers, response headers (rate limits, `Date` from
-the desk clock), the optional export rate limit, request counters and the application of
-injected faults. Pagination lives in pages.py, faults in faults.py, data in desk.py.
+Owns `ZendeskSandbox`: the server lifecycle, authentication, response headers (rate limits),
+the optional export rate limit, request counters and the application of injected faults.
+Endpoint handlers and routing live in endpoints.py (incremental exports in exports.py,
+parameters and errors in params.py), the HTTP server and handler classes (and the `Date`
+header from the desk clock) in server.py, pagination in pages.py, faults in faults.py, data
+in desk.py.
 """
 
 from __future__ import annotations
 
 import base64
-import bisect
 import json
-import re
 import socket
 import struct
 import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox import pages
+from sandbox import endpoints
 from sandbox.desk import Desk
+from sandbox.endpoints import PAGE_MAX_CBP as PAGE_MAX_CBP
+from sandbox.endpoints import RATING_SCORES as RATING_SCORES
+from sandbox.endpoints import Handler as Handler
+from sandbox.exports import PAGE_MAX_EXPORT as PAGE_MAX_EXPORT
 from sandbox.faults import Fault, FaultQueue
-from sandbox.model import JSON, unix
+from sandbox.model import unix
+from sandbox.params import ApiError as ApiError
+from sandbox.params import Params as Params
+from sandbox.server import RequestHandler, Server
 
 RATE_LIMIT = 700
-PAGE_MAX_EXPORT = 1000
-PAGE_MAX_CBP = 100
-RATING_SCORES: dict[str, Callable[[str, str | None], bool]] = {
-    "offered": lambda s, c: s == "offered",
-    "unoffered": lambda s, c: s == "unoffered",
-    "received": lambda s, c: s in ("good", "bad"),
-    "received_with_comment": lambda s, c: s in ("good", "bad") and bool(c),
-    "received_without_comment": lambda s, c: s in ("good", "bad") and not c,
-    "good": lambda s, c: s == "good",
-    "good_with_comment": lambda s, c: s == "good" and bool(c),
-    "good_without_comment": lambda s, c: s == "good" and not c,
-    "bad": lambda s, c: s == "bad",
-    "bad_with_comment": lambda s, c: s == "bad" and bool(c),
-    "bad_without_comment": lambda s, c: s == "bad" and not c,
-}
-Params = dict[str, list[str]]
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, error: str, description: str) -> None:
-        super().__init__(description)
-        self.status, self.body = status, {"error": error, "description": description}
-
-
-def _int(params: Params, name: str, default: int | None = None) -> int | None:
-    values = params.get(name)
-    if not values or values[0] == "":
-        return default
-    try:
-        return int(float(values[0]))
-    except ValueError:
-        raise ApiError(400, "InvalidValue", f"{name} must be an integer") from None
-
-
-def _one(params: Params, name: str) -> str | None:
-    values = params.get(name)
-    return values[0] if values else None
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "nginx"
-    sys_version = ""
-    sandbox: ZendeskSandbox  # set on a subclass per sandbox
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def date_time_string(self, timestamp: float | None = None) -> str:
-        return format_datetime(self.sandbox.desk.now, usegmt=True)  # the sandbox clock
-
-    def do_GET(self) -> None:
-        self.sandbox._handle(self)
-
-    def do_POST(self) -> None:
-        self.sandbox._handle(self)
-
-    def do_PUT(self) -> None:
-        self.sandbox._handle(self)
-
-    def do_DELETE(self) -> None:
-        self.sandbox._handle(self)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # clients dropping connections mid-fault are expected; stay quiet
 
 
 class ZendeskSandbox:
@@ -125,7 +61,7 @@ class ZendeskSandbox:
         self.served: list[tuple[str, int]] = []
         self._lock = threading.Lock()
         self._minute_counts: dict[tuple[str, int], int] = {}
-        self._server: _Server | None = None
+        self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._wall = time.monotonic()
@@ -143,9 +79,9 @@ class ZendeskSandbox:
 
     def start(self) -> str:
         if self._server is None:
-            handler = type("Handler", (_Handler,), {"sandbox": self})
+            handler = type("Handler", (RequestHandler,), {"sandbox": self})
             self._stopping.clear()
-            self._server = _Server((self.host, self.port), handler)
+            self._server = Server((self.host, self.port), handler)
             self._thread = threading.Thread(
                 target=self._server.serve_forever,
                 kwargs={"poll_interval": 0.05},
@@ -205,7 +141,7 @@ class ZendeskSandbox:
         with self._lock:
             self.served.append((path, status))
 
-    def _handle(self, req: _Handler) -> None:
+    def _handle(self, req: RequestHandler) -> None:
         parts = urlsplit(req.path)
         path = parts.path
         with self._lock:
@@ -226,7 +162,7 @@ class ZendeskSandbox:
             return
         self._send(req, status, payload, headers, "application/json; charset=utf-8")
 
-    def _fault_first(self, req: _Handler, path: str, fault: Fault) -> bool:
+    def _fault_first(self, req: RequestHandler, path: str, fault: Fault) -> bool:
         """Act on a fault before the answer. True when the request is finished with."""
         if fault.kind in ("429", "500", "502", "503"):
             self._record(path, int(fault.kind))
@@ -264,7 +200,7 @@ class ZendeskSandbox:
             return False
         return True
 
-    def _reset(self, req: _Handler) -> None:
+    def _reset(self, req: RequestHandler) -> None:
         """Drop the connection with a TCP reset, no response."""
         req.close_connection = True
         try:
@@ -289,7 +225,7 @@ class ZendeskSandbox:
 
     def _send(
         self,
-        req: _Handler,
+        req: RequestHandler,
         status: int,
         payload: bytes,
         headers: dict[str, str],
@@ -317,29 +253,15 @@ class ZendeskSandbox:
         with self.desk.lock:
             self.desk.now += timedelta(seconds=elapsed)
 
-    def _respond(self, req: _Handler, path: str, params: Params) -> tuple[int, Any, dict[str, str]]:
+    def _respond(
+        self, req: RequestHandler, path: str, params: Params
+    ) -> tuple[int, Any, dict[str, str]]:
         if req.headers.get("Authorization") != self._auth:
             return 401, {"error": "Couldn't authenticate you"}, {}
-        route = _route(path)
-        if route is None or req.command != "GET":
-            return 404, {"error": "InvalidEndpoint", "description": "Not found"}, {}
-        handler, args = route
-        try:
-            if handler in (_ticket_export, _event_export) and self._over_export_limit():
-                retry = str(max(1, 60 - self.desk.now.second))
-                return (
-                    429,
-                    {"error": "TooManyRequests", "description": "Export limit"},
-                    {"Retry-After": retry},
-                )
-            with self.desk.lock:
-                return 200, handler(self, params, *args), {}
-        except ApiError as exc:
-            return exc.status, exc.body, {}
-        except pages.BadCursor:
-            return 400, {"error": "InvalidPaginationParameter", "description": "Invalid cursor"}, {}
+        return endpoints.respond(self, req.command, path, params)
 
-    def _over_export_limit(self) -> bool:
+    def over_export_limit(self) -> bool:
+        """Count an export request against `export_limit_per_minute`; True when over it."""
         if self.export_limit_per_minute is None:
             return False
         key = ("export", unix(self.desk.now) // 60)
@@ -356,247 +278,3 @@ class ZendeskSandbox:
         value = build()
         self._cache[name] = (self.desk.version, value)
         return value
-
-
-# ---- handlers ------------------------------------------------------------------------------
-
-
-def _cutoff(sb: ZendeskSandbox) -> int:
-    """Zendesk's exports leave out what changed in the last minute."""
-    return unix(sb.desk.now) - 60
-
-
-def _start_time(sb: ZendeskSandbox, params: Params) -> int:
-    start = _int(params, "start_time")
-    if start is None:
-        raise ApiError(400, "InvalidValue", "start_time is required")
-    if start > _cutoff(sb):
-        raise ApiError(
-            400, "InvalidValue", "Too recent start_time. Use a start_time at least one minute ago"
-        )
-    return start
-
-
-def _ticket_export(sb: ZendeskSandbox, params: Params) -> JSON:
-    desk = sb.desk
-
-    def build() -> tuple[list[Any], list[tuple[int, int]]]:
-        ordered = sorted(desk.tickets.values(), key=lambda t: (t.generated_timestamp, t.id))
-        return ordered, [(t.generated_timestamp, t.id) for t in ordered]
-
-    ordered, keys = sb.cached("tickets", build)
-    cursor = _one(params, "cursor")
-    position = pages.read_export_cursor(cursor) if cursor else (_start_time(sb, params), 0)
-    per_page = _int(params, "per_page", PAGE_MAX_EXPORT) or PAGE_MAX_EXPORT
-    per_page = max(1, min(per_page, PAGE_MAX_EXPORT))
-    end = bisect.bisect_right(keys, (_cutoff(sb), 1 << 62))
-    chunk, more = pages.after(ordered[:end], keys[:end], position, per_page)
-    include = _one(params, "include")
-    with_metrics = "metric_sets" in (include or "").split(",")
-    after_cursor = (
-        pages.export_cursor(chunk[-1].generated_timestamp, chunk[-1].id)
-        if chunk
-        else pages.export_cursor(*position)
-    )
-    base = sb.base_url
-    next_params = {"cursor": after_cursor, "include": include, "per_page": _one(params, "per_page")}
-    return {
-        "tickets": [t.to_json(base, with_metrics) for t in chunk],
-        "after_url": pages.url(base, "/api/v2/incremental/tickets/cursor.json", next_params),
-        "before_url": None,
-        "after_cursor": after_cursor,
-        "before_cursor": None,
-        "end_of_stream": not more,
-    }
-
-
-def _event_export(sb: ZendeskSandbox, params: Params) -> JSON:
-    desk = sb.desk
-    start = _start_time(sb, params)
-    stamps: list[int] = sb.cached("event_stamps", lambda: [e["timestamp"] for e in desk.events])
-    end = bisect.bisect_right(stamps, _cutoff(sb))
-    events = desk.events[:end]
-    page, last = pages.time_page(
-        events, stamps[:end], start, PAGE_MAX_EXPORT, lambda e: e["timestamp"]
-    )
-    end_time = page[-1]["timestamp"] if page else start
-    include = _one(params, "include")
-    next_page = pages.url(
-        sb.base_url,
-        "/api/v2/incremental/ticket_events.json",
-        {"start_time": end_time, "include": include},
-    )
-    return {
-        "ticket_events": page,
-        "next_page": next_page,
-        "count": len(page),
-        "end_time": end_time,
-        "end_of_stream": last,
-    }
-
-
-def _cbp_page(
-    sb: ZendeskSandbox,
-    params: Params,
-    path: str,
-    key: str,
-    items: list[Any],
-    item_key: Callable[[Any], tuple[int, ...]],
-    render: Callable[[Any], JSON],
-    keep: dict[str, Any],
-) -> JSON:
-    size = _int(params, "page[size]", PAGE_MAX_CBP) or PAGE_MAX_CBP
-    if size > PAGE_MAX_CBP or size < 1:
-        raise ApiError(
-            400, "InvalidPaginationParameter", f"page[size] must be between 1 and {PAGE_MAX_CBP}"
-        )
-    if _one(params, "page[before]"):
-        raise ApiError(400, "InvalidPaginationParameter", "page[before] is not supported here")
-    keys = [item_key(i) for i in items]
-    after_cursor = _one(params, "page[after]")
-    position: tuple[int, ...] = (
-        pages.read_cbp_cursor(after_cursor) if after_cursor else (-(1 << 62),)
-    )
-    chunk, more = pages.after(items, keys, position, size)
-    first = pages.cbp_cursor(item_key(chunk[0])) if chunk else None
-    last = pages.cbp_cursor(item_key(chunk[-1])) if chunk else None
-    base = sb.base_url
-    return {
-        key: [render(i) for i in chunk],
-        "meta": {"has_more": more, "after_cursor": last, "before_cursor": first},
-        "links": {
-            "prev": pages.url(base, path, {**keep, "page[before]": first, "page[size]": size})
-            if first
-            else None,
-            "next": pages.url(base, path, {**keep, "page[after]": last, "page[size]": size})
-            if last
-            else None,
-        },
-    }
-
-
-def _ratings(sb: ZendeskSandbox, params: Params, path: str) -> JSON:
-    start = _int(params, "start_time")
-    end = _int(params, "end_time")
-    score = _one(params, "score")
-    if score is not None and score not in RATING_SCORES:
-        raise ApiError(400, "InvalidValue", f"unknown score {score!r}")
-    order = _one(params, "sort_order") or "asc"
-    if order not in ("asc", "desc"):
-        raise ApiError(400, "InvalidValue", "sort_order must be asc or desc")
-    sign = 1 if order == "asc" else -1
-    chosen = [
-        r
-        for r in sb.desk.ratings.values()
-        if (start is None or unix(r.created_at) >= start)
-        and (end is None or unix(r.created_at) < end)
-        and (score is None or RATING_SCORES[score](r.score, r.comment))
-    ]
-
-    def key(r: Any) -> tuple[int, ...]:
-        return (sign * unix(r.created_at), sign * r.id)
-
-    chosen.sort(key=key)
-    keep = {
-        "start_time": start,
-        "end_time": end,
-        "score": score,
-        "sort_order": _one(params, "sort_order"),
-    }
-    base = sb.base_url
-    return _cbp_page(
-        sb, params, path, "satisfaction_ratings", chosen, key, lambda r: r.to_json(base), keep
-    )
-
-
-def _users(sb: ZendeskSandbox, params: Params) -> JSON:
-    roles = set(params.get("role[]", []) + params.get("role", []))
-    chosen = sorted(
-        (u for u in sb.desk.users.values() if not roles or u.role in roles), key=lambda u: u.id
-    )
-    keep: dict[str, Any] = {}
-    if roles:
-        keep["role[]"] = sorted(roles)[0] if len(roles) == 1 else None
-    base = sb.base_url
-    page = _cbp_page(
-        sb,
-        params,
-        "/api/v2/users.json",
-        "users",
-        chosen,
-        lambda u: (u.id,),
-        lambda u: u.to_json(base),
-        keep,
-    )
-    if len(roles) > 1:  # links keep every role[] parameter
-        suffix = "".join(f"&role%5B%5D={r}" for r in sorted(roles))
-        for name in ("next", "prev"):
-            if page["links"][name]:
-                page["links"][name] += suffix
-    return page
-
-
-def _show_many(sb: ZendeskSandbox, params: Params) -> JSON:
-    raw = ",".join(params.get("ids", []))
-    try:
-        ids = [int(x) for x in raw.split(",") if x.strip()]
-    except ValueError:
-        raise ApiError(400, "InvalidValue", "ids must be integers") from None
-    if len(ids) > 100:
-        raise ApiError(400, "InvalidValue", "at most 100 ids")
-    base = sb.base_url
-    users = [sb.desk.users[i].to_json(base) for i in ids if i in sb.desk.users]
-    return {"users": users, "next_page": None, "previous_page": None, "count": len(users)}
-
-
-def _user(sb: ZendeskSandbox, params: Params, user_id: str) -> JSON:
-    user = sb.desk.users.get(int(user_id))
-    if user is None:
-        raise ApiError(404, "RecordNotFound", "Not found")
-    return {"user": user.to_json(sb.base_url)}
-
-
-def _ticket(sb: ZendeskSandbox, params: Params, ticket_id: str) -> JSON:
-    ticket = sb.desk.tickets.get(int(ticket_id))
-    if ticket is None or ticket.deleted:
-        raise ApiError(404, "RecordNotFound", "Not found")
-    return {"ticket": ticket.to_json(sb.base_url)}
-
-
-def _groups(sb: ZendeskSandbox, params: Params) -> JSON:
-    groups = sorted(sb.desk.groups.values(), key=lambda g: g.id)
-    base = sb.base_url
-    return _cbp_page(
-        sb,
-        params,
-        "/api/v2/groups.json",
-        "groups",
-        groups,
-        lambda g: (g.id,),
-        lambda g: g.to_json(base),
-        {},
-    )
-
-
-Handler = Callable[..., JSON]
-_ROUTES: list[tuple[re.Pattern[str], Handler]] = [
-    (re.compile(r"/api/v2/incremental/tickets/cursor\.json"), _ticket_export),
-    (re.compile(r"/api/v2/incremental/ticket_events\.json"), _event_export),
-    (
-        re.compile(r"(/api/v2/satisfaction_ratings(?:\.json)?)"),
-        _ratings,
-    ),
-    (re.compile(r"/api/v2/users(?:\.json)?"), _users),
-    (re.compile(r"/api/v2/users/show_many(?:\.json)?"), _show_many),
-    (re.compile(r"/api/v2/users/(\d+)(?:\.json)?"), _user),
-    (re.compile(r"/api/v2/tickets/(\d+)(?:\.json)?"), _ticket),
-    (re.compile(r"/api/v2/groups(?:\.json)?"), _groups),
-]
-
-
-def _route(path: str) -> tuple[Handler, tuple[str, ...]] | None:
-    for pattern, handler in _ROUTES:
-        match = pattern.fullmatch(path)
-        if match:
-            return handler, match.groups()
-    return None

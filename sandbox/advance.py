@@ -1,0 +1,110 @@
+"""The batches of `Desk.advance`: move the clock and apply a seeded batch of changes.
+
+Owns `advance_desk` (forced transfers, solves, reopens, ratings, a rating change, a deletion
+and new tickets, some of them repeat contacts, all strictly inside the interval) and the
+summary of what the batch changed.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+from sandbox.desk import Desk
+from sandbox.model import RESOLVED, iso
+from sandbox.sim_core import QUIET, Arrival, SimulationCore
+
+
+def advance_desk(desk: Desk, minutes: int, seed: int) -> dict[str, Any]:
+    """Move the clock and apply a batch of changes strictly inside the interval."""
+    if minutes < 3:
+        raise ValueError("advance needs at least 3 minutes (changes stay out of the last minute)")
+    sim: SimulationCore = desk.sim
+    old = desk.now
+    new_now = old + timedelta(minutes=minutes)
+    end = new_now - QUIET
+    rng = random.Random(f"advance:{desk.spec.seed}:{seed}:{iso(old)}")
+    sim.rng = rng
+    sim.postpone_until(old)
+    first_event = len(desk.events)
+    first_log = len(desk.log)
+
+    def when() -> datetime:
+        return old + timedelta(seconds=rng.randint(1, int((end - old).total_seconds())))
+
+    live = sorted(t.id for t in desk.tickets.values() if not t.deleted)
+    owned_open = sorted(
+        t.id for t in desk.tickets.values() if t.assignee_id and t.status in ("open", "new")
+    )
+    rng.shuffle(owned_open)
+    solved = sorted(t.id for t in desk.tickets.values() if t.status == "solved")
+    rng.shuffle(solved)
+    for tid in owned_open[:3]:
+        sim.schedule(when(), "force_transfer", tid)
+    for tid in owned_open[3:6]:
+        sim.schedule(when(), "force_solve", tid)
+    for tid in solved[:2]:
+        sim.schedule(when(), "force_reopen", tid)
+    unrated = [t for t in solved[2:] if t not in sim.rating_of]
+    for tid in unrated[:2]:
+        sim.schedule(when(), "force_rate", tid)
+    answered = sorted(
+        r.ticket_id
+        for r in desk.ratings.values()
+        if r.score != "offered" and not desk.tickets[r.ticket_id].deleted
+    )
+    if answered:
+        sim.schedule(when(), "force_change_rating", rng.choice(answered))
+    busy = set(owned_open[:6]) | set(solved[:4]) | set(answered)
+    deletable = [tid for tid in live if tid not in busy]
+    if deletable:
+        sim.schedule(when(), "delete", rng.choice(deletable))
+    # New tickets, two of them repeat contacts of recently solved tickets.
+    lately = old - timedelta(hours=48)
+    recent = sorted(
+        {
+            t.requester_id
+            for t in desk.tickets.values()
+            if t.status in RESOLVED and t.metrics.solved_at and t.metrics.solved_at > lately
+        }
+    )
+    count = min(3 + minutes // 20, 40)
+    arrivals = [
+        Arrival(when(), rng.choices(sim.customers, sim.customer_weights)[0]) for _ in range(count)
+    ]
+    for arrival, requester in zip(arrivals, rng.sample(recent, min(2, len(recent))), strict=False):
+        arrival.requester, arrival.bound = requester, True
+        desk.note("repeat_within_window", 0)
+    sim.add_arrivals(arrivals)
+    sim.run_until(end)
+    desk.now = new_now
+    desk.sort_events()
+    return _summary(desk, old, first_event, first_log)
+
+
+def _summary(desk: Desk, old: datetime, first_event: int, first_log: int) -> dict[str, Any]:
+    log = desk.log[first_log:]
+
+    def ids(*kinds: str) -> list[int]:
+        return sorted({tid for kind, tid in log if kind in kinds and tid})
+
+    changed_ratings = sorted(
+        rid for rid, r in desk.ratings.items() if r.updated_at > old and len(r.history) > 1
+    )
+    events = [e for e in desk.events if e["timestamp"] > int(old.timestamp())]
+    return {
+        "since": iso(old),
+        "now": iso(desk.now),
+        "created": ids("ticket_created"),
+        "repeat_contacts": sum(1 for kind, _ in log if kind == "repeat_within_window"),
+        "reassigned": ids("reassigned"),
+        "solved": ids("solved"),
+        "reopened": ids("reopen"),
+        "closed": ids("closed"),
+        "rated": ids("rating_answered"),
+        "rating_changed": changed_ratings,
+        "deleted": ids("deleted"),
+        "events": len(desk.events) - first_event,
+        "touched": sorted({e["ticket_id"] for e in events}),
+    }

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from connectors.zendesk import STREAMS
 from deskmetrics import pipeline
@@ -157,3 +157,14 @@ def test_rescoring_everything_changes_no_figure(tmp_path: Path) -> None:
         pipeline.score(served.engine, served.settings, everything=True)
         second = pipeline.report(served.engine, served.settings, since, until)
     assert first == second
+
+
+def test_backfill_into_either_database_equals_ground_truth(
+    tmp_path: Path, any_engine: Engine
+) -> None:
+    with served_desk(tmp_path) as served:
+        served.engine = any_engine
+        served.backfill()
+        since, until = served.period()
+        report = pipeline.report(served.engine, served.settings, since, until)
+    assert _as_dicts(report) == served.desk.truth(since, until)

@@ -185,6 +185,10 @@ def report(
     since, until = _day(since_text, "--since"), _day(until_text, "--until")
     settings, engine = _setup(config_path)
     rows = pipeline.report(engine, settings, since, until, source, by)
+    if not rows:
+        log.warning(
+            "no activity in %s to %s: has `deskmetrics sync` or `backfill` run?", since, until
+        )
     _print_rows(rows, fmt, f"deskmetrics {since} to {until} ({settings.timezone})")
 
 

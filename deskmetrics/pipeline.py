@@ -332,6 +332,12 @@ def report(
     """Report rows over local days [since, until), after scoring any dirty day."""
     if until <= since:
         raise InputError(f"--until {until} is not after --since {since}; the period is empty.")
+    known = known_sources(engine) | set(settings.sources)
+    if source is not None and source not in known:
+        raise InputError(
+            f"--source {source!r} is not a source of this warehouse (known: "
+            f"{', '.join(sorted(known)) or 'none yet'}); pick one of those."
+        )
     score(engine, settings)
     totals = [Totals(**row) for row in period_totals(engine, since, until, source)]
     return report_rows(totals, known_agents(engine), by, settings.scoring())

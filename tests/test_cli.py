@@ -268,3 +268,11 @@ def test_debug_logs_and_the_database_never_hold_the_token(tmp_path: Path) -> Non
     assert "DEBUG" in result.stderr
     assert token not in result.stderr + result.stdout
     assert token.encode() not in database
+
+
+def test_report_of_an_unknown_source_names_the_known_ones(tmp_path: Path) -> None:
+    write_settings(tmp_path / "s.toml", tmp_path / "w.sqlite", "http://127.0.0.1:9")
+    args = ["report", "--config", str(tmp_path / "s.toml"), "--since", "2026-01-01",
+            "--until", "2026-02-01", "--source", "salesforce"]  # fmt: skip
+    line = _one_error_line(_run(args))
+    assert "'salesforce'" in line and "zendesk" in line

@@ -75,6 +75,7 @@ class Page:
     done: bool
     high_water_mark: datetime | None = None
     reached: datetime | None = None  # how far through time the stream has read (progress)
+    read: int = 0  # API records on the page (tickets, events, …), not the records made of them
 
 
 # zenpy reads ZENPY_FORCE_* from the process environment on every call; the lock keeps
@@ -204,6 +205,7 @@ class ZendeskConnector:
                     done=True,
                     high_water_mark=complete,
                     reached=complete,
+                    read=len(raw),
                 )
                 return
             if after == asked:
@@ -214,7 +216,7 @@ class ZendeskConnector:
                 )
             reached = max((_generated_at(t) for t in raw), default=None)
             page_cursor = {"start_time": start_time, "after_cursor": after}
-            yield Page("tickets", records, page_cursor, False, reached=reached)
+            yield Page("tickets", records, page_cursor, False, reached=reached, read=len(raw))
             asked = after
             # No link to a next page although the export is not over: end here all the same.
             ended = not self._next_page("tickets export", generator)
@@ -253,9 +255,8 @@ class ZendeskConnector:
             if end or reached_until:
                 last = datetime.fromtimestamp(int(end_time or asked), UTC)
                 restart = min(last, began) - self.config.overlap
-                yield Page(
-                    "events", records, {"start_time": int(restart.timestamp())}, True, reached=last
-                )
+                restart_cursor = {"start_time": int(restart.timestamp())}
+                yield Page("events", records, restart_cursor, True, reached=last, read=len(raw))
                 return
             if not moved:
                 raise CursorStuckError(
@@ -266,7 +267,8 @@ class ZendeskConnector:
             assert end_time is not None
             start_time = int(end_time)
             reached = datetime.fromtimestamp(start_time, UTC)
-            yield Page("events", records, {"start_time": start_time}, False, reached=reached)
+            page_cursor = {"start_time": start_time}
+            yield Page("events", records, page_cursor, False, reached=reached, read=len(raw))
 
     def _events_from(self, start_time: int) -> Any:
         return self._request(
@@ -304,7 +306,8 @@ class ZendeskConnector:
             for record in records:
                 newest = max(newest, int(record.created_at.timestamp()))
             reached = datetime.fromtimestamp(newest, UTC)
-            yield Page("ratings", records, {"start_time": newest}, False, reached=reached)
+            page_cursor = {"start_time": newest}
+            yield Page("ratings", records, page_cursor, False, reached=reached, read=len(raw))
             if not self._next_page("satisfaction ratings", generator):
                 break
         # The last page is only known by asking for the next one: the final cursor follows
@@ -322,9 +325,8 @@ class ZendeskConnector:
                 for user in (u.to_dict() for u in (generator.values or []))
                 if user.get("role") in AGENT_ROLES or not user.get("role")
             ]
-            yield Page(
-                "agents", tuple(agent_from_user(self.config.source, u) for u in raw), {}, False
-            )
+            agents = tuple(agent_from_user(self.config.source, u) for u in raw)
+            yield Page("agents", agents, {}, False, read=len(raw))
             if not self._next_page("agents", generator):
                 break
         yield Page("agents", (), {}, True)

@@ -272,7 +272,7 @@ def _progress() -> Iterator[Callable[[str, Page, datetime | None], None]]:
         if not err.is_terminal:
             # No bar to draw (cron, CI, a pipe): a log line a page says how far it got.
             where = f" up to {page.reached:%Y-%m-%d %H:%M}" if page.reached else ""
-            log.info("%s: page stored, %d records%s", stream, len(page.records), where)
+            log.info("%s: page stored, %d read%s", stream, page.read, where)
 
     with bars:
         yield update

@@ -142,7 +142,7 @@ def _pull_streams(
             for page in _pages(connector, stream, load_cursor(engine, name, key), since, until):
                 store_page(engine, name, key, page.records, page.cursor, rule, page.high_water_mark)
                 done.pages += 1
-                done.records += len(page.records)
+                done.records += page.read
                 if page.high_water_mark is not None:
                     result.high_water_mark = page.high_water_mark
                 if progress is not None:

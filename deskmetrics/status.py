@@ -35,7 +35,11 @@ def status_lines(engine: Engine, now: datetime) -> list[str]:
             continue
         cursor = json.loads(row.cursor) if row.cursor else {}
         where = cursor.get("start_time")
-        position = f"from {datetime.fromtimestamp(where, UTC):%Y-%m-%d %H:%M}" if where else "start"
+        position = (
+            f"from {datetime.fromtimestamp(where, UTC):%Y-%m-%d %H:%M}"
+            if where
+            else "whole, as every time"
+        )
         if cursor.get("after_cursor"):
             position += " (mid-export)"
         error = f"; LAST ERROR: {row.last_error}" if row.last_error else ""

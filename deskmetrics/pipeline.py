@@ -34,6 +34,7 @@ from warehouse.facts import (
     known_agents,
     owners_without_agent,
     period_totals,
+    recent_activity,
     replace_day_facts,
 )
 from warehouse.runs import finish_run, start_run
@@ -152,8 +153,34 @@ def _pull_streams(
             raise
         log.info("%s %s: %d records in %d pages", name, stream, done.records, done.pages)
     _fetch_missing_agents(engine, connector, name)
+    warning = csat_silence(engine, name, connector.usage.last_server_time or datetime.now(UTC))
+    if warning:
+        log.warning(warning)
     log.info("%s API usage: %s", name, connector.usage.summary())
     return result
+
+
+CSAT_SILENCE = timedelta(days=14)
+CSAT_SILENCE_MIN_RESOLUTIONS = 50
+
+
+def csat_silence(engine: Engine, name: str, now: datetime) -> str | None:
+    """A warning when tickets are being solved and no satisfaction records arrive.
+
+    An account that switches to Zendesk's new CSAT (survey responses) stops writing the
+    legacy ratings this connector reads: CSAT would die out silently (research, "Settled
+    since").
+    """
+    with engine.connect() as conn:
+        resolutions, answers = recent_activity(conn, name, now - CSAT_SILENCE)
+    if resolutions < CSAT_SILENCE_MIN_RESOLUTIONS or answers:
+        return None
+    return (
+        f"{name}: {resolutions} resolutions and no satisfaction ratings in the last "
+        f"{CSAT_SILENCE.days} days. If the account switched to Zendesk's new CSAT survey "
+        "responses, deskmetrics cannot read them yet and CSAT figures will stop; check "
+        "Admin Center > CSAT."
+    )
 
 
 def _fetch_missing_agents(engine: Engine, connector: ZendeskConnector, name: str) -> None:

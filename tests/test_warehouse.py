@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
+from deskmetrics.pipeline import CSAT_SILENCE_MIN_RESOLUTIONS, csat_silence
 from interactions import Interaction, OwnershipChange, Rating, StatusChange
 from warehouse.schema import interactions, metadata, ratings, sync_state
 from warehouse.store import DirtyRule, dirty_days_of, load_cursor, store_page
@@ -149,3 +150,15 @@ def test_a_new_contact_marks_the_resolution_day_of_the_customers_earlier_interac
     )
     _store(any_engine, [repeat])
     assert date(2026, 3, 7) in dirty_days_of(any_engine, "zendesk")
+
+
+def test_solved_tickets_without_any_rating_raise_the_new_csat_warning(engine: Engine) -> None:
+    solves = [
+        StatusChange("zendesk", f"s{n}", str(n), f"u{n}", T0, "open", "solved", False, True)
+        for n in range(CSAT_SILENCE_MIN_RESOLUTIONS)
+    ]
+    _store(engine, solves)
+    warning = csat_silence(engine, "zendesk", T0 + timedelta(days=1))
+    assert warning is not None and "new CSAT" in warning
+    _store(engine, [_rating("good", T0, T0)])
+    assert csat_silence(engine, "zendesk", T0 + timedelta(days=1)) is None

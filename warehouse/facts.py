@@ -192,6 +192,25 @@ def period_totals(
         ]
 
 
+def recent_activity(conn: Connection, source: str, since: datetime) -> tuple[int, int]:
+    """(resolutions, satisfaction records) of a source since a moment."""
+    resolutions = conn.execute(
+        select(func.count())
+        .select_from(status_changes)
+        .where(
+            status_changes.c.source == source,
+            status_changes.c.resolved.is_(True),
+            status_changes.c.at >= since,
+        )
+    ).scalar()
+    answers = conn.execute(
+        select(func.count())
+        .select_from(ratings)
+        .where(ratings.c.source == source, ratings.c.created_at >= since)
+    ).scalar()
+    return int(resolutions or 0), int(answers or 0)
+
+
 def known_agents(engine: Engine) -> dict[tuple[str, str], Agent]:
     with engine.connect() as conn:
         return {

@@ -71,7 +71,6 @@ class SourceResult:
     source: str
     streams: list[StreamResult] = field(default_factory=list)
     usage: ApiUsage = field(default_factory=ApiUsage)
-    high_water_mark: datetime | None = None
 
 
 def dirty_rule(settings: Settings) -> DirtyRule:
@@ -144,8 +143,6 @@ def _pull_streams(
                 store_page(engine, name, key, page.records, page.cursor, rule, page.high_water_mark)
                 done.pages += 1
                 done.records += page.read
-                if page.high_water_mark is not None:
-                    result.high_water_mark = page.high_water_mark
                 if progress is not None:
                     progress(stream, page, until)
         except DeskmetricsError as failed:

@@ -3,12 +3,16 @@ that point deskmetrics at it through a real settings file and environment variab
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 from sqlalchemy import Engine, select
 
@@ -59,9 +63,30 @@ class Served:
             config=self.config(), policy=self.policy(**policy),
         )  # fmt: skip
 
+    def cli(self, command: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        """`deskmetrics COMMAND --config <this desk's settings> ARGS` in a child process."""
+        config = ["--config", str(self.settings_path)]
+        return run_cli([command, *config, *args], {**self.environ, **env})
+
+    def sync(self) -> list[pipeline.SourceResult]:
+        """`pipeline.sync` in-process, the token in its environment variable as a user sets it."""
+        with patch.dict(os.environ, self.environ):
+            return pipeline.sync(self.engine, self.settings)
+
     def period(self) -> tuple[date, date]:
         start = (self.desk.now - timedelta(days=SMALL["days"] + 2)).date()
         return start, self.desk.now.date() + timedelta(days=1)
+
+
+def run_cli(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed command in a child process, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "deskmetrics", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def write_settings(path: Path, database: Path, base_url: str, timezone: str = "UTC") -> None:

@@ -19,23 +19,12 @@ from sqlalchemy import func, select
 
 from deskmetrics.cli import main
 from scoring import REPORT_COLUMNS
-from tests.desks import TOKEN_ENV, Served, served_desk, write_settings
+from tests.desks import TOKEN_ENV, Served, run_cli, served_desk, write_settings
 from tests.static_server import serving
 from warehouse.schema import interactions, open_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = ["sync", "backfill", "score", "report", "status", "demo"]
-
-
-def _run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """The installed command in a child process, as a user runs it."""
-    return subprocess.run(
-        [sys.executable, "-m", "deskmetrics", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **(env or {})},
-    )
 
 
 def _stored(served: Served) -> int:
@@ -65,14 +54,11 @@ def test_every_command_is_in_the_readme(command: str) -> None:
 
 def test_sync_then_report_as_csv_and_json(tmp_path: Path) -> None:
     with served_desk(tmp_path) as served:
-        env = served.environ
-        assert _run(["sync", "--config", str(served.settings_path)], env).returncode == 0
+        assert served.cli("sync").returncode == 0
         since, until = served.period()
         period = ["--since", str(since), "--until", str(until)]
-        as_csv = _run(["report", "--config", str(served.settings_path), *period, "--format", "csv"])
-        as_json = _run(
-            ["report", "--config", str(served.settings_path), *period, "--format", "json"]
-        )
+        as_csv = served.cli("report", *period, "--format", "csv")
+        as_json = served.cli("report", *period, "--format", "json")
         truth = served.desk.truth(since, until)
     rows = list(csv.reader(io.StringIO(as_csv.stdout)))
     assert tuple(rows[0]) == REPORT_COLUMNS
@@ -100,7 +86,7 @@ def test_missing_token_is_one_line_naming_the_variable(tmp_path: Path) -> None:
 
 def test_wrong_url_is_one_line_and_keeps_what_was_stored(tmp_path: Path) -> None:
     with served_desk(tmp_path) as served:
-        assert _run(["sync", "--config", str(served.settings_path)], served.environ).returncode == 0
+        assert served.cli("sync").returncode == 0
         before = _stored(served)
         with socket.socket() as unused:
             unused.bind(("127.0.0.1", 0))
@@ -109,7 +95,7 @@ def test_wrong_url_is_one_line_and_keeps_what_was_stored(tmp_path: Path) -> None
             served.sandbox.base_url, f"http://127.0.0.1:{port}"
         )
         served.settings_path.write_text(text)
-        result = _run(["sync", "--config", str(served.settings_path)], served.environ)
+        result = served.cli("sync")
         line = _one_error_line(result)
         assert "cannot connect" in line and "base_url" in line
         assert _stored(served) == before
@@ -117,7 +103,9 @@ def test_wrong_url_is_one_line_and_keeps_what_was_stored(tmp_path: Path) -> None
 
 def test_wrong_token_is_one_line_that_never_shows_it(tmp_path: Path) -> None:
     with served_desk(tmp_path) as served:
-        result = _run(["sync", "--config", str(served.settings_path)], {TOKEN_ENV: "wrong-s3cret"})
+        result = run_cli(
+            ["sync", "--config", str(served.settings_path)], {TOKEN_ENV: "wrong-s3cret"}
+        )
     line = _one_error_line(result)
     assert "401" in line and TOKEN_ENV in line
     assert "wrong-s3cret" not in result.stderr + result.stdout
@@ -126,7 +114,7 @@ def test_wrong_token_is_one_line_that_never_shows_it(tmp_path: Path) -> None:
 def test_unknown_time_zone_is_one_line(tmp_path: Path) -> None:
     write_settings(tmp_path / "s.toml", tmp_path / "w.sqlite", "http://127.0.0.1:9", "Mars/Base")
     line = _one_error_line(
-        _run(
+        run_cli(
             [
                 "report",
                 "--config",
@@ -144,7 +132,7 @@ def test_unknown_time_zone_is_one_line(tmp_path: Path) -> None:
 def test_bad_date_is_one_line(tmp_path: Path) -> None:
     write_settings(tmp_path / "s.toml", tmp_path / "w.sqlite", "http://127.0.0.1:9")
     line = _one_error_line(
-        _run(
+        run_cli(
             [
                 "report",
                 "--config",
@@ -178,7 +166,7 @@ def test_malformed_record_is_one_line_and_keeps_what_was_stored(tmp_path: Path) 
     with serving({export: pages, "/api/v2/users.json": [users]}) as base_url:
         pages[0]["after_url"] = f"{base_url}{export}?cursor=c1"
         write_settings(tmp_path / "s.toml", tmp_path / "w.sqlite", base_url)
-        result = _run(["sync", "--config", str(tmp_path / "s.toml")], {TOKEN_ENV: "t"})
+        result = run_cli(["sync", "--config", str(tmp_path / "s.toml")], {TOKEN_ENV: "t"})
     line = _one_error_line(result)
     assert re.search(r"ticket record id=2.*created_at.*last tuesday", line)
     engine = open_engine(f"sqlite:///{tmp_path / 'w.sqlite'}")
@@ -199,7 +187,7 @@ def _two_sources(served: Served, second_url: str) -> None:
 def test_a_failing_source_does_not_stop_the_others(tmp_path: Path) -> None:
     with served_desk(tmp_path) as served:
         _two_sources(served, "http://127.0.0.1:9")
-        result = _run(["sync", "--config", str(served.settings_path)], served.environ)
+        result = served.cli("sync")
         assert "zendesk_emea" in _one_error_line(result)
         assert _stored(served) == len(served.desk.tickets)
 
@@ -207,12 +195,11 @@ def test_a_failing_source_does_not_stop_the_others(tmp_path: Path) -> None:
 def test_two_instances_report_by_agent_and_by_person(tmp_path: Path) -> None:
     with served_desk(tmp_path) as served:
         _two_sources(served, served.sandbox.base_url)
-        assert _run(["sync", "--config", str(served.settings_path)], served.environ).returncode == 0
+        assert served.cli("sync").returncode == 0
         since, until = served.period()
         period = ["--since", str(since), "--until", str(until), "--format", "json"]
-        config = ["--config", str(served.settings_path)]
-        by_agent = json.loads(_run(["report", *config, *period]).stdout)
-        by_person = json.loads(_run(["report", *config, *period, "--by", "person"]).stdout)
+        by_agent = json.loads(served.cli("report", *period).stdout)
+        by_person = json.loads(served.cli("report", *period, "--by", "person").stdout)
         truth = served.desk.truth(since, until)
     assert {row["source"] for row in by_agent} == {"zendesk", "zendesk_emea"}
     assert len(by_agent) == 2 * len(truth)
@@ -229,7 +216,7 @@ def test_two_instances_report_by_agent_and_by_person(tmp_path: Path) -> None:
 def test_a_backfill_from_the_future_is_refused(tmp_path: Path) -> None:
     write_settings(tmp_path / "s.toml", tmp_path / "w.sqlite", "http://127.0.0.1:9")
     line = _one_error_line(
-        _run(
+        run_cli(
             [
                 "backfill",
                 "--config",
@@ -247,10 +234,10 @@ def test_a_backfill_from_the_future_is_refused(tmp_path: Path) -> None:
 
 def test_status_shows_each_stream_the_high_water_mark_and_the_last_error(tmp_path: Path) -> None:
     with served_desk(tmp_path) as served:
-        assert _run(["sync", "--config", str(served.settings_path)], served.environ).returncode == 0
+        assert served.cli("sync").returncode == 0
         served.sandbox.inject("503", times=20, path_contains="satisfaction_ratings")
-        assert _run(["sync", "--config", str(served.settings_path)], served.environ).returncode == 1
-        status = _run(["status", "--config", str(served.settings_path)])
+        assert served.cli("sync").returncode == 1
+        status = served.cli("status")
     assert status.returncode == 0
     for stream in ("agents", "tickets", "events", "ratings"):
         assert f"zendesk {stream}: next read" in status.stdout
@@ -261,7 +248,7 @@ def test_status_shows_each_stream_the_high_water_mark_and_the_last_error(tmp_pat
 
 def test_debug_logs_and_the_database_never_hold_the_token(tmp_path: Path) -> None:
     with served_desk(tmp_path) as served:
-        result = _run(["-v", "sync", "--config", str(served.settings_path)], served.environ)
+        result = run_cli(["-v", "sync", "--config", str(served.settings_path)], served.environ)
         token = served.sandbox.token
         database = b"".join(f.read_bytes() for f in tmp_path.glob("warehouse.sqlite*"))
     assert result.returncode == 0, result.stderr
@@ -274,5 +261,5 @@ def test_report_of_an_unknown_source_names_the_known_ones(tmp_path: Path) -> Non
     write_settings(tmp_path / "s.toml", tmp_path / "w.sqlite", "http://127.0.0.1:9")
     args = ["report", "--config", str(tmp_path / "s.toml"), "--since", "2026-01-01",
             "--until", "2026-02-01", "--source", "salesforce"]  # fmt: skip
-    line = _one_error_line(_run(args))
+    line = _one_error_line(run_cli(args))
     assert "'salesforce'" in line and "zendesk" in line

@@ -4,9 +4,6 @@ every agent and every column, after a backfill and after incremental syncs."""
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
@@ -25,21 +22,6 @@ from warehouse.store import load_cursor
 
 def _as_dicts(rows: list[ReportRow]) -> list[dict[str, Any]]:
     return [asdict(row) for row in rows]
-
-
-def _sync(served: Served) -> None:
-    connector_config, policy = served.config(), served.policy()
-    for name in served.settings.enabled_sources():
-        with pipeline.recorded_run(served.engine, "sync", name):
-            pipeline.pull_source(
-                served.engine,
-                served.settings,
-                name,
-                served.desk.now - timedelta(days=90),
-                config=connector_config,
-                policy=policy,
-            )
-    pipeline.score(served.engine, served.settings)
 
 
 def test_backfill_then_report_equals_ground_truth(tmp_path: Path) -> None:
@@ -61,13 +43,7 @@ def test_a_sub_period_in_another_time_zone_equals_ground_truth(tmp_path: Path, z
 
 
 def _cli_sync(served: Served) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "deskmetrics", "sync", "--config", str(served.settings_path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **served.environ},
-    )
+    result = served.cli("sync")
     assert result.returncode == 0, result.stderr
 
 
@@ -132,7 +108,7 @@ def test_deleted_tickets_are_kept_and_marked_deleted(tmp_path: Path) -> None:
 
 def test_a_backfill_never_moves_the_scheduled_cursors(tmp_path: Path) -> None:
     with served_desk(tmp_path) as served:
-        _sync(served)
+        served.sync()
         scheduled = {s: load_cursor(served.engine, "zendesk", s) for s in STREAMS}
         served.desk.advance(minutes=60, seed=3)
         served.backfill()
@@ -141,10 +117,10 @@ def test_a_backfill_never_moves_the_scheduled_cursors(tmp_path: Path) -> None:
 
 def test_second_sync_with_no_change_changes_no_figure(tmp_path: Path) -> None:
     with served_desk(tmp_path) as served:
-        _sync(served)
+        served.sync()
         since, until = served.period()
         first = pipeline.report(served.engine, served.settings, since, until)
-        _sync(served)
+        served.sync()
         second = pipeline.report(served.engine, served.settings, since, until)
     assert first == second
 

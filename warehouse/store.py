@@ -10,7 +10,7 @@ changes nothing; an older copy of a record never overwrites a newer one.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -53,14 +53,14 @@ def upsert(
     conn: Connection,
     table: Any,
     rows: Sequence[dict[str, Any]],
-    newer: ColumnElement[bool] | None = None,
+    newer: Callable[[Any], ColumnElement[bool]] | None = None,
     keep_earliest: str | None = None,
 ) -> None:
     """Insert rows, or update them by primary key.
 
-    `newer` (a condition on `excluded`/table columns) guards the update so that an older
-    copy never overwrites a newer one; `keep_earliest` names a column that keeps the
-    smallest value ever written (a rating's first answer).
+    `newer` (given `excluded`, a condition on it and the table's columns) guards the
+    update so that an older copy never overwrites a newer one; `keep_earliest` names a
+    column that keeps the smallest value ever written (a rating's first answer).
     """
     if not rows:
         return
@@ -68,7 +68,7 @@ def upsert(
     for offset in range(0, len(rows), BATCH):
         statement = _insert(conn, table)
         excluded = statement.excluded
-        guard = newer(excluded) if callable(newer) else None
+        guard = newer(excluded) if newer is not None else None
         values: dict[str, Any] = {}
         for column in table.columns:
             if column.name in keys:
@@ -84,7 +84,7 @@ def upsert(
         conn.execute(statement, list(rows[offset : offset + BATCH]))
 
 
-def _newer_by(column: str, table: Any) -> Any:
+def _newer_by(column: str, table: Any) -> Callable[[Any], ColumnElement[bool]]:
     def guard(excluded: Any) -> ColumnElement[bool]:
         return or_(table.c[column].is_(None), excluded[column] >= table.c[column])
 
@@ -158,21 +158,28 @@ def store_page(
 def save_cursor(
     conn: Connection, source: str, stream_key: str, cursor: dict[str, Any], now: datetime
 ) -> None:
-    upsert(
-        conn,
-        sync_state,
-        [
-            {
-                "source": source,
-                "stream": stream_key,
-                "cursor": json.dumps(cursor, sort_keys=True),
-                "high_water_mark": None,
-                "updated_at": now,
-                "last_success_at": now,
-                "last_error": None,
-            }
-        ],
-    )
+    _save_state(conn, source, stream_key, now, cursor=json.dumps(cursor, sort_keys=True))
+
+
+def _save_state(
+    conn: Connection,
+    source: str,
+    stream: str,
+    now: datetime,
+    cursor: str | None = None,
+    high_water_mark: datetime | None = None,
+) -> None:
+    """Write one sync_state row as of a success: its error, if any, is cleared."""
+    row = {
+        "source": source,
+        "stream": stream,
+        "cursor": cursor,
+        "high_water_mark": high_water_mark,
+        "updated_at": now,
+        "last_success_at": now,
+        "last_error": None,
+    }
+    upsert(conn, sync_state, [row])
 
 
 def load_cursor(engine: Engine, source: str, stream_key: str) -> dict[str, Any] | None:
@@ -229,21 +236,7 @@ def raise_high_water_mark(
     old = high_water_mark(conn, source)
     if old is not None and mark <= old:
         return
-    upsert(
-        conn,
-        sync_state,
-        [
-            {
-                "source": source,
-                "stream": SOURCE_ROW,
-                "cursor": None,
-                "high_water_mark": mark,
-                "updated_at": now,
-                "last_success_at": now,
-                "last_error": None,
-            }
-        ],
-    )
+    _save_state(conn, source, SOURCE_ROW, now, high_water_mark=mark)
     if old is None:
         first = conn.execute(
             select(func.min(status_changes.c.at)).where(status_changes.c.source == source)

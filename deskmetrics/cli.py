@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -244,7 +244,7 @@ def demo(db_path: Path | None, seed: int, tickets: int, fmt: str) -> None:
 
 
 @contextmanager
-def _progress() -> Iterator[Callable[[str, Page, datetime | None], None]]:
+def _progress() -> Iterator[pipeline.Progress]:
     """A progress bar per stream, measured in time read through (tickets up to …)."""
     bars = Progress(
         TextColumn("{task.description:<22}"),
@@ -260,7 +260,7 @@ def _progress() -> Iterator[Callable[[str, Page, datetime | None], None]]:
     def update(stream: str, page: Page, until: datetime | None) -> None:
         if stream not in tasks:
             start = page.reached or datetime.now(UTC)
-            tasks[stream] = (bars.add_task(stream, total=1.0, reached="", records=0), start)
+            tasks[stream] = (bars.add_task(stream, total=1.0, reached=""), start)
         task, start = tasks[stream]
         end = until or datetime.now(UTC)
         if page.done:

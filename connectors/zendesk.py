@@ -101,7 +101,8 @@ class ZendeskConnector:
             ),
         )
         self._client = Zenpy(
-            subdomain=config.subdomain,
+            # zenpy insists on a subdomain even when base_url decides where requests go.
+            subdomain=config.subdomain or "base-url",
             email=config.email,
             token=config.token,
             session=session,

@@ -155,7 +155,7 @@ class Settings(_Section):
             )
         return ZendeskConfig(
             source=name,
-            subdomain=source.subdomain or "sandbox",
+            subdomain=source.subdomain,
             email=source.email,
             token=token,
             base_url=source.base_url or None,

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from connectors.http import RetryPolicy
+from connectors.zendesk import ZendeskConnector
 from deskmetrics.settings import Settings, ZendeskSourceSettings, load_settings, settings_from
 from interactions import ConfigError
 
@@ -87,3 +89,10 @@ def test_database_password_is_taken_from_its_variable() -> None:
     assert settings.database_url({"DB_PW": "pw"}) == "postgresql+psycopg://dm:pw@db/dm"
     with pytest.raises(ConfigError, match="DB_PW"):
         settings.database_url({})
+
+
+def test_a_source_without_subdomain_or_base_url_says_to_set_one() -> None:
+    settings = settings_from({"sources": {"zendesk": {"email": "a@acme.test"}}})
+    config = settings.zendesk_config("zendesk", environ={"ZENDESK_API_TOKEN": "t"})
+    with pytest.raises(ConfigError, match="neither subdomain nor base_url"):
+        ZendeskConnector(config, RetryPolicy())

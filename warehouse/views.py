@@ -7,7 +7,7 @@ further (teams, quarters) should do the same from the count columns.
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, text
 
 PERIODS = ("day", "week", "month")
 
@@ -62,11 +62,10 @@ FROM (
 ) t"""
 
 
-def create_views(engine: Engine) -> None:
-    """(Re)create `agent_rates_by_day`, `…_by_week`, `…_by_month`."""
-    starts = _PERIOD_START.get(engine.dialect.name, _PERIOD_START["postgresql"])
-    with engine.begin() as conn:
-        for period in PERIODS:
-            name = f"agent_rates_by_{period}"
-            conn.execute(text(f"DROP VIEW IF EXISTS {name}"))
-            conn.execute(text(_view_sql(name, starts[period])))
+def create_views(conn: Connection) -> None:
+    """(Re)create `agent_rates_by_day`, `…_by_week`, `…_by_month` in `conn`'s transaction."""
+    starts = _PERIOD_START.get(conn.dialect.name, _PERIOD_START["postgresql"])
+    for period in PERIODS:
+        name = f"agent_rates_by_{period}"
+        conn.execute(text(f"DROP VIEW IF EXISTS {name}"))
+        conn.execute(text(_view_sql(name, starts[period])))

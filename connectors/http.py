@@ -1,11 +1,21 @@
-"""The one HTTP policy every connector request goes through: timeout, failure sorting, retries.
+"""The one HTTP policy every connector request goes through: timeout and deadline, failure
+sorting, retries.
 
-A connector owns a `requests.Session` built by `api_session`. Its response hook sorts every
-answer before the client library sees it (STYLE.md 4): 429 and 5xx become retriable
-errors, 401/403 an `AuthenticationError`, other 4xx a fatal `SourceError`. `Retry-After`
-is read from the headers, never from the body (a 429 body may be plain text). Because the
-hook raises first, zenpy's own sleep-on-429 loop never runs: tenacity is the only layer
-that waits (`call_with_retries`), with a bound on the total time it may sleep.
+A connector owns a `requests.Session` built by `api_session`. It sends to the configured
+server only (`wire.OriginBoundSession`: a link or redirect elsewhere is refused before
+the credentials go anywhere). Its response hook sorts every answer before the client
+library sees it (STYLE.md 4): 429 and 5xx become retriable errors, 401/403 an
+`AuthenticationError`, other 4xx a fatal `SourceError`, a redirect to another server a
+`ForeignOriginError`. `Retry-After` is read from the headers, never from the body (a 429
+body may be plain text). The hook then reads the body under a whole-response deadline and
+parses it once (`wire.read_body`, `wire.parsed_page`): a late, cut, non-JSON or
+self-contradicting page is retried like a 5xx. Because the hook raises first, zenpy's own
+sleep-on-429 loop never runs: tenacity is the only layer that waits
+(`call_with_retries`), with a bound on the total time it may sleep; what still fails
+then is a `SourceUnavailableError` naming the path and the fault. Every request has a
+connect timeout and a read timeout of its own; the retries of one request are bounded by
+the time they take in all (their waits and their failed tries), and by the run's deadline
+and stop request when the pipeline sets them.
 
 The hook also counts requests and keeps the last rate-limit headers (`ApiUsage`), which
 the pipeline logs per run, and slows down when the run has used its share of the quota.
@@ -16,43 +26,63 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import logging
+import math
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+from urllib.parse import urljoin, urlsplit
 
 import requests
 import tenacity
 import urllib3
 from requests.adapters import HTTPAdapter
 
+from connectors.wire import (
+    ForeignOriginError,
+    OriginBoundSession,
+    RetriableHTTPError,
+    origin_of,
+    parsed_page,
+    read_body,
+)
 from interactions import AuthenticationError, SourceError, SourceUnavailableError
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-
-class RetriableHTTPError(Exception):
-    """A failure worth another try: 429, 5xx. Internal: callers see `SourceUnavailableError`."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+# Zendesk sends the same figures under several names (research/zendesk-api.md 1.4).
+_LIMIT_HEADERS = ("X-Rate-Limit", "ratelimit-limit", "rate-limit")
+_REMAINING_HEADERS = ("X-Rate-Limit-Remaining", "ratelimit-remaining", "rate-limit-remaining")
+_RESET_HEADERS = ("ratelimit-reset", "rate-limit-reset", "X-Rate-Limit-Reset")
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How long and how often to retry; `sleep` is replaced in tests so they never wait."""
+    """How long and how often to retry; `sleep` is replaced in tests so they never wait.
+
+    `connect_timeout_seconds` bounds the wait for a connection, `timeout_seconds` each wait
+    for data; `deadline_seconds` bounds a whole response, from sending the request to the
+    last byte of the body. `max_wait_seconds` bounds one request's retries: the waits
+    between tries and the time the failed tries took. The pipeline sets `run_deadline` (a
+    `time.monotonic()` moment: no request waits past it and none is retried after it) and
+    `stop` (once set, nothing is retried) for one run.
+    """
 
     max_attempts: int = 8
     max_wait_seconds: float = 600.0
     backoff_initial_seconds: float = 1.0
     backoff_max_seconds: float = 60.0
+    connect_timeout_seconds: float = 10.0
     timeout_seconds: float = 60.0
+    deadline_seconds: float = 300.0
     max_quota_share: float = 0.5
     sleep: Callable[[float], None] = time.sleep
+    run_deadline: float | None = None
+    stop: threading.Event | None = None
 
 
 @dataclass
@@ -80,19 +110,27 @@ class ApiUsage:
 
 
 def retry_after_seconds(headers: Any) -> float | None:
-    """`Retry-After` as seconds: an integer, a decimal, or an HTTP date; None when absent."""
+    """`Retry-After` as seconds: an integer, a decimal, or an HTTP date; None when absent
+    or unreadable."""
     value = headers.get("Retry-After")
     if value is None:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        when = _aware(email.utils.parsedate_to_datetime(value))
+    except (TypeError, ValueError, OverflowError):
         return None
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _aware(moment: datetime) -> datetime:
+    """An HTTP date in UTC; one that names no zone (`-0000`) is taken as UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _int_header(headers: Any, *names: str) -> int | None:
@@ -101,52 +139,52 @@ def _int_header(headers: Any, *names: str) -> int | None:
         if value is not None:
             try:
                 return int(float(value))
-            except ValueError:
+            except (ValueError, OverflowError):  # not a number, or not a finite one
                 continue
     return None
 
 
 def api_session(
-    source: str, usage: ApiUsage, policy: RetryPolicy, fix_credentials: str
+    source: str,
+    usage: ApiUsage,
+    policy: RetryPolicy,
+    fix_credentials: str,
+    origin: str | None = None,
 ) -> requests.Session:
-    """A session whose every response is counted and sorted before the client sees it.
+    """A session whose every response is counted, read, checked and sorted before the client.
 
     `fix_credentials` is the sentence an authentication failure ends with (it names the
-    settings and environment variables to check, never their values).
+    settings and environment variables to check, never their values). `origin` is the
+    configured server (`https://acme.zendesk.com`): the session sends nothing anywhere
+    else. Without it, the origin of the first request sent is the only one allowed (a
+    connector's first request is built from its settings, never from a server's answer).
     """
-    session = requests.Session()
+    session = OriginBoundSession(source, origin)
     # No urllib3 retries: one layer (tenacity) owns retrying.
-    session.mount("https://", HTTPAdapter(max_retries=0))
-    session.mount("http://", HTTPAdapter(max_retries=0))
+    session.mount("https://", _TimedAdapter(policy))
+    session.mount("http://", _TimedAdapter(policy))
+    # The API never needs a chain of redirects; a loop must end early and clearly.
+    session.max_redirects = 5
 
-    def sort_response(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    def sort_response(response: requests.Response, *args: Any, **kwargs: Any) -> Any:
         usage.requests += 1
         path = response.request.path_url.split("?", 1)[0] if response.request else "?"
         usage.by_path[path] = usage.by_path.get(path, 0) + 1
-        headers = response.headers
-        usage.rate_limit = (
-            _int_header(headers, "X-Rate-Limit", "ratelimit-limit") or usage.rate_limit
-        )
-        remaining = _int_header(headers, "X-Rate-Limit-Remaining", "ratelimit-remaining")
-        if remaining is not None:
-            usage.rate_limit_remaining = remaining
-        date = headers.get("Date")
-        if date:
-            with contextlib.suppress(TypeError, ValueError):
-                usage.last_server_time = email.utils.parsedate_to_datetime(date).astimezone(UTC)
+        _note_rate_limit(usage, response.headers)
         status = response.status_code
         where = f"{source}: GET {path}"
-        if status >= 400:
-            # Raising here skips requests' own reading of the body: read a little and
-            # close, so the connection is not left dangling.
-            body = response.text[:200] if status < 500 and status != 429 else ""
+        if status == 429 or status >= 500 or status in (401, 403, 404):
+            # Raising here skips requests' own reading of the body: close the connection
+            # instead of reading a body nobody needs.
             response.close()
         if status == 429:
             raise RetriableHTTPError(
-                f"{where} was rate limited (429)", retry_after_seconds(headers)
+                f"{where} was rate limited (429)", retry_after_seconds(response.headers)
             )
         if status >= 500:
-            raise RetriableHTTPError(f"{where} failed with {status}", retry_after_seconds(headers))
+            raise RetriableHTTPError(
+                f"{where} failed with {status}", retry_after_seconds(response.headers)
+            )
         if status in (401, 403):
             raise AuthenticationError(
                 f"{where} was refused ({status}): the credentials are wrong or lack the "
@@ -157,15 +195,95 @@ def api_session(
                 f"{where} answered 404 Not Found: the server at this address does not "
                 f"speak this API. Check the source's base_url / subdomain in settings."
             )
+        if response.is_redirect:
+            target = urljoin(response.url, response.headers["location"])
+            if origin_of(target) != session.origin:
+                response.close()
+                raise ForeignOriginError(session.refusal(target, "a redirect"))
+        streamed = bool(kwargs.get("stream"))
+        body = (
+            b""
+            if streamed
+            else read_body(response, _response_deadline(policy), kwargs.get("timeout"), where)
+        )
+        if response.is_redirect:
+            return None  # to the same server: requests follows it, through `send` again
         if status >= 400:
+            snippet = body[:200].decode("utf-8", "replace")
             raise SourceError(
-                f"{where} was rejected ({status}): {body!r}. "
+                f"{where} was rejected ({status}): {snippet!r}. "
                 "This is a request deskmetrics should not have made; please report it."
             )
-        _slow_down_past_share(usage, headers, policy)
+        parsed = None if streamed else parsed_page(response, body, where, path)
+        _slow_down_past_share(usage, response.headers, policy)
+        return parsed
 
     session.hooks["response"].append(sort_response)
     return session
+
+
+class _TimedAdapter(HTTPAdapter):
+    """Sends with the policy's connect timeout beside the read timeout the client gives
+    (zenpy passes one number, which requests would use for both), and never waits past
+    the run's deadline."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        super().__init__(max_retries=0)
+        self.policy = policy
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        return super().send(request, stream, _timeouts(self.policy, timeout), verify, cert, proxies)
+
+
+# A request started just before the run's deadline still gets this long.
+_LEAST_WAIT_SECONDS = 1.0
+
+
+def _timeouts(
+    policy: RetryPolicy, timeout: float | tuple[float, float] | tuple[float, None] | None
+) -> tuple[float, float]:
+    """(connect, read) seconds: the policy's connect timeout and the given read timeout,
+    neither past the run's deadline."""
+    if isinstance(timeout, tuple):
+        connect, read = timeout[0], timeout[1] or policy.timeout_seconds
+    else:
+        connect, read = policy.connect_timeout_seconds, timeout or policy.timeout_seconds
+    left = _run_time_left(policy)
+    if left is not None:
+        left = max(left, _LEAST_WAIT_SECONDS)
+        connect, read = min(connect, left), min(read, left)
+    return connect, read
+
+
+def _response_deadline(policy: RetryPolicy) -> float:
+    left = _run_time_left(policy)
+    if left is None:
+        return policy.deadline_seconds
+    return min(policy.deadline_seconds, max(left, _LEAST_WAIT_SECONDS))
+
+
+def _run_time_left(policy: RetryPolicy) -> float | None:
+    return None if policy.run_deadline is None else policy.run_deadline - time.monotonic()
+
+
+def _note_rate_limit(usage: ApiUsage, headers: Any) -> None:
+    """Keep the rate-limit headers and the server's clock, under any of Zendesk's names."""
+    usage.rate_limit = _int_header(headers, *_LIMIT_HEADERS) or usage.rate_limit
+    remaining = _int_header(headers, *_REMAINING_HEADERS)
+    if remaining is not None:
+        usage.rate_limit_remaining = remaining
+    date = headers.get("Date")
+    if date:
+        with contextlib.suppress(TypeError, ValueError, OverflowError):
+            usage.last_server_time = _aware(email.utils.parsedate_to_datetime(date))
 
 
 def _slow_down_past_share(usage: ApiUsage, headers: Any, policy: RetryPolicy) -> None:
@@ -176,13 +294,17 @@ def _slow_down_past_share(usage: ApiUsage, headers: Any, policy: RetryPolicy) ->
     floor = limit * (1.0 - policy.max_quota_share)
     if remaining >= floor:
         return
-    reset = _int_header(headers, "ratelimit-reset", "X-Rate-Limit-Reset") or 60
+    reset = _int_header(headers, *_RESET_HEADERS) or 60
     wait = float(min(max(reset, 1), 60))
     log.info(
         "rate limit %s/%s left, below this run's share: waiting %.0f s", remaining, limit, wait
     )
     usage.waited_seconds += wait
     policy.sleep(wait)
+
+
+class _StopAsked(Exception):
+    """A stop came while a request waited to be tried again (never retried itself)."""
 
 
 _RETRIABLE = (
@@ -198,12 +320,32 @@ def call_with_retries(what: str, call: Callable[[], T], policy: RetryPolicy, usa
     """Run `call` (one request, or one page) under the retry policy.
 
     Waits `Retry-After` when the server says so, else capped exponential backoff with
-    jitter; gives up after `max_attempts` tries or once the total wait would pass
-    `max_wait_seconds`, with a `SourceUnavailableError` that says what failed last.
+    jitter. Gives up after `max_attempts` tries; or once the time spent on this call (its
+    waits, and its failed tries: a server that never answers costs a timeout a try)
+    would pass `max_wait_seconds`; or at once when the run's deadline would pass or a
+    stop is asked for. Then a `SourceUnavailableError` says why and what failed last.
     """
     backoff = tenacity.wait_exponential_jitter(
-        initial=policy.backoff_initial_seconds, max=policy.backoff_max_seconds
+        # `multiplier` is the first wait (tenacity 9.2 deprecates `initial`, its old name).
+        multiplier=policy.backoff_initial_seconds,
+        max=policy.backoff_max_seconds,
     )
+    tried_seconds = 0.0  # time spent in tries that failed
+    tries = 0
+    why = ""  # why the retries stopped
+
+    def timed_call() -> T:
+        nonlocal tried_seconds, tries
+        if tries and policy.stop is not None and policy.stop.is_set():
+            # Asked to stop during the wait before this try: no new try.
+            raise _StopAsked
+        tries += 1
+        started = time.monotonic()
+        try:
+            return call()
+        except BaseException:
+            tried_seconds += time.monotonic() - started
+            raise
 
     def wait(state: tenacity.RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
@@ -212,16 +354,25 @@ def call_with_retries(what: str, call: Callable[[], T], policy: RetryPolicy, usa
         return float(backoff(state))
 
     def stop(state: tenacity.RetryCallState) -> bool:
+        nonlocal why
+        upcoming = state.upcoming_sleep
+        left = _run_time_left(policy)
         if state.attempt_number >= policy.max_attempts:
-            return True
-        return state.idle_for + wait(state) > policy.max_wait_seconds
+            why = "http.max_attempts"
+        elif policy.stop is not None and policy.stop.is_set():
+            why = "a stop was asked for"
+        elif left is not None and upcoming >= left:
+            why = "the run's time bound, sync.max_run_minutes, is reached"
+        elif state.idle_for + tried_seconds + upcoming > policy.max_wait_seconds:
+            why = f"{state.idle_for + tried_seconds:.0f} s spent on it; http.max_wait_seconds"
+        return bool(why)
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         usage.retries += 1
         seconds = state.upcoming_sleep
         usage.waited_seconds += seconds
         error = state.outcome.exception() if state.outcome else None
-        log.warning("%s: %s; retrying in %.1f s", what, _describe(error), seconds)
+        log.warning("%s: %s; retrying in %.1f s", what, _describe(error, policy), seconds)
 
     def retriable(error: BaseException) -> bool:
         # A server never reached in this run is a wrong address, not a blip: say so at once.
@@ -238,18 +389,35 @@ def call_with_retries(what: str, call: Callable[[], T], policy: RetryPolicy, usa
         reraise=False,
     )
     try:
-        return retrying(call)
+        return retrying(timed_call)
+    except _StopAsked:
+        raise SourceUnavailableError(
+            f"{what}: a stop was asked for while its request was being retried; nothing of "
+            "this page was stored, and the next run reads it."
+        ) from None
     except requests.ConnectionError as unreachable:
         raise SourceUnavailableError(
             f"{what}: cannot connect ({type(unreachable).__name__}). Check the source's "
             "base_url / subdomain in settings and that the server is up."
         ) from None
+    except requests.TooManyRedirects:
+        raise SourceError(
+            f"{what}: the server's redirects went round in circles; check the source's "
+            "base_url / subdomain in settings."
+        ) from None
+    except requests.RequestException as unusable:
+        # Never its text: it may quote a header, and a header holds the credentials.
+        raise SourceError(
+            f"{what}: the request could not be made ({type(unusable).__name__}): the server "
+            "sent a link that cannot be followed, or a setting holds characters an HTTP "
+            "header cannot carry. Check the source's settings; if they are right, report it."
+        ) from None
     except tenacity.RetryError as gave_up:
         last = gave_up.last_attempt.exception()
         raise SourceUnavailableError(
-            f"{what}: gave up after {gave_up.last_attempt.attempt_number} tries "
-            f"({usage.waited_seconds:.0f} s waited in this run); last failure: "
-            f"{_describe(last)}. Nothing of this page was stored; run the same command "
+            f"{what}: gave up after {gave_up.last_attempt.attempt_number} tries ({why}; "
+            f"{usage.waited_seconds:.0f} s waited in this run); last failure: "
+            f"{_describe(last, policy)}. Nothing of this page was stored; run the same command "
             "again later, or check the source's base_url and its status page."
         ) from last
 
@@ -262,11 +430,32 @@ def _never_connected(error: BaseException) -> bool:
     return isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
-def _describe(error: BaseException | None) -> str:
+def _describe(error: BaseException | None, policy: RetryPolicy) -> str:
     if isinstance(error, RetriableHTTPError):
         return str(error)
+    if isinstance(error, requests.ConnectTimeout):
+        return (
+            f"GET {_shown_url(error)} was not accepted within "
+            f"{policy.connect_timeout_seconds:g} s (http.connect_timeout_seconds)"
+        )
     if isinstance(error, requests.Timeout):
-        return "the request timed out"
+        return (
+            f"GET {_shown_url(error)} sent no answer within {policy.timeout_seconds:g} s "
+            "(http.timeout_seconds)"
+        )
     if isinstance(error, requests.ConnectionError):
-        return "the connection failed or was reset"
+        return f"the connection to {_shown_url(error)} failed or was reset"
+    if isinstance(error, requests.exceptions.ChunkedEncodingError):
+        return "the response was cut off"
     return type(error).__name__ if error else "unknown"
+
+
+def _shown_url(error: requests.RequestException) -> str:
+    """The failed request's origin and path: never its query, which may carry a cursor
+    or a token, nor credentials in the address."""
+    url = getattr(error.request, "url", None)
+    if not url:
+        return "the server"
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"

@@ -2,20 +2,24 @@
 
     tickets   GET incremental/tickets/cursor.json?include=metric_sets   1,000 a page
     events    GET incremental/ticket_events.json?start_time=            owner/status history
-    ratings   GET satisfaction_ratings?start_time=&sort_order=asc        100 a page
+    ratings   GET satisfaction_ratings?score=received&start_time=       100 a page
     agents    GET users.json?role[]=agent&role[]=admin  (+ users/show_many.json for the rest)
+
+and the new-CSAT `survey_responses` stream, which zenpy has no call for: the connector's
+session reads it for `survey_pages` (connectors/zendesk_surveys.py).
 
 Each `*_pages` generator reads from a saved cursor and yields `Page`s: the records of one
 API page with the cursor that reads on after it. Storing a page together with its cursor
 makes every stream resumable after a crash at any page. Cursor rules (DESIGN.md "Sources"):
 a finished pass saves a time no later than the moment it began, minus `overlap`, so the
-next pass re-reads a few minutes; a page that does not move the cursor is an error.
+next pass re-reads a few minutes; a cursor or link sent twice is an error, not a loop.
 
 Never one request per ticket: per-ticket audits are not used at all.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -28,17 +32,30 @@ from urllib.parse import urlsplit
 from zenpy import Zenpy
 
 from connectors.http import ApiUsage, RetryPolicy, api_session, call_with_retries
+from connectors.wire import origin_of
 from connectors.zendesk_records import (
     AGENT_ROLES,
     agent_from_user,
     changes_from_event,
     interaction_from_ticket,
+    parse_time,
     rating_from_json,
     rating_state_from_ticket,
 )
-from interactions import Agent, ConfigError, CursorStuckError
+from interactions import (
+    Agent,
+    AuthenticationError,
+    ConfigError,
+    CursorStuckError,
+    MalformedRecordError,
+    Quarantined,
+    Rating,
+)
 
-STREAMS = ("agents", "tickets", "events", "ratings")
+# survey_responses after tickets: it reads the responses of the tickets this run's ticket
+# export showed answered (connectors/zendesk_surveys.py); after events too, so that a failing
+# Help Center API (a run stops at a stream that keeps failing) holds up legacy ratings only.
+STREAMS = ("agents", "tickets", "events", "survey_responses", "ratings")
 # Zendesk leaves out what changed in the last minute (METRICS.md "Resolution and FCR").
 EXPORT_LAG = timedelta(minutes=1)
 SHOW_MANY_LIMIT = 100
@@ -58,7 +75,10 @@ class ZendeskConfig:
     base_url: str | None = None
     token_env: str = "the token's environment variable"  # its name, for messages
     overlap: timedelta = timedelta(minutes=5)
-    ratings_lookback: timedelta = timedelta(days=14)
+    max_empty_pages: int = 20
+    bad_records: str = "stop"  # or "quarantine"
+    csat: str = "auto"  # which CSAT to read: "auto", "legacy", "surveys", "both"
+    survey_locale: str = "en-us"  # of the survey endpoints' paths
 
 
 @dataclass(frozen=True)
@@ -89,7 +109,10 @@ class ZendeskConnector:
     def __init__(self, config: ZendeskConfig, policy: RetryPolicy) -> None:
         self.config = config
         self.policy = policy
-        self.usage = ApiUsage()
+        # The survey side builds on this module, so it is imported here, not at the top.
+        from connectors.zendesk_surveys import HelpCenterUsage, SurveyReader
+
+        self.usage: ApiUsage = HelpCenterUsage()
         self._scheme, self._netloc = _server_of(config)
         self._session = session = api_session(
             config.source,
@@ -99,6 +122,7 @@ class ZendeskConnector:
                 f"Check sources.{config.source}.email in the settings and the API token in "
                 f"{config.token_env}."
             ),
+            origin=f"{self._scheme}://{self._netloc}",
         )
         self._client = Zenpy(
             # zenpy insists on a subdomain even when base_url decides where requests go.
@@ -109,6 +133,7 @@ class ZendeskConnector:
             timeout=policy.timeout_seconds,
             disable_cache=True,
         )
+        self.surveys = SurveyReader(self)
 
     def close(self) -> None:
         """Close the HTTP connections this connector holds."""
@@ -162,84 +187,99 @@ class ZendeskConnector:
         return self.usage.last_server_time or datetime.now(UTC)
 
     # --- streams -------------------------------------------------------------------------
+    #
+    # Every stream's cursor is either a *restart* point ({"start_time": t}: where the next
+    # pass begins) or a *mid-pass* position that reads on from the page after the last one
+    # stored. A pass that began at `began` (server clock) ends with a restart point no later
+    # than `began - overlap` and never earlier than where the pass started, so quiet passes
+    # never move a cursor backwards. A page that repeats a cursor or link already followed,
+    # or a run of more than `max_empty_pages` pages without records, is a `CursorStuckError`:
+    # the stream stops with its cursor kept instead of looping.
 
     def ticket_pages(
         self, cursor: Cursor | None, since: datetime, until: datetime | None = None
     ) -> Iterator[Page]:
-        """Tickets (deleted ones too, as `deleted`) from the cursor export."""
+        """Tickets (deleted ones too, as `deleted`) from the cursor export, page by page.
+
+        Each page is asked for by its `after_cursor` (never by following `after_url`), so a
+        link to another host is never followed.
+        """
         cursor = cursor or {}
-        began = datetime.now(UTC)
         start_time = int(cursor.get("start_time", since.timestamp()))
-        resume = cursor.get("after_cursor")
-        if resume:
-            generator = self._request(
-                "tickets export",
-                lambda: self._client.tickets.incremental(cursor=resume, include=["metric_sets"]),
-            )
-        else:
-            generator = self._request(
-                "tickets export",
-                lambda: self._client.tickets.incremental(
-                    start_time=start_time, include=["metric_sets"]
-                ),
-            )
-        began = min(began, self._server_now())
-        asked = resume
-        ended = False
+        asked: str | None = cursor.get("after_cursor")
+        began = _moment(cursor.get("began"))
+        guard = _LoopGuard(self.config, "tickets export")
+        if asked:
+            guard.followed(asked)
         while True:
-            raw = [ticket.to_dict() for ticket in (generator.values or [])] if not ended else []
-            records = tuple(interaction_from_ticket(self.config.source, t) for t in raw) + tuple(
-                s for t in raw if (s := rating_state_from_ticket(self.config.source, t))
-            )
+            generator = self._ticket_export_page(start_time, asked)
+            began = began or self._server_now()
+            raw = [ticket.to_dict() for ticket in (generator.values or [])]
+            records = self._records("tickets", raw, self._ticket_records)
             after = getattr(generator, "after_cursor", None)
             reached_until = until is not None and any(_generated_at(t) >= until for t in raw)
-            end = ended or bool(getattr(generator, "end_of_stream", False)) or not after
-            if end or reached_until:
+            if bool(getattr(generator, "end_of_stream", False)) or not after or reached_until:
                 complete = self._server_now() - EXPORT_LAG
                 if until is not None:
                     complete = min(complete, until)
-                restart = min(complete, began) - self.config.overlap
+                restart = max(
+                    start_time, int((min(complete, began) - self.config.overlap).timestamp())
+                )
                 yield Page(
                     "tickets",
                     records,
-                    {"start_time": int(restart.timestamp())},
+                    {"start_time": restart},
                     done=True,
-                    high_water_mark=complete,
+                    # METRICS.md "FCR": a window with an end has not read the changes after
+                    # it, so it settles nothing.
+                    high_water_mark=complete if until is None else None,
                     reached=complete,
                     read=len(raw),
                 )
                 return
-            if after == asked:
-                raise CursorStuckError(
-                    f"{self.config.source} tickets export returned the cursor it was asked "
-                    f"for ({after!r}); stopping instead of looping. Run the sync again; if "
-                    "it repeats, report it."
-                )
+            guard.followed(after, getattr(generator, "after_url", None), len(raw))
             reached = max((_generated_at(t) for t in raw), default=None)
-            page_cursor = {"start_time": start_time, "after_cursor": after}
+            page_cursor = {"start_time": start_time, "after_cursor": after, "began": _stamp(began)}
             yield Page("tickets", records, page_cursor, False, reached=reached, read=len(raw))
             asked = after
-            # No link to a next page although the export is not over: end here all the same.
-            ended = not self._next_page("tickets export", generator)
+
+    def _ticket_export_page(self, start_time: int, after_cursor: str | None) -> Any:
+        if after_cursor:
+            return self._request(
+                "tickets export",
+                lambda: self._client.tickets.incremental(
+                    cursor=after_cursor, include=["metric_sets"]
+                ),
+            )
+        return self._request(
+            "tickets export",
+            lambda: self._client.tickets.incremental(
+                start_time=start_time, include=["metric_sets"]
+            ),
+        )
+
+    def _ticket_records(self, ticket: Mapping[str, Any]) -> tuple[Any, ...]:
+        state = rating_state_from_ticket(self.config.source, ticket)
+        interaction = interaction_from_ticket(self.config.source, ticket)
+        return (interaction, state) if state is not None else (interaction,)
 
     def event_pages(
         self, cursor: Cursor | None, since: datetime, until: datetime | None = None
     ) -> Iterator[Page]:
         """Owner and status changes from the time-based ticket-event export."""
-        start_time = int((cursor or {}).get("start_time", since.timestamp()))
-        began = datetime.now(UTC)
-        first = True
+        cursor = cursor or {}
+        start_time = int(cursor.get("start_time", since.timestamp()))
+        pass_start = int(cursor.get("pass_start", start_time))
+        began = _moment(cursor.get("began"))
+        guard = _LoopGuard(self.config, "ticket events export")
         while True:
             asked = start_time
             generator = self._events_from(asked)
-            if first:
-                began, first = min(began, self._server_now()), False
+            began = began or self._server_now()
             raw = [event.to_dict() for event in (generator.values or [])]
-            records = tuple(
-                change for event in raw for change in changes_from_event(self.config.source, event)
-            )
-            end_time = getattr(generator, "end_time", None)
-            moved = end_time is not None and int(end_time) > asked
+            records = self._records("ticket_events", raw, self._event_records)
+            end_time = _export_time(getattr(generator, "end_time", None))
+            moved = end_time is not None and end_time > asked
             end = (
                 bool(getattr(generator, "end_of_stream", False))
                 or not getattr(generator, "next_page", None)
@@ -251,24 +291,31 @@ class ZendeskConnector:
             reached_until = (
                 until is not None
                 and end_time is not None
-                and (datetime.fromtimestamp(int(end_time), UTC) >= until)
+                and datetime.fromtimestamp(end_time, UTC) >= until
             )
             if end or reached_until:
-                last = datetime.fromtimestamp(int(end_time or asked), UTC)
-                restart = min(last, began) - self.config.overlap
-                restart_cursor = {"start_time": int(restart.timestamp())}
-                yield Page("events", records, restart_cursor, True, reached=last, read=len(raw))
+                last = datetime.fromtimestamp(end_time if moved and end_time else asked, UTC)
+                restart = max(pass_start, int((min(last, began) - self.config.overlap).timestamp()))
+                yield Page(
+                    "events", records, {"start_time": restart}, True, reached=last, read=len(raw)
+                )
                 return
             if not moved:
                 raise CursorStuckError(
                     f"{self.config.source} ticket events export did not move past "
                     f"start_time={asked} (more events in one second than a page holds?); "
-                    "stopping instead of looping. Report it with this number."
+                    "stopping this stream instead of looping, the others go on. Report it "
+                    "with this number."
                 )
             assert end_time is not None
-            start_time = int(end_time)
+            guard.followed(str(end_time), None, len(raw))
+            start_time = end_time
             reached = datetime.fromtimestamp(start_time, UTC)
-            page_cursor = {"start_time": start_time}
+            page_cursor = {
+                "start_time": start_time,
+                "pass_start": pass_start,
+                "began": _stamp(began),
+            }
             yield Page("events", records, page_cursor, False, reached=reached, read=len(raw))
 
     def _events_from(self, start_time: int) -> Any:
@@ -276,48 +323,83 @@ class ZendeskConnector:
             "ticket events export", lambda: self._client.tickets.events(start_time=start_time)
         )
 
+    def _event_records(self, event: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(changes_from_event(self.config.source, event))
+
     def rating_pages(
         self, cursor: Cursor | None, since: datetime, until: datetime | None = None
     ) -> Iterator[Page]:
-        """Satisfaction ratings created since the cursor, re-reading `ratings_lookback`.
+        """Answered satisfaction ratings (`score=received`) created since the cursor.
 
-        Zendesk filters `start_time` on `created_at`, and a changed answer may keep its
-        record: the look-back re-reads recent ratings so late changes are not missed.
+        Offers are no response (METRICS.md "CSAT"), so they are not paged through at all.
+        A customer's later answer to an old offer, or a changed answer, is caught by the
+        ticket export instead: it embeds the ticket's current rating (`RatingState`).
+        A resumed pass reads on from the next-page link stored with the last page, so the
+        cursor is right whatever order the endpoint returns records in.
         """
-        saved = (cursor or {}).get("start_time")
-        start = (
-            datetime.fromtimestamp(int(saved), UTC) - self.config.ratings_lookback
-            if saved is not None
-            else since
-        )
-        began = datetime.now(UTC)
-        newest = int(saved) if saved is not None else int(since.timestamp())
-        generator = self._request(
-            "satisfaction ratings",
-            lambda: self._client.satisfaction_ratings(
-                start_time=max(int(start.timestamp()), 1), sort_order="asc"
-            ),
-        )
-        began = min(began, self._server_now())
+        cursor = cursor or {}
+        start_time = int(cursor.get("start_time", since.timestamp()))
+        resume: str | None = cursor.get("next_url")
+        if resume and origin_of(resume) != origin_of(f"{self._scheme}://{self._netloc}"):
+            resume = None  # stored before base_url changed: read the pass again from its start
+        began = _moment(cursor.get("began"))
+        guard = _LoopGuard(self.config, "satisfaction ratings")
+        if resume:
+            guard.followed(resume)
+            # zenpy has no public call for a stored next-page link; `_get` is what its own
+            # generators use to follow one (zenpy is pinned).
+            generator = self._request(
+                "satisfaction ratings", lambda: self._client.satisfaction_ratings._get(resume)
+            )
+        else:
+            generator = self._request(
+                "satisfaction ratings",
+                lambda: self._client.satisfaction_ratings(
+                    score="received",
+                    start_time=max(start_time, 1),
+                    end_time=int(until.timestamp()) if until is not None else None,
+                    sort_order="asc",
+                ),
+            )
+        began = began or self._server_now()
         while True:
             raw = [rating.to_dict() for rating in (generator.values or [])]
-            records = tuple(rating_from_json(self.config.source, r) for r in raw)
+            records = self._records("satisfaction_ratings", raw, self._rating_records)
             if until is not None:
-                records = tuple(r for r in records if r.created_at < until)
-            for record in records:
-                newest = max(newest, int(record.created_at.timestamp()))
-            reached = datetime.fromtimestamp(newest, UTC)
-            page_cursor = {"start_time": newest}
-            yield Page("ratings", records, page_cursor, False, reached=reached, read=len(raw))
+                records = tuple(
+                    r for r in records if not isinstance(r, Rating) or r.created_at < until
+                )
+            next_url = _next_link(generator)
+            newest = max((r.created_at for r in records if isinstance(r, Rating)), default=None)
+            if next_url is None:
+                restart = max(start_time, int((began - self.config.overlap).timestamp()))
+                yield Page(
+                    "ratings", records, {"start_time": restart}, True, reached=began, read=len(raw)
+                )
+                return
+            guard.followed(next_url, None, len(raw))
+            page_cursor = {"start_time": start_time, "next_url": next_url, "began": _stamp(began)}
+            yield Page("ratings", records, page_cursor, False, reached=newest, read=len(raw))
             if not self._next_page("satisfaction ratings", generator):
-                break
-        # The last page is only known by asking for the next one: the final cursor follows
-        # as a page of its own.
-        yield Page("ratings", (), {"start_time": min(newest, int(began.timestamp()))}, True)
+                raise CursorStuckError(
+                    f"{self.config.source} satisfaction ratings: the page said more follow "
+                    "but its next link led nowhere; stopping with the cursor kept. Run "
+                    "again; if it repeats, report it."
+                )
+
+    def _rating_records(self, rating: Mapping[str, Any]) -> tuple[Any, ...]:
+        return (rating_from_json(self.config.source, rating),)
+
+    def survey_pages(
+        self, cursor: Cursor | None, since: datetime, until: datetime | None = None
+    ) -> Iterator[Page]:
+        """New-CSAT survey responses (connectors/zendesk_surveys.py)."""
+        return self.surveys.pages(cursor, since, until)
 
     def agent_pages(self, cursor: Cursor | None = None) -> Iterator[Page]:
-        """Every agent and admin, read whole each time (a desk has few)."""
+        """Every agent and admin, read whole each pass (a desk has few)."""
         generator = self._request("agents", lambda: self._client.users(role=["agent", "admin"]))
+        guard = _LoopGuard(self.config, "agents")
         while True:
             # Asked for agents: a user without a role is one; a server that ignores the role
             # filter must not fill `agents` with customers.
@@ -326,11 +408,37 @@ class ZendeskConnector:
                 for user in (u.to_dict() for u in (generator.values or []))
                 if user.get("role") in AGENT_ROLES or not user.get("role")
             ]
-            agents = tuple(agent_from_user(self.config.source, u) for u in raw)
+            agents = self._records("users", raw, self._agent_records)
+            next_url = _next_link(generator)
+            if next_url is None:
+                yield Page("agents", agents, {}, True, read=len(raw))
+                return
+            guard.followed(next_url, None, len(raw))
             yield Page("agents", agents, {}, False, read=len(raw))
             if not self._next_page("agents", generator):
-                break
-        yield Page("agents", (), {}, True)
+                yield Page("agents", (), {}, True)
+                return
+
+    def _agent_records(self, user: Mapping[str, Any]) -> tuple[Any, ...]:
+        return (agent_from_user(self.config.source, user),)
+
+    def _records(
+        self,
+        stream: str,
+        raw: list[dict[str, Any]],
+        parse: Callable[[Mapping[str, Any]], tuple[Any, ...]],
+    ) -> tuple[Any, ...]:
+        """The model records of a page; a record that cannot be read stops the stream, or
+        with `bad_records = "quarantine"` is set aside (and the rest of the page kept)."""
+        records: list[Any] = []
+        for item in raw:
+            try:
+                records.extend(parse(item))
+            except MalformedRecordError as bad:
+                if self.config.bad_records != "quarantine":
+                    raise
+                records.append(quarantined(self.config.source, stream, item, str(bad)))
+        return tuple(records)
 
     def agents_by_id(self, agent_ids: Iterable[str]) -> list[Agent]:
         """Users that owned tickets but are no longer listed as agents (downgraded, deleted)."""
@@ -347,12 +455,116 @@ class ZendeskConnector:
         found = self._request("users show_many", lambda: list(self._client.users(ids=ids)))
         return [user.to_dict() for user in found]
 
+    def check(self) -> str:
+        """One cheap authenticated request (`GET /api/v2/users/me.json`, for `deskmetrics
+        check`): whom the token belongs to. Zendesk's incremental exports are for admins
+        only, so an agent, an end user or the anonymous user is an `AuthenticationError`."""
+        me = self._request("users/me", lambda: self._client.users.me())
+        user: dict[str, Any] = me.to_dict() if me is not None else {}
+        who = f"{user.get('name') or 'a user'} <{user.get('email') or 'no e-mail'}>"
+        if not user.get("id"):
+            raise AuthenticationError(
+                f"{self.config.source}: GET /api/v2/users/me.json answered for the anonymous "
+                f"user: the credentials were not accepted. Check sources.{self.config.source}"
+                f".email in the settings and the API token in {self.config.token_env}."
+            )
+        if user.get("role") != "admin":
+            raise AuthenticationError(
+                f"{self.config.source}: the API token belongs to {who}, whose role is "
+                f"{user.get('role')!r}; Zendesk's incremental exports are for admins only. "
+                f"Use an admin's e-mail in sources.{self.config.source}.email and their API "
+                f"token in {self.config.token_env}."
+            )
+        return f"authenticated as {who}, an admin"
+
+
+class _LoopGuard:
+    """The cursors and links one stream pass has followed: one sent again is a loop, and so
+    is a long run of pages without records (issue: no endless loop, whatever the wire says).
+    """
+
+    def __init__(self, config: ZendeskConfig, what: str) -> None:
+        self._where = f"{config.source} {what}"
+        self._limit = config.max_empty_pages
+        self._seen: set[str] = set()
+        self._empty = 0
+
+    def followed(self, position: str, link: str | None = None, records: int | None = None) -> None:
+        for mark in (position, link):
+            if mark is None:
+                continue
+            if mark in self._seen:
+                raise CursorStuckError(
+                    f"{self._where}: the server sent a cursor or next-page link it had sent "
+                    f"before ({mark[:120]!r}); stopping this stream with its cursor kept "
+                    "instead of looping. Run again; if it repeats, report it to the vendor."
+                )
+            self._seen.add(mark)
+        if records is not None:
+            self._empty = self._empty + 1 if records == 0 else 0
+            if self._empty > self._limit:
+                raise CursorStuckError(
+                    f"{self._where}: {self._empty} pages in a row brought no records although "
+                    "each said more follow; stopping this stream with its cursor kept "
+                    f"(sync.max_empty_pages = {self._limit}). Run again later; if it "
+                    "repeats, report it to the vendor."
+                )
+
+
+def quarantined(source: str, stream: str, record: Mapping[str, Any], error: str) -> Quarantined:
+    """A record that cannot be read, set aside with the error and the record as received."""
+    return Quarantined(
+        source=source,
+        stream=stream,
+        record_id=str(record.get("id"))[:200],
+        error=error,
+        record=json.dumps(record, default=str, sort_keys=True)[:QUARANTINE_RECORD_CHARS],
+        seen_at=datetime.now(UTC),
+    )
+
+
+QUARANTINE_RECORD_CHARS = 65536
+
+
+def _next_link(generator: Any) -> str | None:
+    """The next-page link of a cursor-paginated list page; None on its last page.
+
+    zenpy keeps `links` and `meta` only in the page JSON it holds (`_response_json`).
+    """
+    body = getattr(generator, "_response_json", None)
+    if not isinstance(body, Mapping):
+        return None
+    meta, links = body.get("meta"), body.get("links")
+    link = links.get("next") if isinstance(links, Mapping) else None
+    if isinstance(meta, Mapping) and "has_more" in meta:
+        return str(link) if meta.get("has_more") and link else None
+    following = link or body.get("next_page")
+    return str(following) if following else None
+
+
+def _moment(stamp: Any) -> datetime | None:
+    return datetime.fromtimestamp(int(stamp), UTC) if isinstance(stamp, int | float) else None
+
+
+def _stamp(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def _export_time(value: Any) -> int | None:
+    """An export's `end_time` as unix seconds; None when absent or not a usable time."""
+    try:
+        found = parse_time(value) if isinstance(value, int | float) else None
+    except ValueError:
+        return None
+    return int(found.timestamp()) if found is not None else None
+
 
 def _generated_at(ticket: Mapping[str, Any]) -> datetime:
-    stamp = ticket.get("generated_timestamp")
-    if isinstance(stamp, int | float):
-        return datetime.fromtimestamp(stamp, UTC)
-    return datetime.min.replace(tzinfo=UTC)
+    try:
+        found = parse_time(ticket.get("generated_timestamp"))
+    except ValueError:  # out of range or not a time: it only says how far the export got
+        found = None
+    return found or datetime.min.replace(tzinfo=UTC)
 
 
 def _server_of(config: ZendeskConfig) -> tuple[str, str]:

@@ -9,6 +9,7 @@ and the field, so the user can report it; nothing of its page is stored.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -54,10 +55,31 @@ def optional_id(value: Any) -> str | None:
     return text if text not in ("", "0", "null") else None
 
 
+# Times outside these are no time Zendesk keeps (it began in 2007; imports can date a
+# ticket earlier): refusing them keeps day and time-zone arithmetic clear of the ends of
+# `datetime` (9999-12-31 plus a 72-hour window overflows).
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
 def parse_time(value: Any) -> datetime | None:
-    """An ISO 8601 string or unix seconds as an aware UTC datetime; None for null/""."""
+    """An ISO 8601 string or unix seconds as an aware UTC datetime; None for null/"".
+
+    Anything else, or a time outside [EARLIEST, LATEST), is a `ValueError`: never an
+    `OverflowError` or `OSError` from the calendar's edges.
+    """
     if value is None or value == "":
         return None
+    try:
+        moment = _moment(value)
+    except (OverflowError, OSError) as out_of_range:
+        raise ValueError(f"out of range: {value!r}") from out_of_range
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError(f"out of range: {value!r}")
+    return moment
+
+
+def _moment(value: Any) -> datetime:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return datetime.fromtimestamp(value, UTC)
     if isinstance(value, str):
@@ -75,10 +97,21 @@ def _time(stream: str, record: Mapping[str, Any], field: str, required: bool) ->
     try:
         moment = parse_time(record.get(field))
     except ValueError:
-        raise _fail(stream, record, field, f"is not a time ({record.get(field)!r})") from None
+        raise _fail(
+            stream,
+            record,
+            field,
+            f"is not a time between {EARLIEST:%Y} and {LATEST:%Y} ({_shown(record.get(field))})",
+        ) from None
     if moment is None and required:
         raise _fail(stream, record, field, "is missing")
     return moment
+
+
+def _shown(value: Any) -> str:
+    """A bad value as the message shows it: its repr, cut to a readable length."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
 
 
 def interaction_from_ticket(source: str, ticket: Mapping[str, Any]) -> Interaction:
@@ -127,6 +160,9 @@ def rating_state_from_ticket(source: str, ticket: Mapping[str, Any]) -> RatingSt
         str(embedded["score"]),
         str(comment) if comment else None,
         seen_at,
+        # Legacy ratings record the assignee at the time of rating: the ticket's assignee
+        # as of its last change is the best stand-in until the ratings stream brings it.
+        agent_id=optional_id(ticket.get("assignee_id")),
     )
 
 
@@ -241,3 +277,164 @@ def changes_from_audit(
     path; their `events` are children in the `field_name`/`value` shape.
     """
     yield from changes_from_event(source, {**audit, "child_events": audit.get("events") or []})
+
+
+# ---- new CSAT: survey responses and survey definitions ------------------------------------
+#
+# research/zendesk-new-csat.md "2. Record shape": a record is made when the survey is sent
+# (`answers: []`) and holds the customer's answers once given; ids are ULID strings; times
+# exist per answer only. Older copies of the API name the survey at the top level
+# (`survey_id`/`survey_version`) and a ticket as "zrn:ticket:99".
+
+SURVEY_TICKET_PREFIXES = ("zen:ticket:", "zrn:ticket:")
+RATING_QUESTION_TYPES = frozenset(
+    {"rating_scale_numeric", "rating_scale_emoji", "rating_scale_custom_text"}
+)
+
+
+def ticket_of_survey_response(response: Mapping[str, Any]) -> str | None:
+    """The ticket a survey response is about; None for another subject (a messaging
+    conversation), which is no interaction deskmetrics reads."""
+    subjects = response.get("subjects")
+    for subject in subjects if isinstance(subjects, list) else []:
+        if isinstance(subject, Mapping) and subject.get("type") == "ticket":
+            found = optional_id(subject.get("id"))
+            if found is not None:
+                return found
+    zrns = response.get("subject_zrns")
+    for zrn in zrns if isinstance(zrns, list) else []:
+        for prefix in SURVEY_TICKET_PREFIXES:
+            if isinstance(zrn, str) and zrn.startswith(prefix):
+                found = optional_id(zrn.removeprefix(prefix))
+                if found is not None:
+                    return found
+    return None
+
+
+def survey_of_response(response: Mapping[str, Any]) -> tuple[str, int]:
+    """(survey id, version) a response answers: `survey{id,version}`, or the older
+    top-level `survey_id`/`survey_version`."""
+    survey = response.get("survey")
+    named: Mapping[str, Any] = survey if isinstance(survey, Mapping) else {}
+    survey_id = optional_id(named.get("id", response.get("survey_id")))
+    version = named.get("version", response.get("survey_version"))
+    if survey_id is None:
+        raise _fail("survey_response", response, "survey.id", "is missing")
+    if isinstance(version, bool) or not isinstance(version, int | str):
+        raise _fail("survey_response", response, "survey.version", f"is {_shown(version)}")
+    try:
+        return survey_id, int(version)
+    except ValueError:
+        raise _fail(
+            "survey_response", response, "survey.version", f"is not a number ({_shown(version)})"
+        ) from None
+
+
+def csat_rating_answer(response: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The `rating_scale` answer to the `customer_satisfaction` question, when given.
+
+    A record without one is an offer, not a response (METRICS.md "CSAT"): one just sent
+    (`answers: []`), and one whose rating was skipped.
+    """
+    answers = response.get("answers")
+    if answers is None:
+        return None
+    if not isinstance(answers, list):
+        raise _fail("survey_response", response, "answers", "is not a list")
+    for answer in answers:
+        if not isinstance(answer, Mapping) or answer.get("type") != "rating_scale":
+            continue
+        question = answer.get("question")
+        if isinstance(question, Mapping) and question.get("sub_type") == "customer_satisfaction":
+            return answer
+    return None
+
+
+def rating_from_survey_response(
+    source: str, response: Mapping[str, Any], scale_max: float
+) -> Rating:
+    """A survey response holding a customer-satisfaction rating (`csat_rating_answer`), as
+    one `Rating` (METRICS.md "CSAT"): the raw rating on the survey's scale 1..`scale_max`,
+    Zendesk's `rating_category`, the first answer (`created_at`) and the latest
+    (`updated_at`). A survey response names no agent: scoring gives it to the interaction's
+    owner at the moment of the latest answer."""
+    answer = csat_rating_answer(response)
+    if answer is None:
+        raise _fail("survey_response", response, "answers", "hold no customer-satisfaction rating")
+    ticket_id = ticket_of_survey_response(response)
+    if ticket_id is None:
+        raise _fail("survey_response", response, "subjects", "name no ticket")
+    survey_id, _ = survey_of_response(response)
+    rating = answer.get("rating")
+    if isinstance(rating, bool) or not isinstance(rating, int | float | str):
+        raise _fail("survey_response", response, "answers.rating", f"is {_shown(rating)}")
+    try:
+        value = float(rating)
+    except ValueError:
+        value = math.nan
+    if not (value.is_integer() and 1 <= value <= scale_max):
+        raise _fail(
+            "survey_response",
+            response,
+            "answers.rating",
+            f"is {_shown(rating)}, not a whole number on the survey's scale 1..{scale_max:g}",
+        )
+    first = _time("survey_response answer", answer, "created_at", required=True)
+    assert first is not None
+    latest = _time("survey_response answer", answer, "updated_at", required=False) or first
+    category = answer.get("rating_category")
+    return Rating(
+        source=source,
+        rating_id=_required_id("survey_response", response, "id"),
+        interaction_id=ticket_id,
+        agent_id=None,
+        score=str(int(value)),
+        comment=_open_answer(response),
+        created_at=first,
+        updated_at=max(first, latest),
+        survey_id=survey_id,
+        scale_max=float(scale_max),
+        category=str(category).strip().lower() if category else None,
+    )
+
+
+def _open_answer(response: Mapping[str, Any]) -> str | None:
+    """The comment: the first non-empty `open_ended` answer's value (a skipped one has none)."""
+    for answer in response.get("answers") or []:
+        if isinstance(answer, Mapping) and answer.get("type") == "open_ended":
+            value = answer.get("value")
+            if isinstance(value, str) and value.strip():
+                return value
+    return None
+
+
+def survey_scale(survey: Mapping[str, Any]) -> float | None:
+    """N of a survey definition's customer-satisfaction rating question (its options rate
+    1..N, whatever they show: numbers, emoji or text); None when it has none."""
+    for question in survey.get("questions") or []:
+        if not isinstance(question, Mapping):
+            continue
+        if question.get("sub_type") != "customer_satisfaction":
+            continue
+        if question.get("type") not in RATING_QUESTION_TYPES:
+            continue
+        ratings = [
+            option.get("rating")
+            for option in question.get("options") or []
+            if isinstance(option, Mapping)
+        ]
+        numbers = [r for r in ratings if isinstance(r, int) and not isinstance(r, bool)]
+        if numbers and max(numbers) >= 2:
+            return float(max(numbers))
+    return None
+
+
+def enabled_csat_surveys(surveys: Any) -> list[Mapping[str, Any]]:
+    """The enabled surveys with a customer-satisfaction rating question, of a survey list."""
+    return [
+        survey
+        for survey in (surveys if isinstance(surveys, list) else [])
+        if isinstance(survey, Mapping)
+        and survey.get("state") == "enabled"
+        and survey_scale(survey) is not None
+    ]

@@ -7,23 +7,42 @@ bug and keeps its traceback.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from sqlalchemy.exc import DBAPIError
 
 from connectors.zendesk import Page
 from deskmetrics import pipeline
-from deskmetrics.output import FORMATS, as_csv, as_json, print_table
+from deskmetrics.check import is_read_only, run_checks
+from deskmetrics.export import FORMATS as EXPORT_FORMATS
+from deskmetrics.export import WHAT as EXPORT_WHAT
+from deskmetrics.export import export as write_export
+from deskmetrics.export import fresh_report
+from deskmetrics.output import (
+    FORMATS,
+    QUARANTINE_FORMATS,
+    as_csv,
+    as_json,
+    print_quarantine,
+    print_table,
+    quarantine_as_json,
+    quarantined_record,
+    visible,
+)
 from deskmetrics.settings import Settings, load_settings
-from interactions import DeskmetricsError, InputError
+from deskmetrics.status import lines_of, read_status, status_json
+from interactions import DeskmetricsError, InputError, WarehouseError
 from warehouse.schema import open_engine
 
 log = logging.getLogger("deskmetrics")
@@ -31,9 +50,43 @@ err = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 200)
 
 
-def _fail(message: str) -> None:
-    err.print(f"[bold red]Error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    sys.exit(1)
+def _fail(message: str, code: int = 1) -> NoReturn:
+    # A message may quote what a server sent: markup and control characters shown, not run.
+    err.print(f"[bold red]Error:[/] {escape(visible(message))}", highlight=False, soft_wrap=True)
+    sys.exit(code)
+
+
+class _ConsoleLog(logging.Handler):
+    """Log records printed through a rich Console: while progress bars are drawn on it,
+    each record is printed above them, never into them. A record's text may quote what a
+    server sent: its control characters are shown escaped, line by line."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__()
+        self.console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record)
+        except (TypeError, ValueError):  # a message whose arguments do not fit it
+            self.handleError(record)
+            return
+        shown = "\n".join(visible(line) for line in text.split("\n"))
+        self.console.print(shown, markup=False, highlight=False, soft_wrap=True)
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _log_to(console: Console, level: int) -> None:
+    """Route every log record through `console` (one handler, however often called)."""
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, _ConsoleLog)]:
+        root.removeHandler(handler)
+    handler = _ConsoleLog(console)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root.addHandler(handler)
+    root.setLevel(level)
 
 
 class _Group(click.Group):
@@ -65,8 +118,13 @@ def _day(value: str, flag: str) -> date:
 
 
 def _setup(config_path: Path | None) -> tuple[Settings, Any]:
+    """The settings and the warehouse they name (a relative SQLite path is relative to the
+    settings file's folder, whatever folder the command runs in)."""
     settings = load_settings(config_path)
-    return settings, open_engine(settings.database_url())
+    # The views flag low samples by the settings' threshold (warehouse/views.py).
+    engine = open_engine(settings.database_url(), min_sample=settings.report.min_sample)
+    log.debug("database: %s", engine.url.render_as_string(hide_password=True))
+    return settings, engine
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -76,17 +134,24 @@ def main(verbose: bool) -> None:
     """Transfer rate, first-contact resolution and CSAT per agent, from Zendesk into SQL.
 
     Pull with `sync` (scheduled) or `backfill` (a window), then read `report` or point a
-    BI tool at the database. Definitions: METRICS.md. Try it without an account:
+    BI tool at the database. What each figure means and how it is counted, with a worked
+    example: docs/metrics.md in the deskmetrics repository.
+
+    Every command but `demo` reads ./settings.toml, or the file --config names; a relative
+    SQLite path in its database.url is relative to that file's folder. Try it without an
+    account:
 
         deskmetrics demo
     """
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    # Through the console the progress bars are drawn on (stderr), so a log line never
+    # breaks into a bar.
+    _log_to(err, logging.DEBUG if verbose else logging.INFO)
+    # zenpy's debug lines hold whole API pages (subjects, descriptions, e-mails), which
+    # deskmetrics deliberately never keeps: not even -v shows them. urllib3's debug lines
+    # are method, path and status only, worth seeing with -v.
+    logging.getLogger("zenpy").setLevel(logging.INFO if verbose else logging.WARNING)
     if not verbose:
-        for noisy in ("zenpy", "urllib3", "requests"):
+        for noisy in ("urllib3", "requests"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -99,8 +164,8 @@ def sync(config_path: Path | None, source: str | None) -> None:
     Example: deskmetrics sync --config /etc/deskmetrics/settings.toml
     """
     settings, engine = _setup(config_path)
-    with _progress() as progress:
-        results = pipeline.sync(engine, settings, source, progress=progress)
+    with _progress() as progress, _stop_on_sigterm() as stop:
+        results = pipeline.sync(engine, settings, source, progress=progress, stop=stop)
     for result in results:
         read = ", ".join(f"{s.stream} {s.records}" for s in result.streams)
         out.print(
@@ -125,12 +190,49 @@ def backfill(
     since = _day(since_text, "--since")
     until = _day(until_text, "--until") if until_text else None
     settings, engine = _setup(config_path)
-    with _progress() as progress:
-        result = pipeline.backfill(engine, settings, source, since, until, progress)
+    with _progress() as progress, _stop_on_sigterm() as stop:
+        result = pipeline.backfill(engine, settings, source, since, until, progress, stop=stop)
     read = ", ".join(f"{s.stream} {s.records}" for s in result.streams)
     out.print(
         f"{source}: backfilled {read}; {result.usage.summary()}", highlight=False, markup=False
     )
+
+
+@contextmanager
+def _stop_on_sigterm() -> Iterator[threading.Event]:
+    """SIGTERM (systemd, `timeout`, `docker stop`) lets the page in hand commit, then the
+    command ends cleanly; the next run goes on from there."""
+    stop = threading.Event()
+
+    def handle(number: int, frame: object) -> None:
+        log.info("SIGTERM: stopping after the page in hand")
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, handle)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@main.command()
+@config_option
+def run(config_path: Path | None) -> None:
+    """Keep every enabled source synced on its schedule, in the foreground, until stopped.
+
+    Per source a sync job (the source's sync_interval_minutes or sync_cron, else those of
+    [schedule]) that scores the days it changed, and a nightly rescore of the trailing
+    [schedule] rescore_days. A run never overlaps another of its source, here or in any
+    other process (a lease in the database): workers on several machines that share one
+    PostgreSQL split the sources between them. SIGTERM or Ctrl-C ends each run after the
+    page in hand and exits 0. Logs go to stderr, one summary line per run. Example:
+
+        deskmetrics run --config /etc/deskmetrics/settings.toml
+    """
+    from deskmetrics.scheduler import run_scheduler
+
+    settings, engine = _setup(config_path)
+    run_scheduler(engine, settings)
 
 
 @main.command()
@@ -151,8 +253,20 @@ def score(
         until = _day(until_text, "--until") if until_text else date.today() + timedelta(days=1)
         days = [since + timedelta(days=n) for n in range((until - since).days)]
     settings, engine = _setup(config_path)
-    written = pipeline.score(engine, settings, everything=everything, days=days)
-    out.print(f"scored: {written} agent-day rows written", markup=False)
+    try:
+        written = pipeline.score(engine, settings, everything=everything, days=days)
+    except DBAPIError as refused:
+        if not is_read_only(refused):
+            raise
+        raise WarehouseError(
+            f"{_shown(engine)} is read-only: score writes the facts it computes. Run it "
+            "where the database can be written (`deskmetrics check` tests that)."
+        ) from None
+    out.print(
+        f"scored: {written} agent-day rows written to {_shown(engine)}",
+        markup=False,
+        highlight=False,
+    )
 
 
 @main.command()
@@ -168,6 +282,19 @@ def score(
     help="One row per source agent, or per person across sources (same e-mail).",
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option(
+    "--raw-csv",
+    is_flag=True,
+    help="With --format csv: write names and ids exactly as stored, for programs. By "
+    "default a cell a spreadsheet would run as a formula (=, +, -, @ first) starts with ' "
+    "and control characters are shown escaped.",
+)
+@click.option(
+    "--wide",
+    is_flag=True,
+    help="The table with counts, 95 % intervals and a low-sample column (about 140 "
+    "columns); by default it fits 100.",
+)
 def report(
     config_path: Path | None,
     since_text: str,
@@ -175,44 +302,234 @@ def report(
     source: str | None,
     by: str,
     fmt: str,
+    raw_csv: bool,
+    wide: bool,
 ) -> None:
-    """Per-agent transfer %, FCR % and CSAT % with 95 % intervals over [since, until).
+    """Per-agent transfer %, FCR % and CSAT % over [since, until), each with its sample.
 
-    Days are calendar days in the configured time zone. Example:
+    Days are calendar days in the configured time zone. The table shows each rate with its
+    sample size (`12.5% of 40`) and fits 100 columns; --wide adds the 95 % intervals, and
+    CSV and JSON hold every column. The unassigned row is `(unassigned)` in the table and
+    has empty agent_id, agent_name and agent_email in CSV (null in JSON). On a read-only
+    database it reports the figures as last scored, with a warning. Names and e-mails are
+    shown as data: never as markup or terminal control codes. Example:
 
         deskmetrics report --since 2026-10-01 --until 2026-11-01 --format csv > oct.csv
     """
+    if raw_csv and fmt != "csv":
+        raise InputError(f"--raw-csv applies to --format csv only, not --format {fmt}.")
+    if wide and fmt != "table":
+        raise InputError(f"--wide applies to --format table only; {fmt} has every column.")
     since, until = _day(since_text, "--since"), _day(until_text, "--until")
     settings, engine = _setup(config_path)
-    rows = pipeline.report(engine, settings, since, until, source, by)
-    if not rows:
+    found = fresh_report(engine, settings, since, until, source, by)
+    if found.warning:
+        log.warning("%s", found.warning)
+    if not found.rows:
         log.warning(
             "no activity in %s to %s: has `deskmetrics sync` or `backfill` run?", since, until
         )
-    _print_rows(rows, fmt, f"deskmetrics {since} to {until} ({settings.timezone})")
+    last = until - timedelta(days=1)
+    heading = [
+        f"deskmetrics report: {since} to {last} (local days in {settings.timezone})"
+        + (f", by {by}" if by != "agent" else ""),
+        f"database: {_shown(engine)}",
+    ]
+    _print_rows(found.rows, fmt, heading, raw_csv, wide)
 
 
-def _print_rows(rows: Any, fmt: str, title: str) -> None:
+def _shown(engine: Any) -> str:
+    """The database as people may see it: never its password."""
+    return str(engine.url.render_as_string(hide_password=True))
+
+
+def _print_rows(
+    rows: Any, fmt: str, title: str | list[str], raw_csv: bool = False, wide: bool = False
+) -> None:
+    # color=True: click would strip what looks like an ANSI sequence from data written to
+    # a file, and raw CSV promises every cell as stored.
     if fmt == "csv":
-        click.echo(as_csv(rows), nl=False)
+        click.echo(as_csv(rows, raw=raw_csv), nl=False, color=True)
     elif fmt == "json":
-        click.echo(as_json(rows))
+        click.echo(as_json(rows), color=True)
     else:
-        print_table(rows, out, title)
+        print_table(rows, out, title, wide)
+
+
+STATUS_UNKNOWN = 3  # `status` could not tell (settings, database): as a monitor's UNKNOWN
 
 
 @main.command()
 @config_option
-def status(config_path: Path | None) -> None:
-    """Per source and stream: cursor, high-water mark, lag, last error; recent runs.
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help='json: one object of a documented, stable shape (README, "status").',
+)
+def status(config_path: Path | None, fmt: str) -> None:
+    """Per source and stream: cursor, last success, lag, last error, lease; recent runs.
 
-    Example: deskmetrics status
+    Exits 0 when healthy, 1 when an enabled source lags more than [status]
+    lag_alert_minutes, 2 when a stream has been failing for more than [status]
+    failing_alert_minutes, 3 when the settings or the database cannot be read: for cron,
+    systemd or a monitor. Example:
+
+        deskmetrics status --format json
     """
-    from deskmetrics.status import status_lines
+    try:
+        settings, engine = _setup(config_path)
+        found = read_status(engine, datetime.now(UTC), settings)
+    except DeskmetricsError as failed:
+        _fail(str(failed), STATUS_UNKNOWN)
+    if fmt == "json":
+        click.echo(status_json(found, _shown(engine)))
+    else:
+        # First, which database this is: a cron job's settings may name another one.
+        out.print(f"database: {_shown(engine)}", highlight=False, markup=False)
+        for line in lines_of(found):
+            out.print(line, highlight=False, markup=False, soft_wrap=True)
+    sys.exit(found.exit_code)
+
+
+@main.command()
+@config_option
+def check(config_path: Path | None) -> None:
+    """Is this installation ready? Settings, secrets, each source, the database.
+
+    One line per check, ok or FAILED with what to fix; exits 1 if any failed. Each enabled
+    source answers one cheap authenticated request (Zendesk: GET /api/v2/users/me.json,
+    whose user must be an admin); the database must open and take a write, which is
+    rolled back. Example:
+
+        deskmetrics check --config /etc/deskmetrics/settings.toml
+    """
+    results = run_checks(config_path)
+    for result in results:
+        out.print(visible(result.line()), highlight=False, markup=False, soft_wrap=True)
+    if not all(result.ok for result in results):
+        sys.exit(1)
+
+
+@main.command()
+@config_option
+@click.option(
+    "--what", type=click.Choice(EXPORT_WHAT), required=True, help="facts, report or ratings."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="csv", show_default=True
+)
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    help="The file to write (replaced when complete); - writes CSV to standard output.",
+)
+@click.option("--since", "since_text", default=None, help="First day, YYYY-MM-DD (inclusive).")
+@click.option("--until", "until_text", default=None, help="Last day, YYYY-MM-DD (exclusive).")
+@click.option("--source", default=None, help="Only this source.")
+@click.option(
+    "--by",
+    type=click.Choice(["agent", "person"]),
+    default="agent",
+    show_default=True,
+    help="With --what report: per source agent or per person.",
+)
+@click.option(
+    "--raw-csv",
+    is_flag=True,
+    help="Write text exactly as stored, for programs. By default a cell of agent or "
+    "customer text that a spreadsheet would run as a formula starts with ' and control "
+    "characters are shown escaped.",
+)
+def export(
+    config_path: Path | None,
+    what: str,
+    fmt: str,
+    out_path: str,
+    since_text: str | None,
+    until_text: str | None,
+    source: str | None,
+    by: str,
+    raw_csv: bool,
+) -> None:
+    """Write facts, the report or ratings as a CSV or Parquet file, for BI tools.
+
+    facts: counts per source, agent and local day; report: the rows of `deskmetrics
+    report` (--since and --until required); ratings: satisfaction answers with comments.
+    Days are local days in the configured time zone, [since, until); without them, all.
+    The unassigned row has an empty agent_id. Parquet needs pyarrow:
+    pip install 'deskmetrics[parquet]'. Example:
+
+        deskmetrics export --what facts --format parquet --since 2026-01-01 --out facts.parquet
+    """
+    if raw_csv and fmt != "csv":
+        raise InputError(f"--raw-csv applies to --format csv only, not --format {fmt}.")
+    since = _day(since_text, "--since") if since_text else None
+    until = _day(until_text, "--until") if until_text else None
+    settings, engine = _setup(config_path)
+    target = sys.stdout if out_path == "-" else Path(out_path)
+    done = write_export(engine, settings, what, fmt, target, since, until, source, by, raw_csv)
+    if done.warning:
+        log.warning("%s", done.warning)
+    if out_path != "-":
+        err.print(
+            visible(f"export: {done.rows} {what} rows written to {out_path} ({fmt})"),
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+@main.command()
+@config_option
+@click.option("--source", default=None, help="Only this source.")
+@click.option("--stream", default=None, help="Only this stream (tickets, events, ratings, …).")
+@click.option(
+    "--format", "fmt", type=click.Choice(QUARANTINE_FORMATS), default="table", show_default=True
+)
+@click.option("--show", "record_id", default=None, help="Print the record with this id, as sent.")
+def quarantine(
+    config_path: Path | None,
+    source: str | None,
+    stream: str | None,
+    fmt: str,
+    record_id: str | None,
+) -> None:
+    """Records a source sent that could not be read, set aside instead of stopping.
+
+    A source with bad_records = "quarantine" in its settings skips a record it cannot read
+    into this list (the default, "stop", stops and names it). Report them to the vendor
+    with the record that --show prints. Example:
+
+        deskmetrics quarantine --source zendesk --show 12345
+    """
+    from warehouse.quarantine import quarantined
 
     _, engine = _setup(config_path)
-    for line in status_lines(engine, datetime.now(UTC)):
-        out.print(line, highlight=False, markup=False)
+    found = quarantined(engine, source, stream, record_id)
+    if record_id is None:
+        if fmt == "json":
+            click.echo(quarantine_as_json(found))
+        elif not found:
+            out.print("no quarantined records", markup=False, highlight=False)
+        else:
+            print_quarantine(found, out)
+        return
+    if not found:
+        raise InputError(
+            f"no quarantined record has the id {record_id!r} (source {source or 'any'}, "
+            f"stream {stream or 'any'}); `deskmetrics quarantine` lists them."
+        )
+    if len(found) > 1:
+        places = ", ".join(f"{e.source} {e.stream}" for e in found)
+        raise InputError(
+            f"records of several streams have the id {record_id!r} ({places}); "
+            "pick one with --source and --stream."
+        )
+    click.echo(quarantined_record(found[0]))
 
 
 @main.command()
@@ -244,16 +561,17 @@ def demo(db_path: Path | None, seed: int, tickets: int, fmt: str) -> None:
 
 
 @contextmanager
-def _progress() -> Iterator[pipeline.Progress]:
-    """A progress bar per stream, measured in time read through (tickets up to …)."""
+def _progress(console: Console = err) -> Iterator[pipeline.Progress]:
+    """A progress bar per stream, measured in time read through (tickets up to …), drawn
+    on `console`, the console log records are printed through (`_log_to`)."""
     bars = Progress(
         TextColumn("{task.description:<22}"),
         BarColumn(),
         TextColumn("{task.fields[reached]}"),
         TimeElapsedColumn(),
-        console=err,
+        console=console,
         transient=False,
-        disable=not err.is_terminal,
+        disable=not console.is_terminal,
     )
     tasks: dict[str, tuple[TaskID, datetime]] = {}
 
@@ -269,10 +587,39 @@ def _progress() -> Iterator[pipeline.Progress]:
             span = max((end - start).total_seconds(), 1.0)
             done = min(max((page.reached - start).total_seconds() / span, 0.0), 1.0)
             bars.update(task, completed=done, reached=f"up to {page.reached:%Y-%m-%d %H:%M}")
-        if not err.is_terminal:
+        if not console.is_terminal:
             # No bar to draw (cron, CI, a pipe): a log line a page says how far it got.
             where = f" up to {page.reached:%Y-%m-%d %H:%M}" if page.reached else ""
             log.info("%s: page stored, %d read%s", stream, page.read, where)
 
     with bars:
         yield update
+
+
+@main.group()
+def db() -> None:
+    """The database's schema. Every command upgrades an older database as it starts;
+    `db upgrade` does only that, e.g. as a deploy step before the workers start.
+
+    Example: deskmetrics db upgrade --config /etc/deskmetrics/settings.toml
+    """
+
+
+@db.command("upgrade")
+@config_option
+def db_upgrade(config_path: Path | None) -> None:
+    """Upgrade the database's schema in place to the newest revision this deskmetrics knows.
+
+    A database from before schema revisions (schema_version 1 to 3) is adopted and
+    upgraded. Prints from which revision to which. Example:
+
+        deskmetrics db upgrade --config /etc/deskmetrics/settings.toml
+    """
+    from warehouse.schema import upgrade_database
+
+    settings = load_settings(config_path)
+    engine, change = upgrade_database(
+        settings.database_url(), min_sample=settings.report.min_sample
+    )
+    where = engine.url.render_as_string(hide_password=True)
+    out.print(f"database {where}: {change.summary()}", highlight=False, markup=False)

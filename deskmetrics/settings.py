@@ -9,16 +9,21 @@ values become one `ConfigError` that names the key, the problem and the fix.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 from connectors.http import RetryPolicy
 from connectors.zendesk import ZendeskConfig
+from deskmetrics.crontab import crontab_trigger
 from interactions import ConfigError
 from scoring import ScoringSettings
 
@@ -50,7 +55,9 @@ class ReportSettings(_Section):
 
 
 class HttpSettings(_Section):
+    connect_timeout_seconds: float = Field(10.0, gt=0)
     timeout_seconds: float = Field(60.0, gt=0)
+    deadline_seconds: float = Field(300.0, gt=0)
     max_attempts: int = Field(8, ge=1)
     max_wait_seconds: float = Field(600.0, ge=0)
     max_quota_share: float = Field(0.5, gt=0, le=1)
@@ -59,6 +66,59 @@ class HttpSettings(_Section):
 class SyncSettings(_Section):
     initial_lookback_days: int = Field(90, ge=1)
     overlap_minutes: float = Field(5.0, ge=0)
+    max_empty_pages: int = Field(20, ge=1)
+    max_run_minutes: float = Field(60.0, ge=0)  # 0: no bound
+
+
+class LeaseSettings(_Section):
+    ttl_minutes: float = Field(10.0, gt=0)
+    wait_seconds: float = Field(120.0, ge=0)
+
+
+def _checked_cron(value: str) -> str:
+    """A crontab expression (five fields, read as cron reads them), or "" for none."""
+    if value:
+        try:
+            crontab_trigger(value, "UTC")
+        except ValueError as bad:
+            raise ValueError(
+                f"{value!r} is not a crontab expression ({bad}): write five fields, minute "
+                'hour day month weekday (0 or 7 is Sunday), e.g. "*/15 * * * *"'
+            ) from None
+    return value
+
+
+class ScheduleSettings(_Section):
+    sync_interval_minutes: float = Field(15.0, gt=0)
+    sync_cron: str = ""
+    rescore_at: str = "03:30"
+    rescore_days: int = Field(7, ge=1)
+
+    _cron = field_validator("sync_cron")(_checked_cron)
+
+    @field_validator("rescore_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        try:
+            time.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f'{value!r} is not a time of day: write HH:MM, e.g. "03:30"') from None
+        return value
+
+
+@dataclass(frozen=True)
+class SyncSchedule:
+    """When `deskmetrics run` syncs a source: by its crontab expression if one is set,
+    else every `interval_minutes`."""
+
+    cron: str
+    interval_minutes: float
+
+
+class StatusSettings(_Section):
+    # `deskmetrics status` exits 1 (lagging) or 2 (failing) past these, for monitors.
+    lag_alert_minutes: float = Field(120.0, gt=0)
+    failing_alert_minutes: float = Field(60.0, gt=0)
 
 
 class ZendeskSourceSettings(_Section):
@@ -68,7 +128,27 @@ class ZendeskSourceSettings(_Section):
     base_url: str = ""
     email: str = ""
     token_env: str = "ZENDESK_API_TOKEN"
-    ratings_lookback_days: float = Field(14.0, ge=0)
+    bad_records: Literal["stop", "quarantine"] = "stop"
+    # Which CSAT to read (connectors/zendesk_surveys.py): legacy satisfaction ratings, new-CSAT
+    # survey responses, both, or "auto" (legacy, plus surveys once one is seen enabled).
+    csat: Literal["auto", "legacy", "surveys", "both"] = "auto"
+    survey_locale: str = "en-us"
+    # This source's own schedule for `deskmetrics run` (0 / "": the [schedule] one).
+    sync_interval_minutes: float = Field(0.0, ge=0)
+    sync_cron: str = ""
+
+    _cron = field_validator("sync_cron")(_checked_cron)
+
+    @field_validator("survey_locale")
+    @classmethod
+    def _locale_word(cls, value: str) -> str:
+        # It becomes a path segment of the survey endpoints.
+        if not re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{2,8})*", value):
+            raise ValueError(
+                f"survey_locale {value!r} is not a locale: use a lower-case one such as "
+                '"en-us" or "de"'
+            )
+        return value
 
 
 class Settings(_Section):
@@ -79,7 +159,13 @@ class Settings(_Section):
     report: ReportSettings = ReportSettings()
     http: HttpSettings = HttpSettings()
     sync: SyncSettings = SyncSettings()
+    leases: LeaseSettings = LeaseSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    status: StatusSettings = StatusSettings()
     sources: dict[str, ZendeskSourceSettings] = Field(default_factory=dict)
+    # The settings file's folder, which a relative SQLite path is relative to; not a key of
+    # the file (load_settings sets it; settings built in code leave it None: the current folder).
+    _folder: Path | None = PrivateAttr(default=None)
 
     @field_validator("timezone")
     @classmethod
@@ -123,8 +209,17 @@ class Settings(_Section):
             max_attempts=self.http.max_attempts,
             max_wait_seconds=self.http.max_wait_seconds,
             timeout_seconds=self.http.timeout_seconds,
+            connect_timeout_seconds=self.http.connect_timeout_seconds,
+            deadline_seconds=self.http.deadline_seconds,
             max_quota_share=self.http.max_quota_share,
         )
+
+    def sync_schedule(self, name: str) -> SyncSchedule:
+        """The source's own cron or interval if it has one, else the [schedule] default."""
+        source = self.sources[name]
+        if source.sync_cron or source.sync_interval_minutes:
+            return SyncSchedule(source.sync_cron, source.sync_interval_minutes)
+        return SyncSchedule(self.schedule.sync_cron, self.schedule.sync_interval_minutes)
 
     def enabled_sources(self, only: str | None = None) -> list[str]:
         if only is not None:
@@ -161,29 +256,68 @@ class Settings(_Section):
             base_url=source.base_url or None,
             token_env=source.token_env,
             overlap=timedelta(minutes=self.sync.overlap_minutes),
-            ratings_lookback=timedelta(days=source.ratings_lookback_days),
+            max_empty_pages=self.sync.max_empty_pages,
+            bad_records=source.bad_records,
+            csat=source.csat,
+            survey_locale=source.survey_locale,
         )
 
     def database_url(self, environ: dict[str, str] | None = None) -> str:
-        """`database.url` with the password from `database.password_env` put in."""
+        """`database.url` as it is opened: a relative SQLite path is taken relative to the
+        settings file's folder (not the folder the command runs in, which differs under
+        cron), and the password from `database.password_env` is put in."""
         environ = dict(os.environ) if environ is None else environ
+        url = _parsed_database_url(self.database.url)
+        in_folder = _sqlite_path_in(url, self._folder)
         if not self.database.password_env:
-            return self.database.url
+            # Every other URL is used exactly as written.
+            return self.database.url if in_folder is None else _rendered(in_folder)
         password = environ.get(self.database.password_env)
         if not password:
             raise ConfigError(
                 f"database.password_env names {self.database.password_env}, which is not "
                 "set; export it or clear database.password_env."
             )
-        from sqlalchemy.engine import make_url
+        return _rendered((in_folder or url).set(password=password))
 
-        return (
-            make_url(self.database.url).set(password=password).render_as_string(hide_password=False)
-        )
+
+def _parsed_database_url(text: str) -> URL:
+    try:
+        return make_url(text)
+    except (ArgumentError, ValueError):
+        # Neither the URL nor the parser's words are repeated: a password written into the
+        # URL may be part of what broke it, and an error never shows a secret.
+        raise ConfigError(
+            "database.url is not a database URL SQLAlchemy can read (for example its scheme "
+            "is missing, or its port is not a number). Write it as "
+            "sqlite:///deskmetrics.sqlite (a path relative to the settings file's folder), "
+            "sqlite:////absolute/path.sqlite or postgresql+psycopg://user@host/dbname, and put "
+            "the password in the environment variable that database.password_env names."
+        ) from None
+
+
+def _sqlite_path_in(url: URL, folder: Path | None) -> URL | None:
+    """The SQLite `url` with its relative file path put in `folder`; None when there is
+    nothing to change (another database, no folder, in memory, an absolute path, or a
+    `file:` URI filename, which SQLite reads itself)."""
+    path = url.database
+    if folder is None or url.get_backend_name() != "sqlite" or not path:
+        return None
+    if path == ":memory:" or path.startswith("file:") or Path(path).is_absolute():
+        return None
+    return url.set(database=str(folder / path))
+
+
+def _rendered(url: URL) -> str:
+    return url.render_as_string(hide_password=False)
 
 
 def load_settings(path: Path | None) -> Settings:
-    """Read settings from `path` (default ./settings.toml); a clear error if it cannot."""
+    """Read settings from `path` (default ./settings.toml); a clear error if it cannot.
+
+    The settings remember the file's folder: a relative SQLite path in `database.url`
+    is relative to it (`Settings.database_url`).
+    """
     where = path or DEFAULT_PATH
     if not where.exists():
         raise ConfigError(
@@ -195,7 +329,9 @@ def load_settings(path: Path | None) -> Settings:
         raw = tomllib.loads(where.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as bad:
         raise ConfigError(f"{where} is not valid TOML: {bad}. Fix the line it names.") from None
-    return settings_from(raw, str(where))
+    settings = settings_from(raw, str(where))
+    settings._folder = where.absolute().parent
+    return settings
 
 
 def settings_from(raw: dict[str, object], where: str = "settings") -> Settings:

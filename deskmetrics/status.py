@@ -1,53 +1,468 @@
-"""`deskmetrics status`: per source and stream, where the cursor stands and what failed last."""
+"""`deskmetrics status`: per source and stream, how far the data is complete, what failed,
+who holds the source's lease, and an exit code for cron, systemd or a monitor.
+
+    0 healthy · 1 lagging · 2 failing (failing wins over lagging)
+
+*Lagging*: an enabled source whose high-water mark (the moment up to which its
+interactions are known complete, METRICS.md "Resolution and first-contact resolution")
+is more than `[status] lag_alert_minutes` behind now; a source without one yet counts
+from the start of its first run, and one that never ran is lagging at once. *Failing*: a
+scheduled stream of an enabled source whose last error is newer than its last success
+(a success clears the error) for more than `[status] failing_alert_minutes`, counted from
+that last success, or from the source's first run if it never succeeded. Backfill windows
+are shown but set no exit code: a window left half done is no outage. Sources in the
+database but not enabled in the settings are shown and not judged.
+
+A source is "complete up to" its high-water mark only when every stream of its latest
+pass finished; a pass that was interrupted says which streams are still to go.
+`status_json` is the documented machine-readable shape (`"version": 1`).
+"""
 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import DBAPIError
 
-from warehouse.runs import recent_runs
-from warehouse.schema import dirty_days, sync_state
+from connectors.zendesk import STREAMS
+from connectors.zendesk_surveys import csat_described
+from deskmetrics.check import is_read_only
+from deskmetrics.output import visible
+from deskmetrics.settings import Settings, StatusSettings
+from warehouse.quarantine import quarantine_counts
+from warehouse.runs import close_abandoned_runs, recent_runs
+from warehouse.schema import dirty_days, leases, runs, sync_state
+
+SOURCE_ROW = "*"
+JSON_VERSION = 1
+HEALTHY, LAGGING, FAILING, NOT_CHECKED = "ok", "lagging", "failing", "not_checked"
+EXIT_CODES = {HEALTHY: 0, LAGGING: 1, FAILING: 2}
 
 
-def status_lines(engine: Engine, now: datetime) -> list[str]:
-    """Readable lines: one per stream, then the dirty-day backlog and the last runs."""
-    lines: list[str] = []
+@dataclass(frozen=True)
+class StreamStatus:
+    """One stream's saved position and its last success and error."""
+
+    stream: str
+    state: str  # "finished", "interrupted", "failed" or "not_read" (in its latest pass)
+    pass_number: int | None
+    cursor: Mapping[str, Any]  # the connector's saved cursor, for diagnosis
+    read_up_to: datetime | None  # how far through time the pass has read
+    next_read_from: datetime | None  # where the next pass starts, once this one finished
+    last_success_at: datetime | None
+    last_error: str | None
+    failing_minutes: float | None  # since the last success, while there is an error
+
+
+@dataclass(frozen=True)
+class BackfillStatus:
+    since: str
+    until: str | None  # None: open-ended
+    streams: tuple[StreamStatus, ...]
+
+
+@dataclass(frozen=True)
+class LeaseStatus:
+    """The `leases` row of a source: who may write it now."""
+
+    holder: str
+    acquired_at: datetime
+    renewed_at: datetime
+    expires_at: datetime
+    expired: bool
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    source: str
+    checked: bool  # enabled in the settings: judged for the exit code
+    health: str  # HEALTHY, LAGGING, FAILING or NOT_CHECKED
+    problems: tuple[str, ...]  # why it is lagging or failing, one sentence each
+    high_water_mark: datetime | None
+    lag_minutes: float | None
+    pass_number: int
+    streams_to_go: tuple[str, ...]  # streams of the latest pass that have not finished
+    streams: tuple[StreamStatus, ...]
+    backfills: tuple[BackfillStatus, ...]
+    lease: LeaseStatus | None
+    quarantined: Mapping[str, int]  # records set aside, by stream
+    csat_read: str
+
+
+@dataclass(frozen=True)
+class Status:
+    checked_at: datetime
+    lag_alert_minutes: float
+    failing_alert_minutes: float
+    sources: tuple[SourceStatus, ...]
+    dirty_days: int
+    recent_runs: tuple[Mapping[str, Any], ...]
+
+    @property
+    def health(self) -> str:
+        found = {s.health for s in self.sources}
+        return next((h for h in (FAILING, LAGGING) if h in found), HEALTHY)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.health]
+
+
+def read_status(engine: Engine, now: datetime, settings: Settings | None = None) -> Status:
+    """The status as of `now`. Without settings every source found is judged, with the
+    default alert thresholds."""
+    limits = settings.status if settings is not None else StatusSettings()
+    _close_abandoned_runs(engine, now)
     with engine.connect() as conn:
         rows = list(
             conn.execute(select(sync_state).order_by(sync_state.c.source, sync_state.c.stream))
         )
-        backlog = len(list(conn.execute(select(dirty_days.c.day))))
-    if not rows:
-        lines.append("no source has been read yet: run `deskmetrics sync` or `backfill`.")
-    for row in rows:
-        if row.stream == "*":
-            mark = row.high_water_mark
-            lag = f", {int((now - mark).total_seconds() // 60)} min behind" if mark else ""
-            lines.append(
-                f"{row.source}: complete up to {mark:%Y-%m-%d %H:%M} UTC{lag}"
-                if mark
-                else f"{row.source}: nothing complete yet"
+        backlog = int(conn.execute(select(func.count()).select_from(dirty_days)).scalar() or 0)
+        held = {row.source: row for row in conn.execute(select(leases))}
+        first_runs = {
+            source: started
+            for source, started in conn.execute(
+                select(runs.c.source, func.min(runs.c.started_at)).group_by(runs.c.source)
             )
-            continue
-        if row.stream.startswith("*"):
-            continue
-        cursor = json.loads(row.cursor) if row.cursor else {}
-        where = cursor.get("start_time")
-        position = (
-            f"from {datetime.fromtimestamp(where, UTC):%Y-%m-%d %H:%M}"
-            if where
-            else "whole, as every time"
+        }
+    by_source: dict[str, list[Any]] = defaultdict(list)
+    for row in rows:
+        by_source[row.source].append(row)
+    enabled = set(settings.enabled_sources()) if settings is not None else set(by_source)
+    quarantined: dict[str, dict[str, int]] = defaultdict(dict)
+    for (source, stream), count in quarantine_counts(engine).items():
+        quarantined[source][stream] = count
+    sources = tuple(
+        _source_status(
+            name,
+            by_source.get(name, []),
+            name in enabled,
+            _lease(held.get(name), now),
+            first_runs.get(name),
+            quarantined.get(name, {}),
+            limits,
+            now,
         )
-        if cursor.get("after_cursor"):
-            position += " (mid-export)"
-        error = f"; LAST ERROR: {row.last_error}" if row.last_error else ""
-        lines.append(f"  {row.source} {row.stream}: next read {position}{error}")
-    lines.append(f"days waiting to be scored: {backlog}")
-    for run in recent_runs(engine, 5):
+        for name in sorted(set(by_source) | enabled)
+    )
+    return Status(
+        checked_at=now,
+        lag_alert_minutes=limits.lag_alert_minutes,
+        failing_alert_minutes=limits.failing_alert_minutes,
+        sources=sources,
+        dirty_days=backlog,
+        recent_runs=tuple(recent_runs(engine, 5)),
+    )
+
+
+def _close_abandoned_runs(engine: Engine, now: datetime) -> None:
+    """Runs whose process died show as `abandoned` once their lease expired; a read-only
+    database shows them as they are."""
+    try:
+        with engine.begin() as conn:
+            close_abandoned_runs(conn, now)
+    except DBAPIError as refused:
+        if not is_read_only(refused):
+            raise
+
+
+def _minutes(later: datetime, earlier: datetime) -> float:
+    return max((later - earlier).total_seconds() / 60, 0.0)
+
+
+def _lease(row: Any, now: datetime) -> LeaseStatus | None:
+    if row is None:
+        return None
+    return LeaseStatus(
+        row.holder, row.acquired_at, row.renewed_at, row.expires_at, row.expires_at <= now
+    )
+
+
+def _source_status(
+    source: str,
+    rows: list[Any],
+    checked: bool,
+    lease: LeaseStatus | None,
+    first_run: datetime | None,
+    quarantined: Mapping[str, int],
+    limits: StatusSettings,
+    now: datetime,
+) -> SourceStatus:
+    mark = next((r.high_water_mark for r in rows if r.stream == SOURCE_ROW), None)
+    windows: dict[str, list[Any]] = defaultdict(list)
+    for row in rows:
+        if not row.stream.startswith("*"):
+            prefix, _, _ = row.stream.rpartition(":")
+            windows[prefix].append(row)
+    ordered = sorted(windows.pop("", []), key=lambda r: _stream_order(r.stream))
+    streams = tuple(_stream_status(r.stream, r, first_run, now) for r in ordered)
+    latest = max((s.pass_number or 0 for s in streams), default=0)
+    finished = {s.stream for s in streams if s.pass_number == latest and s.state == "finished"}
+    to_go = tuple(name for name in STREAMS if streams and name not in finished)
+    lag = _minutes(now, mark) if mark else (_minutes(now, first_run) if first_run else None)
+    problems = []
+    for s in streams:
+        if s.failing_minutes is not None and s.failing_minutes > limits.failing_alert_minutes:
+            problems.append(
+                f"{source} {s.stream} has been failing for {s.failing_minutes:.0f} min "
+                f"(alert after {limits.failing_alert_minutes:g})"
+            )
+    failing = bool(problems)
+    if lag is None:
+        problems.append(f"{source} has never been read: run `deskmetrics sync`")
+    elif lag > limits.lag_alert_minutes:
+        since = "its high-water mark" if mark else "its first run, and nothing complete yet"
+        problems.append(
+            f"{source} is {lag:.0f} min behind ({since}; alert after {limits.lag_alert_minutes:g})"
+        )
+    health = FAILING if failing else LAGGING if problems else HEALTHY
+    if not checked:
+        health = NOT_CHECKED
+    surveys = next((r for r in ordered if r.stream == "survey_responses"), None)
+    return SourceStatus(
+        source=source,
+        checked=checked,
+        health=health,
+        problems=tuple(problems) if checked else (),
+        high_water_mark=mark,
+        lag_minutes=lag,
+        pass_number=latest,
+        streams_to_go=to_go,
+        streams=streams,
+        backfills=tuple(_backfill(prefix, rows, now) for prefix, rows in sorted(windows.items())),
+        lease=lease,
+        quarantined=dict(quarantined),
+        csat_read=csat_described(_cursor(surveys) if surveys else None),
+    )
+
+
+def _stream_order(stream: str) -> tuple[int, str]:
+    return (STREAMS.index(stream) if stream in STREAMS else len(STREAMS), stream)
+
+
+def _backfill(prefix: str, rows: list[Any], now: datetime) -> BackfillStatus:
+    since, until = [*prefix.split(":"), "", ""][1:3]  # backfill:<since>:<until>
+    ordered = sorted(rows, key=lambda r: _stream_order(r.stream.rpartition(":")[2]))
+    streams = tuple(_stream_status(r.stream.rpartition(":")[2], r, None, now) for r in ordered)
+    return BackfillStatus(since, None if until in ("open", "") else until, streams)
+
+
+def _cursor(row: Any) -> dict[str, Any]:
+    found = json.loads(row.cursor) if row.cursor else {}
+    return found if isinstance(found, dict) else {}
+
+
+def _moment(stamp: Any) -> datetime | None:
+    return datetime.fromtimestamp(stamp, UTC) if isinstance(stamp, int | float) else None
+
+
+def _stream_status(name: str, row: Any, first_run: datetime | None, now: datetime) -> StreamStatus:
+    cursor = _cursor(row)
+    if cursor.get("failed"):
+        state = "failed"
+    elif cursor.get("done"):
+        state = "finished"
+    else:
+        state = "interrupted" if cursor else "not_read"
+    failing_since = row.last_success_at or first_run or row.updated_at
+    return StreamStatus(
+        stream=name,
+        state=state,
+        pass_number=int(cursor["pass"]) if cursor.get("pass") else None,
+        cursor=cursor,
+        read_up_to=_moment(cursor.get("reached")),
+        next_read_from=_moment(cursor.get("start_time")) if cursor.get("done") else None,
+        last_success_at=row.last_success_at,
+        last_error=row.last_error,
+        failing_minutes=_minutes(now, failing_since) if row.last_error else None,
+    )
+
+
+# --- readable lines ------------------------------------------------------------------------
+
+
+def status_lines(engine: Engine, now: datetime, settings: Settings | None = None) -> list[str]:
+    """`read_status` as readable lines (what `deskmetrics status` prints)."""
+    return lines_of(read_status(engine, now, settings))
+
+
+def _at(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def lines_of(status: Status) -> list[str]:
+    """Per source its headline, lease and streams; then quarantine, backlog, runs, health."""
+    lines: list[str] = []
+    if not status.sources:
+        lines.append("no source has been read yet: run `deskmetrics sync` or `backfill`.")
+    for source in status.sources:
+        lines.extend(_source_lines(source))
+    for source in status.sources:
+        for stream, count in sorted(source.quarantined.items()):
+            lines.append(
+                f"{source.source} {stream}: {count} records in quarantine "
+                "(`deskmetrics quarantine` lists them)"
+            )
+    lines.append(f"days waiting to be scored: {status.dirty_days}")
+    for run in status.recent_runs:
         lines.append(
             f"run {run['run_id']} {run['command']} {run['source'] or ''} {run['status']} "
-            f"started {run['started_at']:%Y-%m-%d %H:%M} — {run['detail'] or ''}"
+            f"started {run['started_at']:%Y-%m-%d %H:%M} — {visible(run['detail'] or '')}"
         )
+    problems = [p for s in status.sources for p in s.problems]
+    verdict = "ok" if not problems else f"{status.health.upper()}: {'; '.join(problems)}"
+    lines.append(f"health: {verdict} (exit {status.exit_code})")
     return lines
+
+
+def _source_lines(s: SourceStatus) -> list[str]:
+    lines = [_headline(s)]
+    lines.append(f"  {s.source} lease: {_lease_text(s.lease)}")
+    lines.extend(f"  {s.source} {t.stream}: {_stream_text(t)}" for t in s.streams)
+    if s.streams:
+        lines.append(f"  {s.source} CSAT read: {s.csat_read}")
+    for window in s.backfills:
+        lines.append(f"  {s.source} backfill {window.since} to {window.until or 'now'}:")
+        lines.extend(f"    {t.stream}: {_stream_text(t)}" for t in window.streams)
+    return lines
+
+
+def _headline(s: SourceStatus) -> str:
+    judged = "" if s.checked else " (not enabled in the settings: not judged)"
+    if not s.streams and s.high_water_mark is None:
+        return f"{s.source}: nothing read yet{judged}"
+    mark = s.high_water_mark
+    known = f"complete up to {_at(mark)}" if mark else "nothing complete yet"
+    lag = f", {s.lag_minutes:.0f} min behind" if mark and s.lag_minutes is not None else ""
+    if not s.streams_to_go:
+        finished = f" (pass {s.pass_number} finished)" if s.streams else ""
+        return f"{s.source}: {known}{lag}{finished}{judged}"
+    settled = f"up to {_at(mark)}{lag}" if mark else "nothing settled yet"
+    return (
+        f"{s.source}: pass {s.pass_number} not finished ({', '.join(s.streams_to_go)} to go); "
+        f"FCR is settled up to the last finished ticket export: {settled}{judged}"
+    )
+
+
+def _lease_text(lease: LeaseStatus | None) -> str:
+    if lease is None:
+        return "free"
+    holder = visible(lease.holder)
+    if lease.expired:
+        return f"free (the lease of {holder} expired at {_at(lease.expires_at)})"
+    return (
+        f"held by {holder} since {_at(lease.acquired_at)} (renewed {_at(lease.renewed_at)}, "
+        f"expires {_at(lease.expires_at)})"
+    )
+
+
+def _stream_text(t: StreamStatus) -> str:
+    upto = f" up to {t.read_up_to:%Y-%m-%d %H:%M}" if t.read_up_to else ""
+    where = f"pass {t.pass_number} " if t.pass_number else ""
+    state = {
+        "failed": f"{where}FAILED after reading{upto or ' nothing'}",
+        "finished": f"{where}finished{upto}",
+        "interrupted": f"{where}interrupted, read{upto or ' its first pages'}",
+    }.get(t.state, "not read yet")
+    if t.next_read_from:
+        state += f"; next read from {t.next_read_from:%Y-%m-%d %H:%M}"
+    if t.last_success_at:
+        state += f"; last success {_at(t.last_success_at)}"
+    if t.last_error:
+        state += f"; LAST ERROR (failing {t.failing_minutes:.0f} min): {visible(t.last_error)}"
+    return state
+
+
+# --- JSON ----------------------------------------------------------------------------------
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat() if moment is not None else None
+
+
+def _stream_json(t: StreamStatus) -> dict[str, Any]:
+    return {
+        "stream": t.stream,
+        "state": t.state,
+        "pass": t.pass_number,
+        "read_up_to": _iso(t.read_up_to),
+        "next_read_from": _iso(t.next_read_from),
+        "last_success_at": _iso(t.last_success_at),
+        "last_error": t.last_error,
+        "failing_minutes": _round(t.failing_minutes),
+        "cursor": dict(t.cursor),
+    }
+
+
+def _round(minutes: float | None) -> float | None:
+    return round(minutes, 1) if minutes is not None else None
+
+
+def _lease_json(lease: LeaseStatus | None) -> dict[str, Any] | None:
+    if lease is None:
+        return None
+    return {
+        "holder": lease.holder,
+        "acquired_at": _iso(lease.acquired_at),
+        "renewed_at": _iso(lease.renewed_at),
+        "expires_at": _iso(lease.expires_at),
+        "expired": lease.expired,
+    }
+
+
+def _source_json(s: SourceStatus) -> dict[str, Any]:
+    return {
+        "source": s.source,
+        "checked": s.checked,
+        "health": s.health,
+        "problems": list(s.problems),
+        "high_water_mark": _iso(s.high_water_mark),
+        "lag_minutes": _round(s.lag_minutes),
+        "pass": s.pass_number,
+        "streams_to_go": list(s.streams_to_go),
+        "lease": _lease_json(s.lease),
+        "streams": [_stream_json(t) for t in s.streams],
+        "backfills": [
+            {"since": w.since, "until": w.until, "streams": [_stream_json(t) for t in w.streams]}
+            for w in s.backfills
+        ],
+        "quarantined": dict(s.quarantined),
+        "csat_read": s.csat_read,
+    }
+
+
+def _runs_json(found: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    keys = ("run_id", "command", "source", "status", "pages", "records", "requests", "detail",
+            "holder")  # fmt: skip
+    return [
+        {
+            **{key: run.get(key) for key in keys},
+            "started_at": _iso(run.get("started_at")),
+            "finished_at": _iso(run.get("finished_at")),
+        }
+        for run in found
+    ]
+
+
+def status_json(status: Status, database: str) -> str:
+    """The status as one JSON object; its shape is documented in README ("status")."""
+    shape = {
+        "version": JSON_VERSION,
+        "checked_at": _iso(status.checked_at),
+        "database": database,
+        "health": status.health,
+        "exit_code": status.exit_code,
+        "lag_alert_minutes": status.lag_alert_minutes,
+        "failing_alert_minutes": status.failing_alert_minutes,
+        "sources": [_source_json(s) for s in status.sources],
+        "dirty_days": status.dirty_days,
+        "recent_runs": _runs_json(status.recent_runs),
+    }
+    # ensure_ascii: text a server sent (errors, holders) is shown escaped, never run.
+    return json.dumps(shape, indent=2, ensure_ascii=True, default=str)

@@ -16,16 +16,20 @@ from interactions.errors import (
     WarehouseError,
 )
 from interactions.model import (
+    OFFER_SCORES,
     Agent,
     History,
     Interaction,
     OwnershipChange,
+    Quarantined,
     Rating,
     RatingState,
     StatusChange,
+    is_answer_score,
 )
 
 __all__ = [
+    "OFFER_SCORES",
     "Agent",
     "AuthenticationError",
     "ConfigError",
@@ -36,10 +40,12 @@ __all__ = [
     "Interaction",
     "MalformedRecordError",
     "OwnershipChange",
+    "Quarantined",
     "Rating",
     "RatingState",
     "SourceError",
     "SourceUnavailableError",
     "StatusChange",
     "WarehouseError",
+    "is_answer_score",
 ]

@@ -105,14 +105,36 @@ class Rating:
     created_at: datetime
     updated_at: datetime | None
     survey_id: str = ""
+    # A survey response's own scale 1..scale_max and Zendesk's `rating_category`; None for
+    # legacy good/bad ratings and for scores on the [csat] scale (METRICS.md "CSAT").
+    scale_max: float | None = None
+    category: str | None = None
+
+    @property
+    def is_answer(self) -> bool:
+        """Whether this copy is a customer's answer rather than an offer of the survey."""
+        return is_answer_score(self.score)
+
+
+# Scores that mean the survey was offered (or withdrawn) and not answered: Zendesk
+# `offered`/`unoffered`, and "" for a record without a score (METRICS.md "CSAT": offers are
+# not answers). Compared after `strip().lower()`.
+OFFER_SCORES = frozenset({"offered", "unoffered", ""})
+
+
+def is_answer_score(score: str) -> bool:
+    """Whether a rating score is an answer (METRICS.md "CSAT"); scoring decides its meaning."""
+    return score.strip().lower() not in OFFER_SCORES
 
 
 @dataclass(frozen=True)
 class RatingState:
     """The current answer of a rating as its interaction shows it (Zendesk embeds it in the
     ticket). It corrects a stored `Rating` the customer changed after the ratings export
-    stopped returning it; it never creates one. `seen_at` is when the interaction last
-    changed, taken as the moment of the answer.
+    stopped returning it, and creates the rating when none is stored yet (the ratings
+    stream, read later, then supplies the recorded agent and the first answer's moment).
+    `seen_at` is when the interaction last changed, taken as the moment of the answer;
+    `agent_id` is the interaction's owner at that moment.
     """
 
     source: str
@@ -120,6 +142,26 @@ class RatingState:
     interaction_id: str
     score: str
     comment: str | None
+    seen_at: datetime
+    agent_id: str | None = None
+
+    @property
+    def is_answer(self) -> bool:
+        return is_answer_score(self.score)
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """A source record that could not be read, set aside instead of stopping the stream
+    (the source's `bad_records = "quarantine"`). `record` is the record as received, as
+    JSON text (possibly cut short); `error` says what is wrong with it.
+    """
+
+    source: str
+    stream: str
+    record_id: str
+    error: str
+    record: str
     seen_at: datetime
 
 

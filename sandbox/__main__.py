@@ -22,11 +22,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=60)
     parser.add_argument("--export-limit", type=int, default=None, help="export requests a minute")
     parser.add_argument("--frozen-clock", action="store_true", help="do not follow the wall clock")
+    parser.add_argument(
+        "--csat-switch-days", type=float, default=None,
+        help="switch to new CSAT (survey responses) this many days ago",
+    )  # fmt: skip
+    parser.add_argument("--survey-scale", type=int, default=5, choices=(2, 3, 5))
+    parser.add_argument("--survey-emoji", action="store_true", help="an emoji rating scale")
     args = parser.parse_args(argv)
     now = datetime.now(UTC).replace(microsecond=0)
     spec = DeskSpec(
         now=now, seed=args.seed, agents=args.agents, customers=args.customers,
-        tickets=args.tickets, days=args.days,
+        tickets=args.tickets, days=args.days, csat_switch_days=args.csat_switch_days,
+        survey_scale=args.survey_scale, survey_emoji=args.survey_emoji,
     )  # fmt: skip
     desk = generate_desk(spec)
     sandbox = ZendeskSandbox(

@@ -1,19 +1,23 @@
 """The batches of `Desk.advance`: move the clock and apply a seeded batch of changes.
 
 Owns `advance_desk` (forced transfers, solves, reopens, ratings, a rating change, a deletion
-and new tickets, some of them repeat contacts, all strictly inside the interval) and the
-summary of what the batch changed.
+and new tickets, some of them repeat contacts, all strictly inside the interval; on a desk
+switched to new CSAT, surveys answered, a bad rating made good and surveys sent instead of
+the rating change) and the summary of what the batch changed.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sandbox.desk import Desk
 from sandbox.model import RESOLVED, iso
 from sandbox.sim_core import QUIET, Arrival, SimulationCore
+from sandbox.survey_life import surveys_on
+from sandbox.surveys import EXPIRES, category
 
 
 def advance_desk(desk: Desk, minutes: int, seed: int) -> dict[str, Any]:
@@ -46,16 +50,19 @@ def advance_desk(desk: Desk, minutes: int, seed: int) -> dict[str, Any]:
         sim.schedule(when(), "force_solve", tid)
     for tid in solved[:2]:
         sim.schedule(when(), "force_reopen", tid)
-    unrated = [t for t in solved[2:] if t not in sim.rating_of]
+    unrated = [t for t in solved[2:] if t not in sim.rating_of and t not in sim.survey_of]
     for tid in unrated[:2]:
         sim.schedule(when(), "force_rate", tid)
-    answered = sorted(
-        r.ticket_id
-        for r in desk.ratings.values()
-        if r.score != "offered" and not desk.tickets[r.ticket_id].deleted
-    )
-    if answered:
-        sim.schedule(when(), "force_change_rating", rng.choice(answered))
+    if surveys_on(desk, old):
+        answered = _survey_batch(desk, sim, rng, when, unrated[2:4], end)
+    else:
+        answered = sorted(
+            r.ticket_id
+            for r in desk.ratings.values()
+            if r.score != "offered" and not desk.tickets[r.ticket_id].deleted
+        )
+        if answered:
+            sim.schedule(when(), "force_change_rating", rng.choice(answered))
     busy = set(owned_open[:6]) | set(solved[:4]) | set(answered)
     deletable = [tid for tid in live if tid not in busy]
     if deletable:
@@ -83,6 +90,36 @@ def advance_desk(desk: Desk, minutes: int, seed: int) -> dict[str, Any]:
     return _summary(desk, old, first_event, first_log)
 
 
+def _survey_batch(
+    desk: Desk,
+    sim: SimulationCore,
+    rng: random.Random,
+    when: Callable[[], datetime],
+    unsurveyed: list[int],
+    end: datetime,
+) -> list[int]:
+    """New CSAT: two surveys sent earlier are answered, a bad rating becomes good, two
+    surveys are sent and left unanswered. Returns the tickets with an answer."""
+    live = [r for r in desk.survey_responses.values() if not desk.tickets[r.ticket_id].deleted]
+    pending = sorted(
+        r.ticket_id
+        for r in live
+        if not r.answered and not r.skipped and r.offered_at + EXPIRES > end
+    )
+    rng.shuffle(pending)
+    for tid in pending[:2]:
+        sim.schedule(when(), "force_answer", tid)
+    scale = desk.survey.scale if desk.survey else 5
+    bad = sorted(
+        r.ticket_id for r in live if r.rating is not None and category(r.rating, scale) == "bad"
+    )
+    if bad:
+        sim.schedule(when(), "force_improve", rng.choice(bad))
+    for tid in unsurveyed:
+        sim.schedule(when(), "force_offer", tid)
+    return sorted({r.ticket_id for r in live if r.answered} | set(pending[:2]))
+
+
 def _summary(desk: Desk, old: datetime, first_event: int, first_log: int) -> dict[str, Any]:
     log = desk.log[first_log:]
 
@@ -103,6 +140,9 @@ def _summary(desk: Desk, old: datetime, first_event: int, first_log: int) -> dic
         "reopened": ids("reopen"),
         "closed": ids("closed"),
         "rated": ids("rating_answered"),
+        "surveys_offered": ids("survey_offered"),
+        "surveys_answered": ids("survey_answered"),
+        "surveys_changed": ids("survey_changed"),
         "rating_changed": changed_ratings,
         "deleted": ids("deleted"),
         "events": len(desk.events) - first_event,

@@ -17,6 +17,7 @@ from typing import Any
 
 from sandbox import names
 from sandbox.model import JSON, RESOLVED, Group, Rating, Step, Ticket, User, iso, unix
+from sandbox.surveys import CsatSurvey, SurveyResponse
 
 SYSTEM_USER = -1
 
@@ -37,12 +38,21 @@ class DeskSpec:
     customers: int = 900
     tickets: int = 3000
     days: int = 60
+    # New CSAT (survey_life.py): the desk switches from legacy ratings to survey responses
+    # this many days before `now` (None: never), on a 1..survey_scale scale of numbers or emoji.
+    csat_switch_days: float | None = None
+    survey_scale: int = 5
+    survey_emoji: bool = False
 
     def __post_init__(self) -> None:
         if self.now.tzinfo is None or self.now.utcoffset() != timedelta(0):
             raise ValueError("DeskSpec.now must be a timezone-aware UTC datetime")
         if self.agents < 6 or self.groups < 1 or self.customers < 2 or self.tickets < 1:
             raise ValueError("need at least 6 agents, 1 group, 2 customers and 1 ticket")
+        if self.csat_switch_days is not None and self.csat_switch_days <= 0:
+            raise ValueError("csat_switch_days must be positive (or None: no switch)")
+        if self.survey_scale not in (2, 3, 5):
+            raise ValueError("survey_scale must be 2, 3 or 5 (Zendesk's rating scales)")
 
 
 @dataclass
@@ -56,6 +66,8 @@ class Desk:
     tickets: dict[int, Ticket] = field(default_factory=dict)
     events: list[JSON] = field(default_factory=list)
     ratings: dict[int, Rating] = field(default_factory=dict)
+    survey: CsatSurvey | None = None  # new CSAT, from the switch on (survey_life.py)
+    survey_responses: dict[str, SurveyResponse] = field(default_factory=dict)
     scenarios: dict[str, int] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     noise: random.Random = field(default_factory=random.Random, repr=False)

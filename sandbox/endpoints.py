@@ -2,7 +2,8 @@
 
 Owns the cursor-paginated lists (satisfaction ratings, users, groups), the single-record
 endpoints (users, show_many, tickets), the table routing paths to handlers (the incremental
-exports come from exports.py) and `respond`, which turns a handler's result or error into
+exports come from exports.py, the survey endpoints of new CSAT from survey_api.py) and
+`respond`, which turns a handler's result or error into
 a status and body. Authentication, headers and faults stay with `ZendeskSandbox`.
 """
 
@@ -16,6 +17,7 @@ from sandbox import pages
 from sandbox.exports import event_export, ticket_export
 from sandbox.model import JSON, unix
 from sandbox.params import ApiError, Params, int_param, one_param
+from sandbox.survey_api import survey, survey_responses, surveys
 
 if TYPE_CHECKING:
     from sandbox.zendesk_api import ZendeskSandbox
@@ -150,6 +152,11 @@ def _show_many(sb: ZendeskSandbox, params: Params) -> JSON:
     return {"users": users, "next_page": None, "previous_page": None, "count": len(users)}
 
 
+def _me(sb: ZendeskSandbox, params: Params) -> JSON:
+    """The authenticated user: the sandbox's admin (its e-mail and token are the login)."""
+    return {"user": {"id": 1, "name": "Sandbox Admin", "email": sb.email, "role": "admin"}}
+
+
 def _user(sb: ZendeskSandbox, params: Params, user_id: str) -> JSON:
     user = sb.desk.users.get(int(user_id))
     if user is None:
@@ -180,6 +187,7 @@ def _groups(sb: ZendeskSandbox, params: Params) -> JSON:
 
 
 Handler = Callable[..., JSON]
+_LOCALE = r"[a-z]{2,3}(?:-[a-z0-9]{2,8})*"
 _ROUTES: list[tuple[re.Pattern[str], Handler]] = [
     (re.compile(r"/api/v2/incremental/tickets/cursor\.json"), ticket_export),
     (re.compile(r"/api/v2/incremental/ticket_events\.json"), event_export),
@@ -189,9 +197,13 @@ _ROUTES: list[tuple[re.Pattern[str], Handler]] = [
     ),
     (re.compile(r"/api/v2/users(?:\.json)?"), _users),
     (re.compile(r"/api/v2/users/show_many(?:\.json)?"), _show_many),
+    (re.compile(r"/api/v2/users/me(?:\.json)?"), _me),
     (re.compile(r"/api/v2/users/(\d+)(?:\.json)?"), _user),
     (re.compile(r"/api/v2/tickets/(\d+)(?:\.json)?"), _ticket),
     (re.compile(r"/api/v2/groups(?:\.json)?"), _groups),
+    (re.compile(r"/api/v2/guide/survey_responses"), survey_responses),
+    (re.compile(rf"/api/v2/guide/({_LOCALE})/surveys"), surveys),
+    (re.compile(rf"/api/v2/guide/({_LOCALE})/surveys/([0-9A-Z]{{26}})/(\d+)"), survey),
 ]
 
 

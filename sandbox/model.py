@@ -1,7 +1,7 @@
 """The desk's records (users, groups, tickets, ratings) and their Zendesk JSON shapes.
 
 Owns the mutable state objects and how each renders as the Zendesk Support API renders it
-(keys as in the recorded samples in /work/shared/samples/zendesk). Knows no HTTP.
+(keys as in the recorded samples in tests/fixtures/zendesk). Knows no HTTP.
 """
 
 from __future__ import annotations

@@ -56,6 +56,7 @@ class SimulationCore:
         self.next_ticket_id = 1
         self.transfers: dict[int, int] = {}
         self.rating_of: dict[int, int] = {}  # ticket id -> rating id
+        self.survey_of: dict[int, str] = {}  # ticket id -> survey response id (new CSAT)
         self.staff_by_group: dict[int, list[int]] = {}
         self.admins: list[int] = []
         self.customers: list[int] = []

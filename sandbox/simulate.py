@@ -21,10 +21,11 @@ from sandbox.sim_core import UNRESOLVED as UNRESOLVED
 from sandbox.sim_core import Action as Action
 from sandbox.sim_core import Arrival as Arrival
 from sandbox.sim_core import minutes
+from sandbox.survey_life import SurveyLife, set_up_survey, surveys_on
 from sandbox.ticket_life import TicketLife
 
 
-class Simulation(TicketLife):
+class Simulation(SurveyLife, TicketLife):
     """The simulation of one desk. Kept on the desk so `advance` continues the same life."""
 
     # ---- satisfaction ------------------------------------------------------------------------
@@ -33,6 +34,12 @@ class Simulation(TicketLife):
         if t.status not in RESOLVED or epoch != t.resolve_epoch or t.id in self.rating_of:
             return
         desk = self.desk
+        if t.id in self.survey_of:
+            return
+        if surveys_on(desk, at):  # new CSAT: a survey response (survey_life.py)
+            self.offer_survey(at, t)
+            self.schedule_survey_answer(at, t)
+            return
         at = desk.next_time(t, at)
         rating = Rating(desk.new_rating_id(), t.id, t.requester_id, None, None, "offered", at, at)
         desk.ratings[rating.id] = rating
@@ -111,9 +118,12 @@ class Simulation(TicketLife):
             self.do_reopen(at, t, t.resolve_epoch)
 
     def do_force_rate(self, at: datetime, t: Ticket, _: int) -> None:
-        if t.id in self.rating_of:
+        if t.id in self.rating_of or t.id in self.survey_of:
             return
         self.do_survey(at, t, t.resolve_epoch)
+        if t.id in self.survey_of:
+            self.rate_survey(at + timedelta(seconds=30), t, self._rating())
+            return
         rating = self.desk.ratings.get(self.rating_of.get(t.id, 0))
         if rating is not None:
             self.answer(
@@ -213,6 +223,7 @@ def run_generation(desk: Desk) -> None:
     spec = desk.spec
     sim = Simulation(desk, random.Random(f"desk:{spec.seed}"))
     desk.sim = sim
+    set_up_survey(desk)
     _people(desk, sim)
     start = desk.now - timedelta(days=spec.days)
     times = _arrival_times(sim.rng, start, desk.now - timedelta(minutes=15), spec.tickets)

@@ -2,8 +2,9 @@
 
 Owns `daily_facts` (per agent and local day counts) and `report_rows` (the report over a
 period). It reads what the simulation recorded as it went (each ticket's `Step`s: owner and
-status before and after every update; the ratings as the customer left them), never the API
-JSON, and shares no code with deskmetrics.
+status before and after every update; the ratings and survey responses as the customer left
+them, survey_truth.py adding the latter), never the API JSON, and shares no code with
+deskmetrics.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sandbox.model import RESOLVED
+from sandbox.survey_truth import survey_facts
 
 if TYPE_CHECKING:
     from sandbox.desk import Desk
@@ -128,6 +130,7 @@ def daily_facts(
         if latest.score == "good":
             add(agent, day, "csat_satisfied")
             add(agent, day, "csat_score_sum", 100)
+    survey_facts(desk, add, day_of, resolver_of)  # new CSAT, on a desk that switched
 
     rows = [
         {"agent_id": agent, "day": day, **counts}

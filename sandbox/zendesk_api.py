@@ -35,6 +35,7 @@ from sandbox.params import Params as Params
 from sandbox.server import RequestHandler, Server
 
 RATE_LIMIT = 700
+HELP_CENTER_RATE_LIMIT = 400
 
 
 class ZendeskSandbox:
@@ -209,19 +210,25 @@ class ZendeskSandbox:
         except OSError:
             pass
 
-    def _headers(self) -> dict[str, str]:
+    def _headers(self, path: str = "") -> dict[str, str]:
         now = self.desk.now
-        key = ("all", unix(now) // 60)
+        # Help Center requests (the survey endpoints) have an allowance of their own.
+        guide = path.startswith("/api/v2/guide/")
+        limit = HELP_CENTER_RATE_LIMIT if guide else RATE_LIMIT
+        key = ("guide" if guide else "all", unix(now) // 60)
         with self._lock:
             used = self._minute_counts.get(key, 0) + 1
             self._minute_counts[key] = used
-        return {
-            "X-Rate-Limit": str(RATE_LIMIT),
-            "X-Rate-Limit-Remaining": str(max(RATE_LIMIT - used, 0)),
-            "ratelimit-limit": str(RATE_LIMIT),
-            "ratelimit-remaining": str(max(RATE_LIMIT - used, 0)),
+        headers = {
+            "X-Rate-Limit": str(limit),
+            "X-Rate-Limit-Remaining": str(max(limit - used, 0)),
+            "ratelimit-limit": str(limit),
+            "ratelimit-remaining": str(max(limit - used, 0)),
             "ratelimit-reset": str(60 - now.second),
         }
+        if guide:
+            headers["zendesk-service"] = "guide-rest"
+        return headers
 
     def _send(
         self,
@@ -234,7 +241,8 @@ class ZendeskSandbox:
     ) -> None:
         try:
             req.send_response(status)
-            for name, value in {**self._headers(), **headers}.items():
+            path = urlsplit(req.path).path
+            for name, value in {**self._headers(path), **headers}.items():
                 req.send_header(name, value)
             req.send_header("Content-Type", content_type)
             req.send_header("Content-Length", str(len(payload)))

@@ -9,14 +9,15 @@ the records, the high-water marks and the settings.
     settings.py    ScoringSettings, day_of            METRICS "Words": Day
     timeline.py    owners, transfers, resolution      "Handled", "Transfer out", "Resolution"
     csat.py        responses per survey               "CSAT"
-    facts.py       AgentDayFact, Contact, score_days  "Additivity", "Left out"
+    facts.py       AgentDayFact, Contact, FactTally,  "Additivity", "Left out",
+                   score_days, repeat_contact_windows "FCR" (repeat contacts)
     confidence.py  wilson_interval, rounding          "Confidence"
     report.py      Totals, ReportRow, report_rows     "Rows of a report", "People across sources"
     ordering.py    id_key: numeric ids numerically    "Words": Update
 """
 
 from scoring.confidence import wilson_interval
-from scoring.facts import AgentDayFact, Contact, score_days
+from scoring.facts import AgentDayFact, Contact, FactTally, repeat_contact_windows, score_days
 from scoring.report import REPORT_COLUMNS, ReportRow, Totals, report_rows, sum_facts
 from scoring.settings import ScoringSettings, day_of
 
@@ -24,10 +25,12 @@ __all__ = [
     "REPORT_COLUMNS",
     "AgentDayFact",
     "Contact",
+    "FactTally",
     "ReportRow",
     "ScoringSettings",
     "Totals",
     "day_of",
+    "repeat_contact_windows",
     "report_rows",
     "score_days",
     "sum_facts",

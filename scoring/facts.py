@@ -1,14 +1,19 @@
 """Per-agent-per-day counts from interaction histories (METRICS.md "Additivity").
 
-Owns `AgentDayFact`, `Contact` and `score_days`: the counts every rate is later computed
-from. Rates are never stored here, only numerators and denominators.
+Owns `AgentDayFact`, `Contact`, `FactTally` and `score_days`: the counts every rate is
+later computed from. Rates are never stored here, only numerators and denominators.
+Counts are additive over histories, so histories scored in any batches into one
+`FactTally` give exactly the facts of scoring them at once; and `repeat_contact_windows`
+says which contacts a batch needs, so a caller never loads a customer's whole past.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
+from fractions import Fraction
 
 from interactions import History
 from scoring.csat import responses
@@ -24,7 +29,7 @@ class Contact:
     created_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a chunk of days holds agents x days of them
 class AgentDayFact:
     """Additive counts of one agent (None: the unassigned row) on one day of one source."""
 
@@ -42,47 +47,190 @@ class AgentDayFact:
 
 
 COUNT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(AgentDayFact))[3:]
+_INT_FIELDS = COUNT_FIELDS[:-1]  # every count but csat_score_sum
 
 _Key = tuple[str, str | None, date]
+_CustomerKey = tuple[str, str]  # (source, customer_id)
+_InteractionKey = tuple[str, str]  # (source, interaction_id)
 
 
-class _Ledger:
-    """Accumulates counts per (source, agent, day); private and short-lived."""
+class _Counts:
+    """The counts of one (source, agent, day) while they are being added up."""
+
+    __slots__ = ("ints", "score_sum")
 
     def __init__(self) -> None:
-        self._facts: dict[_Key, AgentDayFact] = {}
+        self.ints = [0] * len(_INT_FIELDS)
+        # Exact: the sum is the same whatever order and batches responses arrive in.
+        self.score_sum: Fraction | int = 0
 
-    def add(self, source: str, agent_id: str | None, day: date, **counts: float) -> None:
-        key = (source, agent_id, day)
-        fact = self._facts.get(key) or AgentDayFact(source, agent_id, day)
-        self._facts[key] = replace(
-            fact, **{name: getattr(fact, name) + value for name, value in counts.items()}
+
+class _ContactIndex:
+    """Each customer's contacts sorted by creation time, built when first asked for."""
+
+    def __init__(
+        self,
+        contacts: Mapping[_CustomerKey, Sequence[Contact]],
+        deleted: frozenset[_InteractionKey],
+    ) -> None:
+        self._contacts = contacts
+        self._deleted = deleted
+        self._sorted: dict[_CustomerKey, tuple[list[datetime], list[str]]] = {}
+
+    def of(self, source: str, customer_id: str) -> tuple[list[datetime], list[str]]:
+        key = (source, customer_id)
+        found = self._sorted.get(key)
+        if found is None:
+            kept = sorted(
+                (c.created_at, c.interaction_id)
+                for c in self._contacts.get(key, ())
+                # METRICS.md "FCR": deleted interactions are no repeat contact.
+                if (source, c.interaction_id) not in self._deleted
+            )
+            found = ([at for at, _ in kept], [iid for _, iid in kept])
+            self._sorted[key] = found
+        return found
+
+
+def _has_repeat_contact(
+    history: History, resolved_at: datetime, index: _ContactIndex, window: timedelta
+) -> bool:
+    # METRICS.md "Resolution and first-contact resolution (FCR)", condition 2: another
+    # contact created strictly after I's creation and no later than resolution + window.
+    interaction = history.interaction
+    if interaction.customer_id is None:
+        return False
+    created, ids = index.of(interaction.source, interaction.customer_id)
+    first = bisect_right(created, interaction.created_at)
+    last = bisect_right(created, resolved_at + window)
+    return any(ids[k] != interaction.interaction_id for k in range(first, last))
+
+
+class FactTally:
+    """Counts per (source, agent, day), added up over any number of batches of histories.
+
+    Every history adds to the counts on its own, so scoring a set of histories in batches
+    gives the same facts as scoring them at once, provided each batch comes with the
+    contacts its customers need (`repeat_contact_windows`).
+    """
+
+    def __init__(self, settings: ScoringSettings) -> None:
+        self._settings = settings
+        self._counts: dict[_Key, _Counts] = {}
+
+    def _add(self, key: _Key, index: int) -> None:
+        counts = self._counts.get(key)
+        if counts is None:
+            counts = self._counts[key] = _Counts()
+        counts.ints[index] += 1
+
+    def add(
+        self,
+        histories: Iterable[History],
+        contacts: Mapping[_CustomerKey, Sequence[Contact]],
+        high_water_marks: Mapping[str, datetime | None],
+    ) -> None:
+        """Add what these histories count; see `score_days` for the arguments."""
+        settings = self._settings
+        batch = list(histories)
+        # METRICS.md "Left out": deleted interactions and their ratings count nowhere.
+        deleted = frozenset(
+            (h.interaction.source, h.interaction.interaction_id)
+            for h in batch
+            if h.interaction.deleted
         )
+        index = _ContactIndex(contacts, deleted)
+        window = timedelta(hours=settings.repeat_window_hours)
+        handled, moved, resolved, eligible, fcr, answered, satisfied = range(len(_INT_FIELDS))
+        for history in batch:
+            interaction = history.interaction
+            if interaction.deleted:
+                continue
+            source = interaction.source
+            timeline = replay(history)
 
-    def facts(self) -> list[AgentDayFact]:
-        kept = [f for f in self._facts.values() if any(getattr(f, n) for n in COUNT_FIELDS)]
+            # METRICS.md "Handled" and "Transfer out": both on the day A first became owner.
+            for agent, first_at in timeline.first_owned_at.items():
+                key: _Key = (source, agent, day_of(first_at, settings))
+                self._add(key, handled)
+                if agent in timeline.transferred_out:
+                    self._add(key, moved)
+
+            resolution = resolution_now(history, timeline)
+            if resolution is not None:
+                key = (source, resolution.resolver, day_of(resolution.at, settings))
+                hwm = high_water_marks.get(source)
+                self._add(key, resolved)
+                # METRICS.md "Resolution and first-contact resolution (FCR)": pending while
+                # the window is open.
+                if hwm is not None and resolution.at + window <= hwm:
+                    self._add(key, eligible)
+                    if (
+                        not timeline.reopened
+                        and not (settings.transfer_breaks_fcr and timeline.transferred_out)
+                        and not _has_repeat_contact(history, resolution.at, index, window)
+                    ):
+                        self._add(key, fcr)
+
+            # METRICS.md "CSAT": the recorded agent (for a survey response, which records
+            # none, the owner at its latest answer), else the resolver, else unassigned.
+            fallback = resolver_for_csat(history, timeline)
+            for response in responses(history.ratings, settings, timeline.owner_at):
+                owner = (response.agent_id or fallback) if timeline.ever_owned else None
+                key = (source, owner, day_of(response.first_answered_at, settings))
+                self._add(key, answered)
+                if response.satisfied:
+                    self._add(key, satisfied)
+                self._counts[key].score_sum += Fraction(response.score_pct)
+
+    def facts(self, days: Iterable[date] | None = None) -> list[AgentDayFact]:
+        """The facts counted so far (only of `days` if given), without all-zero rows,
+        sorted by source, day, agent."""
+        wanted = None if days is None else set(days)
+        kept = [
+            AgentDayFact(
+                source,
+                agent,
+                day,
+                **dict(zip(_INT_FIELDS, counts.ints, strict=True)),
+                csat_score_sum=float(counts.score_sum),
+            )
+            for (source, agent, day), counts in self._counts.items()
+            if (wanted is None or day in wanted) and any(counts.ints)
+        ]
         return sorted(
             kept, key=lambda f: (f.source, f.day, f.agent_id or "", f.agent_id is not None)
         )
 
 
-def _has_repeat_contact(
-    history: History,
-    resolved_at: datetime,
-    contacts: Mapping[tuple[str, str], Sequence[Contact]],
-    deleted: frozenset[tuple[str, str]],
-    window: timedelta,
-) -> bool:
-    # METRICS.md "Resolution and first-contact resolution (FCR)", condition 2.
-    interaction = history.interaction
-    if interaction.customer_id is None:
-        return False
-    return any(
-        c.interaction_id != interaction.interaction_id
-        and (interaction.source, c.interaction_id) not in deleted  # deleted: no repeat contact
-        and interaction.created_at < c.created_at <= resolved_at + window
-        for c in contacts.get((interaction.source, interaction.customer_id), ())
-    )
+def repeat_contact_windows(
+    histories: Iterable[History], settings: ScoringSettings
+) -> dict[_CustomerKey, tuple[datetime, datetime]]:
+    """Per (source, customer), the creation times between which a contact can be a repeat
+    contact of one of these histories (METRICS.md "FCR", condition 2): from the earliest
+    creation of the customer's resolved interactions among them to the latest moment one of
+    them can have been resolved at, plus the repeat window. Contacts created outside it
+    change no count of these histories.
+    """
+    window = timedelta(hours=settings.repeat_window_hours)
+    spans: dict[_CustomerKey, tuple[datetime, datetime]] = {}
+    for history in histories:
+        interaction = history.interaction
+        if interaction.deleted or interaction.customer_id is None or not interaction.resolved:
+            continue
+        # `resolution_now` takes a status change's update, solved_at or updated_at: none is
+        # later than this, and finding it needs no replay.
+        latest = max(
+            interaction.updated_at,
+            interaction.solved_at or interaction.updated_at,
+            *(change.at for change in history.statuses),
+        )
+        key = (interaction.source, interaction.customer_id)
+        start, end = interaction.created_at, latest + window
+        if key in spans:
+            start, end = min(start, spans[key][0]), max(end, spans[key][1])
+        spans[key] = (start, end)
+    return spans
 
 
 def score_days(
@@ -97,57 +245,6 @@ def score_days(
     (or a missing source) means nothing is known complete, so every FCR is still pending.
     Rows whose counts are all zero are left out; the result is sorted by source, day, agent.
     """
-    all_histories = list(histories)
-    # METRICS.md "Left out": deleted interactions and their ratings count nowhere.
-    deleted = frozenset(
-        (h.interaction.source, h.interaction.interaction_id)
-        for h in all_histories
-        if h.interaction.deleted
-    )
-    window = timedelta(hours=settings.repeat_window_hours)
-    ledger = _Ledger()
-    for history in all_histories:
-        interaction = history.interaction
-        if interaction.deleted:
-            continue
-        source = interaction.source
-        timeline = replay(history)
-
-        # METRICS.md "Handled" and "Transfer out": both on the day A first became owner.
-        for agent, first_at in timeline.first_owned_at.items():
-            moved = 1 if agent in timeline.transferred_out else 0
-            ledger.add(source, agent, day_of(first_at, settings), handled=1, transferred_out=moved)
-
-        resolution = resolution_now(history, timeline)
-        if resolution is not None:
-            day = day_of(resolution.at, settings)
-            hwm = high_water_marks.get(source)
-            # METRICS.md "Resolution and first-contact resolution (FCR)": pending while open.
-            pending = hwm is None or resolution.at + window > hwm
-            is_fcr = (
-                not timeline.reopened
-                and not (settings.transfer_breaks_fcr and timeline.transferred_out)
-                and not _has_repeat_contact(history, resolution.at, contacts, deleted, window)
-            )
-            ledger.add(
-                source,
-                resolution.resolver,
-                day,
-                resolved=1,
-                fcr_eligible=0 if pending else 1,
-                fcr=1 if is_fcr and not pending else 0,
-            )
-
-        # METRICS.md "CSAT": recorded agent, else resolver, else unassigned.
-        fallback = resolver_for_csat(history, timeline)
-        for response in responses(history.ratings, settings):
-            owner = (response.agent_id or fallback) if timeline.ever_owned else None
-            ledger.add(
-                source,
-                owner,
-                day_of(response.first_answered_at, settings),
-                csat_responses=1,
-                csat_satisfied=1 if response.satisfied else 0,
-                csat_score_sum=response.score_pct,
-            )
-    return ledger.facts()
+    tally = FactTally(settings)
+    tally.add(histories, contacts, high_water_marks)
+    return tally.facts()

@@ -1,23 +1,41 @@
-"""Shared fixtures: paths, a real SQLite warehouse per test, and the shared samples."""
+"""Fixtures: paths, a real warehouse per test (SQLite, and PostgreSQL when a server is given),
+and the recorded Zendesk responses in tests/fixtures (their origin: tests/fixtures/README.md)."""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
+import hypothesis
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests import desks
 from warehouse.schema import open_engine
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT.parent / "shared" / "samples" / "zendesk"
+SAMPLES = ROOT / "tests" / "fixtures" / "zendesk"
 
 
 POSTGRES_URL = os.environ.get("DESKMETRICS_TEST_POSTGRES_URL")
+
+# No example may fail for taking long: on a loaded machine (two test workers on two cores,
+# or other work beside them) hypothesis' default 200 ms deadline fails correct code.
+hypothesis.settings.register_profile("deskmetrics", deadline=None)
+hypothesis.settings.load_profile("deskmetrics")
+
+
+@pytest.fixture(autouse=True)
+def one_desk_now_per_test() -> Iterator[None]:
+    """Every desk a test generates has the same "now", however long the test runs."""
+    desks.set_desk_now(datetime.now(UTC).replace(second=0, microsecond=0))
+    yield
+    desks.set_desk_now(None)
 
 
 @pytest.fixture
@@ -36,17 +54,33 @@ def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engin
     if request.param == "sqlite":
         yield open_engine(f"sqlite:///{tmp_path / 'warehouse.sqlite'}")
         return
+    with _postgres_database() as url:
+        engine = open_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture
+def postgres_database_url() -> Iterator[str]:
+    """The URL of a fresh, empty PostgreSQL database (skipped without a server)."""
+    with _postgres_database() as url:
+        yield url
+
+
+@contextmanager
+def _postgres_database() -> Iterator[str]:
+    # A database of its own per test, so tests may run in parallel on one server.
     if not POSTGRES_URL:
         pytest.skip("no PostgreSQL server (set DESKMETRICS_TEST_POSTGRES_URL; .ci/run does)")
     name = f"dm_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = open_engine(make_url(POSTGRES_URL).set(database=name).render_as_string(False))
     try:
-        yield engine
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(False)
     finally:
-        engine.dispose()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE "{name}"'))
         admin.dispose()
@@ -54,6 +88,5 @@ def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engin
 
 @pytest.fixture
 def samples() -> Path:
-    if not SAMPLES.is_dir():
-        pytest.fail(f"the shared samples are missing at {SAMPLES}: clone with ../shared beside")
+    """The folder of recorded Zendesk responses, kept in the repository."""
     return SAMPLES

@@ -26,6 +26,10 @@ from warehouse.schema import metadata, open_engine
 
 TOKEN_ENV = "DESKMETRICS_TEST_ZENDESK_TOKEN"
 SMALL = {"agents": 10, "groups": 3, "customers": 300, "tickets": 1200, "days": 30}
+# For tests where the desk's size shows nothing: a quarter of SMALL, several pages still.
+TINY = {"customers": 100, "tickets": 300}
+# Seconds before a test's request to the sandbox is abandoned; see `Served.policy`.
+TEST_TIMEOUT_SECONDS = 30.0
 
 
 @dataclass
@@ -50,7 +54,9 @@ class Served:
         return RetryPolicy(
             max_attempts=overrides.get("max_attempts", base.max_attempts),
             max_wait_seconds=overrides.get("max_wait_seconds", base.max_wait_seconds),
-            timeout_seconds=overrides.get("timeout_seconds", 5.0),
+            # A margin no loaded machine uses up (a page is served in milliseconds): a
+            # spurious timeout would add a retry and change what a test counts.
+            timeout_seconds=overrides.get("timeout_seconds", TEST_TIMEOUT_SECONDS),
             max_quota_share=overrides.get("max_quota_share", base.max_quota_share),
             sleep=self.sleeps.append,
         )
@@ -97,7 +103,7 @@ url = "sqlite:///{database}"
 [http]
 max_attempts = 3
 max_wait_seconds = 10
-timeout_seconds = 10
+timeout_seconds = {TEST_TIMEOUT_SECONDS}
 [sources.zendesk]
 subdomain = "sandbox"
 base_url = "{base_url}"
@@ -107,10 +113,25 @@ token_env = "{TOKEN_ENV}"
     )
 
 
+# The "now" of the desks a test generates: the wall clock to the minute when the test
+# started (conftest sets it before each test). Two desks of one test are the same desk
+# even when the test runs across a minute boundary, which a slow machine makes likely.
+_desk_now: datetime | None = None
+
+
+def set_desk_now(now: datetime | None) -> None:
+    """Fix the "now" of every desk generated until the next call (None: the wall clock)."""
+    global _desk_now
+    _desk_now = now
+
+
+def desk_now() -> datetime:
+    return _desk_now or datetime.now(UTC).replace(second=0, microsecond=0)
+
+
 @contextmanager
 def served_desk(tmp_path: Path, timezone: str = "UTC", **spec: Any) -> Iterator[Served]:
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
-    desk = generate_desk(DeskSpec(now=now, **{**SMALL, **spec}))
+    desk = generate_desk(DeskSpec(now=desk_now(), **{**SMALL, **spec}))
     with ZendeskSandbox(desk) as sandbox:
         tmp_path.mkdir(parents=True, exist_ok=True)
         path = tmp_path / "settings.toml"

@@ -19,12 +19,13 @@ from sqlalchemy import func, select
 
 from deskmetrics.cli import main
 from scoring import REPORT_COLUMNS
-from tests.desks import TOKEN_ENV, Served, run_cli, served_desk, write_settings
+from tests.desks import TINY, TOKEN_ENV, Served, run_cli, served_desk, write_settings
 from tests.static_server import serving
 from warehouse.schema import interactions, open_engine
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS = ["sync", "backfill", "score", "report", "status", "demo"]
+# Every command the CLI has, so a new one cannot go without help or a README entry.
+COMMANDS = sorted(main.commands)
 
 
 def _stored(served: Served) -> int:
@@ -53,7 +54,7 @@ def test_every_command_is_in_the_readme(command: str) -> None:
 
 
 def test_sync_then_report_as_csv_and_json(tmp_path: Path) -> None:
-    with served_desk(tmp_path) as served:
+    with served_desk(tmp_path, **TINY) as served:
         assert served.cli("sync").returncode == 0
         since, until = served.period()
         period = ["--since", str(since), "--until", str(until)]
@@ -85,7 +86,7 @@ def test_missing_token_is_one_line_naming_the_variable(tmp_path: Path) -> None:
 
 
 def test_wrong_url_is_one_line_and_keeps_what_was_stored(tmp_path: Path) -> None:
-    with served_desk(tmp_path) as served:
+    with served_desk(tmp_path, **TINY) as served:
         assert served.cli("sync").returncode == 0
         before = _stored(served)
         with socket.socket() as unused:
@@ -163,7 +164,14 @@ def test_malformed_record_is_one_line_and_keeps_what_was_stored(tmp_path: Path) 
         {"tickets": [bad], "after_cursor": "c2", "after_url": None, "end_of_stream": True},
     ]
     users = {"users": [], "meta": {"has_more": False}, "links": {"next": None}}
-    with serving({export: pages, "/api/v2/users.json": [users]}) as base_url:
+    ratings = {"satisfaction_ratings": [], "meta": {"has_more": False}, "links": {}}
+    routes = {
+        export: pages,
+        "/api/v2/users.json": [users],
+        "/api/v2/incremental/ticket_events.json": [{"ticket_events": [], "end_of_stream": True}],
+        "/api/v2/satisfaction_ratings": [ratings],
+    }
+    with serving(routes) as base_url:
         pages[0]["after_url"] = f"{base_url}{export}?cursor=c1"
         write_settings(tmp_path / "s.toml", tmp_path / "w.sqlite", base_url)
         result = run_cli(["sync", "--config", str(tmp_path / "s.toml")], {TOKEN_ENV: "t"})
@@ -185,7 +193,7 @@ def _two_sources(served: Served, second_url: str) -> None:
 
 
 def test_a_failing_source_does_not_stop_the_others(tmp_path: Path) -> None:
-    with served_desk(tmp_path) as served:
+    with served_desk(tmp_path, **TINY) as served:
         _two_sources(served, "http://127.0.0.1:9")
         result = served.cli("sync")
         assert "zendesk_emea" in _one_error_line(result)
@@ -193,7 +201,7 @@ def test_a_failing_source_does_not_stop_the_others(tmp_path: Path) -> None:
 
 
 def test_two_instances_report_by_agent_and_by_person(tmp_path: Path) -> None:
-    with served_desk(tmp_path) as served:
+    with served_desk(tmp_path, **TINY) as served:
         _two_sources(served, served.sandbox.base_url)
         assert served.cli("sync").returncode == 0
         since, until = served.period()
@@ -233,21 +241,32 @@ def test_a_backfill_from_the_future_is_refused(tmp_path: Path) -> None:
 
 
 def test_status_shows_each_stream_the_high_water_mark_and_the_last_error(tmp_path: Path) -> None:
-    with served_desk(tmp_path) as served:
+    with served_desk(tmp_path, **TINY) as served:
         assert served.cli("sync").returncode == 0
         served.sandbox.inject("503", times=20, path_contains="satisfaction_ratings")
         assert served.cli("sync").returncode == 1
         status = served.cli("status")
     assert status.returncode == 0
-    for stream in ("agents", "tickets", "events", "ratings"):
-        assert f"zendesk {stream}: next read" in status.stdout
-    assert "zendesk: complete up to" in status.stdout
+    # The second pass got through three streams, not the ratings: not "complete up to".
+    for stream in ("agents", "tickets", "events"):
+        assert f"zendesk {stream}: pass 2 finished" in status.stdout
+    assert "zendesk ratings: pass 1 finished" in status.stdout
+    assert "zendesk: pass 2 not finished (ratings to go)" in status.stdout
+    assert "zendesk: complete up to" not in status.stdout
     assert "LAST ERROR" in status.stdout and "503" in status.stdout
     assert "sync zendesk failed" in status.stdout
 
 
+def test_status_says_complete_once_every_stream_of_the_pass_finished(tmp_path: Path) -> None:
+    with served_desk(tmp_path, **TINY) as served:
+        assert served.cli("sync").returncode == 0
+        status = served.cli("status")
+    assert "zendesk: complete up to" in status.stdout
+    assert "(pass 1 finished)" in status.stdout
+
+
 def test_debug_logs_and_the_database_never_hold_the_token(tmp_path: Path) -> None:
-    with served_desk(tmp_path) as served:
+    with served_desk(tmp_path, **TINY) as served:
         result = run_cli(["-v", "sync", "--config", str(served.settings_path)], served.environ)
         token = served.sandbox.token
         database = b"".join(f.read_bytes() for f in tmp_path.glob("warehouse.sqlite*"))

@@ -74,7 +74,9 @@ def test_a_failed_run_resumes_to_the_same_tables_as_a_clean_one(tmp_path: Path) 
 
 
 def test_timeouts_are_retried(tmp_path: Path) -> None:
-    with served_desk(tmp_path) as served:
-        served.sandbox.inject("slow", path_contains="users", delay=1.5)
-        result = served.backfill(timeout_seconds=0.5)
+    # A small desk and a timeout far from both the normal answer time and the slow one, so
+    # the machine's speed decides nothing.
+    with served_desk(tmp_path, tickets=200, customers=60) as served:
+        served.sandbox.inject("slow", path_contains="users", delay=30.0)
+        result = served.backfill(timeout_seconds=3.0)
     assert result.usage.retries == 1

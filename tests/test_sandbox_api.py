@@ -6,7 +6,6 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,9 +13,9 @@ import requests
 from zenpy import Zenpy
 
 from sandbox import Desk, DeskSpec, ZendeskSandbox, generate_desk
+from tests.conftest import SAMPLES
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "zendesk"
 AUTH = ("demo@example.com/token", "sandbox-token")
 
 

@@ -573,6 +573,25 @@ def test_response_without_agent_goes_to_resolver_even_if_reopened_since() -> Non
     assert (total(facts, "A").csat_responses, total(facts, "A").resolved) == (1, 0)
 
 
+def test_rated_ticket_reopened_and_open_now_gives_its_response_to_the_last_resolver() -> None:
+    facts = score(
+        history(
+            ticket(status="open", owner="C"),
+            own(1, 0, None, "A"),
+            status(2, 1, "open", "solved"),  # A resolves
+            status(3, 2, "solved", "open"),
+            own(4, 3, "A", "B"),
+            status(5, 5, "open", "solved"),  # B resolves: the last resolution
+            own(6, 8, "B", "C"),
+            status(6, 8, "solved", "open"),  # reopened and handed to C, open now
+            rating("r1", 9, "good", agent=None),  # no agent recorded; C owns it by then
+        )
+    )
+    assert fact(facts, "B", DAY0).csat_responses == 1
+    assert (total(facts, "A").csat_responses, total(facts, "C").csat_responses) == (0, 0)
+    assert sum(f.resolved for f in facts) == 0  # open now: counted as unresolved
+
+
 # METRICS.md "Left out"
 
 

@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
+from deskmetrics import pipeline
 from deskmetrics.pipeline import CSAT_SILENCE_MIN_RESOLUTIONS, csat_silence
+from deskmetrics.settings import Settings
 from interactions import Interaction, OwnershipChange, Rating, StatusChange
-from warehouse.schema import interactions, metadata, ratings, sync_state
+from warehouse.schema import agent_day_facts, interactions, metadata, ratings, sync_state
 from warehouse.store import DirtyRule, dirty_days_of, load_cursor, store_page
 
 RULE = DirtyRule(timezone="UTC", repeat_window=timedelta(hours=72))
@@ -38,9 +40,13 @@ def _rating(score: str, created: datetime, updated: datetime) -> Rating:
 
 
 def _dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row but runs, and no dirty mark's token (a fresh one each time a day is marked)."""
     with engine.connect() as conn:
         return {
-            table.name: sorted(tuple(map(str, row)) for row in conn.execute(select(table)))
+            table.name: sorted(
+                tuple(map(str, row))
+                for row in conn.execute(select(*(c for c in table.c if c.name != "token")))
+            )
             for table in metadata.sorted_tables
             if table.name not in ("runs",)
         }
@@ -162,3 +168,51 @@ def test_solved_tickets_without_any_rating_raise_the_new_csat_warning(engine: En
     assert warning is not None and "new CSAT" in warning
     _store(engine, [_rating("good", T0, T0)])
     assert csat_silence(engine, "zendesk", T0 + timedelta(days=1)) is None
+
+
+def _facts(engine: Engine) -> list[tuple[Any, ...]]:
+    with engine.connect() as conn:
+        columns = [c for c in agent_day_facts.c if c.name != "computed_at"]
+        return sorted(tuple(row) for row in conn.execute(select(*columns)))
+
+
+def _fcr_of(engine: Engine, agent: str, day: date) -> tuple[int, int]:
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(agent_day_facts.c.fcr_eligible, agent_day_facts.c.fcr).where(
+                agent_day_facts.c.agent_id == agent, agent_day_facts.c.day == day
+            )
+        ).one()
+    return row.fcr_eligible, row.fcr
+
+
+def test_a_changed_requester_gives_the_old_customers_resolution_its_fcr_back(
+    any_engine: Engine,
+) -> None:
+    settings = Settings()
+    solved = T0 + timedelta(hours=1)
+    day_b = T0 + timedelta(days=1)  # within the repeat window of A's resolution
+
+    def ticket_b(customer: str, updated: datetime) -> Interaction:
+        return Interaction("zendesk", "B", day_b, updated, "open", False, False, customer,
+                           "a2", None)  # fmt: skip
+
+    first_page = [
+        Interaction("zendesk", "A", T0, solved, "solved", True, False, "X", "a1", None, solved),
+        OwnershipChange("zendesk", "oA", "A", "uA1", T0, None, "a1"),
+        StatusChange("zendesk", "sA", "A", "uA2", solved, "open", "solved", False, True),
+        ticket_b("X", day_b),
+        OwnershipChange("zendesk", "oB", "B", "uB1", day_b, None, "a2"),
+    ]
+    mark = T0 + timedelta(days=30)  # every window closed: nothing pending
+    store_page(any_engine, "zendesk", "tickets", first_page, {"n": 1}, RULE, mark, now=mark)
+    pipeline.score(any_engine, settings, now=mark)
+    assert _fcr_of(any_engine, "a1", T0.date()) == (1, 0)  # B was A's repeat contact
+
+    moved = [ticket_b("Y", day_b + timedelta(days=2))]
+    store_page(any_engine, "zendesk", "tickets", moved, {"n": 2}, RULE, mark, now=mark)
+    pipeline.score(any_engine, settings, now=mark)  # only the days the page marked
+    assert _fcr_of(any_engine, "a1", T0.date()) == (1, 1)
+    dirty_only = _facts(any_engine)
+    pipeline.score(any_engine, settings, everything=True, now=mark)
+    assert _facts(any_engine) == dirty_only

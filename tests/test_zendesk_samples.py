@@ -1,4 +1,5 @@
-"""Contract tests: every real recorded Zendesk response in ../shared/samples is read.
+"""Contract tests: every real recorded Zendesk response in tests/fixtures/zendesk is read
+(where each comes from: tests/fixtures/README.md).
 
 The ticket export pages go over real HTTP through zenpy and the connector; only their
 pagination links are pointed at the local server (the records are untouched).

@@ -6,5 +6,10 @@ nothing of HTTP or of the metric rules.
     schema.py   tables, types, open_engine          views.py   BI views with rates
     store.py    upserts, store_page, cursors, dirty days, high-water marks
     facts.py    histories for scoring, replacing day facts, period totals
+    ratings.py  merging copies of a rating (first answer, latest answer)
+    text.py     the text rule: NUL removed, lone surrogates replaced, on both databases
+    quarantine.py  records set aside, for `status` and `deskmetrics quarantine`
     runs.py     the runs table
+    leases.py   who may write a source now (one lease row per source)
+    migrations/ Alembic revisions: every schema change, applied when a database opens
 """

@@ -1,22 +1,27 @@
 """Reading the model back for scoring, and replacing the facts of recomputed days.
 
-Scoring a set of days needs every interaction that counts on one of them: those with an
-owner change, a status change or a rating on such a day, or a resolution time from the
-source's own aggregate there (METRICS.md: handled, transfers, resolutions and CSAT are all
-counted on the day of one of these moments). `histories_for_days` finds them, with every
-record about them, and `contacts_of` the customers' other interactions for the repeat
-window. `replace_day_facts` swaps a set of days' facts in one transaction.
+Scoring a set of days needs every interaction that counts on one of them: those created
+on such a day (an owner known only at creation is handled then), with an owner change, a
+status change or a rating there, or, resolved, with the source's own solved_at or
+updated_at there (METRICS.md: handled, transfers, resolutions and CSAT are all counted on
+the day of one of these moments). `interaction_ids_on` finds them (one indexed SELECT per
+moment, joined by UNION), `histories` reads every record about them, and `contacts_of`
+the customers' other interactions inside the repeat windows that matter. `dirty_marks`
+reads the days to score with their tokens; `replace_day_facts` swaps a set of days' facts
+in one transaction and clears only the marks that were read, so a day marked again
+meanwhile is scored again.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, and_, func, or_, select
+from sqlalchemy import CompoundSelect, Connection, Engine, func, select, union
 
 from interactions import Agent, History, Interaction, OwnershipChange, Rating, StatusChange
 from warehouse.schema import (
@@ -24,6 +29,7 @@ from warehouse.schema import (
     FACT_COUNTS,
     agent_day_facts,
     agents,
+    dirty_days,
     interactions,
     ownership_changes,
     ratings,
@@ -32,6 +38,34 @@ from warehouse.schema import (
 from warehouse.store import BATCH, pop_dirty_days
 
 UNASSIGNED = ""
+
+# Moments of the interaction row itself that a count can fall on (METRICS.md "Handled":
+# an owner known only at creation; "Resolution": solved_at, else updated_at, stands in
+# for a resolving change the history lacks). The last two count only when resolved.
+CREATED_MOMENT = interactions.c.created_at
+RESOLUTION_MOMENTS = (interactions.c.solved_at, interactions.c.updated_at)
+
+
+@dataclass(frozen=True)
+class DirtyMark:
+    """A day to rescore, and the token of the mark as it was read (None: marked before
+    marks had tokens)."""
+
+    day: date
+    token: str | None
+
+
+def dirty_marks(engine: Engine, source: str) -> list[DirtyMark]:
+    """The source's dirty days with their tokens, by day."""
+    with engine.connect() as conn:
+        return [
+            DirtyMark(row.day, row.token)
+            for row in conn.execute(
+                select(dirty_days.c.day, dirty_days.c.token)
+                .where(dirty_days.c.source == source)
+                .order_by(dirty_days.c.day)
+            )
+        ]
 
 
 def day_ranges(days: Sequence[date], timezone: str) -> list[tuple[datetime, datetime]]:
@@ -51,42 +85,58 @@ def day_ranges(days: Sequence[date], timezone: str) -> list[tuple[datetime, date
 def interaction_ids_on(
     conn: Connection, source: str, days: Sequence[date], timezone: str
 ) -> set[str]:
+    """Every interaction with a moment on one of these local days (a superset of those
+    with a count there)."""
     ids: set[str] = set()
     for start, end in day_ranges(days, timezone):
-        for column in COUNTED_MOMENTS:
-            table = column.table
-            ids.update(
-                conn.execute(
-                    select(table.c.interaction_id)
-                    .where(table.c.source == source, column >= start, column < end)
-                    .distinct()
-                ).scalars()
-            )
-        in_range = or_(
-            and_(interactions.c.updated_at >= start, interactions.c.updated_at < end),
-            and_(interactions.c.solved_at >= start, interactions.c.solved_at < end),
-        )
-        ids.update(
-            conn.execute(
-                select(interactions.c.interaction_id).where(
-                    interactions.c.source == source, interactions.c.resolved.is_(True), in_range
-                )
-            ).scalars()
-        )
+        ids.update(conn.execute(_ids_between(source, start, end)).scalars())
     return ids
 
 
-def _rows(conn: Connection, table: Any, source: str, ids: Sequence[str]) -> list[Any]:
-    found: list[Any] = []
-    for offset in range(0, len(ids), BATCH):
-        found.extend(
-            conn.execute(
-                select(table).where(
-                    table.c.source == source,
-                    table.c.interaction_id.in_(ids[offset : offset + BATCH]),
-                )
-            )
+def count_interactions_on(
+    conn: Connection, source: str, days: Sequence[date], timezone: str
+) -> int:
+    """How many interactions `interaction_ids_on` finds, counted by the database (one with
+    moments on separate runs of days is counted once per run)."""
+    return sum(
+        conn.execute(
+            select(func.count()).select_from(_ids_between(source, start, end).subquery())
+        ).scalar_one()
+        for start, end in day_ranges(days, timezone)
+    )
+
+
+def _ids_between(source: str, start: datetime, end: datetime) -> CompoundSelect[str]:
+    """One SELECT per moment, each filtering on that moment alone so that it can use its
+    index, joined by UNION so that the database drops the repeats."""
+    branches = []
+    for column in (*COUNTED_MOMENTS, CREATED_MOMENT, *RESOLUTION_MOMENTS):
+        table = column.table
+        branch = select(table.c.interaction_id).where(
+            table.c.source == source, column >= start, column < end
         )
+        if any(column is moment for moment in RESOLUTION_MOMENTS):
+            branch = branch.where(interactions.c.resolved.is_(True))
+        branches.append(branch)
+    return union(*branches)
+
+
+_Record = TypeVar("_Record")
+
+
+def _records(
+    conn: Connection, table: Any, model: type[_Record], source: str, ids: Sequence[str]
+) -> list[_Record]:
+    """The rows of `table` about these interactions, as `model` records."""
+    # Columns in the order of the model's fields, so a row builds a record by position
+    # (far cheaper than by name when a chunk of days holds many thousand histories).
+    columns = [table.c[f.name] for f in fields(model)]  # type: ignore[arg-type]
+    found: list[_Record] = []
+    for offset in range(0, len(ids), BATCH):
+        query = select(*columns).where(
+            table.c.source == source, table.c.interaction_id.in_(ids[offset : offset + BATCH])
+        )
+        found.extend(model(*row) for row in conn.execute(query))
     return found
 
 
@@ -96,30 +146,36 @@ def histories(conn: Connection, source: str, interaction_ids: Iterable[str]) -> 
     owners: dict[str, list[OwnershipChange]] = defaultdict(list)
     statuses: dict[str, list[StatusChange]] = defaultdict(list)
     answers: dict[str, list[Rating]] = defaultdict(list)
-    for row in _rows(conn, ownership_changes, source, ids):
-        owners[row.interaction_id].append(OwnershipChange(**row._mapping))
-    for row in _rows(conn, status_changes, source, ids):
-        statuses[row.interaction_id].append(StatusChange(**row._mapping))
-    for row in _rows(conn, ratings, source, ids):
-        answers[row.interaction_id].append(Rating(**row._mapping))
+    for owner in _records(conn, ownership_changes, OwnershipChange, source, ids):
+        owners[owner.interaction_id].append(owner)
+    for status in _records(conn, status_changes, StatusChange, source, ids):
+        statuses[status.interaction_id].append(status)
+    for rating in _records(conn, ratings, Rating, source, ids):
+        answers[rating.interaction_id].append(rating)
     return [
         History(
-            interaction=Interaction(**row._mapping),
-            ownership=tuple(owners[row.interaction_id]),
-            statuses=tuple(statuses[row.interaction_id]),
-            ratings=tuple(answers[row.interaction_id]),
+            interaction=interaction,
+            ownership=tuple(owners[interaction.interaction_id]),
+            statuses=tuple(statuses[interaction.interaction_id]),
+            ratings=tuple(answers[interaction.interaction_id]),
         )
-        for row in _rows(conn, interactions, source, ids)
+        for interaction in _records(conn, interactions, Interaction, source, ids)
     ]
 
 
 def contacts_of(
-    conn: Connection, source: str, customer_ids: Iterable[str]
+    conn: Connection, source: str, windows: Mapping[str, tuple[datetime, datetime]]
 ) -> dict[tuple[str, str], list[tuple[str, datetime]]]:
-    """(interaction id, created_at) of each non-deleted interaction of these customers."""
-    names = sorted(set(customer_ids))
+    """(interaction id, created_at) of each non-deleted interaction of these customers
+    created within the customer's window [start, end]; the rest of a customer's past is
+    never read."""
+    names = sorted(windows)
     found: dict[tuple[str, str], list[tuple[str, datetime]]] = defaultdict(list)
     for offset in range(0, len(names), BATCH):
+        batch = names[offset : offset + BATCH]
+        # One query per batch over the widest window; each customer's own window below.
+        start = min(windows[name][0] for name in batch)
+        end = max(windows[name][1] for name in batch)
         for row in conn.execute(
             select(
                 interactions.c.customer_id,
@@ -127,41 +183,50 @@ def contacts_of(
                 interactions.c.created_at,
             ).where(
                 interactions.c.source == source,
-                interactions.c.customer_id.in_(names[offset : offset + BATCH]),
+                interactions.c.customer_id.in_(batch),
+                interactions.c.created_at >= start,
+                interactions.c.created_at <= end,
                 interactions.c.deleted.is_(False),
             )
         ):
-            found[(source, row.customer_id)].append((row.interaction_id, row.created_at))
+            low, high = windows[row.customer_id]
+            if low <= row.created_at <= high:
+                found[(source, row.customer_id)].append((row.interaction_id, row.created_at))
     return found
 
 
 def replace_day_facts(
-    engine: Engine, source: str, days: Sequence[date], facts: Iterable[Any], now: datetime
+    engine: Engine, source: str, marks: Sequence[DirtyMark], facts: Iterable[Any], now: datetime
 ) -> int:
-    """Replace the facts of `days` with `facts` and clear those days' dirty marks."""
-    rows = [
-        {
-            "source": source,
-            "agent_id": fact.agent_id if fact.agent_id is not None else UNASSIGNED,
-            "day": fact.day,
-            **{name: getattr(fact, name) for name in FACT_COUNTS},
-            "csat_score_sum": fact.csat_score_sum,
-            "computed_at": now,
-        }
-        for fact in facts
-    ]
+    """Replace the facts of the marked days with `facts`, and clear those marks unless a
+    day was marked again since they were read (its new mark is left for the next score)."""
+    days = sorted({mark.day for mark in marks})
+    kept = list(facts)
     with engine.begin() as conn:
         for offset in range(0, len(days), BATCH):
             conn.execute(
                 agent_day_facts.delete().where(
                     agent_day_facts.c.source == source,
-                    agent_day_facts.c.day.in_(list(days[offset : offset + BATCH])),
+                    agent_day_facts.c.day.in_(days[offset : offset + BATCH]),
                 )
             )
-        for offset in range(0, len(rows), BATCH):
-            conn.execute(agent_day_facts.insert(), rows[offset : offset + BATCH])
-        pop_dirty_days(conn, source, days)
-    return len(rows)
+        for offset in range(0, len(kept), BATCH):
+            # Rows are built a batch at a time: a chunk of days can hold many facts.
+            rows = [_fact_row(source, fact, now) for fact in kept[offset : offset + BATCH]]
+            conn.execute(agent_day_facts.insert(), rows)
+        pop_dirty_days(conn, source, [(mark.day, mark.token) for mark in marks])
+    return len(kept)
+
+
+def _fact_row(source: str, fact: Any, now: datetime) -> dict[str, Any]:
+    return {
+        "source": source,
+        "agent_id": fact.agent_id if fact.agent_id is not None else UNASSIGNED,
+        "day": fact.day,
+        **{name: getattr(fact, name) for name in FACT_COUNTS},
+        "csat_score_sum": fact.csat_score_sum,
+        "computed_at": now,
+    }
 
 
 def period_totals(
@@ -249,7 +314,7 @@ def owners_without_agent(conn: Connection, source: str) -> set[str]:
 def all_fact_days(conn: Connection, source: str, timezone: str) -> list[date]:
     """Every local day from the source's first recorded moment to its last."""
     bounds: list[date | datetime] = []
-    for column in (*COUNTED_MOMENTS, interactions.c.updated_at):
+    for column in (*COUNTED_MOMENTS, CREATED_MOMENT, *RESOLUTION_MOMENTS):
         table = column.table
         low, high = conn.execute(
             select(func.min(column), func.max(column)).where(table.c.source == source)

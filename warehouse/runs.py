@@ -1,16 +1,23 @@
-"""The `runs` table: one row per command run, with what it read and what it cost."""
+"""The `runs` table: one row per command run, with what it read and what it cost.
+
+A run is `running`, then `ok`, `failed` or `stopped` (a stop was asked for; what it read
+is kept). A run whose process died stays `running` until its lease is gone: then it is
+`abandoned` (`close_abandoned_runs`).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, exists, select
 
-from warehouse.schema import runs
+from warehouse.schema import leases, runs
+from warehouse.text import storable_text
 
 
-def start_run(engine: Engine, command: str, source: str | None) -> int:
+def start_run(engine: Engine, command: str, source: str | None, holder: str | None = None) -> int:
+    """A new `running` row; `holder` is the lease the run works under."""
     with engine.begin() as conn:
         result = conn.execute(
             runs.insert().values(
@@ -21,6 +28,7 @@ def start_run(engine: Engine, command: str, source: str | None) -> int:
                 pages=0,
                 records=0,
                 requests=0,
+                holder=holder,
             )
         )
         key = result.inserted_primary_key
@@ -36,8 +44,43 @@ def finish_run(
         conn.execute(
             runs.update()
             .where(runs.c.run_id == run_id)
-            .values(status=status, finished_at=datetime.now(UTC), detail=detail, **values)
+            .values(
+                status=status,
+                finished_at=datetime.now(UTC),
+                # An error may quote what a hostile server sent (warehouse/text.py).
+                detail=storable_text(detail) if detail is not None else None,
+                **values,
+            )
         )
+
+
+def close_abandoned_runs(conn: Connection, now: datetime, source: str | None = None) -> int:
+    """Close as `abandoned` the runs of `source` (or of every source) left `running` by a
+    process that died: those whose holder no longer holds a live lease of their source.
+    How many were closed."""
+    live = (
+        select(leases.c.source)
+        .where(
+            leases.c.source == runs.c.source,
+            leases.c.holder == runs.c.holder,
+            leases.c.expires_at > now,
+        )
+        .correlate(runs)
+    )
+    statement = runs.update().where(
+        runs.c.status == "running", runs.c.source.is_not(None), ~exists(live)
+    )
+    if source is not None:
+        statement = statement.where(runs.c.source == source)
+    closed = conn.execute(
+        statement.values(
+            status="abandoned",
+            finished_at=now,
+            detail="its process stopped without finishing it (killed, or the machine went "
+            "down); its lease expired. What it stored is kept; the next run goes on from there.",
+        )
+    ).rowcount
+    return int(closed)
 
 
 def recent_runs(engine: Engine, limit: int = 10) -> list[dict[str, Any]]:

@@ -14,23 +14,36 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, and_, case, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
-from interactions import Agent, Interaction, OwnershipChange, Rating, RatingState, StatusChange
+from interactions import (
+    Agent,
+    Interaction,
+    OwnershipChange,
+    Quarantined,
+    Rating,
+    RatingState,
+    StatusChange,
+)
+from warehouse.quarantine import quarantine_rows
+from warehouse.ratings import merged_rating, rating_corrected_by_state, stored_ratings
 from warehouse.schema import (
     COUNTED_MOMENTS,
     agents,
     dirty_days,
     interactions,
     ownership_changes,
+    quarantine,
     ratings,
     status_changes,
     sync_state,
 )
+from warehouse.text import storable_row, storable_text
 
 BATCH = 500
 SOURCE_ROW = "*"  # sync_state row that holds the source-wide high-water mark
@@ -60,7 +73,12 @@ def upsert(
 
     `newer` (given `excluded`, a condition on it and the table's columns) guards the
     update so that an older copy never overwrites a newer one; `keep_earliest` names a
-    column that keeps the smallest value ever written (a rating's first answer).
+    column that keeps the smallest value ever written (a quarantined record's first
+    sighting).
+
+    Text is written by one rule on SQLite and PostgreSQL (warehouse/text.py): every NUL
+    character is removed from every text value, keys included, and a lone surrogate
+    becomes U+FFFD; nothing else is changed.
     """
     if not rows:
         return
@@ -81,7 +99,7 @@ def upsert(
             else:
                 values[column.name] = incoming
         statement = statement.on_conflict_do_update(index_elements=keys, set_=values)
-        conn.execute(statement, list(rows[offset : offset + BATCH]))
+        conn.execute(statement, [storable_row(row) for row in rows[offset : offset + BATCH]])
 
 
 def _newer_by(column: str, table: Any) -> Callable[[Any], ColumnElement[bool]]:
@@ -92,47 +110,60 @@ def _newer_by(column: str, table: Any) -> Callable[[Any], ColumnElement[bool]]:
 
 
 def store_records(conn: Connection, records: Iterable[Any], seen_at: datetime) -> set[str]:
-    """Upsert model records of any kind; returns the interaction ids they touch."""
+    """Upsert model records of any kind; returns the interaction ids they touch.
+
+    Records are made storable first (warehouse/text.py), so a rating is merged with the
+    stored row of the id it will be written under.
+    """
     by_kind: dict[type, list[dict[str, Any]]] = {}
     touched: set[str] = set()
     for record in records:
-        row = asdict(record)
+        row = storable_row(asdict(record))
         if isinstance(record, Agent):
             row["seen_at"] = seen_at
-        else:
-            touched.add(record.interaction_id)
+        elif not isinstance(record, Quarantined):
+            touched.add(row["interaction_id"])
         by_kind.setdefault(type(record), []).append(row)
     upsert(conn, interactions, by_kind.get(Interaction, []), _newer_by("updated_at", interactions))
     upsert(conn, ownership_changes, by_kind.get(OwnershipChange, []))
     upsert(conn, status_changes, by_kind.get(StatusChange, []))
-    upsert(
+    apply_ratings(
         conn,
-        ratings,
-        by_kind.get(Rating, []),
-        _newer_by("updated_at", ratings),
-        keep_earliest="created_at",
+        [Rating(**row) for row in by_kind.get(Rating, [])],
+        [RatingState(**row) for row in by_kind.get(RatingState, [])],
     )
     upsert(conn, agents, by_kind.get(Agent, []), _newer_by("updated_at", agents))
-    for state in by_kind.get(RatingState, []):
-        apply_rating_state(conn, state)
+    upsert(
+        conn,
+        quarantine,
+        quarantine_rows(Quarantined(**row) for row in by_kind.get(Quarantined, [])),
+        _newer_by("last_seen_at", quarantine),
+        keep_earliest="first_seen_at",
+    )
     return touched
 
 
-def apply_rating_state(conn: Connection, state: dict[str, Any]) -> None:
-    """Correct a stored rating to the answer its ticket shows, if that answer is newer."""
-    conn.execute(
-        ratings.update()
-        .where(
-            ratings.c.source == state["source"],
-            ratings.c.rating_id == state["rating_id"],
-            or_(
-                ratings.c.score != state["score"],
-                ratings.c.comment.is_distinct_from(state["comment"]),
-            ),
-            or_(ratings.c.updated_at.is_(None), ratings.c.updated_at < state["seen_at"]),
-        )
-        .values(score=state["score"], comment=state["comment"], updated_at=state["seen_at"])
+def apply_ratings(
+    conn: Connection, copies: Sequence[Rating], states: Sequence[RatingState]
+) -> None:
+    """Merge ratings-stream copies, then tickets' views of their ratings, into the stored
+    rows, by the rules of warehouse/ratings.py (METRICS.md "CSAT": first answer)."""
+    if not copies and not states:
+        return
+    before = stored_ratings(
+        conn, [(r.source, r.rating_id) for r in copies] + [(s.source, s.rating_id) for s in states]
     )
+    after = dict(before)
+    for copy in copies:
+        key = (copy.source, copy.rating_id)
+        after[key] = merged_rating(after.get(key), copy)
+    for state in states:
+        key = (state.source, state.rating_id)
+        corrected = rating_corrected_by_state(after.get(key), state)
+        if corrected is not None:
+            after[key] = corrected
+    changed = [asdict(row) for key, row in sorted(after.items()) if before.get(key) != row]
+    upsert(conn, ratings, changed)
 
 
 def store_page(
@@ -148,8 +179,11 @@ def store_page(
     """Records, cursor, high-water mark and dirty days of one page, in one transaction."""
     now = now or datetime.now(UTC)
     with engine.begin() as conn:
+        # Read before the upsert what the page may move away from: the days it leaves
+        # must be scored again too.
+        customers, moments = _stored_before(conn, source, records)
         touched = store_records(conn, records, now)
-        mark_interactions_dirty(conn, source, touched, rule)
+        mark_interactions_dirty(conn, source, touched, rule, customers, moments)
         save_cursor(conn, source, stream_key, cursor, now)
         if high_water_mark is not None:
             raise_high_water_mark(conn, source, high_water_mark, rule, now)
@@ -192,9 +226,31 @@ def load_cursor(engine: Engine, source: str, stream_key: str) -> dict[str, Any] 
     return json.loads(found) if found else None
 
 
-def record_error(engine: Engine, source: str, stream_key: str, message: str) -> None:
-    """Note a stream's last error for `status`, keeping its cursor as it was."""
+def load_cursors(engine: Engine, source: str, prefix: str) -> dict[str, dict[str, Any]]:
+    """The saved cursors of a source's streams whose key starts with `prefix`."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(sync_state.c.stream, sync_state.c.cursor).where(
+                sync_state.c.source == source, sync_state.c.stream.startswith(prefix)
+            )
+        )
+        return {row.stream: json.loads(row.cursor) for row in rows if row.cursor}
+
+
+def record_error(
+    engine: Engine,
+    source: str,
+    stream_key: str,
+    message: str,
+    cursor: dict[str, Any] | None = None,
+) -> None:
+    """Note a stream's last error for `status`; its cursor stays as it was unless `cursor`
+    is given, and its last success is never moved (status counts failing time from it)."""
     now = datetime.now(UTC)
+    message = storable_text(message)  # an error may quote what a hostile server sent
+    values: dict[str, Any] = {"last_error": message, "updated_at": now}
+    if cursor is not None:
+        values["cursor"] = json.dumps(cursor, sort_keys=True)
     with engine.begin() as conn:
         exists = conn.execute(
             select(sync_state.c.stream).where(
@@ -205,16 +261,12 @@ def record_error(engine: Engine, source: str, stream_key: str, message: str) -> 
             conn.execute(
                 sync_state.update()
                 .where(sync_state.c.source == source, sync_state.c.stream == stream_key)
-                .values(last_error=message, updated_at=now)
+                .values(**values)
             )
         else:
             conn.execute(
                 sync_state.insert().values(
-                    source=source,
-                    stream=stream_key,
-                    cursor=None,
-                    updated_at=now,
-                    last_error=message,
+                    source=source, stream=stream_key, **{"cursor": None, **values}
                 )
             )
 
@@ -250,11 +302,17 @@ def local_day(at: datetime, rule: DirtyRule) -> date:
 
 
 def mark_days(conn: Connection, source: str, days: Iterable[date]) -> None:
-    rows = [{"source": source, "day": day} for day in sorted(set(days))]
+    """Mark days dirty under a fresh token, also days already dirty: a score that read an
+    older mark of a day then leaves this one in place for the next score."""
+    token = uuid4().hex
+    rows = [{"source": source, "day": day, "token": token} for day in sorted(set(days))]
     if not rows:
         return
     for offset in range(0, len(rows), BATCH):
-        statement = _insert(conn, dirty_days).on_conflict_do_nothing()
+        statement = _insert(conn, dirty_days)
+        statement = statement.on_conflict_do_update(
+            index_elements=["source", "day"], set_={"token": statement.excluded.token}
+        )
         conn.execute(statement, rows[offset : offset + BATCH])
 
 
@@ -265,15 +323,66 @@ def mark_day_range(
     mark_days(conn, source, (first + timedelta(days=n) for n in range((last - first).days + 1)))
 
 
+def _stored_before(
+    conn: Connection, source: str, records: Sequence[Any]
+) -> tuple[dict[str, datetime], list[datetime]]:
+    """What is stored now of a page's interactions and ratings: their customers (each with
+    the earliest creation time under it; a changed requester frees the old customer's
+    earlier resolutions, METRICS.md "Resolution and FCR") and their moments (a rating's
+    first answer or a resolution time can move to another day)."""
+    interaction_ids = sorted(
+        {storable_text(r.interaction_id) for r in records if isinstance(r, Interaction)}
+    )
+    rating_ids = sorted(
+        {storable_text(r.rating_id) for r in records if isinstance(r, Rating | RatingState)}
+    )
+    customers: dict[str, datetime] = {}
+    moments: list[datetime] = []
+    for offset in range(0, len(interaction_ids), BATCH):
+        for row in conn.execute(
+            select(
+                interactions.c.customer_id,
+                interactions.c.created_at,
+                interactions.c.updated_at,
+                interactions.c.solved_at,
+            ).where(
+                interactions.c.source == source,
+                interactions.c.interaction_id.in_(interaction_ids[offset : offset + BATCH]),
+            )
+        ):
+            moments.extend(m for m in (row.created_at, row.updated_at, row.solved_at) if m)
+            if row.customer_id is not None:
+                earliest = customers.get(row.customer_id, row.created_at)
+                customers[row.customer_id] = min(earliest, row.created_at)
+    for offset in range(0, len(rating_ids), BATCH):
+        moments.extend(
+            conn.execute(
+                select(ratings.c.created_at).where(
+                    ratings.c.source == source,
+                    ratings.c.rating_id.in_(rating_ids[offset : offset + BATCH]),
+                )
+            ).scalars()
+        )
+    return customers, moments
+
+
 def mark_interactions_dirty(
-    conn: Connection, source: str, interaction_ids: set[str], rule: DirtyRule
+    conn: Connection,
+    source: str,
+    interaction_ids: set[str],
+    rule: DirtyRule,
+    former_customers: dict[str, datetime] | None = None,
+    former_moments: Iterable[datetime] = (),
 ) -> None:
     """Mark every day these interactions count on, and the resolution days of their
     customers' other interactions whose repeat window they may fall into (DESIGN.md
-    "Data flow", step 3)."""
+    "Data flow", step 3). `former_customers` (customer id: earliest creation time of
+    these interactions under it) and `former_moments` are what was stored before this
+    page: a contact that moved to another customer no longer breaks the old one's FCR,
+    and a count that moved to another day leaves its old day."""
     ids = sorted(interaction_ids)
-    moments: list[datetime] = []
-    customers: dict[str, datetime] = {}
+    moments: list[datetime] = list(former_moments)
+    customers: dict[str, datetime] = dict(former_customers or {})
     for offset in range(0, len(ids), BATCH):
         batch = ids[offset : offset + BATCH]
         for column in COUNTED_MOMENTS:
@@ -340,14 +449,21 @@ def _repeat_window_moments(
     return moments
 
 
-def pop_dirty_days(conn: Connection, source: str, days: Iterable[date]) -> None:
-    wanted = list(days)
-    for offset in range(0, len(wanted), BATCH):
-        conn.execute(
-            dirty_days.delete().where(
-                dirty_days.c.source == source, dirty_days.c.day.in_(wanted[offset : offset + BATCH])
+def pop_dirty_days(conn: Connection, source: str, marks: Iterable[tuple[date, str | None]]) -> None:
+    """Clear these (day, token) marks; a day marked again since (new token) stays dirty."""
+    by_token: dict[str | None, list[date]] = {}
+    for day, token in marks:
+        by_token.setdefault(token, []).append(day)
+    for token, days in by_token.items():
+        same_mark = dirty_days.c.token.is_(None) if token is None else dirty_days.c.token == token
+        for offset in range(0, len(days), BATCH):
+            conn.execute(
+                dirty_days.delete().where(
+                    dirty_days.c.source == source,
+                    dirty_days.c.day.in_(days[offset : offset + BATCH]),
+                    same_mark,
+                )
             )
-        )
 
 
 def known_sources(engine: Engine) -> set[str]:

@@ -1,0 +1,176 @@
+"""`deskmetrics check`: is this installation ready to run? One result per check, each ok or
+FAILED with the cause and the fix (what Airbyte users know as `check`):
+
+    settings          the file reads and every value is valid
+    secret S          the environment variable holding source S's token is set (and the
+                      database password's, when `database.password_env` names one)
+    source S          enabled source S answers one cheap authenticated request
+    database          it opens (a new one is created, an old one upgraded, as any command does)
+    database writes   a row written in a transaction that is rolled back: nothing is kept
+
+Also owns `is_read_only`, the one test of "the database refused a write because it is
+read-only" (SQLite SQLITE_READONLY; PostgreSQL read-only transaction or no privilege), so
+a command can go on reading where it may, and every other failure stays a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from connectors.http import RetryPolicy
+from connectors.zendesk import ZendeskConnector
+from deskmetrics.settings import DEFAULT_PATH, Settings, load_settings
+from interactions import DeskmetricsError
+from warehouse.schema import open_engine, sync_state
+
+# A check asks once more after a blip, and waits little: it says how things stand now.
+CHECK_ATTEMPTS = 2
+CHECK_MAX_WAIT_SECONDS = 10.0
+PROBE = "*check*"  # the key of the row the write probe writes and rolls back
+
+SQLITE_READONLY = 8  # primary result code; extended codes keep it in the low byte
+# PostgreSQL: read_only_sql_transaction, insufficient_privilege.
+POSTGRES_READ_ONLY = frozenset({"25006", "42501"})
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str  # what was confirmed, or why it failed and how to fix it
+
+    def line(self) -> str:
+        return (
+            f"{self.name}: ok ({self.detail})" if self.ok else f"{self.name}: FAILED: {self.detail}"
+        )
+
+
+def run_checks(
+    config_path: Path | None,
+    environ: Mapping[str, str] | None = None,
+    policy: RetryPolicy | None = None,
+) -> list[CheckResult]:
+    """Every check, in order; the ones that need valid settings only once they are valid.
+    `policy` replaces the bounded retry policy made from the settings (tests)."""
+    env = dict(os.environ) if environ is None else dict(environ)
+    try:
+        settings = load_settings(config_path)
+        settings.scoring()  # the CSAT scale is checked when scoring settings are made
+    except DeskmetricsError as bad:
+        return [CheckResult("settings", False, str(bad))]
+    enabled = settings.enabled_sources()
+    where = config_path or DEFAULT_PATH
+    results = [
+        CheckResult(
+            "settings",
+            True,
+            f"{where} is valid; enabled sources: {', '.join(enabled) or 'none'}",
+        )
+    ]
+    results.extend(_source_checks(settings, enabled, env, policy))
+    results.extend(_database_checks(settings, env))
+    return results
+
+
+def _source_checks(
+    settings: Settings, enabled: list[str], env: dict[str, str], policy: RetryPolicy | None
+) -> list[CheckResult]:
+    results = []
+    if policy is None:
+        base = settings.retry_policy()
+        policy = replace(
+            base,
+            max_attempts=min(base.max_attempts, CHECK_ATTEMPTS),
+            max_wait_seconds=min(base.max_wait_seconds, CHECK_MAX_WAIT_SECONDS),
+        )
+    for name in enabled:
+        variable = settings.sources[name].token_env
+        try:
+            config = settings.zendesk_config(name, env)
+        except DeskmetricsError as missing:
+            results.append(CheckResult(f"secret {name}", False, str(missing)))
+            results.append(CheckResult(f"source {name}", False, "not tried without its token"))
+            continue
+        results.append(CheckResult(f"secret {name}", True, f"{variable} is set"))
+        try:
+            with ZendeskConnector(config, policy) as connector:
+                results.append(CheckResult(f"source {name}", True, connector.check()))
+        except DeskmetricsError as refused:
+            results.append(CheckResult(f"source {name}", False, str(refused)))
+    return results
+
+
+def _database_checks(settings: Settings, env: dict[str, str]) -> list[CheckResult]:
+    results = []
+    variable = settings.database.password_env
+    if variable:
+        present = bool(env.get(variable))
+        results.append(
+            CheckResult(
+                "secret database",
+                present,
+                f"{variable} is set"
+                if present
+                else f"{variable} (named by database.password_env) is not set; export it",
+            )
+        )
+    try:
+        engine = open_engine(settings.database_url(env), min_sample=settings.report.min_sample)
+    except DeskmetricsError as bad:
+        return [*results, CheckResult("database", False, str(bad))]
+    shown = engine.url.render_as_string(hide_password=True)
+    try:
+        results.append(CheckResult("database", True, f"{shown} opens"))
+        problem = write_problem(engine)
+        results.append(
+            CheckResult(
+                "database writes",
+                problem is None,
+                problem or "a row was written and rolled back",
+            )
+        )
+    finally:
+        engine.dispose()
+    return results
+
+
+def write_problem(engine: Engine) -> str | None:
+    """Why the database refuses a write, or None: a row is written in a transaction that
+    is rolled back, so nothing is kept."""
+    shown = engine.url.render_as_string(hide_password=True)
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            conn.execute(
+                sync_state.insert().values(source=PROBE, stream=PROBE, updated_at=datetime.now(UTC))
+            )
+        except SQLAlchemyError as refused:
+            cause = str(getattr(refused, "orig", None) or refused).splitlines()[0]
+            kind = "it is read-only" if is_read_only(refused) else "the write failed"
+            return (
+                f"{shown} opens but cannot be written: {kind} ({cause}). sync, backfill and "
+                "score write to it: give this user write access (for SQLite, the file and "
+                "its folder), or point database.url at a writable database."
+            )
+        finally:
+            transaction.rollback()
+    return None
+
+
+def is_read_only(error: BaseException) -> bool:
+    """True when `error` is the database refusing a write because it is read-only (or the
+    user may not write): SQLite SQLITE_READONLY, PostgreSQL 25006 or 42501."""
+    if not isinstance(error, DBAPIError):
+        return False
+    cause = error.orig
+    code = getattr(cause, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF == SQLITE_READONLY
+    return getattr(cause, "sqlstate", None) in POSTGRES_READ_ONLY

@@ -1,0 +1,333 @@
+"""`deskmetrics export`: facts, the report or ratings as a CSV or Parquet file for BI tools,
+and `fresh_report`, the report rows that `report` and `export` both print.
+
+    facts    additive counts per source, agent and local day over [since, until)
+             (agent_day_facts with the agent's name and e-mail)
+    report   the rows of `deskmetrics report` over [since, until): same columns, same order
+    ratings  satisfaction answers first given on a local day in [since, until), with
+             comments; those of deleted interactions are left out (METRICS.md "Left out")
+
+The unassigned row is one way everywhere: empty agent_id, agent_name and agent_email (an
+empty CSV cell, a JSON or Parquet null). CSV cells of agent or customer text are made safe
+to open in a spreadsheet unless `raw` (deskmetrics/output.py); Parquet keeps types (dates,
+UTC timestamps, integers, floats) and needs pyarrow, the optional extra
+`deskmetrics[parquet]`. A file is written beside its path and moved into place when
+complete, so a BI tool never reads half of one.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import logging
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import astuple, dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any, TextIO
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, func, or_, select
+from sqlalchemy.exc import DBAPIError
+
+from deskmetrics import pipeline
+from deskmetrics.check import is_read_only
+from deskmetrics.output import TEXT_COLUMNS, csv_row, report_csv_cells
+from deskmetrics.settings import Settings
+from interactions import InputError
+from scoring import REPORT_COLUMNS, ReportRow, Totals, report_rows
+from warehouse.facts import known_agents, period_totals
+from warehouse.schema import FACT_COUNTS, agent_day_facts, agents, dirty_days, interactions, ratings
+from warehouse.store import known_sources
+
+log = logging.getLogger(__name__)
+
+WHAT = ("facts", "report", "ratings")
+FORMATS = ("csv", "parquet")
+BATCH = 10_000  # rows read and written at a time: memory does not grow with the export
+
+# Column kinds: how a value is written to CSV and typed in Parquet.
+TEXT, INT, FLOAT, DAY, MOMENT = "text", "int", "float", "date", "timestamp"
+
+
+@dataclass(frozen=True)
+class FreshReport:
+    rows: list[ReportRow]
+    warning: str | None  # set when dirty days could not be rescored (read-only database)
+
+
+def fresh_report(
+    engine: Engine,
+    settings: Settings,
+    since: date,
+    until: date,
+    source: str | None = None,
+    by: str = "agent",
+) -> FreshReport:
+    """The report after rescoring dirty days; on a read-only database the figures as last
+    scored, with a warning. Every other failure is raised as it is."""
+    try:
+        return FreshReport(pipeline.report(engine, settings, since, until, source, by), None)
+    except DBAPIError as refused:
+        # pipeline.report checks its arguments first and then scores, the only step that
+        # writes: a read-only refusal comes from there, and the facts can still be read.
+        if not is_read_only(refused):
+            raise
+    with engine.connect() as conn:
+        backlog = int(conn.execute(select(func.count()).select_from(dirty_days)).scalar() or 0)
+    totals = [Totals(**row) for row in period_totals(engine, since, until, source)]
+    rows = report_rows(totals, known_agents(engine), by, settings.scoring())
+    return FreshReport(
+        rows,
+        f"the database is read-only, so nothing was rescored first: {backlog} days waiting "
+        "to be scored (and any change to the scoring settings) are not in these figures. "
+        "Run `deskmetrics score` where the database can be written.",
+    )
+
+
+@dataclass(frozen=True)
+class Exported:
+    rows: int
+    warning: str | None
+
+
+Columns = Sequence[tuple[str, str]]
+
+
+def _report_kind(column: str) -> str:
+    if column in TEXT_COLUMNS or column == "low_sample":
+        return TEXT
+    return FLOAT if column.endswith(("_pct", "_ci_low", "_ci_high")) else INT
+
+
+REPORT_KINDS: Columns = tuple((name, _report_kind(name)) for name in REPORT_COLUMNS)
+FACT_COLUMNS: Columns = (
+    ("source", TEXT),
+    ("agent_id", TEXT),
+    ("agent_name", TEXT),
+    ("agent_email", TEXT),
+    ("day", DAY),
+    *((name, INT) for name in FACT_COUNTS),
+    ("csat_score_sum", FLOAT),
+)
+RATING_COLUMNS: Columns = (
+    ("source", TEXT),
+    ("rating_id", TEXT),
+    ("interaction_id", TEXT),
+    ("survey_id", TEXT),
+    ("agent_id", TEXT),
+    ("score", TEXT),
+    ("comment", TEXT),
+    ("created_at", MOMENT),
+    ("updated_at", MOMENT),
+    ("scale_max", FLOAT),
+    ("category", TEXT),
+)
+
+
+def export(
+    engine: Engine,
+    settings: Settings,
+    what: str,
+    fmt: str,
+    out: Path | TextIO,
+    since: date | None,
+    until: date | None,
+    source: str | None = None,
+    by: str = "agent",
+    raw: bool = False,
+) -> Exported:
+    """Write `what` as `fmt` to the file `out` (or, for CSV, a text stream)."""
+    if fmt == "parquet" and not isinstance(out, Path):
+        raise InputError("--format parquet writes a file: give --out PATH, not -.")
+    write = _parquet_writer() if fmt == "parquet" else None  # fails early without pyarrow
+    if since is not None and until is not None and until <= since:
+        raise InputError(f"--until {until} is not after --since {since}; the period is empty.")
+    warning = None
+    csv_cells: Callable[[tuple[Any, ...]], list[str]] = _cells
+    if what == "report":
+        if since is None or until is None:
+            raise InputError("--what report needs --since and --until (a report is of a period).")
+        found = fresh_report(engine, settings, since, until, source, by)
+        warning = found.warning
+        columns, batches = REPORT_KINDS, iter([[astuple(row) for row in found.rows]])
+        csv_cells = _report_cells
+    elif what == "facts":
+        _known(engine, settings, source)
+        columns, batches = FACT_COLUMNS, _batches(engine, _facts(since, until, source))
+    elif what == "ratings":
+        _known(engine, settings, source)
+        query = _ratings(since, until, source, settings.timezone)
+        columns, batches = RATING_COLUMNS, _batches(engine, query)
+    else:
+        raise InputError(f"cannot export {what!r}: choose one of {', '.join(WHAT)}.")
+    if write is not None:
+        assert isinstance(out, Path)
+        count = _into_place(out, lambda path: write(path, columns, batches))
+    elif isinstance(out, Path):
+        count = _into_place(
+            out, lambda path: _write_csv_file(path, columns, batches, csv_cells, raw)
+        )
+    else:
+        count = _write_csv(out, columns, batches, csv_cells, raw)
+    return Exported(count, warning)
+
+
+def _known(engine: Engine, settings: Settings, source: str | None) -> None:
+    known = known_sources(engine) | set(settings.sources)
+    if source is not None and source not in known:
+        raise InputError(
+            f"--source {source!r} is not a source of this warehouse (known: "
+            f"{', '.join(sorted(known)) or 'none yet'}); pick one of those."
+        )
+
+
+def _facts(since: date | None, until: date | None, source: str | None) -> Any:
+    f = agent_day_facts.c
+    query = (
+        select(
+            f.source,
+            f.agent_id,
+            agents.c.name,
+            agents.c.email,
+            f.day,
+            *(f[name] for name in FACT_COUNTS),
+            f.csat_score_sum,
+        )
+        .select_from(
+            agent_day_facts.outerjoin(
+                agents, (agents.c.source == f.source) & (agents.c.agent_id == f.agent_id)
+            )
+        )
+        .order_by(f.source, f.day, f.agent_id)
+    )
+    if since is not None:
+        query = query.where(f.day >= since)
+    if until is not None:
+        query = query.where(f.day < until)
+    return query.where(f.source == source) if source is not None else query
+
+
+def _ratings(since: date | None, until: date | None, source: str | None, timezone: str) -> Any:
+    r = ratings.c
+    zone = ZoneInfo(timezone)
+    query = (
+        select(*(r[name] for name, _ in RATING_COLUMNS))
+        .select_from(
+            ratings.outerjoin(
+                interactions,
+                (interactions.c.source == r.source)
+                & (interactions.c.interaction_id == r.interaction_id),
+            )
+        )
+        .where(or_(interactions.c.deleted.is_(None), interactions.c.deleted.is_(False)))
+        .order_by(r.source, r.created_at, r.rating_id)
+    )
+    if since is not None:
+        query = query.where(r.created_at >= datetime.combine(since, time(), zone))
+    if until is not None:
+        query = query.where(r.created_at < datetime.combine(until, time(), zone))
+    return query.where(r.source == source) if source is not None else query
+
+
+def _batches(engine: Engine, query: Any) -> Iterator[list[tuple[Any, ...]]]:
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True).execute(query)
+        for rows in result.partitions(BATCH):
+            # agent_day_facts keeps the unassigned row under "" (a key cannot be NULL).
+            yield [(row[0], row[1] or None, *row[2:]) for row in rows]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)  # floats in full: a sum of scores is not rounded for BI
+
+
+def _cells(values: tuple[Any, ...]) -> list[str]:
+    return [_cell(value) for value in values]
+
+
+def _report_cells(values: tuple[Any, ...]) -> list[str]:
+    # Exactly the cells of `report --format csv`.
+    return report_csv_cells(ReportRow(*values))
+
+
+def _write_csv(
+    stream: TextIO,
+    columns: Columns,
+    batches: Iterator[list[tuple[Any, ...]]],
+    cells: Callable[[tuple[Any, ...]], list[str]],
+    raw: bool,
+) -> int:
+    names = [name for name, _ in columns]
+    text = frozenset(name for name, kind in columns if kind == TEXT)
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(names)
+    count = 0
+    for batch in batches:
+        writer.writerows(csv_row(names, cells(values), text, raw) for values in batch)
+        count += len(batch)
+    return count
+
+
+def _write_csv_file(
+    path: Path,
+    columns: Columns,
+    batches: Iterator[list[tuple[Any, ...]]],
+    cells: Callable[[tuple[Any, ...]], list[str]],
+    raw: bool,
+) -> int:
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        return _write_csv(stream, columns, batches, cells, raw)
+
+
+def _into_place(out: Path, write: Callable[[Path], int]) -> int:
+    """Write to a file beside `out`, then move it into place: never half a file at `out`."""
+    if not out.parent.is_dir():
+        raise InputError(f"--out {out}: the folder {out.parent} does not exist; create it first.")
+    partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
+    try:
+        count = write(partial)
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
+    return count
+
+
+ParquetWrite = Callable[[Path, Columns, Iterator[list[tuple[Any, ...]]]], int]
+
+
+def _parquet_writer() -> ParquetWrite:
+    """The Parquet writer, or an error naming the extra when pyarrow is not installed."""
+    try:
+        # Imported by name: an optional dependency, typed as Any.
+        pa: Any = importlib.import_module("pyarrow")
+        pq: Any = importlib.import_module("pyarrow.parquet")
+    except ImportError:
+        raise InputError(
+            "--format parquet needs pyarrow, which is not installed: "
+            "pip install 'deskmetrics[parquet]' (or use --format csv)."
+        ) from None
+    types = {
+        TEXT: pa.string(),
+        INT: pa.int64(),
+        FLOAT: pa.float64(),
+        DAY: pa.date32(),
+        MOMENT: pa.timestamp("us", tz="UTC"),
+    }
+
+    def write(path: Path, columns: Columns, batches: Iterator[list[tuple[Any, ...]]]) -> int:
+        schema = pa.schema([(name, types[kind]) for name, kind in columns])
+        count = 0
+        with pq.ParquetWriter(str(path), schema) as writer:
+            for batch in batches:
+                data = {name: [row[i] for row in batch] for i, (name, _) in enumerate(columns)}
+                writer.write_table(pa.Table.from_pydict(data, schema=schema))
+                count += len(batch)
+        return count
+
+    return write

@@ -88,11 +88,11 @@ def bench_one_customer(count: int) -> None:
     print(f"one customer, {count:>7,} interactions: score --all through SQLite {took:8.2f} s")
 
 
-def _desk(tickets: int, days: int, seed: int) -> Iterator[Any]:
-    """Model records of a generated desk: about one agent per 120 tickets, three tickets
-    per ten customers; transfers, solves, reopens, ratings."""
+def _desk(tickets: int, days: int, seed: int, agent_count: int = 0) -> Iterator[Any]:
+    """Model records of a generated desk: `agent_count` agents (0: about one per 120
+    tickets), three tickets per ten customers; transfers, solves, reopens, ratings."""
     rng = random.Random(seed)
-    agents = [f"a{n}" for n in range(max(25, tickets // 120))]
+    agents = [f"a{n}" for n in range(agent_count or max(25, tickets // 120))]
     customers = [f"c{n}" for n in range(max(900, tickets * 3 // 10))]
     span = days * 24 * 60
     for n in range(tickets):
@@ -151,10 +151,10 @@ def _rescore(engine: Engine) -> float:
     return time.perf_counter() - started
 
 
-def bench_warehouse(tickets: int, days: int, seed: int, memory: bool) -> None:
+def bench_warehouse(tickets: int, days: int, seed: int, memory: bool, agents: int = 0) -> None:
     engine, path = _fresh_warehouse(f"desk-{tickets}")
     started = time.perf_counter()
-    _store_all(engine, _desk(tickets, days, seed), T0 + timedelta(days=days + 7))
+    _store_all(engine, _desk(tickets, days, seed, agents), T0 + timedelta(days=days + 7))
     built = time.perf_counter() - started
     size = path.stat().st_size / 2**20
     print(f"warehouse {tickets:>7,} tickets over {days} days: built in {built:.1f} s", end="")
@@ -179,12 +179,19 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-memory", action="store_true", help="skip the traced rescore")
+    parser.add_argument(
+        "--agents",
+        type=int,
+        default=0,
+        help="agents in every warehouse (default: one per 120 tickets); a fixed number shows "
+        "whether memory grows with the history kept rather than with the team",
+    )
     args = parser.parse_args()
     print("command:", shlex.join([Path(sys.executable).name, *sys.argv]))
     for count in args.customer_sizes:
         bench_one_customer(count)
     for tickets in args.warehouse_sizes:
-        bench_warehouse(tickets, args.days, args.seed, not args.no_memory)
+        bench_warehouse(tickets, args.days, args.seed, not args.no_memory, args.agents)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from deskmetrics import pipeline
+from deskmetrics import pipeline, pull
 from deskmetrics.demo import DEMO_SOURCE, TOKEN_ENV, demo_settings
 from sandbox.desk import DeskSpec, generate_desk
 from sandbox.zendesk_api import ZendeskSandbox
@@ -63,7 +63,7 @@ def main() -> None:
             summary = desk.advance(minutes=minutes, seed=minutes)
             changed = len(set(summary["surveys_answered"]) | set(summary["surveys_changed"]))
             before = sandbox.requests_by_path.get(RESPONSES, 0)
-            pipeline.pull_source(engine, settings, DEMO_SOURCE, now, config=config)
+            pull.pull_source(engine, settings, DEMO_SOURCE, now, config=config)
             made = sandbox.requests_by_path.get(RESPONSES, 0) - before
             sent = desk.now - timedelta(days=28)
             answerable = sum(r.offered_at >= sent for r in desk.survey_responses.values())

@@ -8,9 +8,7 @@ FAILED with the cause and the fix (what Airbyte users know as `check`):
     database          it opens (a new one is created, an old one upgraded, as any command does)
     database writes   a row written in a transaction that is rolled back: nothing is kept
 
-Also owns `is_read_only`, the one test of "the database refused a write because it is
-read-only" (SQLite SQLITE_READONLY; PostgreSQL read-only transaction or no privilege), so
-a command can go on reading where it may, and every other failure stays a failure.
+Whether a refused write means a read-only database: `is_read_only` (warehouse/access.py).
 """
 
 from __future__ import annotations
@@ -22,22 +20,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.http import RetryPolicy
 from connectors.zendesk import ZendeskConnector
 from deskmetrics.settings import DEFAULT_PATH, Settings, load_settings
 from interactions import DeskmetricsError
+from warehouse.access import is_read_only
 from warehouse.schema import open_engine, sync_state
 
 # A check asks once more after a blip, and waits little: it says how things stand now.
 CHECK_ATTEMPTS = 2
 CHECK_MAX_WAIT_SECONDS = 10.0
 PROBE = "*check*"  # the key of the row the write probe writes and rolls back
-
-SQLITE_READONLY = 8  # primary result code; extended codes keep it in the low byte
-# PostgreSQL: read_only_sql_transaction, insufficient_privilege.
-POSTGRES_READ_ONLY = frozenset({"25006", "42501"})
 
 
 @dataclass(frozen=True)
@@ -162,15 +157,3 @@ def write_problem(engine: Engine) -> str | None:
         finally:
             transaction.rollback()
     return None
-
-
-def is_read_only(error: BaseException) -> bool:
-    """True when `error` is the database refusing a write because it is read-only (or the
-    user may not write): SQLite SQLITE_READONLY, PostgreSQL 25006 or 42501."""
-    if not isinstance(error, DBAPIError):
-        return False
-    cause = error.orig
-    code = getattr(cause, "sqlite_errorcode", None)
-    if isinstance(code, int):
-        return code & 0xFF == SQLITE_READONLY
-    return getattr(cause, "sqlstate", None) in POSTGRES_READ_ONLY

@@ -17,14 +17,12 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from sqlalchemy.exc import DBAPIError
 
-from connectors.zendesk import Page
 from deskmetrics import pipeline
-from deskmetrics.check import is_read_only, run_checks
+from deskmetrics.check import run_checks
+from deskmetrics.console import err, log_to, out, progress_bars
 from deskmetrics.export import FORMATS as EXPORT_FORMATS
 from deskmetrics.export import WHAT as EXPORT_WHAT
 from deskmetrics.export import export as write_export
@@ -41,52 +39,19 @@ from deskmetrics.output import (
     visible,
 )
 from deskmetrics.settings import Settings, load_settings
-from deskmetrics.status import lines_of, read_status, status_json
+from deskmetrics.status import read_status
+from deskmetrics.status_view import lines_of, status_json
 from interactions import DeskmetricsError, InputError, WarehouseError
+from warehouse.access import is_read_only
 from warehouse.schema import open_engine
 
 log = logging.getLogger("deskmetrics")
-err = Console(stderr=True)
-out = Console(width=None if sys.stdout.isatty() else 200)
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
     # A message may quote what a server sent: markup and control characters shown, not run.
     err.print(f"[bold red]Error:[/] {escape(visible(message))}", highlight=False, soft_wrap=True)
     sys.exit(code)
-
-
-class _ConsoleLog(logging.Handler):
-    """Log records printed through a rich Console: while progress bars are drawn on it,
-    each record is printed above them, never into them. A record's text may quote what a
-    server sent: its control characters are shown escaped, line by line."""
-
-    def __init__(self, console: Console) -> None:
-        super().__init__()
-        self.console = console
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            text = self.format(record)
-        except (TypeError, ValueError):  # a message whose arguments do not fit it
-            self.handleError(record)
-            return
-        shown = "\n".join(visible(line) for line in text.split("\n"))
-        self.console.print(shown, markup=False, highlight=False, soft_wrap=True)
-
-
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
-
-def _log_to(console: Console, level: int) -> None:
-    """Route every log record through `console` (one handler, however often called)."""
-    root = logging.getLogger()
-    for handler in [h for h in root.handlers if isinstance(h, _ConsoleLog)]:
-        root.removeHandler(handler)
-    handler = _ConsoleLog(console)
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    root.addHandler(handler)
-    root.setLevel(level)
 
 
 class _Group(click.Group):
@@ -145,7 +110,7 @@ def main(verbose: bool) -> None:
     """
     # Through the console the progress bars are drawn on (stderr), so a log line never
     # breaks into a bar.
-    _log_to(err, logging.DEBUG if verbose else logging.INFO)
+    log_to(err, logging.DEBUG if verbose else logging.INFO)
     # zenpy's debug lines hold whole API pages (subjects, descriptions, e-mails), which
     # deskmetrics deliberately never keeps: not even -v shows them. urllib3's debug lines
     # are method, path and status only, worth seeing with -v.
@@ -164,7 +129,7 @@ def sync(config_path: Path | None, source: str | None) -> None:
     Example: deskmetrics sync --config /etc/deskmetrics/settings.toml
     """
     settings, engine = _setup(config_path)
-    with _progress() as progress, _stop_on_sigterm() as stop:
+    with progress_bars() as progress, _stop_on_sigterm() as stop:
         results = pipeline.sync(engine, settings, source, progress=progress, stop=stop)
     for result in results:
         read = ", ".join(f"{s.stream} {s.records}" for s in result.streams)
@@ -190,7 +155,7 @@ def backfill(
     since = _day(since_text, "--since")
     until = _day(until_text, "--until") if until_text else None
     settings, engine = _setup(config_path)
-    with _progress() as progress, _stop_on_sigterm() as stop:
+    with progress_bars() as progress, _stop_on_sigterm() as stop:
         result = pipeline.backfill(engine, settings, source, since, until, progress, stop=stop)
     read = ", ".join(f"{s.stream} {s.records}" for s in result.streams)
     out.print(
@@ -552,48 +517,12 @@ def demo(db_path: Path | None, seed: int, tickets: int, fmt: str) -> None:
     """
     from deskmetrics.demo import run_demo
 
-    with _progress() as progress:
+    with progress_bars() as progress:
         result = run_demo(db_path, seed, tickets, progress)
     _print_rows(result.rows, fmt, f"deskmetrics demo {result.since} to {result.until} (UTC)")
     err.print(result.summary, highlight=False, markup=False)
     if not result.matches_truth:
         _fail("the demo report differs from the sandbox's ground truth (see above): a bug.")
-
-
-@contextmanager
-def _progress(console: Console = err) -> Iterator[pipeline.Progress]:
-    """A progress bar per stream, measured in time read through (tickets up to …), drawn
-    on `console`, the console log records are printed through (`_log_to`)."""
-    bars = Progress(
-        TextColumn("{task.description:<22}"),
-        BarColumn(),
-        TextColumn("{task.fields[reached]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-        disable=not console.is_terminal,
-    )
-    tasks: dict[str, tuple[TaskID, datetime]] = {}
-
-    def update(stream: str, page: Page, until: datetime | None) -> None:
-        if stream not in tasks:
-            start = page.reached or datetime.now(UTC)
-            tasks[stream] = (bars.add_task(stream, total=1.0, reached=""), start)
-        task, start = tasks[stream]
-        end = until or datetime.now(UTC)
-        if page.done:
-            bars.update(task, completed=1.0, reached="done")
-        elif page.reached is not None:
-            span = max((end - start).total_seconds(), 1.0)
-            done = min(max((page.reached - start).total_seconds() / span, 0.0), 1.0)
-            bars.update(task, completed=done, reached=f"up to {page.reached:%Y-%m-%d %H:%M}")
-        if not console.is_terminal:
-            # No bar to draw (cron, CI, a pipe): a log line a page says how far it got.
-            where = f" up to {page.reached:%Y-%m-%d %H:%M}" if page.reached else ""
-            log.info("%s: page stored, %d read%s", stream, page.read, where)
-
-    with bars:
-        yield update
 
 
 @main.group()

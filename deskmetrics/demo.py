@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from deskmetrics import pipeline
-from deskmetrics.pipeline import Progress
+from deskmetrics.pull import Progress
 from deskmetrics.settings import DatabaseSettings, Settings, ZendeskSourceSettings
 from sandbox.desk import DeskSpec, generate_desk
 from sandbox.zendesk_api import ZendeskSandbox

@@ -32,11 +32,11 @@ from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.exc import DBAPIError
 
 from deskmetrics import pipeline
-from deskmetrics.check import is_read_only
 from deskmetrics.output import TEXT_COLUMNS, csv_row, report_csv_cells
 from deskmetrics.settings import Settings
 from interactions import InputError
 from scoring import REPORT_COLUMNS, ReportRow, Totals, report_rows
+from warehouse.access import is_read_only
 from warehouse.facts import known_agents, period_totals
 from warehouse.schema import FACT_COUNTS, agent_day_facts, agents, dirty_days, interactions, ratings
 from warehouse.store import known_sources

@@ -44,9 +44,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Zendesk sandbox at {sandbox.base_url}", flush=True)
         print(f"  email: {sandbox.email}  token: {sandbox.token}", flush=True)
         print(f"  ZENPY_FORCE_NETLOC={sandbox.base_url.split('//')[1]} ZENPY_FORCE_SCHEME=http")
+        answered = sum(r.score in ("good", "bad") for r in desk.ratings.values())
         print(
             f"  {len(desk.tickets)} tickets, {len(desk.events)} events, "
-            f"{len(desk.ratings)} ratings, {len(desk.agents())} agents, clock {desk.now}",
+            f"{len(desk.ratings)} ratings ({answered} answered), {len(desk.agents())} agents, "
+            f"clock {desk.now}",
             flush=True,
         )
         with contextlib.suppress(KeyboardInterrupt):

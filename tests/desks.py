@@ -19,6 +19,7 @@ from sqlalchemy import Engine, select
 from connectors.http import RetryPolicy
 from connectors.zendesk import ZendeskConfig
 from deskmetrics import pipeline
+from deskmetrics.pull import SourceResult
 from deskmetrics.settings import Settings, load_settings
 from sandbox.desk import Desk, DeskSpec, generate_desk
 from sandbox.zendesk_api import ZendeskSandbox
@@ -61,7 +62,7 @@ class Served:
             sleep=self.sleeps.append,
         )
 
-    def backfill(self, **policy: Any) -> pipeline.SourceResult:
+    def backfill(self, **policy: Any) -> SourceResult:
         """Backfill the whole desk in-process, with the retry policy's sleep recorded."""
         since, _ = self.period()
         return pipeline.backfill(
@@ -74,7 +75,7 @@ class Served:
         config = ["--config", str(self.settings_path)]
         return run_cli([command, *config, *args], {**self.environ, **env})
 
-    def sync(self) -> list[pipeline.SourceResult]:
+    def sync(self) -> list[SourceResult]:
         """`pipeline.sync` in-process, the token in its environment variable as a user sets it."""
         with patch.dict(os.environ, self.environ):
             return pipeline.sync(self.engine, self.settings)

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from connectors.http import RetryPolicy
 from connectors.zendesk import Page, ZendeskConfig, ZendeskConnector
-from deskmetrics import pipeline
+from deskmetrics import pipeline, pull
 from deskmetrics.settings import Settings
 from interactions import SourceUnavailableError
 from tests.desks import TINY, TOKEN_ENV, Served, served_desk
@@ -165,7 +165,7 @@ def test_a_sync_past_its_time_bound_stops_after_the_page_in_hand_with_its_cursor
     with served_desk(tmp_path, **TINY) as served, patch.dict(os.environ, served.environ):
         # The first page (the agents) takes longer than the whole run may.
         served.sandbox.inject("slow", path_contains="users", delay=0.5)
-        with pytest.raises(pipeline.RunTimeLimitError, match=r"sync\.max_run_minutes"):
+        with pytest.raises(pull.RunTimeLimitError, match=r"sync\.max_run_minutes"):
             pipeline.sync(served.engine, _bounded(served.settings, 0.005), policy=served.policy())
         assert load_cursor(served.engine, "zendesk", "agents") is not None
         assert load_cursor(served.engine, "zendesk", "tickets") is None

@@ -16,10 +16,11 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from deskmetrics.check import is_read_only, write_problem
+from deskmetrics.check import write_problem
 from deskmetrics.cli import main
 from tests.desks import TINY, TOKEN_ENV, served_desk, write_settings
 from tests.static_server import serving
+from warehouse.access import is_read_only
 from warehouse.schema import open_engine, sync_state
 
 ME = "/api/v2/users/me.json"

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from deskmetrics import pipeline
 from interactions import SourceUnavailableError
-from tests.desks import Served, served_desk, table_dump
+from tests.desks import TINY, Served, served_desk, table_dump
 from warehouse.schema import interactions
 
 EXPORT = "incremental/tickets/cursor.json"
@@ -43,7 +43,7 @@ def test_rate_limits_and_server_errors_change_no_figure(tmp_path: Path) -> None:
 
 
 def test_retry_after_is_read_from_the_header_of_a_plain_text_429(tmp_path: Path) -> None:
-    with served_desk(tmp_path) as served:
+    with served_desk(tmp_path, **TINY) as served:
         served.sandbox.inject("429", path_contains="users", retry_after=42)
         served.backfill(max_wait_seconds=600)
     assert served.sleeps[0] == 42.0
@@ -57,14 +57,14 @@ def test_a_rate_limit_past_the_wait_budget_stops_with_a_clear_error(tmp_path: Pa
         with served.engine.connect() as conn:
             stored = conn.execute(select(func.count()).select_from(interactions)).scalar()
     assert sum(served.sleeps) <= 100
-    assert stored == 1200, "tickets read before the failure were lost"
+    assert stored == len(served.desk.tickets), "tickets read before the failure were lost"
 
 
 def test_a_failed_run_resumes_to_the_same_tables_as_a_clean_one(tmp_path: Path) -> None:
-    with served_desk(tmp_path / "clean") as clean:
+    with served_desk(tmp_path / "clean", **TINY) as clean:
         clean.backfill()
         expected = table_dump(clean.engine)
-    with served_desk(tmp_path / "failed") as served:
+    with served_desk(tmp_path / "failed", **TINY) as served:
         served.sandbox.inject("503", times=10, path_contains=RATINGS)
         with pytest.raises(SourceUnavailableError):
             served.backfill(max_attempts=3)

@@ -22,8 +22,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from connectors.zendesk import Page
-from deskmetrics import cli
 from deskmetrics.cli import main
+from deskmetrics.console import log_to, progress_bars
 from deskmetrics.export import fresh_report
 from deskmetrics.output import print_table
 from deskmetrics.settings import settings_from
@@ -217,9 +217,9 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 def test_a_log_line_during_progress_bars_is_printed_above_them_whole() -> None:
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=True, width=100)
-    cli._log_to(console, logging.INFO)
+    log_to(console, logging.INFO)
     page = Page("tickets", (), {}, False, reached=T0, read=1000)
-    with cli._progress(console) as update:
+    with progress_bars(console) as update:
         update("tickets", page, T0 + timedelta(days=1))
         logging.getLogger("deskmetrics.test").warning("a line of its own")
         update("tickets", Page("tickets", (), {}, True, reached=T0 + timedelta(days=1)), None)

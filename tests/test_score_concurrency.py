@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from deskmetrics import pipeline
+from deskmetrics import pipeline, rescoring
 from deskmetrics.settings import Settings
 from interactions import Interaction, OwnershipChange
 from warehouse.facts import dirty_marks, replace_day_facts
@@ -52,7 +52,7 @@ def test_a_page_stored_while_score_runs_is_scored_by_the_next_score(any_engine: 
     store(any_engine, assigned("1", "A"))
     # What score reads first: the marks, then the model of their days ...
     marks = dirty_marks(any_engine, SOURCE)
-    facts = pipeline.facts_of_days(any_engine, SOURCE, [m.day for m in marks], SETTINGS.scoring())
+    facts = rescoring.facts_of_days(any_engine, SOURCE, [m.day for m in marks], SETTINGS.scoring())
     # ... a concurrent sync stores a page about the same day ...
     store(any_engine, assigned("2", "B"))
     # ... and score writes what it computed, which cannot know of that page.

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, event
 
-from deskmetrics import pipeline
+from deskmetrics import rescoring
 from interactions import History, Interaction, OwnershipChange, StatusChange
 from scoring import Contact, ScoringSettings, score_days
 from warehouse.facts import contacts_of, count_interactions_on
@@ -79,7 +79,7 @@ def test_every_query_of_scoring_days_searches_an_index(engine: Engine) -> None:
     def score_the_days() -> None:
         with engine.connect() as conn:
             count_interactions_on(conn, SOURCE, days, "UTC")  # how `score` sizes its chunks
-        pipeline.facts_of_days(engine, SOURCE, days, ScoringSettings())
+        rescoring.facts_of_days(engine, SOURCE, days, ScoringSettings())
 
     plans = list(select_plans(engine, score_the_days))
     for statement, steps in plans:

@@ -20,7 +20,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
-from deskmetrics import pipeline
+from deskmetrics import pipeline, rescoring
 from deskmetrics.settings import Settings
 from interactions import History, Interaction, OwnershipChange, Rating, StatusChange
 from scoring import AgentDayFact, Contact, ScoringSettings, score_days
@@ -234,5 +234,5 @@ def test_facts_of_days_read_in_any_batches_are_those_days_of_the_whole(
 ) -> None:
     days = [FIRST_DAY + timedelta(days=n) for n in picked]
     scoring = ScoringSettings(timezone=zone)
-    found = pipeline.facts_of_days(warehouse, SOURCE, days, scoring, batch_size=batch_size)
+    found = rescoring.facts_of_days(warehouse, SOURCE, days, scoring, batch_size=batch_size)
     assert as_rows(found) == as_rows([f for f in everything_at_once(zone) if f.day in days])

@@ -1,6 +1,6 @@
-"""`deskmetrics status` for monitors (deskmetrics/status.py): exit 0 healthy, 1 lagging, 2
-failing, 3 unknown; what it shows per source and stream; the JSON shape. Warehouses are
-built row by row, and `now` is passed in."""
+"""`deskmetrics status` for monitors (deskmetrics/status.py, status_view.py): exit 0
+healthy, 1 lagging, 2 failing, 3 unknown; what it shows per source and stream; the JSON
+shape. Warehouses are built row by row, and `now` is passed in."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from sqlalchemy import Engine
 from connectors.zendesk import STREAMS
 from deskmetrics.cli import main
 from deskmetrics.settings import Settings, settings_from
-from deskmetrics.status import read_status, status_json, status_lines
+from deskmetrics.status import read_status
+from deskmetrics.status_view import status_json, status_lines
 from tests.desks import write_settings
 from warehouse.schema import leases, open_engine, runs, sync_state
 

@@ -18,12 +18,12 @@ from connectors.http import RetryPolicy
 from connectors.zendesk import ZendeskConfig, ZendeskConnector
 from deskmetrics import pipeline
 from deskmetrics.settings import Settings, settings_from
-from deskmetrics.status import status_lines
+from deskmetrics.status_view import status_lines
 from interactions import CursorStuckError, Quarantined, Rating, SourceUnavailableError
 from tests.desks import TINY, Served, served_desk, table_dump
 from tests.static_server import Query, serving
 from warehouse.schema import interactions, open_engine, ratings, sync_state
-from warehouse.store import high_water_mark, load_cursor, store_page
+from warehouse.store import DirtyRule, high_water_mark, load_cursor, store_page
 
 EXPORT = "/api/v2/incremental/tickets/cursor.json"
 EVENTS = "/api/v2/incremental/ticket_events.json"
@@ -98,7 +98,7 @@ def _ratings_out_of_date_order(query: Query, base: str) -> dict[str, Any]:
 def test_a_ratings_pass_resumed_after_a_crash_reads_on_whatever_the_order(
     engine: Engine,
 ) -> None:
-    rule = pipeline.DirtyRule("UTC", timedelta(hours=72))
+    rule = DirtyRule("UTC", timedelta(hours=72))
     with serving({RATINGS: _ratings_out_of_date_order}) as base_url:
         with _connector(base_url) as connector:
             first = next(iter(connector.rating_pages(None, SINCE)))

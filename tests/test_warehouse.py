@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from deskmetrics import pipeline
-from deskmetrics.pipeline import CSAT_SILENCE_MIN_RESOLUTIONS, csat_silence
+from deskmetrics.pull import CSAT_SILENCE_MIN_RESOLUTIONS, csat_silence
 from deskmetrics.settings import Settings
 from interactions import Interaction, OwnershipChange, Rating, StatusChange
 from warehouse.schema import agent_day_facts, interactions, metadata, ratings, sync_state

@@ -11,5 +11,6 @@ nothing of HTTP or of the metric rules.
     quarantine.py  records set aside, for `status` and `deskmetrics quarantine`
     runs.py     the runs table
     leases.py   who may write a source now (one lease row per source)
+    access.py   is_read_only: a refused write that means a read-only database
     migrations/ Alembic revisions: every schema change, applied when a database opens
 """

@@ -1,0 +1,355 @@
+"""Pulling one source: its streams' pages from the connector into the warehouse, in passes.
+
+    pull (connector page) → store (page + cursor, one transaction) → mark dirty days
+
+A stream's saved cursor keeps, beside the connector's own, the pass it belongs to and
+whether it finished (`PASS_KEYS`): an interrupted pass goes on where it stopped. A run
+ends early, after the page in hand is stored, when a stop is asked for (`stopped`) or
+when it passes its time bound or loses its lease (an error); its cursor is saved either
+way (`RunBounds`). After a whole pass, owners no longer listed as agents are looked up
+and a silence of satisfaction answers is warned of (`csat_silence`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from connectors.http import ApiUsage, RetryPolicy
+from connectors.zendesk import STREAMS, Page, ZendeskConfig, ZendeskConnector
+from connectors.zendesk_surveys import reads_legacy, skipped_pages
+from deskmetrics.settings import Settings
+from interactions import CursorStuckError, DeskmetricsError, MalformedRecordError
+from warehouse.facts import owners_without_agent, recent_activity
+from warehouse.leases import HeldLease
+from warehouse.store import (
+    DirtyRule,
+    high_water_mark,
+    load_cursor,
+    load_cursors,
+    record_error,
+    store_page,
+    store_records,
+)
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, Page, datetime | None], None]
+
+
+@dataclass
+class StreamResult:
+    stream: str
+    pages: int = 0
+    records: int = 0
+
+
+@dataclass
+class SourceResult:
+    source: str
+    streams: list[StreamResult] = field(default_factory=list)
+    usage: ApiUsage = field(default_factory=ApiUsage)
+    stopped: bool = False  # a stop was asked for: the run ended after the page in hand
+    seconds: float = 0.0
+    lag: timedelta | None = None  # the source's clock minus its high-water mark, at the end
+
+    def summary(self) -> str:
+        """One line: records per stream, requests, duration and lag."""
+        read = ", ".join(f"{s.stream} {s.records}" for s in self.streams) or "nothing"
+        lag = f"{self.lag.total_seconds() / 60:.0f} min" if self.lag is not None else "unknown"
+        ended = "stopped early; " if self.stopped else ""
+        return (
+            f"{self.source}: {ended}read {read}; {self.usage.requests} requests; "
+            f"{self.seconds:.1f} s; lag behind the source {lag}"
+        )
+
+
+class RunTimeLimitError(DeskmetricsError):
+    """A run passed its time bound (`sync.max_run_minutes`) and stopped after a page."""
+
+
+@dataclass(frozen=True)
+class RunBounds:
+    """What ends one source's run early, checked after each stored page.
+
+    `stop` (SIGTERM, SIGINT in `deskmetrics run`): the run ends as `stopped`. `deadline`
+    (a `time.monotonic()` moment, the run's time bound of `minutes`): a
+    `RunTimeLimitError`. `lease`: a `LeaseLostError` once another process took it over.
+    The same deadline and stop also end the HTTP retries of the page in hand.
+    """
+
+    stop: threading.Event | None = None
+    deadline: float | None = None
+    minutes: float = 0.0
+    lease: HeldLease | None = None
+
+    @classmethod
+    def of_run(
+        cls, minutes: float, stop: threading.Event | None, lease: HeldLease | None
+    ) -> RunBounds:
+        deadline = time.monotonic() + minutes * 60 if minutes > 0 else None
+        return cls(stop, deadline, minutes, lease)
+
+    def stopping(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
+    def policy(self, policy: RetryPolicy) -> RetryPolicy:
+        return replace(policy, run_deadline=self.deadline, stop=self.stop)
+
+    def after_page(self, name: str, stream: str) -> bool:
+        """True when the run must stop now (a stop was asked for); raises past its bounds."""
+        if self.lease is not None:
+            self.lease.check()
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            raise RunTimeLimitError(
+                f"{name} {stream}: this run passed its time bound of {self.minutes:g} minutes "
+                "(sync.max_run_minutes) and stopped after the page in hand, whose cursor is "
+                "saved: the next run goes on from there. If runs this long are expected (a "
+                "first sync of a large desk), raise sync.max_run_minutes or backfill first."
+            )
+        return self.stopping()
+
+
+def dirty_rule(settings: Settings) -> DirtyRule:
+    return DirtyRule(
+        timezone=settings.timezone,
+        repeat_window=timedelta(hours=settings.fcr.repeat_window_hours),
+    )
+
+
+def _connector(
+    settings: Settings, name: str, config: ZendeskConfig | None, policy: RetryPolicy | None
+) -> ZendeskConnector:
+    return ZendeskConnector(
+        config or settings.zendesk_config(name), policy or settings.retry_policy()
+    )
+
+
+def _pages(
+    connector: ZendeskConnector,
+    stream: str,
+    cursor: dict[str, Any] | None,
+    since: datetime,
+    until: datetime | None,
+) -> Iterator[Page]:
+    if stream == "agents":
+        return connector.agent_pages(cursor)
+    if stream == "tickets":
+        # The survey stream reads the responses of the tickets this export shows answered.
+        return connector.surveys.noting(cursor, connector.ticket_pages(cursor, since, until))
+    if stream == "events":
+        return connector.event_pages(cursor, since, until)
+    if stream == "survey_responses":
+        return connector.survey_pages(cursor, since, until)
+    if not reads_legacy(connector.config.csat):
+        return skipped_pages(stream, cursor)
+    return connector.rating_pages(cursor, since, until)
+
+
+def pull_source(
+    engine: Engine,
+    settings: Settings,
+    name: str,
+    since: datetime,
+    until: datetime | None = None,
+    stream_prefix: str = "",
+    progress: Progress | None = None,
+    config: ZendeskConfig | None = None,
+    policy: RetryPolicy | None = None,
+    bounds: RunBounds | None = None,
+) -> SourceResult:
+    """Read every stream of source `name` into the warehouse, page by page, until done or
+    until `bounds` end the run (the caller holds the source's lease: `bounds.lease`)."""
+    bounds = bounds or RunBounds()
+    started = time.monotonic()
+    bounded = bounds.policy(policy or settings.retry_policy())
+    with _connector(settings, name, config, bounded) as connector:
+        result = _pull_streams(
+            engine, settings, connector, name, since, until, stream_prefix, progress, bounds
+        )
+    result.seconds = time.monotonic() - started
+    with engine.connect() as conn:
+        mark = high_water_mark(conn, name)
+    if mark is not None:
+        result.lag = (result.usage.last_server_time or datetime.now(UTC)) - mark
+    return result
+
+
+def _pull_streams(
+    engine: Engine,
+    settings: Settings,
+    connector: ZendeskConnector,
+    name: str,
+    since: datetime,
+    until: datetime | None,
+    stream_prefix: str,
+    progress: Progress | None,
+    bounds: RunBounds | None = None,
+) -> SourceResult:
+    """One pass over the source's streams: the interrupted pass first, if there is one.
+
+    A stream that finished in the current pass is not read again until every stream of the
+    pass has finished (or failed): a run interrupted again and again still gets through all
+    of them. A stream whose cursor is stuck or whose record is malformed stops alone; the
+    other streams go on, and the first such failure is raised at the end.
+    """
+    rule = dirty_rule(settings)
+    result = SourceResult(name, usage=connector.usage)
+    saved = {stream: load_cursor(engine, name, f"{stream_prefix}{stream}") for stream in STREAMS}
+    if not stream_prefix:
+        saved = {s: c or _open_backfill_cursor(engine, name, s) for s, c in saved.items()}
+    number, finished = pass_position(saved)
+    failures: list[DeskmetricsError] = []
+    for stream in STREAMS:
+        key = f"{stream_prefix}{stream}"
+        if stream in finished:
+            log.info("%s %s: finished in pass %d already; not read again", name, stream, number)
+            continue
+        done = StreamResult(stream)
+        result.streams.append(done)
+        cursor = _connector_cursor(saved[stream])
+        try:
+            for page in _pages(connector, stream, cursor, since, until):
+                kept = {**page.cursor, "pass": number, "done": page.done}
+                if page.reached is not None:
+                    kept["reached"] = int(page.reached.timestamp())
+                store_page(engine, name, key, page.records, kept, rule, page.high_water_mark)
+                done.pages += 1
+                done.records += page.read
+                if progress is not None:
+                    progress(stream, page, until)
+                if bounds is not None and bounds.after_page(name, stream):
+                    result.stopped = True
+                    break
+        except (CursorStuckError, MalformedRecordError) as failed:
+            # This stream alone cannot go on; it counts as finished for this pass so the
+            # next run starts a new pass (and tries it again) instead of retrying it alone.
+            _mark_failed(engine, name, key, number, str(failed))
+            log.error("%s %s: %s", name, stream, failed)
+            failures.append(failed)
+            continue
+        except DeskmetricsError as failed:
+            if bounds is not None and bounds.stopping():
+                # The stop cut the page in hand short (its retries end): nothing of it was
+                # stored, its cursor stands, and a stop is no error.
+                log.info("%s %s: stopped during a page (%s)", name, stream, failed)
+                result.stopped = True
+                break
+            record_error(engine, name, key, str(failed))
+            if failures:  # the earlier failure stays the one reported; this one is logged
+                log.error("%s %s: %s", name, stream, failed)
+                raise failures[0] from failed
+            raise
+        log.info("%s %s: %d records in %d pages", name, stream, done.records, done.pages)
+        if result.stopped:
+            log.info("%s: stopped as asked; the next run goes on from the saved cursors", name)
+            break
+    if not result.stopped:
+        _fetch_missing_agents(engine, connector, name)
+        now = connector.usage.last_server_time or datetime.now(UTC)
+        warning = csat_silence(engine, name, now)
+        if warning:
+            log.warning(warning)
+    log.info("%s API usage: %s", name, connector.usage.summary())
+    if failures:
+        raise failures[0]
+    return result
+
+
+# Keys the pipeline adds to a stream's saved cursor: which pass it belongs to, whether the
+# stream finished (or failed in) that pass, and how far through time it read (for status).
+PASS_KEYS = ("pass", "done", "failed", "reached")
+
+
+def pass_position(saved: dict[str, dict[str, Any] | None]) -> tuple[int, set[str]]:
+    """(pass number, streams finished in it): the pass to go on with, or a new one."""
+    number = max((int(c.get("pass", 0)) for c in saved.values() if c), default=0)
+    finished = {
+        stream
+        for stream, c in saved.items()
+        if c and int(c.get("pass", 0)) == number and (c.get("done") or c.get("failed"))
+    }
+    if number == 0 or finished == set(saved):
+        return number + 1, set()
+    return number, finished
+
+
+def _connector_cursor(saved: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The connector's own cursor, without what the pipeline keeps beside it."""
+    if not saved:
+        return None
+    return {k: v for k, v in saved.items() if k not in PASS_KEYS}
+
+
+def _mark_failed(engine: Engine, name: str, key: str, number: int, message: str) -> None:
+    cursor = load_cursor(engine, name, key) or {}
+    record_error(engine, name, key, message, cursor={**cursor, "pass": number, "failed": True})
+
+
+def _open_backfill_cursor(engine: Engine, name: str, stream: str) -> dict[str, Any] | None:
+    """Where a finished open-ended backfill of `stream` ended: the first sync goes on from
+    there instead of re-reading `initial_lookback_days` (never for a window with an end)."""
+    ended = [
+        cursor
+        for key, cursor in load_cursors(engine, name, "backfill:").items()
+        if key.endswith(f":open:{stream}") and cursor.get("done")
+    ]
+    if not ended:
+        return None
+    return _connector_cursor(max(ended, key=lambda c: int(c.get("start_time", 0))))
+
+
+CSAT_SILENCE = timedelta(days=14)
+CSAT_SILENCE_MIN_RESOLUTIONS = 50
+
+
+def csat_silence(engine: Engine, name: str, now: datetime) -> str | None:
+    """A warning when tickets are being solved and no satisfaction answers arrive: neither
+    legacy ratings nor survey responses (both are rows of `ratings`).
+
+    An account that switched to Zendesk's new CSAT stops writing legacy ratings; with
+    `csat = "legacy"` deskmetrics does not read its survey responses, and CSAT dies out.
+    """
+    with engine.connect() as conn:
+        resolutions, answers = recent_activity(conn, name, now - CSAT_SILENCE)
+    if resolutions < CSAT_SILENCE_MIN_RESOLUTIONS or answers:
+        return None
+    surveys = load_cursor(engine, name, "survey_responses") or {}
+    if surveys.get("reading") in (None, "legacy"):
+        cause = (
+            'deskmetrics reads legacy satisfaction ratings only (csat = "legacy"); if the '
+            'account switched to new CSAT survey responses, set csat = "auto" or "surveys" '
+            f"in [sources.{name}]"
+            if surveys.get("mode") == "legacy"
+            else "no enabled customer-satisfaction survey was found either; check Admin "
+            "Center > CSAT, and that the API user may read surveys"
+        )
+    else:
+        cause = (
+            "deskmetrics reads survey responses too, and none was answered; check Admin "
+            "Center > CSAT (is the survey still sent?)"
+        )
+    return (
+        f"{name}: {resolutions} resolutions and no satisfaction answers (legacy ratings or "
+        f"new CSAT survey responses) in the last {CSAT_SILENCE.days} days: {cause}. CSAT "
+        "figures will stop."
+    )
+
+
+def _fetch_missing_agents(engine: Engine, connector: ZendeskConnector, name: str) -> None:
+    """Owners no longer listed as agents (downgraded, deleted) keep their last known name."""
+    with engine.connect() as conn:
+        missing = owners_without_agent(conn, name)
+    if not missing:
+        return
+    found = connector.agents_by_id(missing)
+    with engine.begin() as conn:
+        store_records(conn, found, datetime.now(UTC))
+    log.info("%s: looked up %d former or unlisted agents", name, len(found))

@@ -10,7 +10,7 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -71,6 +71,17 @@ config_option = click.option(
     default=None,
     help="Settings file (default: ./settings.toml).",
 )
+
+
+def by_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--by agent|person`, the rows of a report (docs/metrics.md "People across sources")."""
+    return click.option(
+        "--by",
+        type=click.Choice(["agent", "person"]),
+        default="agent",
+        show_default=True,
+        help=help_text,
+    )
 
 
 def _day(value: str, flag: str) -> date:
@@ -239,13 +250,7 @@ def score(
 @click.option("--since", "since_text", required=True, help="First day, YYYY-MM-DD (inclusive).")
 @click.option("--until", "until_text", required=True, help="Last day, YYYY-MM-DD (exclusive).")
 @click.option("--source", default=None, help="Only this source.")
-@click.option(
-    "--by",
-    type=click.Choice(["agent", "person"]),
-    default="agent",
-    show_default=True,
-    help="One row per source agent, or per person across sources (same e-mail).",
-)
+@by_option("One row per source agent, or per person across sources (same e-mail).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option(
     "--raw-csv",
@@ -395,13 +400,7 @@ def check(config_path: Path | None) -> None:
 @click.option("--since", "since_text", default=None, help="First day, YYYY-MM-DD (inclusive).")
 @click.option("--until", "until_text", default=None, help="Last day, YYYY-MM-DD (exclusive).")
 @click.option("--source", default=None, help="Only this source.")
-@click.option(
-    "--by",
-    type=click.Choice(["agent", "person"]),
-    default="agent",
-    show_default=True,
-    help="With --what report: per source agent or per person.",
-)
+@by_option("With --what report: per source agent or per person.")
 @click.option(
     "--raw-csv",
     is_flag=True,

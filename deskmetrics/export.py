@@ -35,9 +35,8 @@ from deskmetrics import pipeline
 from deskmetrics.output import TEXT_COLUMNS, csv_row, report_csv_cells
 from deskmetrics.settings import Settings
 from interactions import InputError
-from scoring import REPORT_COLUMNS, ReportRow, Totals, report_rows
+from scoring import REPORT_COLUMNS, ReportRow
 from warehouse.access import is_read_only
-from warehouse.facts import known_agents, period_totals
 from warehouse.schema import FACT_COUNTS, agent_day_facts, agents, dirty_days, interactions, ratings
 from warehouse.store import known_sources
 
@@ -76,8 +75,7 @@ def fresh_report(
             raise
     with engine.connect() as conn:
         backlog = int(conn.execute(select(func.count()).select_from(dirty_days)).scalar() or 0)
-    totals = [Totals(**row) for row in period_totals(engine, since, until, source)]
-    rows = report_rows(totals, known_agents(engine), by, settings.scoring())
+    rows = pipeline.report(engine, settings, since, until, source, by, rescore=False)
     return FreshReport(
         rows,
         f"the database is read-only, so nothing was rescored first: {backlog} days waiting "

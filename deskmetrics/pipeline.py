@@ -243,8 +243,10 @@ def report(
     until: date,
     source: str | None = None,
     by: str = "agent",
+    rescore: bool = True,
 ) -> list[ReportRow]:
-    """Report rows over local days [since, until), after scoring any dirty day."""
+    """Report rows over local days [since, until), after scoring any dirty day (unless
+    `rescore` is false: the figures as last scored, e.g. on a read-only database)."""
     if until <= since:
         raise InputError(f"--until {until} is not after --since {since}; the period is empty.")
     known = known_sources(engine) | set(settings.sources)
@@ -253,6 +255,7 @@ def report(
             f"--source {source!r} is not a source of this warehouse (known: "
             f"{', '.join(sorted(known)) or 'none yet'}); pick one of those."
         )
-    score_when_free(engine, settings)
+    if rescore:
+        score_when_free(engine, settings)
     totals = [Totals(**row) for row in period_totals(engine, since, until, source)]
     return report_rows(totals, known_agents(engine), by, settings.scoring())

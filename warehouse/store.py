@@ -338,22 +338,7 @@ def _stored_before(
     )
     customers: dict[str, datetime] = {}
     moments: list[datetime] = []
-    for offset in range(0, len(interaction_ids), BATCH):
-        for row in conn.execute(
-            select(
-                interactions.c.customer_id,
-                interactions.c.created_at,
-                interactions.c.updated_at,
-                interactions.c.solved_at,
-            ).where(
-                interactions.c.source == source,
-                interactions.c.interaction_id.in_(interaction_ids[offset : offset + BATCH]),
-            )
-        ):
-            moments.extend(m for m in (row.created_at, row.updated_at, row.solved_at) if m)
-            if row.customer_id is not None:
-                earliest = customers.get(row.customer_id, row.created_at)
-                customers[row.customer_id] = min(earliest, row.created_at)
+    _add_interaction_moments(conn, source, interaction_ids, customers, moments)
     for offset in range(0, len(rating_ids), BATCH):
         moments.extend(
             conn.execute(
@@ -394,20 +379,37 @@ def mark_interactions_dirty(
                     )
                 ).scalars()
             )
+    _add_interaction_moments(conn, source, ids, customers, moments)
+    moments.extend(_repeat_window_moments(conn, source, customers, rule))
+    mark_days(conn, source, (local_day(m, rule) for m in moments))
+
+
+def _add_interaction_moments(
+    conn: Connection,
+    source: str,
+    ids: Sequence[str],
+    customers: dict[str, datetime],
+    moments: list[datetime],
+) -> None:
+    """Add the stored moments of these interactions (creation, update, resolution) to
+    `moments`, and their customers, each with the earliest creation under it, to
+    `customers`."""
+    for offset in range(0, len(ids), BATCH):
         for row in conn.execute(
             select(
                 interactions.c.customer_id,
                 interactions.c.created_at,
                 interactions.c.updated_at,
                 interactions.c.solved_at,
-            ).where(interactions.c.source == source, interactions.c.interaction_id.in_(batch))
+            ).where(
+                interactions.c.source == source,
+                interactions.c.interaction_id.in_(ids[offset : offset + BATCH]),
+            )
         ):
             moments.extend(m for m in (row.created_at, row.updated_at, row.solved_at) if m)
             if row.customer_id is not None:
                 earliest = customers.get(row.customer_id, row.created_at)
                 customers[row.customer_id] = min(earliest, row.created_at)
-    moments.extend(_repeat_window_moments(conn, source, customers, rule))
-    mark_days(conn, source, (local_day(m, rule) for m in moments))
 
 
 def _repeat_window_moments(

@@ -32,6 +32,8 @@ from urllib.parse import urlsplit
 from zenpy import Zenpy
 
 from connectors.http import ApiUsage, RetryPolicy, api_session, call_with_retries
+from connectors.protocol import Cursor as Cursor  # re-exported: connectors.zendesk.Cursor
+from connectors.protocol import Page as Page  # re-exported: connectors.zendesk.Page
 from connectors.wire import origin_of
 from connectors.zendesk_records import (
     AGENT_ROLES,
@@ -61,8 +63,6 @@ EXPORT_LAG = timedelta(minutes=1)
 SHOW_MANY_LIMIT = 100
 EXPORT_PAGE = 1000  # records in a full incremental-export page
 
-Cursor = dict[str, Any]
-
 
 @dataclass(frozen=True)
 class ZendeskConfig:
@@ -81,30 +81,15 @@ class ZendeskConfig:
     survey_locale: str = "en-us"  # of the survey endpoints' paths
 
 
-@dataclass(frozen=True)
-class Page:
-    """One API page as model records, with the cursor to save together with it.
-
-    `high_water_mark` is set on the last page of a completed ticket export: the moment up
-    to which the source's interactions are known complete (server `Date` minus one minute).
-    """
-
-    stream: str
-    records: tuple[Any, ...]
-    cursor: Cursor
-    done: bool
-    high_water_mark: datetime | None = None
-    reached: datetime | None = None  # how far through time the stream has read (progress)
-    read: int = 0  # API records on the page (tickets, events, …), not the records made of them
-
-
 # zenpy reads ZENPY_FORCE_* from the process environment on every call; the lock keeps
 # two connectors pointed at different servers from crossing.
 _ENV_LOCK = threading.Lock()
 
 
 class ZendeskConnector:
-    """Reads the streams of one Zendesk instance (`config.source`)."""
+    """Reads the streams of one Zendesk instance (`config.source`); a `SourceConnector`."""
+
+    streams: tuple[str, ...] = STREAMS
 
     def __init__(self, config: ZendeskConfig, policy: RetryPolicy) -> None:
         self.config = config
@@ -144,6 +129,27 @@ class ZendeskConnector:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def pages(
+        self, stream: str, cursor: Cursor | None, since: datetime, until: datetime | None
+    ) -> Iterator[Page]:
+        """The pages of one of `STREAMS` (connectors/protocol.py)."""
+        from connectors.zendesk_surveys import reads_legacy, skipped_pages
+
+        if stream == "agents":
+            return self.agent_pages(cursor)
+        if stream == "tickets":
+            # The survey stream reads the responses of the tickets this export shows answered.
+            return self.surveys.noting(cursor, self.ticket_pages(cursor, since, until))
+        if stream == "events":
+            return self.event_pages(cursor, since, until)
+        if stream == "survey_responses":
+            return self.survey_pages(cursor, since, until)
+        if stream != "ratings":
+            raise ValueError(f"Zendesk has no stream {stream!r}; its streams are {STREAMS}")
+        if not reads_legacy(self.config.csat):
+            return skipped_pages(stream, cursor)
+        return self.rating_pages(cursor, since, until)
 
     # --- plumbing ------------------------------------------------------------------------
 

@@ -86,14 +86,13 @@ def _source_checks(
             max_wait_seconds=min(base.max_wait_seconds, CHECK_MAX_WAIT_SECONDS),
         )
     for name in enabled:
-        variable = settings.sources[name].token_env
         try:
             config = settings.zendesk_config(name, env)
         except DeskmetricsError as missing:
             results.append(CheckResult(f"secret {name}", False, str(missing)))
             results.append(CheckResult(f"source {name}", False, "not tried without its token"))
             continue
-        results.append(CheckResult(f"secret {name}", True, f"{variable} is set"))
+        results.append(CheckResult(f"secret {name}", True, f"{config.token_env} is set"))
         try:
             with ZendeskConnector(config, policy) as connector:
                 results.append(CheckResult(f"source {name}", True, connector.check()))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,8 +23,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from connectors.http import ApiUsage, RetryPolicy
-from connectors.zendesk import STREAMS, Page, ZendeskConfig, ZendeskConnector
-from connectors.zendesk_surveys import reads_legacy, skipped_pages
+from connectors.protocol import Page, SourceConnector
+from connectors.registry import SourceConfig, open_connector
 from deskmetrics.settings import Settings
 from interactions import CursorStuckError, DeskmetricsError, MalformedRecordError
 from warehouse.facts import owners_without_agent, recent_activity
@@ -125,32 +125,16 @@ def dirty_rule(settings: Settings) -> DirtyRule:
 
 
 def _connector(
-    settings: Settings, name: str, config: ZendeskConfig | None, policy: RetryPolicy | None
-) -> ZendeskConnector:
-    return ZendeskConnector(
-        config or settings.zendesk_config(name), policy or settings.retry_policy()
+    settings: Settings, name: str, config: SourceConfig | None, policy: RetryPolicy | None
+) -> SourceConnector:
+    """Source `name`'s connector, of its type; `config` instead of the settings' one."""
+    source_type = settings.sources[name].type
+    return open_connector(
+        source_type,
+        name,
+        config or settings.source_config(name),
+        policy or settings.retry_policy(),
     )
-
-
-def _pages(
-    connector: ZendeskConnector,
-    stream: str,
-    cursor: dict[str, Any] | None,
-    since: datetime,
-    until: datetime | None,
-) -> Iterator[Page]:
-    if stream == "agents":
-        return connector.agent_pages(cursor)
-    if stream == "tickets":
-        # The survey stream reads the responses of the tickets this export shows answered.
-        return connector.surveys.noting(cursor, connector.ticket_pages(cursor, since, until))
-    if stream == "events":
-        return connector.event_pages(cursor, since, until)
-    if stream == "survey_responses":
-        return connector.survey_pages(cursor, since, until)
-    if not reads_legacy(connector.config.csat):
-        return skipped_pages(stream, cursor)
-    return connector.rating_pages(cursor, since, until)
 
 
 def pull_source(
@@ -161,7 +145,7 @@ def pull_source(
     until: datetime | None = None,
     stream_prefix: str = "",
     progress: Progress | None = None,
-    config: ZendeskConfig | None = None,
+    config: SourceConfig | None = None,
     policy: RetryPolicy | None = None,
     bounds: RunBounds | None = None,
 ) -> SourceResult:
@@ -185,7 +169,7 @@ def pull_source(
 def _pull_streams(
     engine: Engine,
     settings: Settings,
-    connector: ZendeskConnector,
+    connector: SourceConnector,
     name: str,
     since: datetime,
     until: datetime | None,
@@ -202,12 +186,13 @@ def _pull_streams(
     """
     rule = dirty_rule(settings)
     result = SourceResult(name, usage=connector.usage)
-    saved = {stream: load_cursor(engine, name, f"{stream_prefix}{stream}") for stream in STREAMS}
+    streams = connector.streams
+    saved = {stream: load_cursor(engine, name, f"{stream_prefix}{stream}") for stream in streams}
     if not stream_prefix:
         saved = {s: c or _open_backfill_cursor(engine, name, s) for s, c in saved.items()}
     number, finished = pass_position(saved)
     failures: list[DeskmetricsError] = []
-    for stream in STREAMS:
+    for stream in streams:
         key = f"{stream_prefix}{stream}"
         if stream in finished:
             log.info("%s %s: finished in pass %d already; not read again", name, stream, number)
@@ -216,7 +201,7 @@ def _pull_streams(
         result.streams.append(done)
         cursor = _connector_cursor(saved[stream])
         try:
-            for page in _pages(connector, stream, cursor, since, until):
+            for page in connector.pages(stream, cursor, since, until):
                 kept = {**page.cursor, "pass": number, "done": page.done}
                 if page.reached is not None:
                     kept["reached"] = int(page.reached.timestamp())
@@ -343,7 +328,7 @@ def csat_silence(engine: Engine, name: str, now: datetime) -> str | None:
     )
 
 
-def _fetch_missing_agents(engine: Engine, connector: ZendeskConnector, name: str) -> None:
+def _fetch_missing_agents(engine: Engine, connector: SourceConnector, name: str) -> None:
     """Owners no longer listed as agents (downgraded, deleted) keep their last known name."""
     with engine.connect() as conn:
         missing = owners_without_agent(conn, name)

@@ -4,6 +4,10 @@ The file never holds a secret, only the *name* of the environment variable that 
 (`token_env`, `password_env`). Every key has a default here, and `settings.toml` at the
 repository root documents each one with that default (a test keeps the two equal). Bad
 values become one `ConfigError` that names the key, the problem and the fix.
+
+Each `[sources.NAME]` table is checked by the model of its `type` (`ZendeskSourceSettings`,
+`SalesforceSourceSettings`: a tagged union), so a key of another type is refused by name;
+`source_config` turns one into its connector's config (connectors/registry.py).
 """
 
 from __future__ import annotations
@@ -14,14 +18,23 @@ import tomllib
 from dataclasses import dataclass
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from connectors.http import RetryPolicy
+from connectors.registry import DEFAULT_TYPE, SOURCE_TYPES, SourceConfig, readable
 from connectors.zendesk import ZendeskConfig
 from deskmetrics.crontab import crontab_trigger
 from interactions import ConfigError
@@ -121,9 +134,19 @@ class StatusSettings(_Section):
     failing_alert_minutes: float = Field(60.0, gt=0)
 
 
-class ZendeskSourceSettings(_Section):
-    type: Literal["zendesk"] = "zendesk"
+class _SourceSection(_Section):
+    """What every `[sources.NAME]` table has, whatever its type."""
+
     enabled: bool = True
+    # This source's own schedule for `deskmetrics run` (0 / "": the [schedule] one).
+    sync_interval_minutes: float = Field(0.0, ge=0)
+    sync_cron: str = ""
+
+    _cron = field_validator("sync_cron")(_checked_cron)
+
+
+class ZendeskSourceSettings(_SourceSection):
+    type: Literal["zendesk"] = "zendesk"
     subdomain: str = ""
     base_url: str = ""
     email: str = ""
@@ -133,11 +156,6 @@ class ZendeskSourceSettings(_Section):
     # survey responses, both, or "auto" (legacy, plus surveys once one is seen enabled).
     csat: Literal["auto", "legacy", "surveys", "both"] = "auto"
     survey_locale: str = "en-us"
-    # This source's own schedule for `deskmetrics run` (0 / "": the [schedule] one).
-    sync_interval_minutes: float = Field(0.0, ge=0)
-    sync_cron: str = ""
-
-    _cron = field_validator("sync_cron")(_checked_cron)
 
     @field_validator("survey_locale")
     @classmethod
@@ -151,6 +169,95 @@ class ZendeskSourceSettings(_Section):
         return value
 
 
+# A Salesforce object or field API name (`Case`, `Score__c`, `ns__Survey__c`): these go into
+# SOQL text, so nothing else (no quote, dot, space or operator) may pass.
+SALESFORCE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}")
+_SALESFORCE_NAME_KEYS = (
+    "csat_object",
+    "csat_case_field",
+    "csat_score_field",
+    "csat_comment_field",
+    "csat_date_field",
+)
+# Which settings each way of logging in needs (research: simple-salesforce login flows).
+_AUTH_NEEDS = {
+    "password": ("username", "password_env", "security_token_env"),
+    "client_credentials": ("client_id", "client_secret_env"),
+    "jwt": ("username", "client_id", "private_key_env"),
+}
+
+
+class SalesforceSourceSettings(_SourceSection):
+    type: Literal["salesforce"] = "salesforce"
+    # https://yourcompany.my.salesforce.com, or http://127.0.0.1:PORT for the sandbox.
+    instance_url: str = ""
+    auth: Literal["password", "client_credentials", "jwt"] = "password"
+    username: str = ""
+    client_id: str = ""
+    # Secrets: the names of the environment variables that hold them, never the values.
+    password_env: str = "SALESFORCE_PASSWORD"
+    security_token_env: str = "SALESFORCE_SECURITY_TOKEN"
+    client_secret_env: str = "SALESFORCE_CLIENT_SECRET"
+    private_key_env: str = "SALESFORCE_PRIVATE_KEY"
+    api_version: str = "62.0"
+    # CSAT from a custom object with a case lookup (csat_object set), or from Feedback
+    # Management (csat_question: the question's name); at most one of them.
+    csat_object: str = ""
+    csat_case_field: str = "Case__c"
+    csat_score_field: str = "Score__c"
+    csat_comment_field: str = "Comment__c"
+    csat_date_field: str = "CreatedDate"
+    csat_question: str = ""
+    bulk_threshold: int = Field(10000, ge=0)
+    max_allowance_share: float = Field(0.5, gt=0, le=1)
+    customer_hash_key_env: str = "DESKMETRICS_CUSTOMER_HASH_KEY"
+
+    @field_validator(*_SALESFORCE_NAME_KEYS)
+    @classmethod
+    def _api_name(cls, value: str) -> str:
+        if value and not SALESFORCE_NAME.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not a Salesforce API name: write the object or field name as "
+                "in Setup, letters, digits and _ only, starting with a letter (e.g. Score__c)"
+            )
+        return value
+
+    @field_validator("instance_url")
+    @classmethod
+    def _instance(cls, value: str) -> str:
+        if value and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?", value):
+            raise ValueError(
+                f"{value!r} is not a Salesforce address: write https://yourcompany.my."
+                "salesforce.com (or http://127.0.0.1:PORT for the sandbox), no path"
+            )
+        return value
+
+    @field_validator("api_version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if not re.fullmatch(r"[0-9]{2,3}\.0", value):
+            raise ValueError(f'{value!r} is not an API version: write it as "62.0"')
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SalesforceSourceSettings:
+        for key in ("instance_url", *_AUTH_NEEDS[self.auth]):
+            if not getattr(self, key):
+                raise ValueError(f'{key} is empty, and auth = "{self.auth}" needs it')
+        if self.csat_object and self.csat_question:
+            raise ValueError(
+                "csat_object and csat_question are both set: CSAT comes from one of them, a "
+                "custom object or a Feedback Management question; clear the other"
+            )
+        return self
+
+
+# One `[sources.NAME]` table, told apart by its `type` (connectors/registry.py).
+SourceSettings = Annotated[
+    ZendeskSourceSettings | SalesforceSourceSettings, Field(discriminator="type")
+]
+
+
 class Settings(_Section):
     timezone: str = "UTC"
     database: DatabaseSettings = DatabaseSettings()
@@ -162,7 +269,7 @@ class Settings(_Section):
     leases: LeaseSettings = LeaseSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     status: StatusSettings = StatusSettings()
-    sources: dict[str, ZendeskSourceSettings] = Field(default_factory=dict)
+    sources: dict[str, SourceSettings] = Field(default_factory=dict)
     # The settings file's folder, which a relative SQLite path is relative to; not a key of
     # the file (load_settings sets it; settings built in code leave it None: the current folder).
     _folder: Path | None = PrivateAttr(default=None)
@@ -178,11 +285,20 @@ class Settings(_Section):
             ) from None
         return value
 
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _typed_sources(cls, value: object) -> object:
+        """A table without `type` is of the default type (settings from before types)."""
+        if not isinstance(value, dict):
+            return value
+        return {
+            name: {"type": DEFAULT_TYPE, **table} if isinstance(table, dict) else table
+            for name, table in value.items()
+        }
+
     @field_validator("sources")
     @classmethod
-    def _source_names(
-        cls, value: dict[str, ZendeskSourceSettings]
-    ) -> dict[str, ZendeskSourceSettings]:
+    def _source_names(cls, value: dict[str, SourceSettings]) -> dict[str, SourceSettings]:
         for name in value:
             if not name.replace("_", "").isalnum() or len(name) > 64:
                 raise ValueError(f"source name {name!r} must be letters, digits and _")
@@ -232,10 +348,19 @@ class Settings(_Section):
             return [only]
         return [name for name, source in sorted(self.sources.items()) if source.enabled]
 
+    def source_config(self, name: str, environ: dict[str, str] | None = None) -> SourceConfig:
+        """The connector config of source `name`, of its type (connectors/registry.py)."""
+        source = self.sources[name]
+        readable(source.type, name)
+        return self.zendesk_config(name, environ)
+
     def zendesk_config(self, name: str, environ: dict[str, str] | None = None) -> ZendeskConfig:
-        """The connector config of source `name`, its token read from the environment."""
+        """The connector config of Zendesk source `name`, its token read from the environment."""
         environ = dict(os.environ) if environ is None else environ
         source = self.sources[name]
+        if not isinstance(source, ZendeskSourceSettings):
+            readable(source.type, name)
+            raise ConfigError(f"source {name!r} is of type {source.type!r}, not zendesk.")
         token = environ.get(source.token_env, "")
         if not token:
             raise ConfigError(
@@ -339,8 +464,20 @@ def settings_from(raw: dict[str, object], where: str = "settings") -> Settings:
         return Settings.model_validate(raw)
     except ValidationError as bad:
         first = bad.errors()[0]
-        key = ".".join(str(part) for part in first["loc"])
-        message = first["msg"].removeprefix("Value error, ")
+        loc = list(first["loc"])
+        if first["type"] == "union_tag_invalid":
+            loc.append("type")
+            message = (
+                f"unknown source type {first['input'].get('type')!r}: use one of "
+                f"{', '.join(repr(t) for t in SOURCE_TYPES)}"
+            )
+        else:
+            message = first["msg"].removeprefix("Value error, ")
+        if loc[:1] == ["sources"] and len(loc) >= 3 and first["type"] != "union_tag_invalid":
+            tag = loc.pop(2)  # the `type` tag pydantic puts in the path: not a key of the file
+            if first["type"] == "extra_forbidden":
+                message = f"not a setting of a {tag} source"
+        key = ".".join(str(part) for part in loc)
         more = f" (and {bad.error_count() - 1} more)" if bad.error_count() > 1 else ""
         raise ConfigError(
             f"{where}: {key}: {message}{more}. Fix it in the settings file."

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import DBAPIError
 
-from connectors.zendesk import STREAMS
+from connectors.registry import DEFAULT_TYPE, streams_of
 from connectors.zendesk_surveys import csat_described
 from deskmetrics.settings import Settings, StatusSettings
 from warehouse.access import is_read_only
@@ -139,6 +139,7 @@ def read_status(engine: Engine, now: datetime, settings: Settings | None = None)
     sources = tuple(
         _source_status(
             name,
+            _streams_of_source(settings, name),
             by_source.get(name, []),
             name in enabled,
             _lease(held.get(name), now),
@@ -182,8 +183,16 @@ def _lease(row: Any, now: datetime) -> LeaseStatus | None:
     )
 
 
+def _streams_of_source(settings: Settings | None, name: str) -> tuple[str, ...]:
+    """The streams of the source's type; a source not in the settings (or none given) is
+    of the type a `[sources.NAME]` table without `type` has."""
+    source = settings.sources.get(name) if settings is not None else None
+    return streams_of(source.type if source is not None else DEFAULT_TYPE)
+
+
 def _source_status(
     source: str,
+    stream_names: tuple[str, ...],
     rows: list[Any],
     checked: bool,
     lease: LeaseStatus | None,
@@ -198,11 +207,11 @@ def _source_status(
         if not row.stream.startswith("*"):
             prefix, _, _ = row.stream.rpartition(":")
             windows[prefix].append(row)
-    ordered = sorted(windows.pop("", []), key=lambda r: _stream_order(r.stream))
+    ordered = sorted(windows.pop("", []), key=lambda r: _stream_order(stream_names, r.stream))
     streams = tuple(_stream_status(r.stream, r, first_run, now) for r in ordered)
     latest = max((s.pass_number or 0 for s in streams), default=0)
     finished = {s.stream for s in streams if s.pass_number == latest and s.state == "finished"}
-    to_go = tuple(name for name in STREAMS if streams and name not in finished)
+    to_go = tuple(name for name in stream_names if streams and name not in finished)
     lag = _minutes(now, mark) if mark else (_minutes(now, first_run) if first_run else None)
     problems = []
     for s in streams:
@@ -233,20 +242,24 @@ def _source_status(
         pass_number=latest,
         streams_to_go=to_go,
         streams=streams,
-        backfills=tuple(_backfill(prefix, rows, now) for prefix, rows in sorted(windows.items())),
+        backfills=tuple(
+            _backfill(stream_names, prefix, rows, now) for prefix, rows in sorted(windows.items())
+        ),
         lease=lease,
         quarantined=dict(quarantined),
         csat_read=csat_described(_cursor(surveys) if surveys else None),
     )
 
 
-def _stream_order(stream: str) -> tuple[int, str]:
-    return (STREAMS.index(stream) if stream in STREAMS else len(STREAMS), stream)
+def _stream_order(names: tuple[str, ...], stream: str) -> tuple[int, str]:
+    return (names.index(stream) if stream in names else len(names), stream)
 
 
-def _backfill(prefix: str, rows: list[Any], now: datetime) -> BackfillStatus:
+def _backfill(
+    names: tuple[str, ...], prefix: str, rows: list[Any], now: datetime
+) -> BackfillStatus:
     since, until = [*prefix.split(":"), "", ""][1:3]  # backfill:<since>:<until>
-    ordered = sorted(rows, key=lambda r: _stream_order(r.stream.rpartition(":")[2]))
+    ordered = sorted(rows, key=lambda r: _stream_order(names, r.stream.rpartition(":")[2]))
     streams = tuple(_stream_status(r.stream.rpartition(":")[2], r, None, now) for r in ordered)
     return BackfillStatus(since, None if until in ("open", "") else until, streams)
 

@@ -1,0 +1,66 @@
+"""The connector protocol: what the pipeline drives, whatever the helpdesk.
+
+A connector reads one source instance. It names its streams in the order they are read,
+yields the pages of one stream from a saved cursor, looks up former agents by id, counts
+its API usage, and closes its connections. `Page` is the unit it yields: records and the
+cursor stored together with them (DESIGN.md "Data flow").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, Self
+
+from connectors.http import ApiUsage
+from interactions import Agent
+
+Cursor = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One API page as model records, with the cursor to save together with it.
+
+    `high_water_mark` is set on the last page of a completed interaction export: the moment
+    up to which the source's interactions are known complete.
+    """
+
+    stream: str
+    records: tuple[Any, ...]
+    cursor: Cursor
+    done: bool
+    high_water_mark: datetime | None = None
+    reached: datetime | None = None  # how far through time the stream has read (progress)
+    read: int = 0  # API records on the page (tickets, events, …), not the records made of them
+
+
+class SourceConnector(Protocol):
+    """One source instance's streams, read page by page from saved cursors."""
+
+    @property
+    def streams(self) -> tuple[str, ...]:
+        """The stream names, in the order a pass reads them."""
+        ...
+
+    @property
+    def usage(self) -> ApiUsage:
+        """Requests made and rate-limit headers seen, for the run's log and `runs` row."""
+        ...
+
+    def pages(
+        self, stream: str, cursor: Cursor | None, since: datetime, until: datetime | None
+    ) -> Iterator[Page]:
+        """The pages of `stream` from `cursor` (None: from `since`), up to `until`."""
+        ...
+
+    def agents_by_id(self, agent_ids: Iterable[str]) -> list[Agent]:
+        """Agents no longer listed (downgraded, deleted) that still own interactions."""
+        ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc: object) -> None: ...

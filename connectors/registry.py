@@ -1,0 +1,72 @@
+"""Source types: the name in `[sources.NAME] type = ...` to the connector that reads it.
+
+A helpdesk is one connector module and one entry of `SOURCE_TYPES`: its streams (for
+status before any connection) and how to open its connector from its config. The settings
+turn a `[sources.NAME]` table into that config (deskmetrics/settings.py); this module
+knows no settings file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from connectors.http import RetryPolicy
+from connectors.protocol import SourceConnector
+from connectors.zendesk import STREAMS as ZENDESK_STREAMS
+from connectors.zendesk import ZendeskConfig, ZendeskConnector
+from interactions import ConfigError
+
+# The config one source type's connector is built from; one member per readable type.
+SourceConfig = ZendeskConfig
+
+# A `[sources.NAME]` table without `type` is Zendesk: the only type before types existed.
+DEFAULT_TYPE = "zendesk"
+
+
+@dataclass(frozen=True)
+class SourceType:
+    """One helpdesk: its streams in reading order, and its connector's factory (None: the
+    type is known to the settings but cannot be read in this version)."""
+
+    streams: tuple[str, ...]
+    opened: Callable[[SourceConfig, RetryPolicy], SourceConnector] | None
+
+
+def _zendesk(config: SourceConfig, policy: RetryPolicy) -> SourceConnector:
+    return ZendeskConnector(config, policy)
+
+
+SOURCE_TYPES: dict[str, SourceType] = {
+    "zendesk": SourceType(ZENDESK_STREAMS, _zendesk),
+    # Settings are checked already; the connector (connectors/salesforce.py) is to come.
+    "salesforce": SourceType((), None),
+}
+
+
+def streams_of(source_type: str) -> tuple[str, ...]:
+    """The streams of a source type, in reading order; none for a type not readable here."""
+    known = SOURCE_TYPES.get(source_type)
+    return known.streams if known is not None else ()
+
+
+def readable(source_type: str, source: str) -> SourceType:
+    """The type of source `source`, or a `ConfigError` when this version cannot read it."""
+    known = SOURCE_TYPES.get(source_type)
+    if known is None or known.opened is None:
+        readable_types = ", ".join(t for t, k in sorted(SOURCE_TYPES.items()) if k.opened)
+        raise ConfigError(
+            f"source {source!r} is of type {source_type!r}, which this version of deskmetrics "
+            f"cannot read yet (it reads: {readable_types}). Set sources.{source}.enabled = "
+            "false, or remove the section, until a version that reads it."
+        )
+    return known
+
+
+def open_connector(
+    source_type: str, source: str, config: SourceConfig, policy: RetryPolicy
+) -> SourceConnector:
+    """The connector of source `source`, of type `source_type`, built from its config."""
+    opened = readable(source_type, source).opened
+    assert opened is not None  # readable() refused the types without a connector
+    return opened(config, policy)

@@ -1,0 +1,404 @@
+"""Salesforce REST records (JSON dicts as `query`/`queryAll` return them) to interaction-model
+records, and nothing else: no HTTP, no simple-salesforce, no database.
+
+Rules, by their heading in docs/metrics.md: "Words" (a `Case` is an interaction; agents are
+`005…` users, `00G…` queues never are; resolved is `IsClosed`, for statuses in history the
+`CaseStatus` table; the customer is `ContactId`, else `SuppliedEmail`; `CaseHistory` rows with
+one `CreatedDate` are one update), "Left out" (`IsDeleted`) and "CSAT" (a number kept as text;
+scoring reads it on the [csat] scale). A web-to-case customer known only by `SuppliedEmail` is
+kept as a keyed hash, never the address (issue 11, "Privacy").
+
+Parsing is strict where the model needs a value (ids, times, status) and lenient where the API
+is loose: booleans come as JSON booleans from REST and as "true"/"false" from Bulk CSV, times
+end in `+0000` or `Z`, extra keys (`attributes`) are normal. A record that cannot be read
+raises `MalformedRecordError` naming the object, the record Id and the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from interactions import (
+    Agent,
+    ConfigError,
+    Interaction,
+    MalformedRecordError,
+    OwnershipChange,
+    Rating,
+    StatusChange,
+)
+
+USER_PREFIX = "005"  # docs/metrics.md "Words": Agent
+QUEUE_PREFIX = "00G"  # docs/metrics.md "Words": groups and queues are never agents
+_SALESFORCE_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+IDENTIFIER_MAX = 100
+
+# CaseHistory `Field` values that record a change of owner (research/salesforce-api.md
+# "Settled since": assignment rules and "accept from queue" write their own field names).
+OWNER_FIELDS = frozenset({"Owner", "ownerAssignment", "ownerAccepted"})
+STATUS_FIELD = "Status"
+
+# Times outside these are no time a Salesforce org keeps; refusing them keeps day and
+# window arithmetic clear of the ends of `datetime`.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def identifier(name: str, what: str) -> str:
+    """`name` when it is a plain SOQL object or field name, else `ConfigError`: settings
+    name objects and fields that are put into SOQL text, so nothing else may pass."""
+    if not isinstance(name, str) or len(name) > IDENTIFIER_MAX or not _IDENTIFIER.match(name):
+        raise ConfigError(
+            f"{what} {name!r} is not a Salesforce object or field name: use letters, digits "
+            f"and underscores, starting with a letter, at most {IDENTIFIER_MAX} characters "
+            "(e.g. CSAT_Score__c)."
+        )
+    return name
+
+
+def is_salesforce_id(value: Any) -> bool:
+    """Whether `value` has the shape of a 15- or 18-character Salesforce record Id."""
+    return isinstance(value, str) and _SALESFORCE_ID.match(value) is not None
+
+
+def is_user_id(value: Any) -> bool:
+    """Whether `value` is the Id of a `User` (an agent, docs/metrics.md "Words")."""
+    return is_salesforce_id(value) and str(value).startswith(USER_PREFIX)
+
+
+def is_queue_id(value: Any) -> bool:
+    """Whether `value` is the Id of a queue (a `Group`: never an owner, docs/metrics.md
+    "Words")."""
+    return is_salesforce_id(value) and str(value).startswith(QUEUE_PREFIX)
+
+
+def owner_of(value: Any) -> str | None:
+    """The owning agent an `OwnerId` names: the user, or None for a queue (no owner)."""
+    return str(value) if is_user_id(value) else None
+
+
+def _fail(obj: str, record: Mapping[str, Any], field: str, problem: str) -> MalformedRecordError:
+    return MalformedRecordError(
+        f"salesforce {obj} record Id={record.get('Id')!r}: field {field!r} {problem}. "
+        "The page holding it was not stored; if the API really sends this, please report it "
+        "with the record."
+    )
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
+def _required_id(obj: str, record: Mapping[str, Any], field: str) -> str:
+    value = record.get(field)
+    if not is_salesforce_id(value):
+        raise _fail(obj, record, field, f"is not a Salesforce Id ({_shown(value)})")
+    return str(value)
+
+
+def _optional_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _flag(obj: str, record: Mapping[str, Any], field: str, default: bool) -> bool:
+    """A checkbox: a JSON boolean (REST) or "true"/"false" (Bulk CSV); `default` if absent."""
+    value = record.get(field)
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise _fail(obj, record, field, f"is not true or false ({_shown(value)})")
+
+
+def parse_time(value: Any) -> datetime | None:
+    """A Salesforce datetime (`2026-01-05T10:00:00.000+0000`, or ending in `Z`) or date as an
+    aware UTC datetime; None for null/"". Anything else, or out of range, is `ValueError`."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"not a time: {value!r}")
+    moment = datetime.fromisoformat(value.strip())  # Python 3.11 reads `+0000` and `Z`
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # a Date field: midnight UTC
+    moment = moment.astimezone(UTC)
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError(f"out of range: {value!r}")
+    return moment
+
+
+def _time(obj: str, record: Mapping[str, Any], field: str, required: bool) -> datetime | None:
+    try:
+        moment = parse_time(record.get(field))
+    except ValueError:
+        raise _fail(
+            obj,
+            record,
+            field,
+            f"is not a time between {EARLIEST:%Y} and {LATEST:%Y} ({_shown(record.get(field))})",
+        ) from None
+    if moment is None and required:
+        raise _fail(obj, record, field, "is missing")
+    return moment
+
+
+def _required_time(obj: str, record: Mapping[str, Any], field: str) -> datetime:
+    moment = _time(obj, record, field, required=True)
+    assert moment is not None  # _time raised otherwise
+    return moment
+
+
+def hashed_email(address: str, key: bytes) -> str:
+    """A web-to-case customer's stand-in id: HMAC-SHA256 of the trimmed, lower-cased
+    address under `key`. The same address gives the same id (so FCR's repeat contacts are
+    still seen), and the address itself is never stored (issue 11, "Privacy")."""
+    if not key:
+        raise ConfigError(
+            "the key for hashing Salesforce SuppliedEmail is empty: set the environment "
+            "variable named by the source's email hash key setting to a long random value."
+        )
+    digest = hmac.new(key, address.strip().lower().encode("utf-8"), hashlib.sha256)
+    return f"email:{digest.hexdigest()}"
+
+
+def interaction_from_case(
+    source: str, case: Mapping[str, Any], closed_statuses: frozenset[str], *, email_key: bytes
+) -> Interaction:
+    """A `Case` as it stands now. `closed_statuses` (from `closed_statuses_from`) decides
+    resolution only when the record carries no `IsClosed`."""
+    case_id = _required_id("Case", case, "Id")
+    status = case.get("Status")
+    if not isinstance(status, str) or not status.strip():
+        raise _fail("Case", case, "Status", f"is missing or not text ({_shown(status)})")
+    created_at = _required_time("Case", case, "CreatedDate")
+    changed = [
+        moment
+        for field in ("LastModifiedDate", "SystemModstamp")
+        if (moment := _time("Case", case, field, required=False)) is not None
+    ]
+    contact = case.get("ContactId")
+    email = _optional_text(case.get("SuppliedEmail"))
+    if is_salesforce_id(contact):
+        customer_id: str | None = str(contact)
+    elif email is not None:
+        customer_id = hashed_email(email, email_key)
+    else:
+        customer_id = None
+    owner = case.get("OwnerId")
+    return Interaction(
+        source=source,
+        interaction_id=case_id,
+        created_at=created_at,
+        updated_at=max([created_at, *changed]),
+        status=status,
+        resolved=_flag("Case", case, "IsClosed", default=status in closed_statuses),
+        deleted=_flag("Case", case, "IsDeleted", default=False),
+        customer_id=customer_id,
+        owner_id=owner_of(owner),
+        group_id=str(owner) if is_queue_id(owner) else None,
+        solved_at=_time("Case", case, "ClosedDate", required=False),
+    )
+
+
+def closed_statuses_from(rows: Iterable[Mapping[str, Any]]) -> frozenset[str]:
+    """The status values (`ApiName` and `MasterLabel`) of `CaseStatus` rows with `IsClosed`:
+    which statuses are closed is the org's configuration, not a list in code."""
+    closed: set[str] = set()
+    for row in rows:
+        if _flag("CaseStatus", row, "IsClosed", default=False):
+            closed.update(
+                str(row[name])
+                for name in ("ApiName", "MasterLabel")
+                if isinstance(row.get(name), str) and row[name]
+            )
+    return frozenset(closed)
+
+
+def _is_owner_id_row(row: Mapping[str, Any]) -> bool:
+    """An owner change writes two rows, names and ids; this is the ids one (any value given
+    is a user or queue Id, and one is given)."""
+    values = [row.get("OldValue"), row.get("NewValue")]
+    given = [value for value in values if value not in (None, "")]
+    return bool(given) and all(is_user_id(v) or is_queue_id(v) for v in given)
+
+
+def changes_from_case_history(
+    source: str, rows: Iterable[Mapping[str, Any]], closed_statuses: frozenset[str]
+) -> Iterator[OwnershipChange | StatusChange]:
+    """The owner and status changes in `CaseHistory` rows of one or several cases.
+
+    Rows with one CaseId and CreatedDate are one update (docs/metrics.md "Words": Update).
+    Creation writes no row: a case's first owner and status are the `OldValue` of its first
+    row, which the changes carry as `previous_owner`/`previous_status`.
+    """
+    # Salesforce may record one reassignment under two field names (`Owner` and
+    # `ownerAssignment`) in one update: the repeat is dropped. Rows come in CreatedDate order,
+    # so only the current moment's changes need remembering.
+    seen_at: datetime | None = None
+    seen: set[tuple[str, str | None, str | None]] = set()
+    for row in rows:
+        field = row.get("Field")
+        is_owner = field in OWNER_FIELDS and _is_owner_id_row(row)
+        if not is_owner and field != STATUS_FIELD:
+            continue  # other tracked fields, and the name twin of an owner change
+        row_id = _required_id("CaseHistory", row, "Id")
+        case_id = _required_id("CaseHistory", row, "CaseId")
+        at = _required_time("CaseHistory", row, "CreatedDate")
+        update_id = f"{case_id}@{at.isoformat()}"  # the same text from REST and Bulk times
+        if is_owner:
+            previous, new = owner_of(row.get("OldValue")), owner_of(row.get("NewValue"))
+            if at != seen_at:
+                seen_at, seen = at, set()
+            if (update_id, previous, new) in seen:
+                continue
+            seen.add((update_id, previous, new))
+            yield OwnershipChange(
+                source=source,
+                change_id=row_id,
+                interaction_id=case_id,
+                update_id=update_id,
+                at=at,
+                previous_owner=previous,
+                new_owner=new,
+            )
+            continue
+        new_status = _optional_text(row.get("NewValue"))
+        if new_status is None:
+            raise _fail("CaseHistory", row, "NewValue", "is missing for a Status change")
+        previous_status = _optional_text(row.get("OldValue"))
+        yield StatusChange(
+            source=source,
+            change_id=row_id,
+            interaction_id=case_id,
+            update_id=update_id,
+            at=at,
+            previous_status=previous_status,
+            new_status=new_status,
+            previous_resolved=(
+                previous_status in closed_statuses if previous_status is not None else None
+            ),
+            resolved=new_status in closed_statuses,
+        )
+
+
+def agent_from_user(source: str, user: Mapping[str, Any]) -> Agent:
+    """A `User` (docs/metrics.md "Words": Agent); inactive once `IsActive` is false."""
+    agent_id = _required_id("User", user, "Id")
+    if not is_user_id(agent_id):
+        raise _fail("User", user, "Id", f"is not a user Id ({USER_PREFIX}…)")
+    changed = _time("User", user, "SystemModstamp", required=False)
+    return Agent(
+        source=source,
+        agent_id=agent_id,
+        name=_optional_text(user.get("Name")),
+        email=_optional_text(user.get("Email")),
+        role=_optional_text(user.get("UserType")),
+        active=_flag("User", user, "IsActive", default=True),
+        updated_at=changed or _time("User", user, "LastModifiedDate", required=False),
+    )
+
+
+@dataclass(frozen=True)
+class SurveyFields:
+    """Where a custom object keeps CSAT answers (settings); every name is an identifier."""
+
+    object_name: str
+    case_field: str
+    score_field: str
+    date_field: str
+    comment_field: str | None = None
+
+    def __post_init__(self) -> None:
+        identifier(self.object_name, "CSAT object")
+        for name in (self.case_field, self.score_field, self.date_field, self.comment_field):
+            if name is not None:
+                identifier(name, f"CSAT field of {self.object_name}")
+
+
+def _score_text(obj: str, record: Mapping[str, Any], field: str) -> str:
+    """A score as text, as the org keeps it ("4", "4.0"); "" when empty (no answer)."""
+    value = record.get(field)
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _fail(obj, record, field, f"is not a number ({_shown(value)})")
+    text = str(value).strip()
+    if text:
+        try:
+            float(text)
+        except ValueError:
+            raise _fail(obj, record, field, f"is not a number ({_shown(value)})") from None
+    return text
+
+
+def rating_from_survey_record(
+    source: str, record: Mapping[str, Any], fields: SurveyFields
+) -> Rating:
+    """A custom-object CSAT record (docs/metrics.md "CSAT"): the score on the [csat] scale,
+    kept as text; it names no agent, so scoring gives it to the case's resolver."""
+    obj = fields.object_name
+    answered_at = _required_time(obj, record, fields.date_field)
+    comment = record.get(fields.comment_field) if fields.comment_field else None
+    return Rating(
+        source=source,
+        rating_id=_required_id(obj, record, "Id"),
+        interaction_id=_required_id(obj, record, fields.case_field),
+        agent_id=None,
+        score=_score_text(obj, record, fields.score_field),
+        comment=_optional_text(comment),
+        created_at=answered_at,
+        # An edited record is a changed answer (docs/metrics.md "CSAT"): the latest counts.
+        updated_at=max(
+            answered_at, _time(obj, record, "LastModifiedDate", required=False) or answered_at
+        ),
+        survey_id="",
+    )
+
+
+def rating_from_feedback_response(
+    source: str, response: Mapping[str, Any], question_id: str, case_of: Mapping[str, str]
+) -> Rating | None:
+    """A Feedback Management `SurveyQuestionResponse` to the CSAT question `question_id` as a
+    rating; None for an answer to another question (one response can hold CSAT and NPS) or
+    about no case. `case_of` maps the invitation and response Ids that `SurveySubject.ParentId`
+    names to the case (`SubjectId`).
+
+    Feedback Management answers cannot be edited (research/salesforce-api.md "Settled
+    since"), so the first answer is the latest."""
+    obj = "SurveyQuestionResponse"
+    if response.get("QuestionId") != question_id:
+        return None
+    case_id = next(
+        (
+            case_of[str(parent)]
+            for parent in (response.get("InvitationId"), response.get("ResponseId"))
+            if parent is not None and str(parent) in case_of
+        ),
+        None,
+    )
+    if case_id is None:
+        return None
+    answered_at = _required_time(obj, response, "CreatedDate")
+    return Rating(
+        source=source,
+        rating_id=_required_id(obj, response, "Id"),
+        interaction_id=case_id,
+        agent_id=None,
+        score=_score_text(obj, response, "NumberValue"),
+        comment=None,
+        created_at=answered_at,
+        updated_at=answered_at,
+        survey_id="",
+    )

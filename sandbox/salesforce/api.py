@@ -1,0 +1,358 @@
+"""`SalesforceSandbox`: the Salesforce REST API simulator on 127.0.0.1, over a generated desk.
+
+Owns the server lifecycle, sessions (issued by the login endpoints in logins.py, expiring after
+a set number of requests: 401 `INVALID_SESSION_ID`), the daily API allowance (403
+`REQUEST_LIMIT_EXCEEDED` once used up; `Sforce-Limit-Info: api-usage=N/M` on every answer),
+injected faults (sandbox.faults kinds, plus Salesforce error codes via `inject_error`) and
+routing: `query`, `queryAll`, `query/{locator}-{offset}` (queries.py), Bulk API 2.0
+`jobs/query...` (bulk.py), `sobjects/{Object}/describe`, `limits`. Records come from face.py
+(cached per desk version), hidden while inside `commit_lag`; SOQL from soql.py; logins from
+logins.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+from sandbox.desk import Desk
+from sandbox.faults import Fault, FaultQueue
+from sandbox.salesforce import logins, wire
+from sandbox.salesforce.bulk import DEFAULT_MAX_RECORDS, BulkJobs, Reply
+from sandbox.salesforce.face import Face, salesforce_face
+from sandbox.salesforce.queries import (
+    JSON_TYPE,
+    MAX_BATCH,
+    Answer,
+    QueryCursors,
+    batch_size,
+    error,
+)
+from sandbox.salesforce.schema import OBJECTS, describe
+from sandbox.salesforce.soql import SoqlError
+from sandbox.salesforce.values import Record, sf_datetime
+from sandbox.salesforce.wire import Handler
+from sandbox.server import Server
+
+_DATA = re.compile(r"^/services/data/v(?P<version>\d+\.\d)/(?P<rest>.*?)/?$")
+
+
+@dataclass
+class _InjectedError:
+    status: int
+    code: str
+    message: str
+    times: int
+    path_contains: str | None
+
+
+class SalesforceSandbox:
+    """Serve `desk` as a Salesforce org. Use as a context manager or `start()`/`stop()`."""
+
+    def __init__(
+        self,
+        desk: Desk,
+        *,
+        username: str = "agent@sandbox.example",
+        password: str = "sandbox-password",
+        security_token: str = "sandbox-token",
+        consumer_key: str = "sandbox-consumer-key",
+        consumer_secret: str = "sandbox-consumer-secret",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        daily_allowance: int = 100_000,
+        api_usage: int = 0,
+        session_lifetime: int | None = None,
+        page_size: int = MAX_BATCH,
+        open_cursors: int = 10,
+        bulk_polls_in_progress: int = 1,
+        commit_lag: timedelta = timedelta(0),
+    ) -> None:
+        self.desk = desk
+        self.credentials = logins.Credentials(
+            username, password, security_token, consumer_key, consumer_secret
+        )
+        self.daily_allowance = daily_allowance
+        self.api_usage = api_usage
+        self.session_lifetime = session_lifetime  # requests a session serves; None: forever
+        self.page_size = page_size  # the batch when the client asks for none
+        # Rows stamped within `commit_lag` of the desk clock are not visible yet: they appear
+        # later with their earlier stamp, as late-committing transactions do in Salesforce.
+        self.commit_lag = commit_lag
+        self.faults = FaultQueue()
+        self.bulk = BulkJobs(bulk_polls_in_progress)
+        self.request_count = 0
+        self.served: list[tuple[str, int]] = []
+        self._lock = threading.Lock()
+        self._sessions: dict[str, int | None] = {}
+        self.cursors = QueryCursors(open_cursors)
+        self._errors: list[_InjectedError] = []
+        self._face: tuple[int, Face] | None = None
+        self._stopping = threading.Event()
+        handler = type("Handler", (Handler,), {"sandbox": self})
+        self._server = Server((host, port), handler)
+        self._thread: threading.Thread | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def instance_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> SalesforceSandbox:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.faults.release()
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> SalesforceSandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---- sessions, faults ------------------------------------------------------------------
+
+    def new_session(self) -> str:
+        """Issue a session id, as a login does (for clients given `session_id` directly)."""
+        with self._lock:
+            token = f"{logins.ORG_ID}!SANDBOX.{len(self._sessions) + 1:08d}"
+            self._sessions[token] = self.session_lifetime
+        return token
+
+    def expire_sessions(self) -> None:
+        """End every session now: the next request with one is a 401 INVALID_SESSION_ID."""
+        with self._lock:
+            self._sessions = {token: 0 for token in self._sessions}
+
+    def expire_locators(self) -> None:
+        """Forget every query cursor: following a nextRecordsUrl is INVALID_QUERY_LOCATOR."""
+        self.cursors.forget()
+
+    def inject(
+        self,
+        kind: str,
+        times: int = 1,
+        path_contains: str | None = None,
+        retry_after: int = 1,
+        delay: float = 0.5,
+    ) -> None:
+        """Make the next `times` matching requests fail as `kind` (429 500 502 503 reset
+        slow hang; "cut" answers like "slow")."""
+        self.faults.add(kind, times, path_contains, retry_after, delay)
+
+    def inject_error(
+        self,
+        code: str,
+        status: int = 400,
+        message: str | None = None,
+        times: int = 1,
+        path_contains: str | None = None,
+    ) -> None:
+        """Answer the next `times` matching API requests with a Salesforce error body, e.g.
+        `QUERY_TIMEOUT` or `INVALID_QUERY_LOCATOR` (400), `SERVER_UNAVAILABLE` (503)."""
+        text = message or f"{code} (injected by the sandbox)"
+        with self._lock:
+            self._errors.append(_InjectedError(status, code, text, times, path_contains))
+
+    def release(self) -> None:
+        self.faults.release()
+
+    def wait_for_hang(self, count: int = 1, timeout: float = 5.0) -> bool:
+        return self.faults.wait_hanging(count, timeout)
+
+    # ---- request handling ------------------------------------------------------------------
+
+    def handle_request(self, req: Handler) -> None:
+        parts = urlsplit(req.path)
+        length = int(req.headers.get("Content-Length") or 0)
+        body = req.rfile.read(length) if length else b""
+        with self._lock:
+            self.request_count += 1
+        fault = self.faults.take(parts.path)
+        if fault is not None and self._fault_first(req, parts.path, fault):
+            return
+        status, payload, content_type, headers = self._respond(req, parts.path, parts.query, body)
+        self._send(req, parts.path, status, payload, content_type, headers)
+
+    def _respond(self, req: Handler, path: str, query: str, body: bytes) -> Reply:
+        if req.command == "POST" and path == "/services/oauth2/token":
+            authorization = req.headers.get("Authorization", "")
+            return (
+                *logins.oauth_token(
+                    body, authorization, self.credentials, self.new_session, self.instance_url
+                ),
+                {},
+            )
+        soap = re.fullmatch(r"/services/Soap/u/(\d+\.\d)/?", path)
+        if req.command == "POST" and soap:
+            return (
+                *logins.soap_login(
+                    body, soap.group(1), self.credentials, self.new_session, self.instance_url
+                ),
+                {},
+            )
+        match = _DATA.match(path)
+        if match is None:
+            return (*error(404, "NOT_FOUND", "The requested resource does not exist"), {})
+        refused = self._authorize(req.headers.get("Authorization", ""))
+        if refused is None:
+            refused = self._take_injected(path)
+        if refused is not None:
+            return (*refused, {})
+        version, rest = match.group("version"), match.group("rest")
+        if rest.startswith("jobs/query"):
+            return self._bulk(req, version, rest, query, body)
+        if req.command != "GET":
+            return (*error(404, "NOT_FOUND", "The requested resource does not exist"), {})
+        try:
+            return (*self._route(req, version, rest, query), {})
+        except SoqlError as bad:
+            return (*error(400, bad.code, bad.message), {})
+
+    def _bulk(self, req: Handler, version: str, rest: str, query: str, body: bytes) -> Reply:
+        if req.command == "POST" and rest == "jobs/query":
+            return self.bulk.create(version, body, self._records_of)
+        job = re.fullmatch(r"jobs/query/(?P<id>\w+)(?P<results>/results)?", rest)
+        if req.command != "GET" or job is None:
+            return (*error(404, "NOT_FOUND", "The requested resource does not exist"), {})
+        if job["results"] is None:
+            return self.bulk.status(version, job["id"])
+        params = parse_qs(query)
+        max_records = params.get("maxRecords", [""])[0]
+        size = int(max_records) if max_records.isdigit() and int(max_records) > 0 else 0
+        locator = params.get("locator", [None])[0]
+        return self.bulk.results(job["id"], size or DEFAULT_MAX_RECORDS, locator)
+
+    def _records_of(self, object_name: str, all_rows: bool) -> list[Record]:
+        """An object's records; deleted ones only for queryAll, as in Salesforce."""
+        source = self.face().objects[object_name]
+        if not all_rows and "IsDeleted" in OBJECTS[object_name]:
+            source = [r for r in source if not r["IsDeleted"]]
+        fields = OBJECTS[object_name]
+        stamp = "SystemModstamp" if "SystemModstamp" in fields else "CreatedDate"
+        if self.commit_lag and stamp in fields:
+            visible_until = sf_datetime(self.desk.now - self.commit_lag)  # same format: sortable
+            source = [r for r in source if r[stamp] <= visible_until]
+        return source
+
+    def _authorize(self, authorization: str) -> Answer | None:
+        scheme, _, token = authorization.partition(" ")
+        with self._lock:
+            left = self._sessions.get(token, 0) if scheme in ("Bearer", "OAuth") else 0
+            if left is not None and left <= 0:
+                return error(401, "INVALID_SESSION_ID", "Session expired or invalid")
+            if self.api_usage >= self.daily_allowance:
+                return error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+            if left is not None:
+                self._sessions[token] = left - 1
+            self.api_usage += 1
+        return None
+
+    def _take_injected(self, path: str) -> Answer | None:
+        with self._lock:
+            for injected in self._errors:
+                if injected.path_contains is None or injected.path_contains in path:
+                    injected.times -= 1
+                    if injected.times == 0:
+                        self._errors.remove(injected)
+                    return error(injected.status, injected.code, injected.message)
+        return None
+
+    def _route(self, req: Handler, version: str, rest: str, query: str) -> Answer:
+        params = parse_qs(query)
+        if rest in ("query", "queryAll"):
+            if "q" not in params:
+                return error(400, "MALFORMED_QUERY", "A query string is required (q=)")
+            batch = batch_size(req.headers.get("Sforce-Query-Options", ""), self.page_size)
+            soql, all_rows = params["q"][0], rest == "queryAll"
+            return self.cursors.first_page(version, soql, all_rows, batch, self._records_of)
+        more = re.fullmatch(r"query(?:All)?/(?P<locator>[A-Za-z0-9]+)-(?P<offset>\d+)", rest)
+        if more:
+            batch = batch_size(req.headers.get("Sforce-Query-Options", ""), self.page_size)
+            return self.cursors.next_page(version, more["locator"], int(more["offset"]), batch)
+        described = re.fullmatch(r"sobjects/(?P<name>\w+)/describe", rest)
+        if described:
+            name = next((o for o in OBJECTS if o.lower() == described["name"].lower()), None)
+            if name is None:
+                return error(404, "NOT_FOUND", "The requested resource does not exist")
+            return 200, json.dumps(describe(name)).encode(), JSON_TYPE
+        if rest == "limits":
+            remaining = max(self.daily_allowance - self.api_usage, 0)
+            limits = {"DailyApiRequests": {"Max": self.daily_allowance, "Remaining": remaining}}
+            return 200, json.dumps(limits).encode(), JSON_TYPE
+        return error(404, "NOT_FOUND", "The requested resource does not exist")
+
+    def face(self) -> Face:
+        """The desk's Salesforce records now (rebuilt only when the desk has changed)."""
+        with self.desk.lock:
+            cached = self._face
+            if cached is None or cached[0] != self.desk.version:
+                cached = (self.desk.version, salesforce_face(self.desk))
+                self._face = cached
+            return cached[1]
+
+    # ---- the wire --------------------------------------------------------------------------
+
+    def _send(
+        self,
+        req: Handler,
+        path: str,
+        status: int,
+        payload: bytes,
+        content_type: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        with self._lock:
+            usage = f"api-usage={self.api_usage}/{self.daily_allowance}"
+            self.served.append((path, status))
+        wire.write(
+            req, status, payload, content_type, {"Sforce-Limit-Info": usage, **(headers or {})}
+        )
+
+    def _fault_first(self, req: Handler, path: str, fault: Fault) -> bool:
+        """Act on a fault before the answer. True when the request is finished with."""
+        if fault.kind == "429":
+            self._send(req, path, 429, b"", "text/plain", {"Retry-After": str(fault.retry_after)})
+            return True
+        if fault.kind in ("500", "502", "503"):
+            status, payload, content_type = error(
+                int(fault.kind), "SERVER_UNAVAILABLE", "Server temporarily unavailable"
+            )
+            self._send(req, path, status, payload, content_type)
+            return True
+        if fault.kind == "reset":
+            self._reset(req)
+            return True
+        if fault.kind in ("slow", "cut"):
+            time.sleep(fault.delay)
+            return False
+        if fault.kind == "hang":
+            release = self.faults.release_event()
+            self.faults.hang_started()
+            try:
+                while not release.wait(0.05) and not self._stopping.is_set():
+                    pass
+            finally:
+                self.faults.hang_ended()
+            if self._stopping.is_set():
+                self._reset(req)
+                return True
+        return False
+
+    def _reset(self, req: Handler) -> None:
+        self.served.append(("reset", 0))
+        wire.reset(req)

@@ -1,0 +1,230 @@
+"""A generated desk seen through Salesforce's face: its records as Service Cloud objects.
+
+Owns `salesforce_face(desk) -> Face`: `User` (staff), `Group` (queues, one per desk group),
+`Contact` (customers), `Case` (one per ticket; a ticket in no one's hands is owned by its
+group's queue), `CaseHistory` (an owner change writes a name row and an id row, both with
+`Field` `Owner`, `ownerAssignment` or `ownerAccepted` (owner_field); status changes are
+`Status` rows; creation writes one `created` row and no owner or status row), `CaseStatus`,
+and CSAT as the custom object `Case_Survey__c` (1..5). Ids are derived from the desk's ids
+(ids.py), so the same desk gives the same records. Reads the desk; changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sandbox.desk import Desk
+from sandbox.model import Rating, Ticket
+from sandbox.salesforce import ids
+from sandbox.salesforce.feedback import feedback_records
+from sandbox.salesforce.values import Record, sf_datetime, stamps, survey_score
+
+# Zendesk status -> the Case status label shown for it; which labels are closed is CaseStatus.
+STATUS_LABELS = {
+    "new": "New",
+    "open": "Working",
+    "pending": "Waiting on Customer",
+    "hold": "On Hold",
+    "solved": "Resolved",
+    "closed": "Closed",
+}
+CLOSED_LABELS = frozenset({"Resolved", "Closed"})
+WEB_CHANNEL = "web"  # web-to-case: the customer is known only by SuppliedEmail
+
+
+def user_id(desk_user_id: int) -> str:
+    return ids.sf_id(ids.USER, desk_user_id)
+
+
+def queue_id(desk_group_id: int) -> str:
+    return ids.sf_id(ids.QUEUE, desk_group_id)
+
+
+def case_id(ticket_id: int) -> str:
+    return ids.sf_id(ids.CASE, ticket_id)
+
+
+@dataclass(frozen=True)
+class Face:
+    """Every object's records, by object name, each list in Id order."""
+
+    objects: dict[str, list[Record]]
+
+
+def salesforce_face(desk: Desk) -> Face:
+    with desk.lock:
+        users = [_user(u.id, u.name, u.email, u.active, u.created_at) for u in _staff(desk)]
+        queues = [_queue(g.id, g.name, g.created_at) for g in desk.groups.values()]
+        contacts = [
+            _contact(u.id, u.name, u.email, u.created_at)
+            for u in desk.users.values()
+            if not u.is_staff
+        ]
+        cases: list[Record] = []
+        history: list[Record] = []
+        for ticket in desk.tickets.values():
+            email = desk.users[ticket.requester_id].email
+            cases.append(_case(ticket, email))
+            history.extend(_case_history(ticket, desk))
+        surveys = [_survey(r) for r in desk.ratings.values() if r.score in ("good", "bad")]
+    objects = {
+        "User": users,
+        "Group": queues,
+        "Contact": contacts,
+        "Case": cases,
+        "CaseHistory": history,
+        "CaseStatus": _case_statuses(),
+        "Case_Survey__c": surveys,
+        **feedback_records(desk, case_id),
+    }
+    return Face({name: sorted(rows, key=lambda r: r["Id"]) for name, rows in objects.items()})
+
+
+def _staff(desk: Desk) -> list[Any]:
+    return [u for u in desk.users.values() if u.is_staff and u.id >= 0]
+
+
+def _user(number: int, name: str, email: str, active: bool, created: datetime) -> Record:
+    return {
+        "Id": user_id(number),
+        "Name": name,
+        "Email": email,
+        "Username": email,
+        "IsActive": active,
+        **stamps(created, created),
+    }
+
+
+def _queue(number: int, name: str, created: datetime) -> Record:
+    return {"Id": queue_id(number), "Name": name, "Type": "Queue", **stamps(created, created)}
+
+
+def _contact(number: int, name: str, email: str, created: datetime) -> Record:
+    return {
+        "Id": ids.sf_id(ids.CONTACT, number),
+        "Name": name,
+        "Email": email,
+        "IsDeleted": False,
+        **stamps(created, created),
+    }
+
+
+def owner_of(owner: int | None, group_id: int | None) -> str:
+    """A case's OwnerId: the user, else the queue of its group (desk group 0 if none)."""
+    return user_id(owner) if owner is not None else queue_id(group_id or 0)
+
+
+def case_status(ticket: Ticket) -> str:
+    """The Case status label; a deleted case keeps the status it had before deletion."""
+    status = ticket.status
+    if status == "deleted":
+        kept = [s.status_before for s in ticket.history if s.status_after == "deleted"]
+        status = kept[-1] if kept else "open"
+    return STATUS_LABELS[status]
+
+
+def _case(ticket: Ticket, email: str) -> Record:
+    status = case_status(ticket)
+    closed = status in CLOSED_LABELS
+    closed_at = None
+    if closed:
+        labels = [(s.at, STATUS_LABELS.get(s.status_after)) for s in ticket.history]
+        closed_at = next((at for at, label in reversed(labels) if label == status), None)
+    web = ticket.channel == WEB_CHANNEL
+    return {
+        "Id": case_id(ticket.id),
+        "CaseNumber": f"{ticket.id:08d}",
+        "OwnerId": owner_of(ticket.assignee_id, ticket.group_id),
+        "Status": status,
+        "IsClosed": closed,
+        "IsDeleted": ticket.deleted,
+        "ContactId": None if web else ids.sf_id(ids.CONTACT, ticket.requester_id),
+        "SuppliedEmail": email if web else None,
+        "Origin": "Web" if web else "Email",
+        "Subject": ticket.subject,
+        "ClosedDate": sf_datetime(closed_at) if closed_at else None,
+        **stamps(ticket.created_at, ticket.updated_at),
+    }
+
+
+def _owner_name(desk: Desk, owner: str, owner_number: int | None, group_id: int | None) -> str:
+    if owner_number is not None:
+        return desk.users[owner_number].name
+    group = desk.groups.get(group_id or 0)
+    return group.name if group else "Unassigned"
+
+
+def _case_history(ticket: Ticket, desk: Desk) -> list[Record]:
+    """History rows of one case; row k of step i gets desk number ticket*1000 + i*4 + k."""
+    rows: list[Record] = []
+
+    def row(step: int, k: int, at: datetime, field: str, old: Any, new: Any) -> None:
+        rows.append(
+            {
+                "Id": ids.sf_id(ids.CASE_HISTORY, ticket.id * 1000 + step * 4 + k),
+                "CaseId": case_id(ticket.id),
+                "Field": field,
+                "DataType": "EntityId" if k == 1 else "Text",
+                "OldValue": old,
+                "NewValue": new,
+                "IsDeleted": False,
+                "CreatedDate": sf_datetime(at),
+            }
+        )
+
+    for index, step in enumerate(ticket.history[:249]):
+        if index == 0:
+            row(0, 0, step.at, "created", None, None)
+            continue
+        if step.owner_before != step.owner_after:
+            old = owner_of(step.owner_before, ticket.group_id)
+            new = owner_of(step.owner_after, ticket.group_id)
+            old_name = _owner_name(desk, old, step.owner_before, ticket.group_id)
+            new_name = _owner_name(desk, new, step.owner_after, ticket.group_id)
+            if old != new:
+                field = owner_field(ticket.id, old, new)
+                row(index, 0, step.at, field, old_name, new_name)
+                row(index, 1, step.at, field, old, new)
+        before = STATUS_LABELS.get(step.status_before)
+        after = STATUS_LABELS.get(step.status_after)
+        if before != after and before is not None and after is not None:
+            row(index, 2, step.at, "Status", before, after)
+    return rows
+
+
+def owner_field(ticket_id: int, old: str, new: str) -> str:
+    """The `Field` of an owner change's rows: `ownerAccepted` when a user takes a case from a
+    queue, `ownerAssignment` for every third case's other changes (as assignment rules and
+    Omni-Channel write them), else `Owner`."""
+    if old.startswith(ids.QUEUE) and new.startswith(ids.USER):
+        return "ownerAccepted"
+    return "ownerAssignment" if ticket_id % 3 == 0 else "Owner"
+
+
+def _case_statuses() -> list[Record]:
+    return [
+        {
+            "Id": ids.sf_id("01J", number),
+            "MasterLabel": label,
+            "ApiName": label,
+            "IsClosed": label in CLOSED_LABELS,
+            "IsDefault": label == "New",
+            "SortOrder": number,
+        }
+        for number, label in enumerate(STATUS_LABELS.values(), start=1)
+    ]
+
+
+def _survey(rating: Rating) -> Record:
+    return {
+        "Id": ids.sf_id(ids.SURVEY, rating.id),
+        "Name": f"CS-{rating.id % 10**8:08d}",
+        "Case__c": case_id(rating.ticket_id),
+        "Score__c": float(survey_score(rating)),
+        "Comment__c": rating.comment,
+        "Responded_At__c": sf_datetime(rating.updated_at),
+        "IsDeleted": False,
+        **stamps(rating.created_at, rating.updated_at),
+    }

@@ -1,0 +1,77 @@
+"""The desk's CSAT ratings as Salesforce Feedback Management records.
+
+Owns `feedback_records(desk, case_id_of)`: one `SurveyQuestion` pair (`csat`, a 1..5 rating
+question, and `nps`, 0..10, so a reader must pick the configured question), a
+`SurveyInvitation` per offered or answered rating, a `SurveyResponse` per answered one, two
+`SurveyQuestionResponse` rows per response (`NumberValue`), and a `SurveySubject` linking the
+case: its `ParentId` is the response for odd rating ids and the invitation for even ones (both
+happen in real orgs). Feedback answers cannot be edited in Salesforce; the rows carry the
+rating's final answer, answered at its `updated_at`. Key prefixes are the simulator's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sandbox.desk import Desk
+from sandbox.salesforce import ids
+from sandbox.salesforce.values import Record, sf_datetime, stamps, survey_score
+
+QUESTION = "0Kq"
+INVITATION = "0Ki"
+RESPONSE = "0Kd"
+QUESTION_RESPONSE = "0Kr"
+SUBJECT = "0Ks"
+CSAT_QUESTION_ID = ids.sf_id(QUESTION, 1)
+NPS_QUESTION_ID = ids.sf_id(QUESTION, 2)
+
+
+def feedback_records(desk: Desk, case_id_of: Callable[[int], str]) -> dict[str, list[Record]]:
+    created = min((r.created_at for r in desk.ratings.values()), default=desk.now)
+    questions = [
+        {"Id": CSAT_QUESTION_ID, "Name": "How satisfied were you?", "DeveloperName": "csat",
+         "QuestionType": "Rating", **stamps(created, created)},
+        {"Id": NPS_QUESTION_ID, "Name": "How likely are you to recommend us?",
+         "DeveloperName": "nps", "QuestionType": "NPS", **stamps(created, created)},
+    ]  # fmt: skip
+    invitations: list[Record] = []
+    responses: list[Record] = []
+    answers: list[Record] = []
+    subjects: list[Record] = []
+    for rating in desk.ratings.values():
+        invitation = ids.sf_id(INVITATION, rating.id)
+        invitations.append(
+            {"Id": invitation, "Name": f"INV-{rating.id % 10**8:08d}",
+             **stamps(rating.created_at, rating.created_at)}
+        )  # fmt: skip
+        answered = rating.score in ("good", "bad")
+        response = ids.sf_id(RESPONSE, rating.id)
+        parent = response if answered and rating.id % 2 else invitation
+        subjects.append(
+            {"Id": ids.sf_id(SUBJECT, rating.id), "ParentId": parent,
+             "SubjectId": case_id_of(rating.ticket_id), "SubjectEntityType": "Case",
+             **stamps(rating.created_at, rating.updated_at)}
+        )  # fmt: skip
+        if not answered:
+            continue
+        at = rating.updated_at
+        responses.append(
+            {"Id": response, "InvitationId": invitation, "Status": "Completed",
+             "CompletionDateTime": sf_datetime(at), **stamps(at, at)}
+        )  # fmt: skip
+        score = survey_score(rating)
+        for k, (question, value) in enumerate(
+            ((CSAT_QUESTION_ID, score), (NPS_QUESTION_ID, 2 * score))
+        ):
+            answers.append(
+                {"Id": ids.sf_id(QUESTION_RESPONSE, rating.id * 2 + k), "ResponseId": response,
+                 "InvitationId": invitation, "QuestionId": question,
+                 "NumberValue": value, "Datatype": "Int", **stamps(at, at)}
+            )  # fmt: skip
+    return {
+        "SurveyQuestion": questions,
+        "SurveyInvitation": invitations,
+        "SurveyResponse": responses,
+        "SurveyQuestionResponse": answers,
+        "SurveySubject": subjects,
+    }

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from connectors.http import RetryPolicy
 from connectors.protocol import SourceConnector
 from connectors.zendesk import STREAMS as ZENDESK_STREAMS
-from connectors.zendesk import ZendeskConfig, ZendeskConnector
+from connectors.zendesk import ZendeskConnector
+from connectors.zendesk_config import ZendeskConfig
 from interactions import ConfigError
 
 # The config one source type's connector is built from; one member per readable type.

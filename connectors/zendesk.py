@@ -24,7 +24,6 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,9 +31,11 @@ from urllib.parse import urlsplit
 from zenpy import Zenpy
 
 from connectors.http import ApiUsage, RetryPolicy, api_session, call_with_retries
+from connectors.pagination import LoopGuard
 from connectors.protocol import Cursor as Cursor  # re-exported: connectors.zendesk.Cursor
 from connectors.protocol import Page as Page  # re-exported: connectors.zendesk.Page
 from connectors.wire import origin_of
+from connectors.zendesk_config import ZendeskConfig
 from connectors.zendesk_records import (
     AGENT_ROLES,
     agent_from_user,
@@ -44,6 +45,7 @@ from connectors.zendesk_records import (
     rating_from_json,
     rating_state_from_ticket,
 )
+from connectors.zendesk_surveys import HelpCenterUsage, SurveyReader, reads_legacy, skipped_pages
 from interactions import (
     Agent,
     AuthenticationError,
@@ -64,23 +66,6 @@ SHOW_MANY_LIMIT = 100
 EXPORT_PAGE = 1000  # records in a full incremental-export page
 
 
-@dataclass(frozen=True)
-class ZendeskConfig:
-    """What the connector needs; the token is never shown in a repr or a message."""
-
-    source: str
-    subdomain: str
-    email: str
-    token: str = field(repr=False)
-    base_url: str | None = None
-    token_env: str = "the token's environment variable"  # its name, for messages
-    overlap: timedelta = timedelta(minutes=5)
-    max_empty_pages: int = 20
-    bad_records: str = "stop"  # or "quarantine"
-    csat: str = "auto"  # which CSAT to read: "auto", "legacy", "surveys", "both"
-    survey_locale: str = "en-us"  # of the survey endpoints' paths
-
-
 # zenpy reads ZENPY_FORCE_* from the process environment on every call; the lock keeps
 # two connectors pointed at different servers from crossing.
 _ENV_LOCK = threading.Lock()
@@ -94,9 +79,6 @@ class ZendeskConnector:
     def __init__(self, config: ZendeskConfig, policy: RetryPolicy) -> None:
         self.config = config
         self.policy = policy
-        # The survey side builds on this module, so it is imported here, not at the top.
-        from connectors.zendesk_surveys import HelpCenterUsage, SurveyReader
-
         self.usage: ApiUsage = HelpCenterUsage()
         self._scheme, self._netloc = _server_of(config)
         self._session = session = api_session(
@@ -134,8 +116,6 @@ class ZendeskConnector:
         self, stream: str, cursor: Cursor | None, since: datetime, until: datetime | None
     ) -> Iterator[Page]:
         """The pages of one of `STREAMS` (connectors/protocol.py)."""
-        from connectors.zendesk_surveys import reads_legacy, skipped_pages
-
         if stream == "agents":
             return self.agent_pages(cursor)
         if stream == "tickets":
@@ -214,7 +194,7 @@ class ZendeskConnector:
         start_time = int(cursor.get("start_time", since.timestamp()))
         asked: str | None = cursor.get("after_cursor")
         began = _moment(cursor.get("began"))
-        guard = _LoopGuard(self.config, "tickets export")
+        guard = LoopGuard(self.config, "tickets export")
         if asked:
             guard.followed(asked)
         while True:
@@ -277,7 +257,7 @@ class ZendeskConnector:
         start_time = int(cursor.get("start_time", since.timestamp()))
         pass_start = int(cursor.get("pass_start", start_time))
         began = _moment(cursor.get("began"))
-        guard = _LoopGuard(self.config, "ticket events export")
+        guard = LoopGuard(self.config, "ticket events export")
         while True:
             asked = start_time
             generator = self._events_from(asked)
@@ -349,7 +329,7 @@ class ZendeskConnector:
         if resume and origin_of(resume) != origin_of(f"{self._scheme}://{self._netloc}"):
             resume = None  # stored before base_url changed: read the pass again from its start
         began = _moment(cursor.get("began"))
-        guard = _LoopGuard(self.config, "satisfaction ratings")
+        guard = LoopGuard(self.config, "satisfaction ratings")
         if resume:
             guard.followed(resume)
             # zenpy has no public call for a stored next-page link; `_get` is what its own
@@ -405,7 +385,7 @@ class ZendeskConnector:
     def agent_pages(self, cursor: Cursor | None = None) -> Iterator[Page]:
         """Every agent and admin, read whole each pass (a desk has few)."""
         generator = self._request("agents", lambda: self._client.users(role=["agent", "admin"]))
-        guard = _LoopGuard(self.config, "agents")
+        guard = LoopGuard(self.config, "agents")
         while True:
             # Asked for agents: a user without a role is one; a server that ignores the role
             # filter must not fill `agents` with customers.
@@ -482,39 +462,6 @@ class ZendeskConnector:
                 f"token in {self.config.token_env}."
             )
         return f"authenticated as {who}, an admin"
-
-
-class _LoopGuard:
-    """The cursors and links one stream pass has followed: one sent again is a loop, and so
-    is a long run of pages without records (issue: no endless loop, whatever the wire says).
-    """
-
-    def __init__(self, config: ZendeskConfig, what: str) -> None:
-        self._where = f"{config.source} {what}"
-        self._limit = config.max_empty_pages
-        self._seen: set[str] = set()
-        self._empty = 0
-
-    def followed(self, position: str, link: str | None = None, records: int | None = None) -> None:
-        for mark in (position, link):
-            if mark is None:
-                continue
-            if mark in self._seen:
-                raise CursorStuckError(
-                    f"{self._where}: the server sent a cursor or next-page link it had sent "
-                    f"before ({mark[:120]!r}); stopping this stream with its cursor kept "
-                    "instead of looping. Run again; if it repeats, report it to the vendor."
-                )
-            self._seen.add(mark)
-        if records is not None:
-            self._empty = self._empty + 1 if records == 0 else 0
-            if self._empty > self._limit:
-                raise CursorStuckError(
-                    f"{self._where}: {self._empty} pages in a row brought no records although "
-                    "each said more follow; stopping this stream with its cursor kept "
-                    f"(sync.max_empty_pages = {self._limit}). Run again later; if it "
-                    "repeats, report it to the vendor."
-                )
 
 
 def quarantined(source: str, stream: str, record: Mapping[str, Any], error: str) -> Quarantined:

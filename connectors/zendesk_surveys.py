@@ -37,11 +37,15 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from connectors.http import ApiUsage, call_with_retries
+import requests
+
+from connectors.http import ApiUsage, RetryPolicy, call_with_retries
+from connectors.pagination import LoopGuard
+from connectors.protocol import Cursor, Page
 from connectors.wire import origin_of
-from connectors.zendesk import Cursor, Page, _LoopGuard
+from connectors.zendesk_config import ZendeskConfig
 from connectors.zendesk_records import (
     csat_rating_answer,
     enabled_csat_surveys,
@@ -58,8 +62,28 @@ from interactions import (
     SourceUnavailableError,
 )
 
-if TYPE_CHECKING:
-    from connectors.zendesk import ZendeskConnector
+
+class ZendeskConnector(Protocol):
+    """The members of the Zendesk connector (connectors/zendesk.py) its survey side reads
+    through: its settings, session, server and record parsing. A protocol, so that this
+    module does not import the connector that imports it."""
+
+    config: ZendeskConfig
+    policy: RetryPolicy
+    usage: ApiUsage
+    _session: requests.Session
+    _scheme: str
+    _netloc: str
+
+    def _server_now(self) -> datetime: ...
+
+    def _records(
+        self,
+        stream: str,
+        raw: list[dict[str, Any]],
+        parse: Callable[[Mapping[str, Any]], tuple[Any, ...]],
+    ) -> tuple[Any, ...]: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +266,7 @@ class SurveyReader:
         """Every page of one listing, from the stored next link when resuming it; its last
         page is stored with the plan moved on by `finished`."""
         connector = self._connector
-        guard = _LoopGuard(connector.config, "survey responses")
+        guard = LoopGuard(connector.config, "survey responses")
         url: str = plan["next"] or f"{self._origin()}{RESPONSES_PATH}"
         query: dict[str, str] | None = None if plan["next"] else params
         if plan["next"]:
@@ -323,7 +347,7 @@ class SurveyReader:
         source = self._connector.config.source
         url: str | None = f"{self._origin()}/api/v2/guide/{self._locale()}/surveys"
         query: dict[str, str] | None = {"filter[types]": "CUSTOMER_SATISFACTION"}
-        guard = _LoopGuard(self._connector.config, "surveys")
+        guard = LoopGuard(self._connector.config, "surveys")
         while url is not None:
             try:
                 body = self._get("surveys", url, query)

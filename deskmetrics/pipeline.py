@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from connectors.http import RetryPolicy
-from connectors.zendesk import ZendeskConfig
+from connectors.zendesk_config import ZendeskConfig
 from deskmetrics.pull import Progress, RunBounds, SourceResult, pull_source
 from deskmetrics.rescoring import score_leased
 from deskmetrics.settings import Settings

@@ -35,7 +35,7 @@ from sqlalchemy.exc import ArgumentError
 
 from connectors.http import RetryPolicy
 from connectors.registry import DEFAULT_TYPE, SOURCE_TYPES, SourceConfig, readable
-from connectors.zendesk import ZendeskConfig
+from connectors.zendesk_config import ZendeskConfig
 from deskmetrics.crontab import crontab_trigger
 from interactions import ConfigError
 from scoring import ScoringSettings

@@ -17,7 +17,7 @@ from unittest.mock import patch
 from sqlalchemy import Engine, select
 
 from connectors.http import RetryPolicy
-from connectors.zendesk import ZendeskConfig
+from connectors.zendesk_config import ZendeskConfig
 from deskmetrics import pipeline
 from deskmetrics.pull import SourceResult
 from deskmetrics.settings import Settings, load_settings

@@ -19,7 +19,8 @@ import pytest
 from sqlalchemy import select
 
 from connectors.http import RetryPolicy
-from connectors.zendesk import Page, ZendeskConfig, ZendeskConnector
+from connectors.zendesk import Page, ZendeskConnector
+from connectors.zendesk_config import ZendeskConfig
 from deskmetrics import pipeline, pull
 from deskmetrics.settings import Settings
 from interactions import SourceUnavailableError

@@ -20,7 +20,8 @@ from zenpy import Zenpy
 
 from connectors.http import ApiUsage, RetryPolicy, api_session, retry_after_seconds
 from connectors.wire import ForeignOriginError, origin_of
-from connectors.zendesk import ZendeskConfig, ZendeskConnector
+from connectors.zendesk import ZendeskConnector
+from connectors.zendesk_config import ZendeskConfig
 from connectors.zendesk_records import interaction_from_ticket
 from interactions import (
     Interaction,

@@ -13,7 +13,8 @@ from sqlalchemy import Engine
 
 from connectors.http import RetryPolicy
 from connectors.registry import open_connector, streams_of
-from connectors.zendesk import STREAMS, ZendeskConfig, ZendeskConnector
+from connectors.zendesk import STREAMS, ZendeskConnector
+from connectors.zendesk_config import ZendeskConfig
 from deskmetrics.pull import pull_source
 from deskmetrics.settings import (
     SalesforceSourceSettings,

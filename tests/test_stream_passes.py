@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import Engine, select
 
 from connectors.http import RetryPolicy
-from connectors.zendesk import ZendeskConfig, ZendeskConnector
+from connectors.zendesk import ZendeskConnector
+from connectors.zendesk_config import ZendeskConfig
 from deskmetrics import pipeline
 from deskmetrics.settings import Settings, settings_from
 from deskmetrics.status_view import status_lines

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from connectors.http import RetryPolicy
-from connectors.zendesk import Page, ZendeskConfig, ZendeskConnector
+from connectors.zendesk import Page, ZendeskConnector
+from connectors.zendesk_config import ZendeskConfig
 from deskmetrics.settings import settings_from
 from interactions import (
     ConfigError,

@@ -11,7 +11,8 @@ import pytest
 from requests.structures import CaseInsensitiveDict
 
 from connectors.http import RetryPolicy, retry_after_seconds
-from connectors.zendesk import ZendeskConfig, ZendeskConnector
+from connectors.zendesk import ZendeskConnector
+from connectors.zendesk_config import ZendeskConfig
 from connectors.zendesk_records import changes_from_event, optional_id
 from deskmetrics import pipeline
 from interactions import CursorStuckError, OwnershipChange, StatusChange

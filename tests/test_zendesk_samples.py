@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from connectors.http import RetryPolicy
-from connectors.zendesk import ZendeskConfig, ZendeskConnector
+from connectors.zendesk import ZendeskConnector
+from connectors.zendesk_config import ZendeskConfig
 from connectors.zendesk_records import (
     changes_from_audit,
     interaction_from_ticket,

@@ -1,0 +1,44 @@
+"""Guarding a stream pass against a server whose pagination never ends.
+
+`LoopGuard` remembers the cursors and links a pass has followed: one sent again is a loop,
+and so is a long run of pages without records (`sync.max_empty_pages`). Either stops the
+stream with a `CursorStuckError`, its cursor kept, instead of looping for ever.
+"""
+
+from __future__ import annotations
+
+from connectors.zendesk_config import ZendeskConfig
+from interactions import CursorStuckError
+
+
+class LoopGuard:
+    """The cursors and links one stream pass has followed: one sent again is a loop, and so
+    is a long run of pages without records (issue: no endless loop, whatever the wire says).
+    """
+
+    def __init__(self, config: ZendeskConfig, what: str) -> None:
+        self._where = f"{config.source} {what}"
+        self._limit = config.max_empty_pages
+        self._seen: set[str] = set()
+        self._empty = 0
+
+    def followed(self, position: str, link: str | None = None, records: int | None = None) -> None:
+        for mark in (position, link):
+            if mark is None:
+                continue
+            if mark in self._seen:
+                raise CursorStuckError(
+                    f"{self._where}: the server sent a cursor or next-page link it had sent "
+                    f"before ({mark[:120]!r}); stopping this stream with its cursor kept "
+                    "instead of looping. Run again; if it repeats, report it to the vendor."
+                )
+            self._seen.add(mark)
+        if records is not None:
+            self._empty = self._empty + 1 if records == 0 else 0
+            if self._empty > self._limit:
+                raise CursorStuckError(
+                    f"{self._where}: {self._empty} pages in a row brought no records although "
+                    "each said more follow; stopping this stream with its cursor kept "
+                    f"(sync.max_empty_pages = {self._limit}). Run again later; if it "
+                    "repeats, report it to the vendor."
+                )

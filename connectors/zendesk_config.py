@@ -1,0 +1,23 @@
+"""What a Zendesk connector is configured with: one frozen record, built from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+
+@dataclass(frozen=True)
+class ZendeskConfig:
+    """What the connector needs; the token is never shown in a repr or a message."""
+
+    source: str
+    subdomain: str
+    email: str
+    token: str = field(repr=False)
+    base_url: str | None = None
+    token_env: str = "the token's environment variable"  # its name, for messages
+    overlap: timedelta = timedelta(minutes=5)
+    max_empty_pages: int = 20
+    bad_records: str = "stop"  # or "quarantine"
+    csat: str = "auto"  # which CSAT to read: "auto", "legacy", "surveys", "both"
+    survey_locale: str = "en-us"  # of the survey endpoints' paths

@@ -159,12 +159,7 @@ def api_session(
     else. Without it, the origin of the first request sent is the only one allowed (a
     connector's first request is built from its settings, never from a server's answer).
     """
-    session = OriginBoundSession(source, origin)
-    # No urllib3 retries: one layer (tenacity) owns retrying.
-    session.mount("https://", _TimedAdapter(policy))
-    session.mount("http://", _TimedAdapter(policy))
-    # The API never needs a chain of redirects; a loop must end early and clearly.
-    session.max_redirects = 5
+    session = timed_session(OriginBoundSession(source, origin), policy)
 
     def sort_response(response: requests.Response, *args: Any, **kwargs: Any) -> Any:
         usage.requests += 1
@@ -204,7 +199,7 @@ def api_session(
         body = (
             b""
             if streamed
-            else read_body(response, _response_deadline(policy), kwargs.get("timeout"), where)
+            else read_body(response, response_deadline(policy), kwargs.get("timeout"), where)
         )
         if response.is_redirect:
             return None  # to the same server: requests follows it, through `send` again
@@ -219,6 +214,19 @@ def api_session(
         return parsed
 
     session.hooks["response"].append(sort_response)
+    return session
+
+
+S = TypeVar("S", bound=requests.Session)
+
+
+def timed_session(session: S, policy: RetryPolicy) -> S:
+    """`session` with the policy's timeouts on every request and no retries of its own."""
+    # No urllib3 retries: one layer (tenacity) owns retrying.
+    session.mount("https://", _TimedAdapter(policy))
+    session.mount("http://", _TimedAdapter(policy))
+    # The API never needs a chain of redirects; a loop must end early and clearly.
+    session.max_redirects = 5
     return session
 
 
@@ -263,7 +271,7 @@ def _timeouts(
     return connect, read
 
 
-def _response_deadline(policy: RetryPolicy) -> float:
+def response_deadline(policy: RetryPolicy) -> float:
     left = _run_time_left(policy)
     if left is None:
         return policy.deadline_seconds
@@ -280,6 +288,11 @@ def _note_rate_limit(usage: ApiUsage, headers: Any) -> None:
     remaining = _int_header(headers, *_REMAINING_HEADERS)
     if remaining is not None:
         usage.rate_limit_remaining = remaining
+    note_server_clock(usage, headers)
+
+
+def note_server_clock(usage: ApiUsage, headers: Any) -> None:
+    """Keep the server's clock (`Date`): the source's "now", whatever the local clock says."""
     date = headers.get("Date")
     if date:
         with contextlib.suppress(TypeError, ValueError, OverflowError):

@@ -7,8 +7,19 @@ stream with a `CursorStuckError`, its cursor kept, instead of looping for ever.
 
 from __future__ import annotations
 
-from connectors.zendesk_config import ZendeskConfig
+from typing import Protocol
+
 from interactions import CursorStuckError
+
+
+class Guarded(Protocol):
+    """What a guard needs of a connector's config (ZendeskConfig, SalesforceConfig)."""
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def max_empty_pages(self) -> int: ...
 
 
 class LoopGuard:
@@ -16,7 +27,7 @@ class LoopGuard:
     is a long run of pages without records (issue: no endless loop, whatever the wire says).
     """
 
-    def __init__(self, config: ZendeskConfig, what: str) -> None:
+    def __init__(self, config: Guarded, what: str) -> None:
         self._where = f"{config.source} {what}"
         self._limit = config.max_empty_pages
         self._seen: set[str] = set()

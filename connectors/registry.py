@@ -13,13 +13,16 @@ from dataclasses import dataclass
 
 from connectors.http import RetryPolicy
 from connectors.protocol import SourceConnector
+from connectors.salesforce import STREAMS as SALESFORCE_STREAMS
+from connectors.salesforce import SalesforceConnector
+from connectors.salesforce_config import SalesforceConfig
 from connectors.zendesk import STREAMS as ZENDESK_STREAMS
 from connectors.zendesk import ZendeskConnector
 from connectors.zendesk_config import ZendeskConfig
 from interactions import ConfigError
 
 # The config one source type's connector is built from; one member per readable type.
-SourceConfig = ZendeskConfig
+SourceConfig = ZendeskConfig | SalesforceConfig
 
 # A `[sources.NAME]` table without `type` is Zendesk: the only type before types existed.
 DEFAULT_TYPE = "zendesk"
@@ -35,13 +38,18 @@ class SourceType:
 
 
 def _zendesk(config: SourceConfig, policy: RetryPolicy) -> SourceConnector:
+    assert isinstance(config, ZendeskConfig)  # the settings build each type's own config
     return ZendeskConnector(config, policy)
+
+
+def _salesforce(config: SourceConfig, policy: RetryPolicy) -> SourceConnector:
+    assert isinstance(config, SalesforceConfig)
+    return SalesforceConnector(config, policy)
 
 
 SOURCE_TYPES: dict[str, SourceType] = {
     "zendesk": SourceType(ZENDESK_STREAMS, _zendesk),
-    # Settings are checked already; the connector (connectors/salesforce.py) is to come.
-    "salesforce": SourceType((), None),
+    "salesforce": SourceType(SALESFORCE_STREAMS, _salesforce),
 }
 
 

@@ -26,7 +26,12 @@ from connectors.http import ApiUsage, RetryPolicy
 from connectors.protocol import Page, SourceConnector
 from connectors.registry import SourceConfig, open_connector
 from deskmetrics.settings import Settings
-from interactions import CursorStuckError, DeskmetricsError, MalformedRecordError
+from interactions import (
+    AllowanceShareUsed,
+    CursorStuckError,
+    DeskmetricsError,
+    MalformedRecordError,
+)
 from warehouse.facts import owners_without_agent, recent_activity
 from warehouse.leases import HeldLease
 from warehouse.store import (
@@ -213,6 +218,11 @@ def _pull_streams(
                 if bounds is not None and bounds.after_page(name, stream):
                     result.stopped = True
                     break
+        except AllowanceShareUsed as share_used:
+            # A clean stop: the page in hand is stored with its cursor; the next run goes on.
+            log.warning("%s", share_used)
+            result.stopped = True
+            break
         except (CursorStuckError, MalformedRecordError) as failed:
             # This stream alone cannot go on; it counts as finished for this pass so the
             # next run starts a new pass (and tries it again) instead of retrying it alone.

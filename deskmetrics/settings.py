@@ -35,6 +35,7 @@ from sqlalchemy.exc import ArgumentError
 
 from connectors.http import RetryPolicy
 from connectors.registry import DEFAULT_TYPE, SOURCE_TYPES, SourceConfig, readable
+from connectors.salesforce_config import SalesforceConfig
 from connectors.zendesk_config import ZendeskConfig
 from deskmetrics.crontab import crontab_trigger
 from interactions import ConfigError
@@ -209,6 +210,7 @@ class SalesforceSourceSettings(_SourceSection):
     csat_date_field: str = "CreatedDate"
     csat_question: str = ""
     bulk_threshold: int = Field(10000, ge=0)
+    bulk_page_records: int = Field(10000, ge=100, le=100000)  # rows of one Bulk result page
     max_allowance_share: float = Field(0.5, gt=0, le=1)
     customer_hash_key_env: str = "DESKMETRICS_CUSTOMER_HASH_KEY"
 
@@ -352,7 +354,47 @@ class Settings(_Section):
         """The connector config of source `name`, of its type (connectors/registry.py)."""
         source = self.sources[name]
         readable(source.type, name)
+        if isinstance(source, SalesforceSourceSettings):
+            return self.salesforce_config(name, environ)
         return self.zendesk_config(name, environ)
+
+    def salesforce_config(
+        self, name: str, environ: dict[str, str] | None = None
+    ) -> SalesforceConfig:
+        """The connector config of Salesforce source `name`, its secrets read from the
+        environment variables the settings name (never from the settings file)."""
+        environ = dict(os.environ) if environ is None else environ
+        source = self.sources[name]
+        if not isinstance(source, SalesforceSourceSettings):
+            raise ConfigError(f"source {name!r} is of type {source.type!r}, not salesforce.")
+        keys = _SECRET_KEYS[source.auth]
+        secrets = {key: _secret(environ, name, key, getattr(source, key)) for key in keys}
+        hash_key = _secret(environ, name, "customer_hash_key_env", source.customer_hash_key_env)
+        return SalesforceConfig(
+            source=name,
+            instance_url=source.instance_url.rstrip("/"),
+            auth=source.auth,
+            customer_hash_key=hash_key.encode("utf-8"),
+            username=source.username,
+            client_id=source.client_id,
+            password=secrets.get("password_env", ""),
+            security_token=secrets.get("security_token_env", ""),
+            client_secret=secrets.get("client_secret_env", ""),
+            private_key=secrets.get("private_key_env", ""),
+            secret_envs=" and ".join(getattr(source, key) for key in keys),
+            api_version=source.api_version,
+            csat_object=source.csat_object,
+            csat_case_field=source.csat_case_field,
+            csat_score_field=source.csat_score_field,
+            csat_comment_field=source.csat_comment_field,
+            csat_date_field=source.csat_date_field,
+            csat_question=source.csat_question,
+            bulk_threshold=source.bulk_threshold,
+            bulk_page_records=source.bulk_page_records,
+            max_allowance_share=source.max_allowance_share,
+            overlap=timedelta(minutes=self.sync.overlap_minutes),
+            max_empty_pages=self.sync.max_empty_pages,
+        )
 
     def zendesk_config(self, name: str, environ: dict[str, str] | None = None) -> ZendeskConfig:
         """The connector config of Zendesk source `name`, its token read from the environment."""
@@ -435,6 +477,27 @@ def _sqlite_path_in(url: URL, folder: Path | None) -> URL | None:
 
 def _rendered(url: URL) -> str:
     return url.render_as_string(hide_password=False)
+
+
+# The settings keys naming each login's secrets (their environment variables).
+_SECRET_KEYS = {
+    "password": ("password_env", "security_token_env"),
+    "client_credentials": ("client_secret_env",),
+    "jwt": ("private_key_env",),
+}
+
+
+def _secret(environ: dict[str, str], source: str, key: str, variable: str) -> str:
+    """The value of the environment variable `variable` (named by sources.SOURCE.KEY); a
+    `ConfigError` naming the variable, never a value, when it is unset or empty."""
+    value = environ.get(variable, "")
+    if not value:
+        raise ConfigError(
+            f"source {source!r}: the environment variable {variable} (named by "
+            f"sources.{source}.{key}) is not set; set it to the secret, which the settings "
+            "file itself never holds."
+        )
+    return value
 
 
 def load_settings(path: Path | None) -> Settings:

@@ -5,6 +5,8 @@ and loads them, scoring turns them into per-agent-per-day counts.
 """
 
 from interactions.errors import (
+    AllowanceExhaustedError,
+    AllowanceShareUsed,
     AuthenticationError,
     ConfigError,
     CursorStuckError,
@@ -31,6 +33,8 @@ from interactions.model import (
 __all__ = [
     "OFFER_SCORES",
     "Agent",
+    "AllowanceExhaustedError",
+    "AllowanceShareUsed",
     "AuthenticationError",
     "ConfigError",
     "CursorStuckError",

@@ -15,7 +15,6 @@ from connectors.http import RetryPolicy
 from connectors.registry import open_connector, streams_of
 from connectors.zendesk import STREAMS, ZendeskConnector
 from connectors.zendesk_config import ZendeskConfig
-from deskmetrics.pull import pull_source
 from deskmetrics.settings import (
     SalesforceSourceSettings,
     ZendeskSourceSettings,
@@ -136,11 +135,13 @@ def test_the_salesforce_example_in_settings_toml_is_every_key_and_valid() -> Non
     assert settings_from({"sources": {"salesforce": table}}).sources["salesforce"] is not None
 
 
-def test_a_salesforce_source_is_refused_before_any_request(engine: Engine) -> None:
+def test_a_salesforce_source_without_its_secret_is_refused_naming_the_variable(
+    engine: Engine,
+) -> None:
     settings = settings_from({"sources": {"service": SALESFORCE}})
-    with pytest.raises(ConfigError, match=r"'service' is of type 'salesforce'.*cannot read yet"):
-        pull_source(engine, settings, "service", datetime(2026, 1, 1, tzinfo=UTC))
-    with pytest.raises(ConfigError, match="cannot read yet"):
+    with pytest.raises(ConfigError, match=r"'service'.*SALESFORCE_PASSWORD.*is not set"):
+        settings.source_config("service", environ={})
+    with pytest.raises(ConfigError, match="not zendesk"):
         settings.zendesk_config("service", environ={})
 
 

@@ -1,0 +1,140 @@
+"""Where a Salesforce org keeps CSAT answers, checked before the first query, and read.
+
+Two places, by settings (docs/metrics.md "CSAT"): a custom object with a case lookup, score,
+comment and date field (`csat_object`), or Feedback Management (`csat_question`: the
+`DeveloperName` of the `SurveyQuestion` whose `SurveyQuestionResponse.NumberValue` is the
+score, linked to its case through `SurveySubject`, whose `ParentId` names the invitation or
+the response). Names from settings are identifiers (checked when settings load, and again by
+`SurveyFields`), then checked against `describe` before any data query, so a misspelt field
+is one clear error naming it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.salesforce_config import SalesforceConfig
+from connectors.salesforce_records import (
+    SurveyFields,
+    identifier,
+    is_salesforce_id,
+    rating_from_feedback_response,
+    rating_from_survey_record,
+)
+from interactions import ConfigError, Rating
+
+# Ids named in one `IN (...)` list: well under SOQL's 100,000-character statement limit.
+IDS_PER_QUERY = 500
+
+Query = Callable[[str], list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class CsatQuery:
+    """What the ratings stream reads: an object, its fields, the stamp it is windowed on and
+    any fixed condition."""
+
+    obj: str
+    fields: tuple[str, ...]
+    stamp: str
+    condition: str = ""
+
+
+def survey_fields(config: SalesforceConfig) -> SurveyFields:
+    return SurveyFields(
+        object_name=config.csat_object,
+        case_field=config.csat_case_field,
+        score_field=config.csat_score_field,
+        date_field=config.csat_date_field,
+        comment_field=config.csat_comment_field or None,
+    )
+
+
+def checked_custom_object(config: SalesforceConfig, described: Mapping[str, Any]) -> CsatQuery:
+    """The custom object's query, once `describe` shows every configured field."""
+    fields = survey_fields(config)
+    known = {
+        str(f.get("name", "")).lower(): str(f.get("name"))
+        for f in described.get("fields") or []
+        if isinstance(f, dict)
+    }
+    wanted = {
+        "csat_case_field": fields.case_field,
+        "csat_score_field": fields.score_field,
+        "csat_date_field": fields.date_field,
+        "csat_comment_field": fields.comment_field,
+    }
+    for key, name in wanted.items():
+        if name and name.lower() not in known:
+            raise ConfigError(
+                f"source {config.source!r}: {key} = {name!r} is not a field of "
+                f"{fields.object_name} (its fields include "
+                f"{', '.join(sorted(known.values())[:12])}…). Fix sources.{config.source}."
+                f"{key} to the field's API name in Setup > Object Manager."
+            )
+    stamps = [s for s in ("LastModifiedDate", "SystemModstamp") if s.lower() in known]
+    selected = dict.fromkeys(
+        ["Id", fields.case_field, fields.score_field, fields.date_field, *stamps]
+        + ([fields.comment_field] if fields.comment_field else [])
+    )
+    stamp = "SystemModstamp" if "SystemModstamp" in stamps else fields.date_field
+    return CsatQuery(fields.object_name, tuple(selected), stamp)
+
+
+def feedback_question(config: SalesforceConfig, query: Query) -> CsatQuery:
+    """The Feedback Management answers' query, once the configured question is found."""
+    name = identifier(config.csat_question, "csat_question")
+    found = query(f"SELECT Id, DeveloperName FROM SurveyQuestion WHERE DeveloperName = '{name}'")
+    ids = [row["Id"] for row in found if is_salesforce_id(row.get("Id"))]
+    if not ids:
+        raise ConfigError(
+            f"source {config.source!r}: csat_question = {name!r} names no SurveyQuestion of "
+            "this org (looked up by DeveloperName). Set it to the API name of the CSAT "
+            "question (Setup > Feedback Management), or clear it."
+        )
+    # Feedback Management answers cannot be edited (research "Settled since"): CreatedDate
+    # finds every new one.
+    return CsatQuery(
+        "SurveyQuestionResponse",
+        ("Id", "ResponseId", "InvitationId", "QuestionId", "NumberValue", "CreatedDate"),
+        "CreatedDate",
+        f"QuestionId = '{ids[0]}'",
+    )
+
+
+def ratings_from_rows(
+    config: SalesforceConfig, csat: CsatQuery, rows: list[dict[str, Any]], query: Query
+) -> tuple[Rating, ...]:
+    """The ratings of one page of answer rows; Feedback answers are joined to their cases by
+    one `SurveySubject` query per page."""
+    if csat.obj != "SurveyQuestionResponse":
+        fields = survey_fields(config)
+        return tuple(rating_from_survey_record(config.source, row, fields) for row in rows)
+    question = csat.condition.split("'")[1]
+    parents = {
+        str(row[key])
+        for row in rows
+        for key in ("InvitationId", "ResponseId")
+        if is_salesforce_id(row.get(key))
+    }
+    case_of = _cases_of(parents, query)
+    found = (rating_from_feedback_response(config.source, row, question, case_of) for row in rows)
+    return tuple(rating for rating in found if rating is not None)
+
+
+def _cases_of(parents: Iterable[str], query: Query) -> dict[str, str]:
+    """Invitation or response Id → the case `SurveySubject` links it to."""
+    ordered = sorted(parents)
+    case_of: dict[str, str] = {}
+    for start in range(0, len(ordered), IDS_PER_QUERY):
+        # Ids were checked to be Salesforce ids: letters and digits only, safe in quotes.
+        listed = ", ".join(f"'{i}'" for i in ordered[start : start + IDS_PER_QUERY])
+        for row in query(
+            f"SELECT ParentId, SubjectId FROM SurveySubject WHERE ParentId IN ({listed})"
+        ):
+            subject = row.get("SubjectId")
+            if is_salesforce_id(subject) and str(subject).startswith("500"):
+                case_of[str(row["ParentId"])] = str(subject)
+    return case_of

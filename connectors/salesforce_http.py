@@ -1,0 +1,336 @@
+"""The Salesforce side of the HTTP policy: where requests go, what an answer means, logging in.
+
+simple-salesforce builds every URL as `https://{host}/...`, whatever scheme the instance
+has (research/salesforce-api.md 1.1): `SalesforceSession` sends those to the configured
+instance (plain http for a server on 127.0.0.1) and nowhere else, and sends the login to
+the instance too: the instance is the org's My Domain, which serves the SOAP and OAuth
+logins (a login host elsewhere is never asked).
+
+Its response hook sorts every answer before simple-salesforce sees it, as `connectors.http`
+does for Zendesk: 429 and 5xx are retried by the one retry policy, a body is read under the
+whole-response deadline and JSON parsed once. Salesforce's errors are JSON arrays of
+`{"errorCode", "message"}` (1.5), sorted by code: `INVALID_SESSION_ID` (401) is a
+`SessionExpiredError` the connector answers by logging in again once;
+`REQUEST_LIMIT_EXCEEDED` (403) an `AllowanceExhaustedError`, never retried (the daily
+allowance does not come back by waiting); `QUERY_TIMEOUT` and `INVALID_QUERY_LOCATOR` errors
+of their own, which the connector answers by a smaller window or a fresh query. Every
+answer's `Sforce-Limit-Info: api-usage=N/M` is kept (`Allowance`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+from simple_salesforce.login import SalesforceLogin
+
+from connectors.http import (
+    ApiUsage,
+    RetryPolicy,
+    call_with_retries,
+    note_server_clock,
+    response_deadline,
+    retry_after_seconds,
+    timed_session,
+)
+from connectors.salesforce_config import SalesforceConfig
+from connectors.wire import (
+    ForeignOriginError,
+    OriginBoundSession,
+    ParsedResponse,
+    RetriableHTTPError,
+    origin_of,
+    read_body,
+)
+from interactions import AllowanceExhaustedError, AuthenticationError, ConfigError, SourceError
+
+_LOGIN_PATHS = ("/services/Soap/", "/services/oauth2/")
+_LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
+
+
+class SessionExpiredError(AuthenticationError):
+    """401 `INVALID_SESSION_ID`: the session timed out or was revoked; log in again."""
+
+
+class QueryTimeoutError(SourceError):
+    """400 `QUERY_TIMEOUT`: the query ran too long; a smaller window may not."""
+
+
+class QueryLocatorError(SourceError):
+    """400 `INVALID_QUERY_LOCATOR`: the next-page link expired; query again from the last
+    record stored."""
+
+
+class BulkJobGoneError(SourceError):
+    """404 on a Bulk job: it expired (7 days) or was deleted; query again."""
+
+
+@dataclass
+class Allowance:
+    """The org's daily API allowance as `Sforce-Limit-Info` last said, and where this run
+    began in it."""
+
+    used: int | None = None
+    limit: int | None = None
+    used_at_start: int | None = None
+
+    def note(self, headers: Any) -> None:
+        found = _LIMIT_INFO.search(headers.get("Sforce-Limit-Info") or "")
+        if found is None:
+            return
+        self.used, self.limit = int(found.group(1)), int(found.group(2))
+        if self.used_at_start is None:
+            self.used_at_start = self.used - 1  # this answer's request counts to this run
+
+    def used_by_run(self) -> int:
+        if self.used is None or self.used_at_start is None:
+            return 0
+        return self.used - self.used_at_start
+
+    def shown(self) -> str:
+        if self.used is None or self.limit is None:
+            return "daily API allowance not reported"
+        return (
+            f"daily API allowance {self.used}/{self.limit} used ({self.used_by_run()} by this run)"
+        )
+
+
+@dataclass
+class SalesforceUsage(ApiUsage):
+    """Requests of one connector, with the org's daily allowance beside them."""
+
+    allowance: Allowance | None = None
+
+    def summary(self) -> str:
+        base = super().summary()
+        return f"{base}; {self.allowance.shown()}" if self.allowance else base
+
+
+class SalesforceSession(OriginBoundSession):
+    """Sends simple-salesforce's `https://{instance}` and `https://{domain}.salesforce.com`
+    URLs to the configured instance, with the instance's own scheme (research 1.2, A)."""
+
+    def __init__(self, source: str, instance_url: str, login_host: str) -> None:
+        super().__init__(source, instance_url)
+        self._instance = instance_url.rstrip("/")
+        host = urlsplit(self._instance).netloc
+        self._rewritten = re.compile(
+            rf"^https://(?:{re.escape(host)}|{re.escape(login_host)})(?=/|$)", re.IGNORECASE
+        )
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        target = url.decode() if isinstance(url, bytes) else url
+        return super().request(method, self._rewritten.sub(self._instance, target), *args, **kwargs)
+
+
+def login_domain(instance_url: str) -> str:
+    """simple-salesforce's `domain` for the login: `acme.my` of `https://acme.my.salesforce.com`
+    (the My Domain logs in); any other address (a local server) gets a stand-in, and the
+    session sends the login to that address anyway."""
+    host = urlsplit(instance_url).hostname or ""
+    if host.endswith(".salesforce.com"):
+        return host.removesuffix(".salesforce.com")
+    return "deskmetrics-instance.my"
+
+
+def salesforce_session(
+    config: SalesforceConfig, usage: SalesforceUsage, policy: RetryPolicy
+) -> SalesforceSession:
+    """A session whose every answer is counted, read, checked and sorted before the client."""
+    session = timed_session(
+        SalesforceSession(
+            config.source,
+            config.instance_url,
+            f"{login_domain(config.instance_url)}.salesforce.com",
+        ),
+        policy,
+    )
+    session.trust_env = False  # no proxy or CA bundle from the environment decides the route
+    allowance = usage.allowance = usage.allowance or Allowance()
+
+    def sort_response(response: requests.Response, *args: Any, **kwargs: Any) -> Any:
+        usage.requests += 1
+        path = response.request.path_url.split("?", 1)[0] if response.request else "?"
+        usage.by_path[_path_kind(path)] = usage.by_path.get(_path_kind(path), 0) + 1
+        note_server_clock(usage, response.headers)
+        allowance.note(response.headers)
+        usage.rate_limit, usage.rate_limit_remaining = allowance.limit, _left(allowance)
+        status = response.status_code
+        where = f"{config.source}: {response.request.method if response.request else 'GET'} {path}"
+        if response.is_redirect:
+            target = urljoin(response.url, response.headers["location"])
+            if origin_of(target) != session.origin:
+                response.close()
+                raise ForeignOriginError(session.refusal(target, "a redirect"))
+        if status == 429 or (status >= 500 and not path.startswith(_LOGIN_PATHS)):
+            response.close()
+            raise RetriableHTTPError(
+                f"{where} failed with {status}", retry_after_seconds(response.headers)
+            )
+        body = read_body(response, response_deadline(policy), kwargs.get("timeout"), where)
+        if response.is_redirect:
+            return None  # to the same server: requests follows it, through `send` again
+        if status >= 400:
+            raise _refusal(config, status, body, where, path)
+        return _parsed(response, body, where)
+
+    session.hooks["response"].append(sort_response)
+    return session
+
+
+def _left(allowance: Allowance) -> int | None:
+    if allowance.used is None or allowance.limit is None:
+        return None
+    return allowance.limit - allowance.used
+
+
+def _path_kind(path: str) -> str:
+    """The path without ids and locators (`/services/data/v62.0/query`), for the run's tally."""
+    return re.sub(r"/(query|jobs/query)/[^/]+", r"/\1/…", path)
+
+
+def _error_code(body: bytes) -> tuple[str, str]:
+    """(errorCode, message) of a Salesforce error body, ("", "") when it is not one."""
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return "", ""
+    first = value[0] if isinstance(value, list) and value else value
+    if not isinstance(first, dict):
+        return "", ""
+    code = first.get("errorCode") or first.get("error") or ""
+    message = first.get("message") or first.get("error_description") or ""
+    return str(code), str(message)[:300]
+
+
+def _refusal(
+    config: SalesforceConfig, status: int, body: bytes, where: str, path: str
+) -> Exception:
+    code, message = _error_code(body)
+    if path.startswith(_LOGIN_PATHS):
+        # A SOAP fault or an OAuth error: the credentials, never their values.
+        shown = code or ("INVALID_LOGIN" if b"INVALID_LOGIN" in body else str(status))
+        return AuthenticationError(
+            f"{where}: Salesforce refused the login ({shown}). Check sources.{config.source}"
+            f".auth ({config.auth}), its username / client_id, and {config.secret_envs}."
+        )
+    if status == 401:
+        return SessionExpiredError(f"{where}: the session is no longer valid ({code or 401}).")
+    if code == "REQUEST_LIMIT_EXCEEDED":
+        return AllowanceExhaustedError(
+            f"{where}: Salesforce refused the request: the org's daily API allowance is used "
+            "up (REQUEST_LIMIT_EXCEEDED). Everything read so far is stored with its cursor; "
+            "run again once the rolling 24-hour allowance has room (Setup > Company "
+            "Information shows it), or lower max_allowance_share so runs leave room."
+        )
+    if code == "QUERY_TIMEOUT":
+        return QueryTimeoutError(f"{where}: the query timed out at Salesforce ({message}).")
+    if code == "INVALID_QUERY_LOCATOR":
+        return QueryLocatorError(f"{where}: the next-page link expired ({message}).")
+    if status == 404 and "/jobs/query/" in path:
+        return BulkJobGoneError(f"{where}: the Bulk query job is gone ({code or 404}).")
+    if status == 403:
+        return AuthenticationError(
+            f"{where} was refused ({code or 403}: {message}): the API user lacks the right "
+            f"to read this. Give the user of sources.{config.source} the 'API Enabled' "
+            "permission and read access to Case, CaseHistory, User and the CSAT object."
+        )
+    if code in ("INVALID_FIELD", "INVALID_TYPE", "NOT_FOUND") or status == 404:
+        return ConfigError(
+            f"{where}: Salesforce does not know an object or field deskmetrics asked for "
+            f"({code or status}: {message}). Check the csat_* settings of "
+            f"sources.{config.source} against Setup > Object Manager."
+        )
+    return SourceError(
+        f"{where} was rejected ({status} {code}: {message}). This is a request deskmetrics "
+        "should not have made; please report it."
+    )
+
+
+def _parsed(response: requests.Response, body: bytes, where: str) -> requests.Response | None:
+    """JSON answers parsed once and checked; CSV (Bulk results) and XML (SOAP login) as is."""
+    kind = response.headers.get("Content-Type", "").lower()
+    if "csv" in kind:
+        if "Sforce-NumberOfRecords" not in response.headers:
+            raise RetriableHTTPError(f"{where} sent a Bulk result page without its record count")
+        return None
+    if "xml" in kind:
+        return None
+    try:
+        value = json.loads(body)
+    except ValueError:
+        raise RetriableHTTPError(
+            f"{where} answered with a body that is not JSON ({kind or 'no type'}; "
+            f"{len(body)} bytes): cut short, or a proxy's page in the way?"
+        ) from None
+    if not isinstance(value, dict):
+        raise RetriableHTTPError(f"{where} answered with a JSON {type(value).__name__}")
+    records = value.get("records")
+    if records is not None and (
+        not isinstance(records, list) or not all(isinstance(r, dict) for r in records)
+    ):
+        raise RetriableHTTPError(f"{where} answered with records that are not objects")
+    if value.get("done") is False and not isinstance(value.get("nextRecordsUrl"), str):
+        raise RetriableHTTPError(f"{where} says more records follow but gives no nextRecordsUrl")
+    parsed = ParsedResponse()
+    parsed.__dict__.update(response.__dict__)
+    parsed.parsed = value
+    return parsed
+
+
+def logged_in(
+    config: SalesforceConfig, session: SalesforceSession, policy: RetryPolicy, usage: ApiUsage
+) -> str:
+    """A session id for `config.auth`, through simple-salesforce's login (SOAP with the
+    security token, OAuth client credentials against the My Domain, or a JWT bearer)."""
+    domain = login_domain(config.instance_url)
+    if config.auth == "password":
+        login: Callable[[], tuple[str, str]] = lambda: SalesforceLogin(  # noqa: E731
+            username=config.username,
+            password=config.password,
+            security_token=config.security_token,
+            domain=domain,
+            session=session,
+            sf_version=config.api_version,
+        )
+    elif config.auth == "client_credentials":
+        login = lambda: SalesforceLogin(  # noqa: E731
+            consumer_key=config.client_id,
+            consumer_secret=config.client_secret,
+            domain=domain,
+            session=session,
+            sf_version=config.api_version,
+        )
+    else:
+        login = lambda: SalesforceLogin(  # noqa: E731
+            username=config.username,
+            consumer_key=config.client_id,
+            privatekey=config.private_key,
+            domain=domain,
+            session=session,
+            sf_version=config.api_version,
+        )
+    try:
+        session_id, _instance = call_with_retries(
+            f"{config.source}: login ({config.auth})", login, policy, usage
+        )
+    except SalesforceAuthenticationFailed as refused:
+        raise AuthenticationError(
+            f"{config.source}: Salesforce refused the login ({refused.code}). Check "
+            f"sources.{config.source}.auth ({config.auth}), its username / client_id, and "
+            f"{config.secret_envs}."
+        ) from None
+    except ValueError as unusable:  # a private key that does not parse, a bad version
+        raise ConfigError(
+            f"{config.source}: the {config.auth} login could not be made "
+            f"({type(unusable).__name__}); check the private key in {config.secret_envs}."
+        ) from None
+    # The session id is used with the configured instance only (never an address an answer
+    # names), so the credentials stay with the org they were given for.
+    return str(session_id)

@@ -76,7 +76,6 @@ CASE_FIELDS = (
 )  # fmt: skip
 HISTORY_FIELDS = ("Id", "CaseId", "Field", "OldValue", "NewValue", "CreatedDate")
 USER_FIELDS = ("Id", "Name", "Email", "IsActive", "LastModifiedDate", "SystemModstamp")
-PAGE_RECORDS = 2000  # the most a REST query page holds (`Sforce-Query-Options`)
 SMALLEST_WINDOW = timedelta(seconds=1)  # QUERY_TIMEOUT halves a window down to this
 IDS_PER_QUERY = 500
 
@@ -175,15 +174,13 @@ class SalesforceConnector:
     def _query(self, soql: str, include_deleted: bool = False) -> dict[str, Any]:
         return self._call(
             f"query {soql.split(' WHERE ')[0][-60:]}",
-            lambda sf: sf.query(soql, include_deleted=include_deleted, headers=_BATCH),
+            lambda sf: sf.query(soql, include_deleted=include_deleted),
         )
 
     def _query_more(self, url: str, include_deleted: bool) -> dict[str, Any]:
         return self._call(
             "next page",
-            lambda sf: sf.query_more(
-                url, identifier_is_url=True, include_deleted=include_deleted, headers=_BATCH
-            ),
+            lambda sf: sf.query_more(url, identifier_is_url=True, include_deleted=include_deleted),
         )
 
     def _rows(self, soql: str) -> list[dict[str, Any]]:
@@ -459,9 +456,6 @@ class SalesforceConnector:
             ) from None
         reached = datetime.fromisoformat(state["at"])
         return Page(window.stream, records, dict(state), False, reached=reached, read=len(rows))
-
-
-_BATCH = {"Sforce-Query-Options": f"batchSize={PAGE_RECORDS}"}
 
 
 def _soql_time(moment: datetime) -> str:

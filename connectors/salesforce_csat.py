@@ -94,14 +94,18 @@ def feedback_question(config: SalesforceConfig, query: Query) -> CsatQuery:
             "this org (looked up by DeveloperName). Set it to the API name of the CSAT "
             "question (Setup > Feedback Management), or clear it."
         )
-    # Feedback Management answers cannot be edited (research "Settled since"): CreatedDate
-    # finds every new one.
+    # Feedback Management answers cannot be edited (research "Settled since"), so for them
+    # SystemModstamp is CreatedDate; read by it all the same, so an org (or a tool writing
+    # answers) that does change one is read again.
     return CsatQuery(
         "SurveyQuestionResponse",
-        ("Id", "ResponseId", "InvitationId", "QuestionId", "NumberValue", "CreatedDate"),
-        "CreatedDate",
+        (
+            "Id", "ResponseId", "InvitationId", "QuestionId", "NumberValue", "CreatedDate",
+            "SystemModstamp",
+        ),
+        "SystemModstamp",
         f"QuestionId = '{ids[0]}'",
-    )
+    )  # fmt: skip
 
 
 def ratings_from_rows(

@@ -42,7 +42,7 @@ IDENTIFIER_MAX = 100
 
 # CaseHistory `Field` values that record a change of owner (research/salesforce-api.md
 # "Settled since": assignment rules and "accept from queue" write their own field names).
-OWNER_FIELDS = frozenset({"Owner", "ownerAssignment", "ownerAccepted"})
+OWNER_FIELDS = frozenset({"Owner", "ownerAssignment", "ownerAccepted", "ownerEscalated"})
 STATUS_FIELD = "Status"
 
 # Times outside these are no time a Salesforce org keeps; refusing them keeps day and
@@ -376,7 +376,7 @@ def rating_from_feedback_response(
     names to the case (`SubjectId`).
 
     Feedback Management answers cannot be edited (research/salesforce-api.md "Settled
-    since"), so the first answer is the latest."""
+    since"); one that was changed all the same is dated by its `SystemModstamp`."""
     obj = "SurveyQuestionResponse"
     if response.get("QuestionId") != question_id:
         return None
@@ -391,6 +391,7 @@ def rating_from_feedback_response(
     if case_id is None:
         return None
     answered_at = _required_time(obj, response, "CreatedDate")
+    changed = _time(obj, response, "SystemModstamp", required=False) or answered_at
     return Rating(
         source=source,
         rating_id=_required_id(obj, response, "Id"),
@@ -399,6 +400,7 @@ def rating_from_feedback_response(
         score=_score_text(obj, response, "NumberValue"),
         comment=None,
         created_at=answered_at,
-        updated_at=answered_at,
+        # An answer changed in place after all is the latest answer (docs/metrics.md "CSAT").
+        updated_at=max(answered_at, changed),
         survey_id="",
     )

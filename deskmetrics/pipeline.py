@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from connectors.http import RetryPolicy
-from connectors.zendesk_config import ZendeskConfig
+from connectors.registry import SourceConfig
 from deskmetrics.pull import Progress, RunBounds, SourceResult, pull_source
 from deskmetrics.rescoring import score_leased
 from deskmetrics.settings import Settings
@@ -153,7 +153,7 @@ def backfill(
     since: date,
     until: date | None,
     progress: Progress | None = None,
-    config: ZendeskConfig | None = None,
+    config: SourceConfig | None = None,
     policy: RetryPolicy | None = None,
     stop: threading.Event | None = None,
     lease_wait_seconds: float | None = None,

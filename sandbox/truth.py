@@ -4,7 +4,10 @@ Owns `daily_facts` (per agent and local day counts) and `report_rows` (the repor
 period). It reads what the simulation recorded as it went (each ticket's `Step`s: owner and
 status before and after every update; the ratings and survey responses as the customer left
 them, survey_truth.py adding the latter), never the API JSON, and shares no code with
-deskmetrics.
+deskmetrics. What differs between the faces of the desk is a parameter: which CSAT answers
+the face shows and whose they are (`csat`, by default Zendesk's `zendesk_csat`), how a desk
+user is named as an agent (`agent_id`) and the `source`; sandbox/salesforce/truth.py passes
+Salesforce's.
 """
 
 from __future__ import annotations
@@ -12,13 +15,14 @@ from __future__ import annotations
 import bisect
 import math
 from collections import defaultdict
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sandbox.model import RESOLVED
-from sandbox.survey_truth import survey_facts
+from sandbox.model import RESOLVED, Rating
+from sandbox.survey_truth import Add, survey_facts
 
 if TYPE_CHECKING:
     from sandbox.desk import Desk
@@ -42,7 +46,49 @@ ROW_KEYS = (
     "csat_mean_pct", "low_sample",
 )  # fmt: skip
 
-Key = tuple[str | None, date]
+Key = tuple[int | None, date]  # (desk user id or None for no agent, local day)
+# Adds a face's CSAT responses to the counts: (desk, add, day_of, resolver_of), where
+# resolver_of maps each ticket that was ever resolved to its resolver (METRICS.md "CSAT").
+CsatCounter = Callable[["Desk", Add, Callable[[datetime], date], Mapping[int, int | None]], None]
+
+
+def answered_ratings(desk: Desk) -> list[tuple[datetime, Rating]]:
+    """Each live ticket's legacy rating answer: (first answered, latest answer), one per ticket.
+
+    METRICS.md "CSAT": a changed answer is one response, its latest answer counted on the
+    day of the first; offers are no answer, and a deleted ticket's ratings count nowhere.
+    """
+    answers: dict[int, list[Rating]] = defaultdict(list)
+    for rating in desk.ratings.values():
+        if rating.score in ("good", "bad") and not desk.tickets[rating.ticket_id].deleted:
+            answers[rating.ticket_id].append(rating)
+    return [
+        (
+            min(r.created_at for r in given),
+            max(given, key=lambda r: (r.updated_at, r.created_at, r.id)),
+        )
+        for given in answers.values()
+    ]
+
+
+def zendesk_csat(
+    desk: Desk,
+    add: Add,
+    day_of: Callable[[datetime], date],
+    resolver_of: Mapping[int, int | None],
+) -> None:
+    """Zendesk's CSAT: legacy ratings (good is satisfied) for the rating's `assignee_id`,
+    else the resolver; then the survey responses of a desk switched to new CSAT."""
+    for first, latest in answered_ratings(desk):
+        agent = latest.assignee_id
+        if agent is None:
+            agent = resolver_of.get(latest.ticket_id)
+        day = day_of(first)
+        add(agent, day, "csat_responses", 1)
+        if latest.score == "good":
+            add(agent, day, "csat_satisfied", 1)
+            add(agent, day, "csat_score_sum", 100)
+    survey_facts(desk, add, day_of, resolver_of)  # new CSAT, on a desk that switched
 
 
 def daily_facts(
@@ -51,15 +97,37 @@ def daily_facts(
     repeat_window_hours: float = 72,
     transfer_breaks_fcr: bool = False,
     high_water_mark: datetime | None = None,
+    *,
+    csat: CsatCounter = zendesk_csat,
+    agent_id: Callable[[int], str] = str,
 ) -> list[dict[str, Any]]:
-    """Counts per (agent_id as str, or None for no agent; local day), non-zero rows only."""
+    """Counts per (agent_id, or None for no agent; local day), non-zero rows only."""
+    facts = _facts(desk, timezone, repeat_window_hours, transfer_breaks_fcr, high_water_mark, csat)
+    rows = [
+        {"agent_id": None if agent is None else agent_id(agent), "day": day, **counts}
+        for (agent, day), counts in facts.items()
+        if any(counts.values())
+    ]
+    rows.sort(key=lambda r: (r["day"], r["agent_id"] is None, r["agent_id"] or ""))
+    return rows
+
+
+def _facts(
+    desk: Desk,
+    timezone: str,
+    repeat_window_hours: float,
+    transfer_breaks_fcr: bool,
+    high_water_mark: datetime | None,
+    csat: CsatCounter,
+) -> dict[Key, dict[str, int]]:
+    """Counts per (desk user id or None, local day)."""
     zone = ZoneInfo(timezone)
     mark = high_water_mark or desk.now - timedelta(minutes=1)
     window = timedelta(hours=repeat_window_hours)
     facts: dict[Key, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
 
     def add(agent: int | None, day: date, name: str, amount: int = 1) -> None:
-        facts[(None if agent is None else str(agent), day)][name] += amount
+        facts[(agent, day)][name] += amount
 
     def day_of(moment: datetime) -> date:
         return moment.astimezone(zone).date()
@@ -115,30 +183,8 @@ def daily_facts(
         if not (reopened or repeat or (transfer_breaks_fcr and transferred)):
             add(resolver, day, "fcr")
 
-    answers: dict[int, list[Any]] = defaultdict(list)
-    for rating in desk.ratings.values():
-        if rating.score in ("good", "bad") and not desk.tickets[rating.ticket_id].deleted:
-            answers[rating.ticket_id].append(rating)
-    for ticket_id, given in answers.items():
-        latest = max(given, key=lambda r: (r.updated_at, r.created_at, r.id))
-        first = min(r.created_at for r in given)
-        agent = latest.assignee_id
-        if agent is None:
-            agent = resolver_of.get(ticket_id)
-        day = day_of(first)
-        add(agent, day, "csat_responses")
-        if latest.score == "good":
-            add(agent, day, "csat_satisfied")
-            add(agent, day, "csat_score_sum", 100)
-    survey_facts(desk, add, day_of, resolver_of)  # new CSAT, on a desk that switched
-
-    rows = [
-        {"agent_id": agent, "day": day, **counts}
-        for (agent, day), counts in facts.items()
-        if any(counts.values())
-    ]
-    rows.sort(key=lambda r: (r["day"], r["agent_id"] is None, r["agent_id"] or ""))
-    return rows
+    csat(desk, add, day_of, resolver_of)
+    return facts
 
 
 def _round1(value: Decimal | float) -> float:
@@ -169,23 +215,27 @@ def report_rows(
     transfer_breaks_fcr: bool = False,
     min_sample: int = 30,
     high_water_mark: datetime | None = None,
+    *,
+    source: str = SOURCE,
+    csat: CsatCounter = zendesk_csat,
+    agent_id: Callable[[int], str] = str,
 ) -> list[dict[str, Any]]:
     """The per-agent report rows over local days [since, until), in report order."""
-    sums: dict[str | None, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
-    facts = daily_facts(desk, timezone, repeat_window_hours, transfer_breaks_fcr, high_water_mark)
-    for fact in facts:
-        if since <= fact["day"] < until:
-            total = sums[fact["agent_id"]]
+    sums: dict[int | None, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
+    facts = _facts(desk, timezone, repeat_window_hours, transfer_breaks_fcr, high_water_mark, csat)
+    for (agent, day), counts in facts.items():
+        if since <= day < until:
+            total = sums[agent]
             for name in COUNTS:
-                total[name] += fact[name]
+                total[name] += counts[name]
     rows = []
-    for agent_id, c in sums.items():
+    for agent, c in sums.items():
         if not any(c.values()):
             continue
-        user = desk.users.get(int(agent_id)) if agent_id is not None else None
+        user = desk.users.get(agent) if agent is not None else None
         transfer = _rate(c["transferred_out"], c["handled"])
         fcr = _rate(c["fcr"], c["fcr_eligible"])
-        csat = _rate(c["csat_satisfied"], c["csat_responses"])
+        csat_rate = _rate(c["csat_satisfied"], c["csat_responses"])
         mean = (
             _round1(Decimal(c["csat_score_sum"]) / Decimal(c["csat_responses"]))
             if c["csat_responses"]
@@ -201,10 +251,11 @@ def report_rows(
             if 0 < n < min_sample
         ]
         values = (
-            SOURCE, agent_id, user.name if user else None, user.email if user else None,
+            source, None if agent is None else agent_id(agent),
+            user.name if user else None, user.email if user else None,
             c["handled"], c["transferred_out"], *transfer,
             c["resolved"], c["fcr_eligible"], c["fcr"], *fcr,
-            c["csat_responses"], c["csat_satisfied"], *csat,
+            c["csat_responses"], c["csat_satisfied"], *csat_rate,
             mean, " ".join(flagged),
         )  # fmt: skip
         rows.append(dict(zip(ROW_KEYS, values, strict=True)))

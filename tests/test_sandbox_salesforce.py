@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import jwt
 import pytest
 import requests
 from simple_salesforce import Salesforce
@@ -23,7 +24,7 @@ from simple_salesforce.exceptions import (
 )
 
 from sandbox import Desk, DeskSpec, generate_desk
-from sandbox.salesforce import LoopbackSession, SalesforceSandbox, salesforce_face
+from sandbox.salesforce import LoopbackSession, SalesforceSandbox, jwt_key_pair, salesforce_face
 from sandbox.salesforce.face import case_id
 from sandbox.salesforce.soql import parse_datetime
 
@@ -46,7 +47,7 @@ STATUS_OF = {
     "solved": "Resolved",
     "closed": "Closed",
 }
-OWNER_FIELDS = ("Owner", "ownerAssignment", "ownerAccepted")
+OWNER_FIELDS = ("Owner", "ownerAssignment", "ownerAccepted", "ownerEscalated")
 SMALL_BATCH = {"Sforce-Query-Options": "batchSize=200"}
 
 
@@ -155,6 +156,14 @@ def test_a_user_taking_a_case_from_a_queue_is_an_owner_accepted_row(desk: Desk) 
         assert (row["Field"] == "ownerAccepted") == from_queue_to_user
 
 
+def test_escalation_rules_reassign_some_cases_to_users_and_to_queues(desk: Desk) -> None:
+    history = salesforce_face(desk).objects["CaseHistory"]
+    escalated = [r for r in history if r["Field"] == "ownerEscalated"]
+    id_rows = [r for r in escalated if r["DataType"] == "EntityId"]
+    assert {r["NewValue"][:3] for r in id_rows} == {"005", "00G"}
+    assert len(escalated) == 2 * len(id_rows)
+
+
 def test_csat_custom_object_scores_are_on_1_to_5_and_point_at_cases(desk: Desk) -> None:
     face = salesforce_face(desk)
     cases = {c["Id"] for c in face.objects["Case"]}
@@ -191,6 +200,80 @@ def test_wrong_security_token_fails_login(sandbox: SalesforceSandbox) -> None:
             security_token="wrong",
             session=LoopbackSession(sandbox.instance_url),
         )
+
+
+@pytest.fixture(scope="module")
+def jwt_keys() -> tuple[str, str]:
+    return jwt_key_pair()
+
+
+def jwt_login(sb: SalesforceSandbox, private_key: str, username: str) -> Salesforce:
+    return Salesforce(
+        username=username,
+        consumer_key="sandbox-consumer-key",
+        privatekey=private_key,
+        domain="login",
+        session=LoopbackSession(sb.instance_url),
+    )
+
+
+def test_jwt_bearer_login_signed_by_the_configured_key_gives_a_working_client(
+    desk: Desk, jwt_keys: tuple[str, str]
+) -> None:
+    private_key, public_key = jwt_keys
+    with SalesforceSandbox(desk, jwt_public_key_pem=public_key) as sb:
+        sf = jwt_login(sb, private_key, "agent@sandbox.example")
+        assert sf.query("SELECT Id FROM CaseStatus")["totalSize"] == 6
+
+
+def test_jwt_bearer_login_signed_by_another_key_is_invalid_grant(
+    desk: Desk, jwt_keys: tuple[str, str]
+) -> None:
+    other_private_key, _ = jwt_key_pair()
+    with (
+        SalesforceSandbox(desk, jwt_public_key_pem=jwt_keys[1]) as sb,
+        pytest.raises(SalesforceAuthenticationFailed, match="invalid_grant"),
+    ):
+        jwt_login(sb, other_private_key, "agent@sandbox.example")
+
+
+def test_jwt_bearer_login_for_another_user_is_invalid_grant(
+    desk: Desk, jwt_keys: tuple[str, str]
+) -> None:
+    private_key, public_key = jwt_keys
+    with (
+        SalesforceSandbox(desk, jwt_public_key_pem=public_key) as sb,
+        pytest.raises(SalesforceAuthenticationFailed, match="invalid_grant"),
+    ):
+        jwt_login(sb, private_key, "someone@else.example")
+
+
+def test_an_expired_jwt_assertion_is_a_400_oauth_error(
+    desk: Desk, jwt_keys: tuple[str, str]
+) -> None:
+    private_key, public_key = jwt_keys
+    claims = {
+        "iss": "sandbox-consumer-key",
+        "sub": "agent@sandbox.example",
+        "aud": "https://login.salesforce.com",
+        "exp": int(datetime.now(UTC).timestamp()) - 600,  # the client signs with real time
+    }
+    form = {
+        "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        "assertion": jwt.encode(claims, private_key, algorithm="RS256"),
+    }
+    with SalesforceSandbox(desk, jwt_public_key_pem=public_key) as sb:
+        answer = requests.post(f"{sb.instance_url}/services/oauth2/token", data=form, timeout=10)
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "invalid_grant"
+    assert "expired" in answer.json()["error_description"]
+
+
+def test_jwt_bearer_login_without_a_configured_key_is_refused(
+    sandbox: SalesforceSandbox, jwt_keys: tuple[str, str]
+) -> None:
+    with pytest.raises(SalesforceAuthenticationFailed, match="invalid_grant"):
+        jwt_login(sandbox, jwt_keys[0], "agent@sandbox.example")
 
 
 # ---- queries -------------------------------------------------------------------------------

@@ -63,6 +63,7 @@ class SalesforceSandbox:
         security_token: str = "sandbox-token",
         consumer_key: str = "sandbox-consumer-key",
         consumer_secret: str = "sandbox-consumer-secret",
+        jwt_public_key_pem: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         daily_allowance: int = 100_000,
@@ -75,7 +76,7 @@ class SalesforceSandbox:
     ) -> None:
         self.desk = desk
         self.credentials = logins.Credentials(
-            username, password, security_token, consumer_key, consumer_secret
+            username, password, security_token, consumer_key, consumer_secret, jwt_public_key_pem
         )
         self.daily_allowance = daily_allowance
         self.api_usage = api_usage

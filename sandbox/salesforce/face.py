@@ -1,12 +1,13 @@
 """A generated desk seen through Salesforce's face: its records as Service Cloud objects.
 
 Owns `salesforce_face(desk) -> Face`: `User` (staff), `Group` (queues, one per desk group),
-`Contact` (customers), `Case` (one per ticket; a ticket in no one's hands is owned by its
-group's queue), `CaseHistory` (an owner change writes a name row and an id row, both with
-`Field` `Owner`, `ownerAssignment` or `ownerAccepted` (owner_field); status changes are
-`Status` rows; creation writes one `created` row and no owner or status row), `CaseStatus`,
-and CSAT as the custom object `Case_Survey__c` (1..5). Ids are derived from the desk's ids
-(ids.py), so the same desk gives the same records. Reads the desk; changes nothing.
+`Contact` (customers with a ticket that came other than through Web-to-Case; see
+`contact_since`), `Case` (one per ticket; a ticket in no one's hands is owned by its group's
+queue), `CaseHistory` (an owner change writes a name row and an id row, both with `Field`
+`Owner`, `ownerAssignment`, `ownerAccepted` or `ownerEscalated` (owner_field); status changes
+are `Status` rows; creation writes one `created` row and no owner or status row),
+`CaseStatus`, and CSAT as the custom object `Case_Survey__c` (1..5). Ids are derived from the
+desk's ids (ids.py), so the same desk gives the same records. Reads the desk; changes nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sandbox.desk import Desk
 from sandbox.model import Rating, Ticket
 from sandbox.salesforce import ids
 from sandbox.salesforce.feedback import feedback_records
+from sandbox.salesforce.ids import case_id, queue_id, user_id
 from sandbox.salesforce.values import Record, sf_datetime, stamps, survey_score
 
 # Zendesk status -> the Case status label shown for it; which labels are closed is CaseStatus.
@@ -31,19 +33,7 @@ STATUS_LABELS = {
     "closed": "Closed",
 }
 CLOSED_LABELS = frozenset({"Resolved", "Closed"})
-WEB_CHANNEL = "web"  # web-to-case: the customer is known only by SuppliedEmail
-
-
-def user_id(desk_user_id: int) -> str:
-    return ids.sf_id(ids.USER, desk_user_id)
-
-
-def queue_id(desk_group_id: int) -> str:
-    return ids.sf_id(ids.QUEUE, desk_group_id)
-
-
-def case_id(ticket_id: int) -> str:
-    return ids.sf_id(ids.CASE, ticket_id)
+WEB_CHANNEL = "web"  # Web-to-Case: the case carries the form's SuppliedEmail
 
 
 @dataclass(frozen=True)
@@ -57,16 +47,13 @@ def salesforce_face(desk: Desk) -> Face:
     with desk.lock:
         users = [_user(u.id, u.name, u.email, u.active, u.created_at) for u in _staff(desk)]
         queues = [_queue(g.id, g.name, g.created_at) for g in desk.groups.values()]
-        contacts = [
-            _contact(u.id, u.name, u.email, u.created_at)
-            for u in desk.users.values()
-            if not u.is_staff
-        ]
+        since = contact_since(desk)
+        contacts = [_contact(u.id, u.name, u.email, u.created_at) for u in _contacts(desk, since)]
         cases: list[Record] = []
         history: list[Record] = []
         for ticket in desk.tickets.values():
             email = desk.users[ticket.requester_id].email
-            cases.append(_case(ticket, email))
+            cases.append(_case(ticket, email, since.get(ticket.requester_id)))
             history.extend(_case_history(ticket, desk))
         surveys = [_survey(r) for r in desk.ratings.values() if r.score in ("good", "bad")]
     objects = {
@@ -77,13 +64,40 @@ def salesforce_face(desk: Desk) -> Face:
         "CaseHistory": history,
         "CaseStatus": _case_statuses(),
         "Case_Survey__c": surveys,
-        **feedback_records(desk, case_id),
+        **feedback_records(desk),
     }
     return Face({name: sorted(rows, key=lambda r: r["Id"]) for name, rows in objects.items()})
 
 
 def _staff(desk: Desk) -> list[Any]:
     return [u for u in desk.users.values() if u.is_staff and u.id >= 0]
+
+
+def contact_since(desk: Desk) -> dict[int, datetime]:
+    """Each customer who is a `Contact`, and since when: their first ticket that came other
+    than through Web-to-Case (a customer with no ticket at all: since they were created).
+
+    As in Salesforce, Web-to-Case makes no Contact: a customer all of whose tickets came
+    through the web form has none, and their cases carry only `SuppliedEmail`. The web cases
+    of a customer who is a Contact carry its `ContactId` too (Web-to-Case matched the
+    address), so one person is one customer to a reader using ContactId, else SuppliedEmail.
+    """
+    first: dict[int, datetime] = {}
+    wrote_on_the_web: set[int] = set()
+    for ticket in desk.tickets.values():
+        who = ticket.requester_id
+        if ticket.channel == WEB_CHANNEL:
+            wrote_on_the_web.add(who)
+        elif who not in first or ticket.created_at < first[who]:
+            first[who] = ticket.created_at
+    for user in desk.users.values():
+        if not user.is_staff and user.id not in wrote_on_the_web:
+            first.setdefault(user.id, user.created_at)
+    return first
+
+
+def _contacts(desk: Desk, since: dict[int, datetime]) -> list[Any]:
+    return [u for u in desk.users.values() if not u.is_staff and u.id in since]
 
 
 def _user(number: int, name: str, email: str, active: bool, created: datetime) -> Record:
@@ -103,7 +117,7 @@ def _queue(number: int, name: str, created: datetime) -> Record:
 
 def _contact(number: int, name: str, email: str, created: datetime) -> Record:
     return {
-        "Id": ids.sf_id(ids.CONTACT, number),
+        "Id": ids.contact_id(number),
         "Name": name,
         "Email": email,
         "IsDeleted": False,
@@ -125,7 +139,7 @@ def case_status(ticket: Ticket) -> str:
     return STATUS_LABELS[status]
 
 
-def _case(ticket: Ticket, email: str) -> Record:
+def _case(ticket: Ticket, email: str, contact_from: datetime | None) -> Record:
     status = case_status(ticket)
     closed = status in CLOSED_LABELS
     closed_at = None
@@ -133,6 +147,11 @@ def _case(ticket: Ticket, email: str) -> Record:
         labels = [(s.at, STATUS_LABELS.get(s.status_after)) for s in ticket.history]
         closed_at = next((at for at, label in reversed(labels) if label == status), None)
     web = ticket.channel == WEB_CHANNEL
+    modified = ticket.updated_at
+    if web and contact_from is not None and contact_from > ticket.created_at:
+        # The customer became a Contact after this web case: linking the case to it is a
+        # change of the case, which an incremental reader must see.
+        modified = max(modified, contact_from)
     return {
         "Id": case_id(ticket.id),
         "CaseNumber": f"{ticket.id:08d}",
@@ -140,12 +159,12 @@ def _case(ticket: Ticket, email: str) -> Record:
         "Status": status,
         "IsClosed": closed,
         "IsDeleted": ticket.deleted,
-        "ContactId": None if web else ids.sf_id(ids.CONTACT, ticket.requester_id),
+        "ContactId": None if contact_from is None else ids.contact_id(ticket.requester_id),
         "SuppliedEmail": email if web else None,
         "Origin": "Web" if web else "Email",
         "Subject": ticket.subject,
         "ClosedDate": sf_datetime(closed_at) if closed_at else None,
-        **stamps(ticket.created_at, ticket.updated_at),
+        **stamps(ticket.created_at, modified),
     }
 
 
@@ -184,7 +203,7 @@ def _case_history(ticket: Ticket, desk: Desk) -> list[Record]:
             old_name = _owner_name(desk, old, step.owner_before, ticket.group_id)
             new_name = _owner_name(desk, new, step.owner_after, ticket.group_id)
             if old != new:
-                field = owner_field(ticket.id, old, new)
+                field = owner_field(ticket.id, index, old, new)
                 row(index, 0, step.at, field, old_name, new_name)
                 row(index, 1, step.at, field, old, new)
         before = STATUS_LABELS.get(step.status_before)
@@ -194,13 +213,17 @@ def _case_history(ticket: Ticket, desk: Desk) -> list[Record]:
     return rows
 
 
-def owner_field(ticket_id: int, old: str, new: str) -> str:
-    """The `Field` of an owner change's rows: `ownerAccepted` when a user takes a case from a
-    queue, `ownerAssignment` for every third case's other changes (as assignment rules and
-    Omni-Channel write them), else `Owner`."""
+def owner_field(ticket_id: int, step: int, old: str, new: str) -> str:
+    """The `Field` of the rows of an owner change (step `step` of the ticket's history):
+    `ownerAccepted` when a user takes a case from a queue, `ownerAssignment` for every third
+    case's other changes (as assignment rules and Omni-Channel write them), `ownerEscalated`
+    for every fourth other change (an escalation rule's reassignment, to a user or a queue),
+    else `Owner`."""
     if old.startswith(ids.QUEUE) and new.startswith(ids.USER):
         return "ownerAccepted"
-    return "ownerAssignment" if ticket_id % 3 == 0 else "Owner"
+    if ticket_id % 3 == 0:
+        return "ownerAssignment"
+    return "ownerEscalated" if (ticket_id + step) % 4 == 0 else "Owner"
 
 
 def _case_statuses() -> list[Record]:
@@ -224,7 +247,9 @@ def _survey(rating: Rating) -> Record:
         "Case__c": case_id(rating.ticket_id),
         "Score__c": float(survey_score(rating)),
         "Comment__c": rating.comment,
-        "Responded_At__c": sf_datetime(rating.updated_at),
+        # One record per survey: a changed answer rewrites the score, keeping the moment the
+        # customer first answered (METRICS.md "CSAT" counts it on that day).
+        "Responded_At__c": sf_datetime(rating.created_at),
         "IsDeleted": False,
         **stamps(rating.created_at, rating.updated_at),
     }

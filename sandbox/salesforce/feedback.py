@@ -1,17 +1,18 @@
 """The desk's CSAT ratings as Salesforce Feedback Management records.
 
-Owns `feedback_records(desk, case_id_of)`: one `SurveyQuestion` pair (`csat`, a 1..5 rating
+Owns `feedback_records(desk)`: one `SurveyQuestion` pair (`csat`, a 1..5 rating
 question, and `nps`, 0..10, so a reader must pick the configured question), a
 `SurveyInvitation` per offered or answered rating, a `SurveyResponse` per answered one, two
 `SurveyQuestionResponse` rows per response (`NumberValue`), and a `SurveySubject` linking the
 case: its `ParentId` is the response for odd rating ids and the invitation for even ones (both
-happen in real orgs). Feedback answers cannot be edited in Salesforce; the rows carry the
-rating's final answer, answered at its `updated_at`. Key prefixes are the simulator's own.
+happen in real orgs). Feedback answers cannot be edited in Salesforce, yet a customer may
+change a rating (good -> bad): the rows carry the final answer, dated by the first
+(`CompletionDateTime` and `CreatedDate`; `LastModifiedDate`/`SystemModstamp` are the latest
+answer's, so an incremental reader sees the change), one answer per survey as METRICS.md
+"CSAT" counts it. Key prefixes are the simulator's own.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from sandbox.desk import Desk
 from sandbox.salesforce import ids
@@ -26,7 +27,7 @@ CSAT_QUESTION_ID = ids.sf_id(QUESTION, 1)
 NPS_QUESTION_ID = ids.sf_id(QUESTION, 2)
 
 
-def feedback_records(desk: Desk, case_id_of: Callable[[int], str]) -> dict[str, list[Record]]:
+def feedback_records(desk: Desk) -> dict[str, list[Record]]:
     created = min((r.created_at for r in desk.ratings.values()), default=desk.now)
     questions = [
         {"Id": CSAT_QUESTION_ID, "Name": "How satisfied were you?", "DeveloperName": "csat",
@@ -49,15 +50,15 @@ def feedback_records(desk: Desk, case_id_of: Callable[[int], str]) -> dict[str, 
         parent = response if answered and rating.id % 2 else invitation
         subjects.append(
             {"Id": ids.sf_id(SUBJECT, rating.id), "ParentId": parent,
-             "SubjectId": case_id_of(rating.ticket_id), "SubjectEntityType": "Case",
+             "SubjectId": ids.case_id(rating.ticket_id), "SubjectEntityType": "Case",
              **stamps(rating.created_at, rating.updated_at)}
         )  # fmt: skip
         if not answered:
             continue
-        at = rating.updated_at
+        first, latest = rating.created_at, rating.updated_at  # created_at: the first answer
         responses.append(
             {"Id": response, "InvitationId": invitation, "Status": "Completed",
-             "CompletionDateTime": sf_datetime(at), **stamps(at, at)}
+             "CompletionDateTime": sf_datetime(first), **stamps(first, latest)}
         )  # fmt: skip
         score = survey_score(rating)
         for k, (question, value) in enumerate(
@@ -66,7 +67,7 @@ def feedback_records(desk: Desk, case_id_of: Callable[[int], str]) -> dict[str, 
             answers.append(
                 {"Id": ids.sf_id(QUESTION_RESPONSE, rating.id * 2 + k), "ResponseId": response,
                  "InvitationId": invitation, "QuestionId": question,
-                 "NumberValue": value, "Datatype": "Int", **stamps(at, at)}
+                 "NumberValue": value, "Datatype": "Int", **stamps(first, latest)}
             )  # fmt: skip
     return {
         "SurveyQuestion": questions,

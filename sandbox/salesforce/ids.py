@@ -1,7 +1,9 @@
 """Salesforce record ids: 18 characters, a 3-character key prefix, derived from desk ids.
 
 Owns `sf_id(prefix, number)`: the same desk id always gives the same Salesforce id, with the
-case-safe 3-character suffix Salesforce appends to its 15-character ids.
+case-safe 3-character suffix Salesforce appends to its 15-character ids; and the ids of the
+desk's people and tickets (`user_id`, `queue_id`, `contact_id`, `case_id`), so anything keyed
+by desk ids (the ground truth) maps across.
 """
 
 from __future__ import annotations
@@ -44,3 +46,23 @@ def sf_id(prefix: str, number: int) -> str:
     """The 18-character id of record `number` of the object whose key prefix is `prefix`."""
     id15 = prefix + _POD + _base62(number, 9)
     return id15 + _case_safe_suffix(id15)
+
+
+def user_id(desk_user_id: int) -> str:
+    """The `User` (agent) of a desk user."""
+    return sf_id(USER, desk_user_id)
+
+
+def queue_id(desk_group_id: int) -> str:
+    """The queue (`Group` of Type Queue) of a desk group."""
+    return sf_id(QUEUE, desk_group_id)
+
+
+def contact_id(desk_user_id: int) -> str:
+    """The `Contact` of a desk customer."""
+    return sf_id(CONTACT, desk_user_id)
+
+
+def case_id(ticket_id: int) -> str:
+    """The `Case` of a desk ticket."""
+    return sf_id(CASE, ticket_id)

@@ -1,11 +1,13 @@
 """The simulator's login endpoints: OAuth 2.0 token and SOAP `login`.
 
-Owns `oauth_token(...)` (`POST /services/oauth2/token`, grants `password` and
-`client_credentials`, the latter with HTTP Basic client credentials as simple-salesforce sends
-them) and `soap_login(...)` (`POST /services/Soap/u/{version}`, username + password with the
-security token appended). Each answers (status, body, content type); a success carries a new
-session id from `issue`. Failures look like Salesforce's: OAuth `{"error", "error_description"}`,
-SOAP faults with `sf:exceptionCode`.
+Owns `oauth_token(...)` (`POST /services/oauth2/token`, grants `password`,
+`client_credentials` (HTTP Basic client credentials, as simple-salesforce sends them) and the
+JWT bearer grant (an RS256 assertion checked against the connected app's certificate: the
+public key in `Credentials.jwt_public_key_pem`)), `soap_login(...)` (`POST
+/services/Soap/u/{version}`, username + password with the security token appended) and
+`jwt_key_pair()` (a fresh key pair for tests). Each login answers (status, body, content
+type); a success carries a new session id from `issue`. Failures look like Salesforce's: OAuth
+`{"error", "error_description"}`, SOAP faults with `sf:exceptionCode`.
 """
 
 from __future__ import annotations
@@ -16,13 +18,19 @@ import json
 import xml.dom.minidom
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import parse_qs
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 from xml.parsers.expat import ExpatError
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sandbox.salesforce import ids
 
 Answer = tuple[int, bytes, str]
 ORG_ID = ids.sf_id(ids.ORG, 1)
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,22 @@ class Credentials:
     security_token: str
     consumer_key: str
     consumer_secret: str
+    jwt_public_key_pem: str | None = None  # the connected app's certificate; None: no JWT
+
+
+def jwt_key_pair() -> tuple[str, str]:
+    """A new RSA key pair as PEM text: (private key for the client, public key for the
+    sandbox's `jwt_public_key_pem`)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private.decode(), public.decode()
 
 
 def oauth_token(
@@ -44,6 +68,10 @@ def oauth_token(
         key, secret = _basic(authorization)
         if (key, secret) != (c.consumer_key, c.consumer_secret):
             return _oauth_error("invalid_client", "invalid client credentials")
+    elif grant == JWT_BEARER:
+        refused = _jwt_refusal(form.get("assertion", ""), c, url)
+        if refused is not None:
+            return _oauth_error("invalid_grant", refused)
     elif grant == "password":
         if (form.get("client_id"), form.get("client_secret")) != (
             c.consumer_key,
@@ -68,6 +96,39 @@ def oauth_token(
         "signature": "c2FuZGJveA==",
     }
     return 200, json.dumps(answer).encode(), "application/json;charset=UTF-8"
+
+
+def _jwt_refusal(assertion: str, c: Credentials, url: str) -> str | None:
+    """Why an assertion is refused, or None when it is good: an RS256 signature by the key
+    whose public half is configured, `iss` the consumer key, `sub` the username, `aud` the
+    login server (`https://*.salesforce.com`) or this sandbox, `exp` ahead of the wall clock
+    (the client signs with real time)."""
+    if c.jwt_public_key_pem is None:
+        return "no certificate is configured for this connected app"
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            assertion,
+            c.jwt_public_key_pem,
+            algorithms=["RS256"],
+            options={"require": ["iss", "sub", "aud", "exp"], "verify_aud": False},
+        )
+    except jwt.ExpiredSignatureError:
+        return "expired assertion: exp is in the past"
+    except jwt.PyJWTError as bad:
+        return f"invalid assertion: {bad}"
+    if claims["iss"] != c.consumer_key:
+        return "invalid assertion: iss is not the consumer key of a connected app"
+    if claims["sub"] != c.username:
+        return "invalid assertion: sub names no user of this org"
+    audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+    if not any(_is_audience(str(a), url) for a in audiences):
+        return "audience is invalid"
+    return None
+
+
+def _is_audience(aud: str, url: str) -> bool:
+    host = urlsplit(aud).hostname or ""
+    return aud.rstrip("/") == url or host == "salesforce.com" or host.endswith(".salesforce.com")
 
 
 def _basic(authorization: str) -> tuple[str, str]:

@@ -1,0 +1,180 @@
+"""The Salesforce connector under bad settings, expiring sessions, limits, timeouts, expired
+links and kills, over real HTTP through simple-salesforce against the simulator: one clear
+error before any data request, or the same tables as an undisturbed run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from interactions import AllowanceExhaustedError, AuthenticationError, ConfigError
+from tests.desks import run_cli, table_dump
+from tests.salesforce_desks import CUSTOM_OBJECT, ENVIRON, FEEDBACK, ServedOrg, served_org
+
+SMALL_DESK = {"agents": 6, "groups": 2, "customers": 80, "tickets": 160, "days": 20}
+
+
+def _data_queries(org: ServedOrg) -> list[str]:
+    """The paths served that read records (login, describe and CaseStatus are not counted)."""
+    return [p for p, _ in org.sandbox.served if "/query" in p or "/jobs/" in p]
+
+
+def _clean_tables(tmp_path: Path, **source: Any) -> tuple[Any, dict[str, Any]]:
+    with served_org(tmp_path / "clean", **source) as org:
+        org.backfill()
+        return org.desk, table_dump(org.engine)
+
+
+@pytest.mark.parametrize(
+    ("setting", "named"),
+    [
+        ({"csat_score_field": "Scroe__c"}, "csat_score_field = 'Scroe__c' is not a field"),
+        ({"csat_case_field": "Ticket__c"}, "csat_case_field = 'Ticket__c' is not a field"),
+        ({"csat_object": "Case_Survey_Typo__c"}, "'Case_Survey_Typo__c' is not an object"),
+    ],
+)
+def test_a_misspelt_csat_setting_is_one_error_naming_it_before_any_data_query(
+    tmp_path: Path, setting: dict[str, str], named: str
+) -> None:
+    with served_org(tmp_path, **{**CUSTOM_OBJECT, **setting}) as org:
+        with pytest.raises(ConfigError, match=named):
+            org.backfill()
+        served = [p for p, _ in org.sandbox.served]
+    assert not [p for p in served if "/query" in p], served
+
+
+def test_a_question_that_does_not_exist_is_one_error_naming_it(tmp_path: Path) -> None:
+    with served_org(tmp_path, csat_question="customer_happiness") as org:
+        with pytest.raises(ConfigError, match="'customer_happiness' names no SurveyQuestion"):
+            org.backfill()
+        queried = [p for p in _data_queries(org)]
+    assert len(queried) == 1  # the question's look-up, and no record of any case
+
+
+def test_a_missing_secret_is_one_error_before_any_request(tmp_path: Path) -> None:
+    with served_org(tmp_path, **CUSTOM_OBJECT) as org:
+        environ = {k: v for k, v in ENVIRON.items() if "PASSWORD" not in k}
+        with pytest.raises(ConfigError, match=r"DESKMETRICS_TEST_SF_PASSWORD .* is not set"):
+            org.settings.source_config("service", environ)
+        result = run_cli(["sync", "--config", str(org.settings_path)], environ)
+        assert org.sandbox.request_count == 0
+    assert result.returncode == 1
+    assert "DESKMETRICS_TEST_SF_PASSWORD" in result.stderr
+
+
+def test_a_wrong_password_is_an_authentication_error_that_shows_no_secret(
+    tmp_path: Path,
+) -> None:
+    with (
+        served_org(tmp_path, sandbox={"password": "another-password"}, **CUSTOM_OBJECT) as org,
+        pytest.raises(AuthenticationError, match="refused the login") as refused,
+    ):
+        org.backfill()
+    assert "sandbox-password" not in str(refused.value)
+    assert "DESKMETRICS_TEST_SF_PASSWORD" in str(refused.value)
+
+
+def test_a_session_that_expires_mid_sync_is_renewed_without_losing_a_page(
+    tmp_path: Path,
+) -> None:
+    desk, expected = _clean_tables(tmp_path, **CUSTOM_OBJECT)
+    with served_org(tmp_path / "expiring", {"session_lifetime": 4}, desk, **CUSTOM_OBJECT) as org:
+        org.backfill()
+        logins = [p for p, _ in org.sandbox.served if "/Soap/" in p]
+        refused = [p for p, status in org.sandbox.served if status == 401]
+        assert table_dump(org.engine) == expected
+    assert len(logins) >= 3 and len(refused) == len(logins) - 1
+
+
+def test_request_limit_exceeded_stops_with_its_cursor_and_a_later_run_finishes(
+    tmp_path: Path,
+) -> None:
+    desk, expected = _clean_tables(tmp_path, **CUSTOM_OBJECT)
+    # Other integrations used all but 12 requests of the org's allowance.
+    used = {"daily_allowance": 1000, "api_usage": 988}
+    with served_org(tmp_path / "limited", used, desk, **CUSTOM_OBJECT) as org:
+        with pytest.raises(AllowanceExhaustedError, match="REQUEST_LIMIT_EXCEEDED"):
+            org.backfill()
+        refusals = [p for p, status in org.sandbox.served if status == 403]
+        assert table_dump(org.engine) != expected  # a part was stored
+        org.sandbox.api_usage = 0  # the rolling 24 hours freed requests
+        org.backfill()
+        assert table_dump(org.engine) == expected
+    assert len(refusals) == 1, "no retry storm against a daily allowance"
+
+
+def test_the_allowance_share_stops_each_run_cleanly_and_later_runs_finish(
+    tmp_path: Path,
+) -> None:
+    desk, expected = _clean_tables(tmp_path, **CUSTOM_OBJECT)
+    source = {**CUSTOM_OBJECT, "max_allowance_share": 0.01}  # 10 requests of 1,000 a run
+    with served_org(tmp_path / "capped", {"daily_allowance": 1000}, desk, **source) as org:
+        stops = 0
+        while org.backfill().stopped:
+            stops += 1
+            assert stops < 20, "the runs made no progress"
+        assert table_dump(org.engine) == expected
+    assert stops >= 2
+
+
+def test_a_query_timeout_halves_the_window_and_reads_everything(tmp_path: Path) -> None:
+    desk, expected = _clean_tables(tmp_path, **CUSTOM_OBJECT)
+    with served_org(tmp_path / "slow", desk=desk, **CUSTOM_OBJECT) as org:
+        org.sandbox.inject_error("QUERY_TIMEOUT", times=2, path_contains="/queryAll/")
+        org.backfill()
+        case_queries = [p for p in _data_queries(org) if p.endswith("/queryAll/")]
+        assert table_dump(org.engine) == expected
+    assert len(case_queries) >= 4  # two timed out, then at least two halves
+
+
+def test_an_expired_next_page_link_queries_again_from_the_last_stored_record(
+    tmp_path: Path,
+) -> None:
+    desk, expected = _clean_tables(tmp_path, **CUSTOM_OBJECT)
+    with served_org(tmp_path / "expired", desk=desk, **CUSTOM_OBJECT) as org:
+        # The second page of every query: its locator has expired.
+        org.sandbox.inject_error("INVALID_QUERY_LOCATOR", times=3, path_contains="-200")
+        org.backfill()
+        assert table_dump(org.engine) == expected
+
+
+def _sync(org: ServedOrg) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "deskmetrics", "sync", "--config", str(org.settings_path)],
+        env={**os.environ, **ENVIRON},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+@pytest.mark.parametrize("read", ["rest", "bulk"])
+def test_a_sync_killed_at_any_page_resumes_to_identical_tables(tmp_path: Path, read: str) -> None:
+    source = {**FEEDBACK, "bulk_threshold": 50 if read == "bulk" else 100_000}
+    source |= {"bulk_page_records": 100}
+    with served_org(tmp_path / "clean", **source) as org:
+        assert _sync(org).wait(timeout=300) == 0
+        expected, desk = table_dump(org.engine), org.desk
+        requests = org.sandbox.request_count
+    # Every request of the run, a kill while it is in flight; the first ones (login, checks)
+    # store nothing, so from the fourth on.
+    for stop in range(4, requests + 1, 2 if requests > 24 else 1):
+        with served_org(tmp_path / f"killed-{stop}", desk=desk, **source) as org:
+            if stop > 1:
+                org.sandbox.inject("slow", times=stop - 1, delay=0.0)
+            org.sandbox.inject("hang")
+            child = _sync(org)
+            try:
+                assert org.sandbox.wait_for_hang(1, timeout=120), f"never reached {stop}"
+                os.kill(child.pid, signal.SIGKILL)
+                child.wait(timeout=60)
+            finally:
+                org.sandbox.release()
+                org.sandbox.faults.clear()
+            assert _sync(org).wait(timeout=300) == 0
+            assert table_dump(org.engine) == expected, f"killed at request {stop} of {requests}"

@@ -24,8 +24,8 @@ from pathlib import Path
 
 from deskmetrics import pipeline, pull
 from deskmetrics.demo import DEMO_SOURCE, TOKEN_ENV, demo_settings
-from sandbox.desk import DeskSpec, generate_desk
-from sandbox.zendesk_api import ZendeskSandbox
+from sandbox.desk import DeskSpec, advance_desk, generate_desk
+from sandbox.zendesk import ZendeskSandbox
 from warehouse.schema import open_engine
 
 RESPONSES = "/api/v2/guide/survey_responses"
@@ -60,7 +60,7 @@ def main() -> None:
         print()
         print("activity  changed  survey requests  28-day re-read would take")
         for minutes in STEPS:
-            summary = desk.advance(minutes=minutes, seed=minutes)
+            summary = advance_desk(desk, minutes=minutes, seed=minutes)
             changed = len(set(summary["surveys_answered"]) | set(summary["surveys_changed"]))
             before = sandbox.requests_by_path.get(RESPONSES, 0)
             pull.pull_source(engine, settings, DEMO_SOURCE, now, config=config)

@@ -2,8 +2,9 @@
 
 A connector reads one source instance. It names its streams in the order they are read,
 yields the pages of one stream from a saved cursor, looks up former agents by id, counts
-its API usage, and closes its connections. `Page` is the unit it yields: records and the
-cursor stored together with them (DESIGN.md "Data flow").
+its API usage, checks its credentials on request, and closes its connections. `Page` is
+the unit it yields: records and the cursor stored together with them (DESIGN.md "Data
+flow").
 """
 
 from __future__ import annotations
@@ -53,6 +54,10 @@ class SourceConnector(Protocol):
         self, stream: str, cursor: Cursor | None, since: datetime, until: datetime | None
     ) -> Iterator[Page]:
         """The pages of `stream` from `cursor` (None: from `since`), up to `until`."""
+        ...
+
+    def check(self) -> str:
+        """One cheap authenticated look at the source (`deskmetrics check`): what it found."""
         ...
 
     def agents_by_id(self, agent_ids: Iterable[str]) -> list[Agent]:

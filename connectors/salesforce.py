@@ -20,6 +20,7 @@ share of the daily allowance (`max_allowance_share`) a run stops after the page 
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -63,6 +64,7 @@ from interactions import (
     AuthenticationError,
     ConfigError,
     MalformedRecordError,
+    Quarantined,
     SourceError,
 )
 
@@ -78,6 +80,7 @@ HISTORY_FIELDS = ("Id", "CaseId", "Field", "OldValue", "NewValue", "CreatedDate"
 USER_FIELDS = ("Id", "Name", "Email", "IsActive", "LastModifiedDate", "SystemModstamp")
 SMALLEST_WINDOW = timedelta(seconds=1)  # QUERY_TIMEOUT halves a window down to this
 IDS_PER_QUERY = 500
+QUARANTINE_RECORD_CHARS = 65536  # of a set-aside row kept as JSON text
 
 
 class _Window:
@@ -225,6 +228,15 @@ class SalesforceConnector:
     def _server_now(self) -> datetime:
         return self.usage.last_server_time or datetime.now(UTC)
 
+    def _parsed(self, window: _Window, rows: list[dict[str, Any]]) -> tuple[Any, ...]:
+        try:
+            return window.parse(rows)
+        except (ValueError, TypeError) as bad:
+            raise MalformedRecordError(
+                f"{self.config.source} {window.stream}: a {window.obj} record cannot be read "
+                f"({bad})."
+            ) from None
+
     def _check_allowance(self) -> None:
         """Past the run's share of the daily allowance: stop after the page just stored."""
         allowance = self.usage.allowance
@@ -294,6 +306,14 @@ class SalesforceConnector:
             lambda rows: ratings_from_rows(self.config, csat, rows, self._rows),
             condition=csat.condition,
         )
+
+    def check(self) -> str:
+        """Log in, check the CSAT settings against the org and read its closed statuses
+        (`deskmetrics check`): what a sync needs before its first data query."""
+        self._ready()
+        csat = f"CSAT from {self._csat.obj}" if self._csat is not None else "no CSAT source set"
+        closed = ", ".join(sorted(self._closed or ()))
+        return f"logged in ({self.config.auth}); {csat}; closed statuses: {closed}"
 
     def agent_pages(self) -> Iterator[Page]:
         """Every user, read whole each pass: whoever owns a case is an agent."""
@@ -448,14 +468,31 @@ class SalesforceConnector:
 
     def _page(self, window: _Window, rows: list[dict[str, Any]], state: dict[str, Any]) -> Page:
         try:
-            records = window.parse(rows)
-        except (ValueError, TypeError) as bad:
-            raise MalformedRecordError(
-                f"{self.config.source} {window.stream}: a {window.obj} record cannot be read "
-                f"({bad})."
-            ) from None
+            records = self._parsed(window, rows)
+        except MalformedRecordError:
+            if self.config.bad_records != "quarantine":
+                raise
+            # Row by row, so that only the rows that cannot be read are set aside.
+            records = ()
+            for row in rows:
+                try:
+                    records += self._parsed(window, [row])
+                except MalformedRecordError as bad:
+                    records += (quarantined(self.config.source, window.stream, row, str(bad)),)
         reached = datetime.fromisoformat(state["at"])
         return Page(window.stream, records, dict(state), False, reached=reached, read=len(rows))
+
+
+def quarantined(source: str, stream: str, row: dict[str, Any], error: str) -> Quarantined:
+    """A row that cannot be read, set aside with the error and the row as received."""
+    return Quarantined(
+        source=source,
+        stream=stream,
+        record_id=str(row.get("Id"))[:200],
+        error=error,
+        record=json.dumps(row, default=str, sort_keys=True)[:QUARANTINE_RECORD_CHARS],
+        seen_at=datetime.now(UTC),
+    )
 
 
 def _soql_time(moment: datetime) -> str:

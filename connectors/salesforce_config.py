@@ -34,5 +34,6 @@ class SalesforceConfig:
     bulk_threshold: int = 10_000  # a window holding more records is read through Bulk 2.0
     bulk_page_records: int = 10_000  # rows of one Bulk result page (memory is bounded by it)
     max_allowance_share: float = 0.5  # of the daily API allowance one run may use
+    bad_records: str = "stop"  # or "quarantine"
     overlap: timedelta = timedelta(minutes=5)
     max_empty_pages: int = 20

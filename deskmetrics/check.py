@@ -23,7 +23,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.http import RetryPolicy
-from connectors.zendesk import ZendeskConnector
+from connectors.registry import open_connector
+from connectors.zendesk_config import ZendeskConfig
 from deskmetrics.settings import DEFAULT_PATH, Settings, load_settings
 from interactions import DeskmetricsError
 from warehouse.access import is_read_only
@@ -87,14 +88,16 @@ def _source_checks(
         )
     for name in enabled:
         try:
-            config = settings.zendesk_config(name, env)
+            config = settings.source_config(name, env)
         except DeskmetricsError as missing:
             results.append(CheckResult(f"secret {name}", False, str(missing)))
-            results.append(CheckResult(f"source {name}", False, "not tried without its token"))
+            results.append(CheckResult(f"source {name}", False, "not tried without its secrets"))
             continue
-        results.append(CheckResult(f"secret {name}", True, f"{config.token_env} is set"))
+        secrets = config.token_env if isinstance(config, ZendeskConfig) else config.secret_envs
+        results.append(CheckResult(f"secret {name}", True, f"{secrets}: set"))
         try:
-            with ZendeskConnector(config, policy) as connector:
+            source_type = settings.sources[name].type
+            with open_connector(source_type, name, config, policy) as connector:
                 results.append(CheckResult(f"source {name}", True, connector.check()))
         except DeskmetricsError as refused:
             results.append(CheckResult(f"source {name}", False, str(refused)))

@@ -108,7 +108,7 @@ def sync_source(
     ):
         bounds = RunBounds.of_run(settings.sync.max_run_minutes, stop, lease)
         result = pull_source(
-            engine, settings, name, since, progress=progress, policy=policy, bounds=bounds
+            engine, settings, name, since, progress=progress, policy=policy, bounds=bounds, run=run
         )
         run.update(_run_counts(result))
     log.info("%s", result.summary())
@@ -178,7 +178,7 @@ def backfill(
     ):
         bounds = RunBounds.of_run(0, stop, lease)
         result = pull_source(
-            engine, settings, name, start, end, prefix, progress, config, policy, bounds
+            engine, settings, name, start, end, prefix, progress, config, policy, bounds, run
         )
         run.update(_run_counts(result))
     log.info("%s", result.summary())
@@ -216,7 +216,8 @@ def recorded_run(
         finish_run(engine, run_id, "stopped", counts, "interrupted (Ctrl-C)")
         raise
     except BaseException as failed:
-        finish_run(engine, run_id, "failed", counts, f"{type(failed).__name__}: {failed}")
+        usage = f" (API usage: {counts['usage']})" if "usage" in counts else ""
+        finish_run(engine, run_id, "failed", counts, f"{type(failed).__name__}: {failed}{usage}")
         raise
     finish_run(engine, run_id, counts.get("status", "ok"), counts, counts.get("detail"))
 

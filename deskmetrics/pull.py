@@ -153,16 +153,25 @@ def pull_source(
     config: SourceConfig | None = None,
     policy: RetryPolicy | None = None,
     bounds: RunBounds | None = None,
+    run: dict[str, Any] | None = None,
 ) -> SourceResult:
     """Read every stream of source `name` into the warehouse, page by page, until done or
-    until `bounds` end the run (the caller holds the source's lease: `bounds.lease`)."""
+    until `bounds` end the run (the caller holds the source's lease: `bounds.lease`).
+
+    The API usage is logged and put in `run` (the `runs` row's counts) whether the run
+    ends well or fails: a run stopped by the source's allowance shows what it cost."""
     bounds = bounds or RunBounds()
     started = time.monotonic()
     bounded = bounds.policy(policy or settings.retry_policy())
     with _connector(settings, name, config, bounded) as connector:
-        result = _pull_streams(
-            engine, settings, connector, name, since, until, stream_prefix, progress, bounds
-        )
+        try:
+            result = _pull_streams(
+                engine, settings, connector, name, since, until, stream_prefix, progress, bounds
+            )
+        finally:
+            log.info("%s API usage: %s", name, connector.usage.summary())
+            if run is not None:
+                run.update(requests=connector.usage.requests, usage=connector.usage.summary())
     result.seconds = time.monotonic() - started
     with engine.connect() as conn:
         mark = high_water_mark(conn, name)
@@ -249,10 +258,9 @@ def _pull_streams(
     if not result.stopped:
         _fetch_missing_agents(engine, connector, name)
         now = connector.usage.last_server_time or datetime.now(UTC)
-        warning = csat_silence(engine, name, now)
+        warning = csat_silence(engine, name, now, settings.sources[name].type)
         if warning:
             log.warning(warning)
-    log.info("%s API usage: %s", name, connector.usage.summary())
     if failures:
         raise failures[0]
     return result
@@ -305,7 +313,9 @@ CSAT_SILENCE = timedelta(days=14)
 CSAT_SILENCE_MIN_RESOLUTIONS = 50
 
 
-def csat_silence(engine: Engine, name: str, now: datetime) -> str | None:
+def csat_silence(
+    engine: Engine, name: str, now: datetime, source_type: str = "zendesk"
+) -> str | None:
     """A warning when tickets are being solved and no satisfaction answers arrive: neither
     legacy ratings nor survey responses (both are rows of `ratings`).
 
@@ -317,7 +327,13 @@ def csat_silence(engine: Engine, name: str, now: datetime) -> str | None:
     if resolutions < CSAT_SILENCE_MIN_RESOLUTIONS or answers:
         return None
     surveys = load_cursor(engine, name, "survey_responses") or {}
-    if surveys.get("reading") in (None, "legacy"):
+    if source_type == "salesforce":
+        cause = (
+            f"check that csat_object (and its csat_* fields) or csat_question in "
+            f"[sources.{name}] name where the org keeps the answers (neither set: no CSAT is "
+            "read), and that the survey is still sent"
+        )
+    elif surveys.get("reading") in (None, "legacy"):
         cause = (
             'deskmetrics reads legacy satisfaction ratings only (csat = "legacy"); if the '
             'account switched to new CSAT survey responses, set csat = "auto" or "surveys" '
@@ -331,10 +347,10 @@ def csat_silence(engine: Engine, name: str, now: datetime) -> str | None:
             "deskmetrics reads survey responses too, and none was answered; check Admin "
             "Center > CSAT (is the survey still sent?)"
         )
+    kinds = " (legacy ratings or new CSAT survey responses)" if source_type == "zendesk" else ""
     return (
-        f"{name}: {resolutions} resolutions and no satisfaction answers (legacy ratings or "
-        f"new CSAT survey responses) in the last {CSAT_SILENCE.days} days: {cause}. CSAT "
-        "figures will stop."
+        f"{name}: {resolutions} resolutions and no satisfaction answers{kinds} in the last "
+        f"{CSAT_SILENCE.days} days: {cause}. CSAT figures will stop."
     )
 
 

@@ -139,6 +139,8 @@ class _SourceSection(_Section):
     """What every `[sources.NAME]` table has, whatever its type."""
 
     enabled: bool = True
+    # A record that cannot be read stops its stream, or is set aside in `quarantine`.
+    bad_records: Literal["stop", "quarantine"] = "stop"
     # This source's own schedule for `deskmetrics run` (0 / "": the [schedule] one).
     sync_interval_minutes: float = Field(0.0, ge=0)
     sync_cron: str = ""
@@ -152,7 +154,6 @@ class ZendeskSourceSettings(_SourceSection):
     base_url: str = ""
     email: str = ""
     token_env: str = "ZENDESK_API_TOKEN"
-    bad_records: Literal["stop", "quarantine"] = "stop"
     # Which CSAT to read (connectors/zendesk_surveys.py): legacy satisfaction ratings, new-CSAT
     # survey responses, both, or "auto" (legacy, plus surveys once one is seen enabled).
     csat: Literal["auto", "legacy", "surveys", "both"] = "auto"
@@ -392,6 +393,7 @@ class Settings(_Section):
             bulk_threshold=source.bulk_threshold,
             bulk_page_records=source.bulk_page_records,
             max_allowance_share=source.max_allowance_share,
+            bad_records=source.bad_records,
             overlap=timedelta(minutes=self.sync.overlap_minutes),
             max_empty_pages=self.sync.max_empty_pages,
         )

@@ -22,7 +22,7 @@ from deskmetrics import pipeline
 from deskmetrics.pull import SourceResult
 from deskmetrics.settings import Settings, load_settings
 from sandbox.desk import Desk, DeskSpec, generate_desk
-from sandbox.zendesk_api import ZendeskSandbox
+from sandbox.zendesk import ZendeskSandbox
 from warehouse.schema import metadata, open_engine
 
 TOKEN_ENV = "DESKMETRICS_TEST_ZENDESK_TOKEN"

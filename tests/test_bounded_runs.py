@@ -24,6 +24,7 @@ from connectors.zendesk_config import ZendeskConfig
 from deskmetrics import pipeline, pull
 from deskmetrics.settings import Settings
 from interactions import SourceUnavailableError
+from sandbox.desk import truth as desk_truth
 from tests.desks import TINY, TOKEN_ENV, Served, served_desk
 from warehouse.schema import runs, sync_state
 from warehouse.store import load_cursor
@@ -175,7 +176,7 @@ def test_a_sync_past_its_time_bound_stops_after_the_page_in_hand_with_its_cursor
         assert "sync.max_run_minutes" in (errors["agents"] or "")
         pipeline.sync(served.engine, served.settings, policy=served.policy())
         since, until = served.period()
-        assert _report(served) == served.desk.truth(since, until)
+        assert _report(served) == desk_truth.report_rows(served.desk, since, until)
     statuses = _runs(served)
     assert [status for status, _ in statuses] == ["failed", "ok"]
     assert "sync.max_run_minutes" in statuses[0][1]
@@ -203,7 +204,7 @@ def test_a_stop_ends_a_sync_after_the_page_in_hand_and_the_next_run_completes(
         assert load_cursor(served.engine, "zendesk", "tickets") is None
         pipeline.sync(served.engine, served.settings, policy=served.policy())
         since, until = served.period()
-        assert _report(served) == served.desk.truth(since, until)
+        assert _report(served) == desk_truth.report_rows(served.desk, since, until)
     assert [status for status, _ in _runs(served)] == ["stopped", "ok"]
 
 

@@ -89,7 +89,7 @@ def test_a_missing_token_fails_naming_its_variable(tmp_path: Path) -> None:
     assert result.exit_code == 1
     lines = _lines(result)
     assert lines["secret zendesk"].startswith("FAILED:") and TOKEN_ENV in lines["secret zendesk"]
-    assert lines["source zendesk"] == "FAILED: not tried without its token"
+    assert lines["source zendesk"] == "FAILED: not tried without its secrets"
     assert lines["database writes"].startswith("ok")  # the other checks still run
 
 

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from deskmetrics.cli import main
+from sandbox.desk import truth as desk_truth
 from scoring import REPORT_COLUMNS
 from tests.desks import TINY, TOKEN_ENV, Served, run_cli, served_desk, write_settings
 from tests.static_server import serving
@@ -60,7 +61,7 @@ def test_sync_then_report_as_csv_and_json(tmp_path: Path) -> None:
         period = ["--since", str(since), "--until", str(until)]
         as_csv = served.cli("report", *period, "--format", "csv")
         as_json = served.cli("report", *period, "--format", "json")
-        truth = served.desk.truth(since, until)
+        truth = desk_truth.report_rows(served.desk, since, until)
     rows = list(csv.reader(io.StringIO(as_csv.stdout)))
     assert tuple(rows[0]) == REPORT_COLUMNS
     assert len(rows) - 1 == len(truth)
@@ -208,7 +209,7 @@ def test_two_instances_report_by_agent_and_by_person(tmp_path: Path) -> None:
         period = ["--since", str(since), "--until", str(until), "--format", "json"]
         by_agent = json.loads(served.cli("report", *period).stdout)
         by_person = json.loads(served.cli("report", *period, "--by", "person").stdout)
-        truth = served.desk.truth(since, until)
+        truth = desk_truth.report_rows(served.desk, since, until)
     assert {row["source"] for row in by_agent} == {"zendesk", "zendesk_emea"}
     assert len(by_agent) == 2 * len(truth)
     people = {row["agent_email"]: row for row in by_person if row["agent_email"]}

@@ -14,6 +14,8 @@ from sqlalchemy import Engine, select
 
 from connectors.zendesk import STREAMS
 from deskmetrics import pipeline
+from sandbox.desk import advance_desk
+from sandbox.desk import truth as desk_truth
 from scoring import ReportRow
 from tests.desks import TINY, Served, served_desk
 from warehouse.schema import interactions
@@ -29,7 +31,7 @@ def test_backfill_then_report_equals_ground_truth(tmp_path: Path) -> None:
         served.backfill()
         since, until = served.period()
         report = pipeline.report(served.engine, served.settings, since, until)
-    assert _as_dicts(report) == served.desk.truth(since, until)
+    assert _as_dicts(report) == desk_truth.report_rows(served.desk, since, until)
 
 
 @pytest.mark.parametrize("zone", ["America/New_York", "Asia/Kolkata"])
@@ -39,7 +41,9 @@ def test_a_sub_period_in_another_time_zone_equals_ground_truth(tmp_path: Path, z
         since, _ = served.period()
         middle = since + timedelta(days=10)
         report = pipeline.report(served.engine, served.settings, middle, middle + timedelta(days=7))
-    assert _as_dicts(report) == served.desk.truth(middle, middle + timedelta(days=7), zone)
+    assert _as_dicts(report) == desk_truth.report_rows(
+        served.desk, middle, middle + timedelta(days=7), zone
+    )
 
 
 def _cli_sync(served: Served) -> None:
@@ -58,14 +62,14 @@ def test_incremental_sync_picks_up_exactly_the_changes_and_equals_ground_truth(
     with served_desk(tmp_path) as served:
         _cli_sync(served)
         before = _interaction_rows(served)
-        changed = served.desk.advance(minutes=180, seed=11)
+        changed = advance_desk(served.desk, minutes=180, seed=11)
         requests_before = served.sandbox.request_count
         _cli_sync(served)
         requests = served.sandbox.request_count - requests_before
         after = _interaction_rows(served)
         since, until = served.period()
         report = pipeline.report(served.engine, served.settings, since, until + timedelta(days=1))
-        truth = served.desk.truth(since, until + timedelta(days=1))
+        truth = desk_truth.report_rows(served.desk, since, until + timedelta(days=1))
     assert changed["touched"], "the sandbox changed nothing"
     moved = {key for key, row in after.items() if before.get(key) != row}
     assert moved == {str(ticket) for ticket in changed["touched"]}
@@ -112,7 +116,7 @@ def test_a_backfill_never_moves_the_scheduled_cursors(tmp_path: Path) -> None:
     with served_desk(tmp_path, **TINY) as served:
         served.sync()
         scheduled = {s: load_cursor(served.engine, "zendesk", s) for s in STREAMS}
-        served.desk.advance(minutes=60, seed=3)
+        advance_desk(served.desk, minutes=60, seed=3)
         served.backfill()
         assert {s: load_cursor(served.engine, "zendesk", s) for s in STREAMS} == scheduled
 
@@ -145,4 +149,4 @@ def test_backfill_into_either_database_equals_ground_truth(
         served.backfill()
         since, until = served.period()
         report = pipeline.report(served.engine, served.settings, since, until)
-    assert _as_dicts(report) == served.desk.truth(since, until)
+    assert _as_dicts(report) == desk_truth.report_rows(served.desk, since, until)

@@ -21,7 +21,9 @@ from sqlalchemy import Engine
 from deskmetrics import pipeline
 from deskmetrics.settings import load_settings
 from interactions import SourceUnavailableError
-from sandbox.surveys import category
+from sandbox.desk import advance_desk
+from sandbox.desk import truth as desk_truth
+from sandbox.desk.surveys import category
 from tests.desks import TINY, Served, served_desk
 
 RESPONSES = "/api/v2/guide/survey_responses"
@@ -40,7 +42,7 @@ def _report_equals_truth(served: Served, extra_days: int = 0) -> None:
     since, until = served.period()
     until += timedelta(days=extra_days)
     report = [asdict(row) for row in pipeline.report(served.engine, served.settings, since, until)]
-    assert report == served.desk.truth(since, until)
+    assert report == desk_truth.report_rows(served.desk, since, until)
 
 
 def _sync(served: Served, **policy: Any) -> None:
@@ -71,7 +73,7 @@ def test_a_sync_after_surveys_are_answered_changed_and_sent_equals_ground_truth(
     with _switched(tmp_path, scale, emoji) as served:
         served.backfill()
         before = {r.id: r.rating for r in served.desk.survey_responses.values()}
-        changed = served.desk.advance(minutes=180, seed=11)
+        changed = advance_desk(served.desk, minutes=180, seed=11)
         after = {r.id: r.rating for r in served.desk.survey_responses.values()}
         _sync(served)
         _report_equals_truth(served, extra_days=1)
@@ -88,7 +90,7 @@ def test_a_sync_costs_survey_requests_by_the_tickets_whose_satisfaction_changed(
 ) -> None:
     with _switched(tmp_path) as served:
         served.backfill()
-        changed = served.desk.advance(minutes=180, seed=11)
+        changed = advance_desk(served.desk, minutes=180, seed=11)
         before = _survey_requests(served)
         _sync(served)
         made = _survey_requests(served) - before
@@ -105,7 +107,7 @@ def test_a_sync_cut_short_in_the_survey_stream_goes_on_with_its_ticket_list(
 ) -> None:
     with _switched(tmp_path) as served:
         served.backfill()
-        served.desk.advance(minutes=180, seed=11)
+        advance_desk(served.desk, minutes=180, seed=11)
         served.sandbox.inject("503", times=5, path_contains=RESPONSES)
         with pytest.raises(SourceUnavailableError):
             _sync(served, max_attempts=1)
@@ -180,6 +182,6 @@ def test_a_switched_desk_into_either_database_equals_ground_truth(
     with _switched(tmp_path, 3) as served:
         served.engine = any_engine
         served.backfill()
-        served.desk.advance(minutes=180, seed=5)
+        advance_desk(served.desk, minutes=180, seed=5)
         _sync(served)
         _report_equals_truth(served, extra_days=1)

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from deskmetrics import pipeline
 from interactions import SourceUnavailableError
+from sandbox.desk import truth as desk_truth
 from tests.desks import TINY, Served, served_desk, table_dump
 from warehouse.schema import interactions
 
@@ -36,7 +37,7 @@ def test_rate_limits_and_server_errors_change_no_figure(tmp_path: Path) -> None:
         result = served.backfill(max_attempts=5, max_wait_seconds=600)
         faulty = _report(served)
         since, until = served.period()
-        truth = served.desk.truth(since, until)
+        truth = desk_truth.report_rows(served.desk, since, until)
     assert faulty == truth
     assert result.usage.retries == 7
     assert served.sleeps.count(7.0) == 2, "Retry-After was not honoured"

@@ -12,12 +12,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from interactions import AllowanceExhaustedError, AuthenticationError, ConfigError
-from tests.desks import run_cli, table_dump
-from tests.salesforce_desks import CUSTOM_OBJECT, ENVIRON, FEEDBACK, ServedOrg, served_org
-
-SMALL_DESK = {"agents": 6, "groups": 2, "customers": 80, "tickets": 160, "days": 20}
+from interactions import (
+    AllowanceExhaustedError,
+    AuthenticationError,
+    ConfigError,
+    MalformedRecordError,
+)
+from sandbox.desk import DeskSpec, generate_desk
+from tests.desks import desk_now, run_cli, table_dump
+from tests.salesforce_desks import (
+    CUSTOM_OBJECT,
+    DESK,
+    ENVIRON,
+    FEEDBACK,
+    ServedOrg,
+    served_org,
+)
+from warehouse.schema import interactions, quarantine, runs
 
 
 def _data_queries(org: ServedOrg) -> list[str]:
@@ -106,7 +119,12 @@ def test_request_limit_exceeded_stops_with_its_cursor_and_a_later_run_finishes(
         org.sandbox.api_usage = 0  # the rolling 24 hours freed requests
         org.backfill()
         assert table_dump(org.engine) == expected
+        with org.engine.connect() as conn:
+            failed = conn.execute(select(runs).where(runs.c.status == "failed")).one()
     assert len(refusals) == 1, "no retry storm against a daily allowance"
+    assert failed.requests >= 12
+    assert "REQUEST_LIMIT_EXCEEDED" in failed.detail
+    assert "daily API allowance 1000/1000 used" in failed.detail
 
 
 def test_the_allowance_share_stops_each_run_cleanly_and_later_runs_finish(
@@ -156,14 +174,18 @@ def _sync(org: ServedOrg) -> subprocess.Popen[bytes]:
 @pytest.mark.parametrize("read", ["rest", "bulk"])
 def test_a_sync_killed_at_any_page_resumes_to_identical_tables(tmp_path: Path, read: str) -> None:
     source = {**FEEDBACK, "bulk_threshold": 50 if read == "bulk" else 100_000}
-    source |= {"bulk_page_records": 100}
-    with served_org(tmp_path / "clean", **source) as org:
+    source |= {"bulk_page_records": 200}
+    # Each stop costs two whole syncs: a desk as small as still takes several pages a stream.
+    small = generate_desk(DeskSpec(now=desk_now(), **{**DESK, "tickets": 120, "customers": 50}))
+    with served_org(tmp_path / "clean", desk=small, **source) as org:
         assert _sync(org).wait(timeout=300) == 0
         expected, desk = table_dump(org.engine), org.desk
         requests = org.sandbox.request_count
+    pages = [p for p, _ in org.sandbox.served if "query" in p]
+    assert len(pages) >= 8, f"too few pages to stop between: {pages}"
     # Every request of the run, a kill while it is in flight; the first ones (login, checks)
     # store nothing, so from the fourth on.
-    for stop in range(4, requests + 1, 2 if requests > 24 else 1):
+    for stop in range(4, requests + 1):
         with served_org(tmp_path / f"killed-{stop}", desk=desk, **source) as org:
             if stop > 1:
                 org.sandbox.inject("slow", times=stop - 1, delay=0.0)
@@ -178,3 +200,43 @@ def test_a_sync_killed_at_any_page_resumes_to_identical_tables(tmp_path: Path, r
                 org.sandbox.faults.clear()
             assert _sync(org).wait(timeout=300) == 0
             assert table_dump(org.engine) == expected, f"killed at request {stop} of {requests}"
+
+
+def _spoil_a_case(org: ServedOrg) -> str:
+    """One case of the served org gets an opening time that is no time (a hostile record)."""
+    case = org.sandbox.face().objects["Case"][7]
+    case["CreatedDate"] = "last tuesday"
+    return str(case["Id"])
+
+
+def test_a_case_that_cannot_be_read_stops_its_stream_naming_it(tmp_path: Path) -> None:
+    with served_org(tmp_path, **CUSTOM_OBJECT) as org:
+        spoilt = _spoil_a_case(org)
+        with pytest.raises(MalformedRecordError, match=f"Case.*{spoilt}.*CreatedDate"):
+            org.backfill()
+
+
+def test_with_quarantine_a_case_that_cannot_be_read_is_set_aside_and_the_rest_stored(
+    tmp_path: Path,
+) -> None:
+    with served_org(tmp_path, bad_records="quarantine", **CUSTOM_OBJECT) as org:
+        spoilt = _spoil_a_case(org)
+        org.backfill()
+        with org.engine.connect() as conn:
+            set_aside = conn.execute(select(quarantine.c.record_id, quarantine.c.stream)).all()
+            stored = {r.interaction_id for r in conn.execute(select(interactions))}
+        cases = len(org.sandbox.face().objects["Case"])
+    assert set_aside == [(spoilt, "cases")]
+    assert len(stored) == cases - 1 and spoilt not in stored
+
+
+def test_check_logs_in_and_reads_what_a_sync_needs_before_its_first_data_query(
+    tmp_path: Path,
+) -> None:
+    with served_org(tmp_path, **CUSTOM_OBJECT) as org:
+        result = org.cli("check")
+        records_read = [p for p in _data_queries(org) if "CaseStatus" not in p]
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "logged in (password); CSAT from Case_Survey__c; closed statuses:" in result.stdout
+    assert "Closed" in result.stdout
+    assert len(records_read) == 1  # the CaseStatus query; no case was read

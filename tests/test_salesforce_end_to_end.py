@@ -5,13 +5,15 @@ incremental sync in which cases were reassigned, closed, reopened, deleted and r
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from sandbox.desk import advance_desk
 from sandbox.salesforce import salesforce_face
-from tests.desks import table_dump
+from tests.desks import set_desk_now, table_dump
 from tests.salesforce_desks import CUSTOM_OBJECT, FEEDBACK, served_org
 
 USER_PREFIX, QUEUE_PREFIX = "005", "00G"  # Salesforce's key prefixes of User and Group
@@ -45,11 +47,17 @@ def test_a_backfill_then_report_equals_ground_truth(tmp_path: Path, read: str) -
     assert any("/jobs/query" in p for p in paths) == read.startswith("bulk")
 
 
+# A desk whose next four hours (advance seed 2) reassign, close, reopen, delete and rate:
+# what a desk does in its next hours depends on the hour of day it stands at.
+CHANGING_DESK_NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
 @pytest.mark.parametrize("read", ["rest-custom-object", "bulk-feedback"])
 def test_an_incremental_sync_after_changes_equals_ground_truth(tmp_path: Path, read: str) -> None:
+    set_desk_now(CHANGING_DESK_NOW)
     with served_org(tmp_path, **READS[read]) as org:
         org.backfill()
-        changed = org.desk.advance(minutes=240, seed=1)
+        changed = advance_desk(org.desk, minutes=240, seed=2)
         owners = {row["NewValue"][:3] for row in _history_since(org.desk, changed["since"])}
         org.sync()
         report, truth = org.report(), org.truth()
@@ -85,7 +93,7 @@ def test_a_row_committed_late_with_an_earlier_stamp_is_read_by_the_next_overlap(
     # (Airbyte #27146); the next window starts 5 minutes (the overlap) before the last end.
     with served_org(tmp_path, sandbox={"commit_lag": _minutes(3)}, **CUSTOM_OBJECT) as org:
         org.sync()
-        org.desk.advance(minutes=4, seed=8)  # the late rows commit; new ones may be late
+        advance_desk(org.desk, minutes=4, seed=8)  # the late rows commit; new ones may be late
         org.sandbox.commit_lag = _minutes(0)
         org.sync()
         report, truth = org.report(), org.truth()

@@ -12,7 +12,9 @@ import pytest
 import requests
 from zenpy import Zenpy
 
-from sandbox import Desk, DeskSpec, ZendeskSandbox, generate_desk
+from sandbox.desk import Desk, DeskSpec, advance_desk, generate_desk
+from sandbox.desk.tickets import update_ticket
+from sandbox.zendesk import ZendeskSandbox
 from tests.conftest import SAMPLES
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
@@ -132,9 +134,9 @@ def test_last_minute_left_out_and_after_cursor_picks_up_changes(
         gen = client.tickets.incremental(start_time=0)
         assert len(list(gen)) == 300
         cursor = gen.after_cursor
-        summary = desk.advance(30, seed=1)
+        summary = advance_desk(desk, 30, seed=1)
         fresh = next(t for t in desk.tickets.values() if t.status == "open")
-        desk.update_ticket(fresh, desk.now - timedelta(seconds=20), fresh.requester_id,
+        update_ticket(desk, fresh, desk.now - timedelta(seconds=20), fresh.requester_id,
                            status="pending")  # fmt: skip
         again = client.tickets.incremental(cursor=cursor)
         seen = {t.id for t in again}
@@ -144,7 +146,7 @@ def test_last_minute_left_out_and_after_cursor_picks_up_changes(
         events = get(sb, "/api/v2/incremental/ticket_events.json",
                      start_time=int(NOW.timestamp())).json()  # fmt: skip
         assert all(e["timestamp"] < int(desk.now.timestamp()) - 60 for e in events["ticket_events"])
-        desk.advance(5, seed=2)
+        advance_desk(desk, 5, seed=2)
         later = {t.id for t in client.tickets.incremental(cursor=again.after_cursor)}
         assert fresh.id in later
 
@@ -283,5 +285,5 @@ def test_export_limit_per_minute() -> None:
         limited = get(sb, "/api/v2/incremental/ticket_events.json", start_time=0)
         assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
         assert get(sb, "/api/v2/users.json").status_code == 200
-        desk.advance(3, seed=1)  # a new sandbox-clock minute
+        advance_desk(desk, 3, seed=1)  # a new sandbox-clock minute
         assert get(sb, "/api/v2/incremental/tickets/cursor.json", start_time=0).status_code == 200

@@ -12,7 +12,8 @@ import requests
 from zenpy import Zenpy
 from zenpy.lib.exception import APIException
 
-from sandbox import DeskSpec, ZendeskSandbox, generate_desk
+from sandbox.desk import DeskSpec, generate_desk
+from sandbox.zendesk import ZendeskSandbox
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 AUTH = ("demo@example.com/token", "sandbox-token")

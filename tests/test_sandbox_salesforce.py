@@ -23,7 +23,7 @@ from simple_salesforce.exceptions import (
     SalesforceRefusedRequest,
 )
 
-from sandbox import Desk, DeskSpec, generate_desk
+from sandbox.desk import Desk, DeskSpec, advance_desk, generate_desk
 from sandbox.salesforce import LoopbackSession, SalesforceSandbox, jwt_key_pair, salesforce_face
 from sandbox.salesforce.face import case_id
 from sandbox.salesforce.soql import parse_datetime
@@ -408,7 +408,7 @@ def test_queries_see_the_desk_after_it_advances() -> None:
     with SalesforceSandbox(desk) as sb:
         sf = session_client(sb)
         before = sf.query_all(CASE_SOQL.replace("2024-03-02", "2024-04-01"), include_deleted=True)
-        desk.advance(24 * 60, seed=3)
+        advance_desk(desk, 24 * 60, seed=3)
         after = sf.query_all(CASE_SOQL.replace("2024-03-02", "2024-04-01"), include_deleted=True)
     assert after["totalSize"] == len(desk.tickets) > before["totalSize"]
 
@@ -525,7 +525,7 @@ def test_rows_inside_the_commit_lag_appear_later_with_their_earlier_stamp() -> N
         sf = session_client(sb)
         before = {r["Id"] for r in sf.query_all(window, include_deleted=True)["records"]}
         clock_before = desk.now
-        desk.advance(24 * 60, seed=5)
+        advance_desk(desk, 24 * 60, seed=5)
         after = sf.query_all(window, include_deleted=True)["records"]
     late = [r for r in after if r["Id"] not in before]
     assert any(parse_datetime(r["SystemModstamp"]) < clock_before for r in late)

@@ -14,8 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from simple_salesforce import Salesforce
 
-from sandbox import Desk, DeskSpec, generate_desk
-from sandbox.model import RESOLVED
+from sandbox.desk import Desk, DeskSpec, generate_desk
+from sandbox.desk import truth as desk_truth
+from sandbox.desk.model import RESOLVED
 from sandbox.salesforce import LoopbackSession, SalesforceSandbox, salesforce_face
 from sandbox.salesforce import truth as sf_truth
 from sandbox.salesforce.ids import case_id, user_id
@@ -68,7 +69,8 @@ def test_rows_name_each_agent_by_user_id_with_the_desk_name_and_source(desk: Des
 def test_ownership_and_resolution_counts_equal_the_zendesk_truth(desk: Desk) -> None:
     salesforce = {r["agent_id"]: r for r in sf_truth.report_rows(desk, *EVER)}
     zendesk = {
-        None if r["agent_id"] is None else user_id(int(r["agent_id"])): r for r in desk.truth(*EVER)
+        None if r["agent_id"] is None else user_id(int(r["agent_id"])): r
+        for r in desk_truth.report_rows(desk, *EVER)
     }
     assert set(salesforce) == set(zendesk)
     for agent, row in salesforce.items():

@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 import requests
 
-from sandbox import Desk, DeskSpec, ZendeskSandbox, generate_desk
-from sandbox.surveys import category
+from sandbox.desk import Desk, DeskSpec, advance_desk, generate_desk
+from sandbox.desk import truth as desk_truth
+from sandbox.desk.surveys import category
+from sandbox.zendesk import ZendeskSandbox
 from tests.conftest import SAMPLES
 
 NOW = datetime(2026, 10, 30, 12, 0, tzinfo=UTC)
@@ -175,7 +177,7 @@ def test_the_same_seed_makes_the_same_survey_responses() -> None:
 
 def test_ground_truth_counts_each_answered_live_survey_once() -> None:
     desk = generate_desk(DeskSpec(now=NOW, csat_switch_days=12, survey_scale=5, **SWITCHED))
-    facts = desk.truth_facts()
+    facts = desk_truth.daily_facts(desk)
     legacy = sum(
         1
         for r in desk.ratings.values()
@@ -201,7 +203,7 @@ def test_ground_truth_counts_each_answered_live_survey_once() -> None:
 def test_an_advance_answers_offers_makes_a_bad_rating_good_and_sends_surveys() -> None:
     desk = generate_desk(DeskSpec(now=NOW, csat_switch_days=12, survey_scale=5, **SWITCHED))
     before = {r.id: r.rating for r in desk.survey_responses.values()}
-    summary = desk.advance(minutes=180, seed=11)
+    summary = advance_desk(desk, minutes=180, seed=11)
     after = {r.id: r.rating for r in desk.survey_responses.values()}
     assert summary["surveys_offered"] and summary["surveys_answered"]
     assert any(before[i] is None and after[i] is not None for i in before)

@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
-from sandbox import Desk, DeskSpec, generate_desk
-from sandbox.model import Rating, User
+from sandbox.desk import Desk, DeskSpec, generate_desk
+from sandbox.desk import truth as desk_truth
+from sandbox.desk.model import Rating, User
+from sandbox.desk.tickets import create_ticket, update_ticket
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
@@ -28,7 +30,7 @@ def _desk() -> Desk:
 
 
 def _ticket(desk: Desk, tid: int, at: datetime, owner: int | None = None, who: int = CUSTOMER):
-    return desk.create_ticket(tid, at, who, GROUP, owner, "help", "web", None, [])
+    return create_ticket(desk, tid, at, who, GROUP, owner, "help", "web", None, [])
 
 
 def _row(rows: list[dict[str, Any]], agent: int | None) -> dict[str, Any]:
@@ -37,14 +39,14 @@ def _row(rows: list[dict[str, Any]], agent: int | None) -> dict[str, Any]:
 
 
 def _report(desk: Desk, **kw: Any) -> list[dict[str, Any]]:
-    return desk.truth(date(2024, 4, 1), date(2024, 6, 2), **kw)
+    return desk_truth.report_rows(desk, date(2024, 4, 1), date(2024, 6, 2), **kw)
 
 
 def test_take_and_solve_is_a_transfer_for_a_and_a_resolution_for_b() -> None:
     desk = _desk()
     t = _ticket(desk, 1, T0)
-    desk.update_ticket(t, T0 + timedelta(minutes=5), A, assignee=A, status="open")
-    desk.update_ticket(t, T0 + timedelta(hours=1), B, assignee=B, status="solved")
+    update_ticket(desk, t, T0 + timedelta(minutes=5), A, assignee=A, status="open")
+    update_ticket(desk, t, T0 + timedelta(hours=1), B, assignee=B, status="solved")
     rows = _report(desk)
     a, b = _row(rows, A), _row(rows, B)
     assert (a["handled"], a["transferred_out"], a["resolved"]) == (1, 1, 0)
@@ -55,9 +57,9 @@ def test_take_and_solve_is_a_transfer_for_a_and_a_resolution_for_b() -> None:
 def test_reopened_and_handed_on_is_no_transfer_and_no_fcr() -> None:
     desk = _desk()
     t = _ticket(desk, 1, T0, owner=A)
-    desk.update_ticket(t, T0 + timedelta(hours=1), A, status="solved")
-    desk.update_ticket(t, T0 + timedelta(hours=5), CUSTOMER, assignee=C, status="open")
-    desk.update_ticket(t, T0 + timedelta(hours=6), C, status="solved")
+    update_ticket(desk, t, T0 + timedelta(hours=1), A, status="solved")
+    update_ticket(desk, t, T0 + timedelta(hours=5), CUSTOMER, assignee=C, status="open")
+    update_ticket(desk, t, T0 + timedelta(hours=6), C, status="solved")
     rows = _report(desk)
     a, c = _row(rows, A), _row(rows, C)
     assert (a["handled"], a["transferred_out"], a["resolved"]) == (1, 0, 0)
@@ -67,11 +69,11 @@ def test_reopened_and_handed_on_is_no_transfer_and_no_fcr() -> None:
 def test_transfer_counted_once_on_the_handled_day() -> None:
     desk = _desk()
     t = _ticket(desk, 1, T0)
-    desk.update_ticket(t, T0 + timedelta(minutes=1), A, assignee=A)
-    desk.update_ticket(t, T0 + timedelta(days=2), A, assignee=B)
-    desk.update_ticket(t, T0 + timedelta(days=3), B, assignee=A)
-    desk.update_ticket(t, T0 + timedelta(days=4), A, assignee=None)
-    facts = desk.truth_facts()
+    update_ticket(desk, t, T0 + timedelta(minutes=1), A, assignee=A)
+    update_ticket(desk, t, T0 + timedelta(days=2), A, assignee=B)
+    update_ticket(desk, t, T0 + timedelta(days=3), B, assignee=A)
+    update_ticket(desk, t, T0 + timedelta(days=4), A, assignee=None)
+    facts = desk_truth.daily_facts(desk)
     a = [f for f in facts if f["agent_id"] == str(A)]
     assert [(f["day"], f["handled"], f["transferred_out"]) for f in a] == [(T0.date(), 1, 1)]
 
@@ -79,13 +81,13 @@ def test_transfer_counted_once_on_the_handled_day() -> None:
 def test_repeat_window_pending_and_deleted_repeats() -> None:
     desk = _desk()
     first = _ticket(desk, 1, T0, owner=A)
-    desk.update_ticket(first, T0 + timedelta(hours=1), A, status="solved")
+    update_ticket(desk, first, T0 + timedelta(hours=1), A, status="solved")
     repeat = _ticket(desk, 2, T0 + timedelta(hours=70), owner=B)  # within 72 h of resolution
-    desk.update_ticket(repeat, T0 + timedelta(hours=71), B, status="solved")
+    update_ticket(desk, repeat, T0 + timedelta(hours=71), B, status="solved")
     spam = _ticket(desk, 3, T0 + timedelta(hours=72), owner=None)
-    desk.update_ticket(spam, T0 + timedelta(hours=72, minutes=5), A, status="deleted")
+    update_ticket(desk, spam, T0 + timedelta(hours=72, minutes=5), A, status="deleted")
     recent = _ticket(desk, 4, NOW - timedelta(hours=10), owner=C, who=OTHER)
-    desk.update_ticket(recent, NOW - timedelta(hours=9), C, status="solved")
+    update_ticket(desk, recent, NOW - timedelta(hours=9), C, status="solved")
     rows = _report(desk)
     assert _row(rows, A)["fcr"] == 0 and _row(rows, A)["fcr_eligible"] == 1
     assert _row(rows, B)["fcr"] == 1  # the deleted ticket is no repeat contact
@@ -99,8 +101,8 @@ def test_repeat_window_pending_and_deleted_repeats() -> None:
 def test_transfer_breaks_fcr_setting() -> None:
     desk = _desk()
     t = _ticket(desk, 1, T0, owner=A)
-    desk.update_ticket(t, T0 + timedelta(hours=1), A, assignee=B)
-    desk.update_ticket(t, T0 + timedelta(hours=2), B, status="solved")
+    update_ticket(desk, t, T0 + timedelta(hours=1), A, assignee=B)
+    update_ticket(desk, t, T0 + timedelta(hours=2), B, status="solved")
     assert _row(_report(desk), B)["fcr"] == 1
     assert _row(_report(desk, transfer_breaks_fcr=True), B)["fcr"] == 0
 
@@ -108,15 +110,15 @@ def test_transfer_breaks_fcr_setting() -> None:
 def test_csat_latest_answer_on_first_day_and_unassigned_row() -> None:
     desk = _desk()
     t = _ticket(desk, 1, T0, owner=A)
-    desk.update_ticket(t, T0 + timedelta(hours=1), A, status="solved")
+    update_ticket(desk, t, T0 + timedelta(hours=1), A, status="solved")
     answered = T0 + timedelta(days=1)
     rating = Rating(1, 1, CUSTOMER, A, GROUP, "bad", answered, answered + timedelta(days=2))
     desk.ratings[1] = rating
     lone = _ticket(desk, 2, T0, owner=None, who=OTHER)
-    desk.update_ticket(lone, T0 + timedelta(hours=2), C, status="solved")
+    update_ticket(desk, lone, T0 + timedelta(hours=2), C, status="solved")
     desk.ratings[2] = Rating(2, 2, OTHER, None, None, "good", answered, answered)
     desk.ratings[3] = Rating(3, 1, CUSTOMER, None, None, "offered", T0, T0)
-    facts = desk.truth_facts()
+    facts = desk_truth.daily_facts(desk)
     a = next(f for f in facts if f["agent_id"] == str(A) and f["csat_responses"])
     assert (a["day"], a["csat_responses"], a["csat_satisfied"]) == (answered.date(), 1, 0)
     rows = _report(desk)
@@ -128,7 +130,7 @@ def test_csat_latest_answer_on_first_day_and_unassigned_row() -> None:
 def test_rows_have_the_report_keys_in_order() -> None:
     desk = _desk()
     t = _ticket(desk, 1, T0, owner=B)
-    desk.update_ticket(t, T0 + timedelta(hours=1), B, status="solved")
+    update_ticket(desk, t, T0 + timedelta(hours=1), B, status="solved")
     row = _report(desk)[0]
     assert list(row) == [
         "source", "agent_id", "agent_name", "agent_email", "handled", "transferred_out",
@@ -147,7 +149,7 @@ def big() -> Desk:
 
 
 def test_truth_invariants_on_the_generated_desk(big: Desk) -> None:
-    rows = big.truth(date(2024, 4, 1), date(2024, 6, 2))
+    rows = desk_truth.report_rows(big, date(2024, 4, 1), date(2024, 6, 2))
     assert rows[-1]["agent_id"] is None
     names = [r["agent_name"].casefold() for r in rows[:-1]]
     assert names == sorted(names)
@@ -155,7 +157,7 @@ def test_truth_invariants_on_the_generated_desk(big: Desk) -> None:
         assert r["transferred_out"] <= r["handled"]
         assert r["fcr"] <= r["fcr_eligible"] <= r["resolved"]
         assert r["csat_satisfied"] <= r["csat_responses"]
-    facts = big.truth_facts()
+    facts = desk_truth.daily_facts(big)
     for f in facts:
         assert f["transferred_out"] <= f["handled"]
     leavers = [u for u in big.agents() if u.role == "end-user" or u.suspended or not u.active]
@@ -167,9 +169,11 @@ def test_truth_invariants_on_the_generated_desk(big: Desk) -> None:
 
 
 def test_truth_by_time_zone_moves_days_not_totals(big: Desk) -> None:
-    utc = big.truth(date(2024, 1, 1), date(2024, 12, 1))
-    tokyo = big.truth(date(2024, 1, 1), date(2024, 12, 1), timezone="Asia/Tokyo")
+    utc = desk_truth.report_rows(big, date(2024, 1, 1), date(2024, 12, 1))
+    tokyo = desk_truth.report_rows(big, date(2024, 1, 1), date(2024, 12, 1), timezone="Asia/Tokyo")
     assert sum(r["handled"] for r in utc) == sum(r["handled"] for r in tokyo)
-    one_day_utc = big.truth(date(2024, 5, 20), date(2024, 5, 21))
-    one_day_tokyo = big.truth(date(2024, 5, 20), date(2024, 5, 21), timezone="Asia/Tokyo")
+    one_day_utc = desk_truth.report_rows(big, date(2024, 5, 20), date(2024, 5, 21))
+    one_day_tokyo = desk_truth.report_rows(
+        big, date(2024, 5, 20), date(2024, 5, 21), timezone="Asia/Tokyo"
+    )
     assert one_day_utc != one_day_tokyo

@@ -26,7 +26,8 @@ from deskmetrics.crontab import crontab_trigger
 from deskmetrics.scheduler import RESCORE_JOB, SchedulerJobs, build_scheduler, sync_job_id
 from deskmetrics.settings import Settings, settings_from
 from interactions import ConfigError
-from sandbox.desk import Desk
+from sandbox.desk import Desk, advance_desk
+from sandbox.desk import truth as desk_truth
 from tests.desks import TINY, TOKEN_ENV, Served, served_desk
 from warehouse.leases import current_lease
 from warehouse.schema import open_engine, runs
@@ -99,7 +100,7 @@ def _report(engine: Engine, settings: Settings, served: Served, source: str) -> 
 
 def _truth(desk: Desk, served: Served, source: str) -> list[dict[str, Any]]:
     since, until = served.period()
-    return [{**row, "source": source} for row in desk.truth(since, until)]
+    return [{**row, "source": source} for row in desk_truth.report_rows(desk, since, until)]
 
 
 def test_run_keeps_a_changing_desk_synced_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
@@ -116,7 +117,7 @@ def test_run_keeps_a_changing_desk_synced_and_stops_cleanly_on_sigterm(tmp_path:
                     "a sync after the last change",
                     log,
                 )
-                served.desk.advance(minutes=30, seed=seed)
+                advance_desk(served.desk, minutes=30, seed=seed)
             changed = datetime.now(UTC)
             _wait_until(
                 lambda: _ok_syncs_since(served.engine, "zendesk", changed) > 0,
@@ -174,7 +175,7 @@ def test_a_backfill_and_the_scheduler_on_one_source_never_write_it_at_once(
                 )
                 _wait_until(lambda: "skipped this run" in run_log.read_text(), "a skip", run_log)
                 # The desk changes while the backfill holds the source.
-                served.desk.advance(minutes=30, seed=1)
+                advance_desk(served.desk, minutes=30, seed=1)
             finally:
                 served.sandbox.release()
             assert backfill.wait(timeout=180) == 0, backfill_log.read_text()
@@ -241,8 +242,8 @@ def test_two_workers_on_one_postgresql_sync_each_source_one_at_a_time(
                     f"two syncs of {source}",
                     logs[0],
                 )
-            first.desk.advance(minutes=30, seed=1)
-            second.desk.advance(minutes=30, seed=1)
+            advance_desk(first.desk, minutes=30, seed=1)
+            advance_desk(second.desk, minutes=30, seed=1)
             changed = datetime.now(UTC)
             for source in sources:
                 _wait_until(

@@ -170,6 +170,19 @@ def test_solved_tickets_without_any_rating_raise_the_new_csat_warning(engine: En
     assert csat_silence(engine, "zendesk", T0 + timedelta(days=1)) is None
 
 
+def test_a_salesforce_source_without_answers_is_told_of_its_own_csat_settings(
+    engine: Engine,
+) -> None:
+    solves = [
+        StatusChange("service", f"s{n}", str(n), f"u{n}", T0, "New", "Closed", False, True)
+        for n in range(CSAT_SILENCE_MIN_RESOLUTIONS)
+    ]
+    _store(engine, solves)
+    warning = csat_silence(engine, "service", T0 + timedelta(days=1), "salesforce")
+    assert warning is not None and "csat_object" in warning and "[sources.service]" in warning
+    assert "Admin Center" not in warning and "new CSAT" not in warning
+
+
 def _facts(engine: Engine) -> list[tuple[Any, ...]]:
     with engine.connect() as conn:
         columns = [c for c in agent_day_facts.c if c.name != "computed_at"]

@@ -1,8 +1,9 @@
 """The simulated desk through Salesforce Service Cloud's face: records and a REST API simulator.
 
-Imports the desk generator (sandbox.desk, sandbox.model) and its ground truth (sandbox.truth)
-read-only, and nothing of interactions, connectors, scoring, warehouse or deskmetrics. The
-truth in Salesforce terms is sandbox.salesforce.truth. See STATUS.md here.
+Imports the desk (sandbox.desk: its records and its ground truth) read-only and the shared
+plumbing (sandbox.wire), nothing of the Zendesk face and nothing of interactions,
+connectors, scoring, warehouse or deskmetrics. The truth in Salesforce terms is
+sandbox.salesforce.truth. See STATUS.md here.
 """
 
 from sandbox.salesforce.api import SalesforceSandbox

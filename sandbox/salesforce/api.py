@@ -3,7 +3,7 @@
 Owns the server lifecycle, sessions (issued by the login endpoints in logins.py, expiring after
 a set number of requests: 401 `INVALID_SESSION_ID`), the daily API allowance (403
 `REQUEST_LIMIT_EXCEEDED` once used up; `Sforce-Limit-Info: api-usage=N/M` on every answer),
-injected faults (sandbox.faults kinds, plus Salesforce error codes via `inject_error`) and
+injected faults (sandbox.wire.faults kinds, plus Salesforce error codes via `inject_error`) and
 routing: `query`, `queryAll`, `query/{locator}-{offset}` (queries.py), Bulk API 2.0
 `jobs/query...` (bulk.py), `sobjects/{Object}/describe`, `limits`. Records come from face.py
 (cached per desk version), hidden while inside `commit_lag`; SOQL from soql.py; logins from
@@ -21,7 +21,6 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from sandbox.desk import Desk
-from sandbox.faults import Fault, FaultQueue
 from sandbox.salesforce import logins, wire
 from sandbox.salesforce.bulk import DEFAULT_MAX_RECORDS, BulkJobs, Reply
 from sandbox.salesforce.face import Face, salesforce_face
@@ -37,7 +36,8 @@ from sandbox.salesforce.schema import OBJECTS, describe
 from sandbox.salesforce.soql import SoqlError
 from sandbox.salesforce.values import Record, sf_datetime
 from sandbox.salesforce.wire import Handler
-from sandbox.server import Server
+from sandbox.wire.faults import Fault, FaultQueue
+from sandbox.wire.server import Server, reset
 
 _DATA = re.compile(r"^/services/data/v(?P<version>\d+\.\d)/(?P<rest>.*?)/?$")
 
@@ -341,19 +341,11 @@ class SalesforceSandbox:
         if fault.kind in ("slow", "cut"):
             time.sleep(fault.delay)
             return False
-        if fault.kind == "hang":
-            release = self.faults.release_event()
-            self.faults.hang_started()
-            try:
-                while not release.wait(0.05) and not self._stopping.is_set():
-                    pass
-            finally:
-                self.faults.hang_ended()
-            if self._stopping.is_set():
-                self._reset(req)
-                return True
+        if fault.kind == "hang" and not self.faults.hang(self._stopping):
+            self._reset(req)
+            return True
         return False
 
     def _reset(self, req: Handler) -> None:
         self.served.append(("reset", 0))
-        wire.reset(req)
+        reset(req)

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from sandbox.desk import Desk
-from sandbox.model import Rating, Ticket
+from sandbox.desk.model import Rating, Ticket
 from sandbox.salesforce import ids
 from sandbox.salesforce.feedback import feedback_records
 from sandbox.salesforce.ids import case_id, queue_id, user_id

@@ -1,6 +1,6 @@
 """The ground truth of a desk in Salesforce terms: what a report of its Salesforce face is.
 
-Owns `daily_facts` and `report_rows` (sandbox/truth.py's, given Salesforce's source name, its
+Owns `daily_facts` and `report_rows` (sandbox/desk/truth.py's, given Salesforce's source name, its
 agent ids, the User Id of each desk user, and its CSAT) and `csat_answers` (each case's one
 CSAT response, as `Case_Survey__c` and Feedback Management both show it). Computed by
 construction from the desk's recorded steps and ratings, never from the API JSON. The face
@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sandbox import truth
-from sandbox.desk import Desk
+from sandbox.desk import Desk, truth
+from sandbox.desk.survey_truth import Add
 from sandbox.salesforce.ids import case_id, user_id
 from sandbox.salesforce.values import survey_score
-from sandbox.survey_truth import Add
 
 SOURCE = "salesforce"
 # METRICS.md "CSAT": the defaults of `csat.scale_min`, `csat.scale_max`, `csat.satisfied_threshold`.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sandbox.model import Rating
+from sandbox.desk.model import Rating
 
 Record = dict[str, Any]
 

@@ -1,38 +1,16 @@
-"""The HTTP plumbing under `SalesforceSandbox`: the request handler and raw writes.
+"""The Salesforce side of the HTTP plumbing under `SalesforceSandbox` (sandbox.wire underneath).
 
-Owns `Handler` (HTTP/1.1, quiet, `Date` from the desk clock, GET and POST passed on to the
-sandbox's `handle_request`), `write` (one answer with its headers) and `reset` (drop the
-connection with a TCP reset). What is answered is up to api.py.
+Owns `Handler` (a `Salesforce` server header; GET and POST passed on to the sandbox's
+`handle_request`) and `write` (one answer with its headers). What is answered is up to api.py.
 """
 
 from __future__ import annotations
 
-import socket
-import struct
-from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler
-from typing import Any, Protocol
-
-from sandbox.desk import Desk
+from sandbox.wire.server import DeskHandler
 
 
-class Answers(Protocol):
-    desk: Desk
-
-    def handle_request(self, req: Handler) -> None: ...
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    sys_version = ""
+class Handler(DeskHandler):
     server_version = "Salesforce"
-    sandbox: Answers  # set on a subclass per sandbox
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def date_time_string(self, timestamp: float | None = None) -> str:
-        return format_datetime(self.sandbox.desk.now, usegmt=True)  # the sandbox clock
 
     def do_GET(self) -> None:
         self.sandbox.handle_request(self)
@@ -51,13 +29,3 @@ def write(
         req.send_header(name, value)
     req.end_headers()
     req.wfile.write(payload)
-
-
-def reset(req: Handler) -> None:
-    """Drop the connection with a TCP reset, no response."""
-    req.close_connection = True
-    try:
-        req.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        req.connection.close()
-    except OSError:
-        pass

@@ -1,4 +1,4 @@
-"""The batches of `Desk.advance`: move the clock and apply a seeded batch of changes.
+"""Moving a desk on: `advance_desk` moves the clock and applies a seeded batch of changes.
 
 Owns `advance_desk` (forced transfers, solves, reopens, ratings, a rating change, a deletion
 and new tickets, some of them repeat contacts, all strictly inside the interval; on a desk
@@ -13,17 +13,24 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sandbox.desk import Desk
-from sandbox.model import RESOLVED, iso
-from sandbox.sim_core import QUIET, Arrival, SimulationCore
-from sandbox.survey_life import surveys_on
-from sandbox.surveys import EXPIRES, category
+from sandbox.desk.model import RESOLVED, iso
+from sandbox.desk.sim_core import QUIET, Arrival, SimulationCore
+from sandbox.desk.state import Desk
+from sandbox.desk.survey_life import surveys_on
+from sandbox.desk.surveys import EXPIRES, category
 
 
 def advance_desk(desk: Desk, minutes: int, seed: int) -> dict[str, Any]:
-    """Move the clock and apply a batch of changes strictly inside the interval."""
+    """Move the desk's clock `minutes` forward and apply a batch of changes strictly inside
+    the interval (the simulation that made the desk goes on, seeded by `seed`). Returns a
+    summary of what changed."""
     if minutes < 3:
         raise ValueError("advance needs at least 3 minutes (changes stay out of the last minute)")
+    with desk.lock:
+        return _advance(desk, minutes, seed)
+
+
+def _advance(desk: Desk, minutes: int, seed: int) -> dict[str, Any]:
     sim: SimulationCore = desk.sim
     old = desk.now
     new_now = old + timedelta(minutes=minutes)

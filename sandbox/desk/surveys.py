@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sandbox.model import JSON
+from sandbox.desk.model import JSON
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 EXPIRES = timedelta(days=28)  # `expires_at` is 28 days after the survey is sent

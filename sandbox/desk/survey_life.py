@@ -5,7 +5,7 @@ Owns `set_up_survey` (the survey, made at the switch, and its second version hal
 desk's clock) and `SurveyLife`: sending a survey (an offer, `answers: []`), the customer's
 rating (first answer), a rating sent back skipped (still an offer), a changed rating, and
 the forced versions of these an advance batch schedules. Every change to a ticket goes
-through `Desk.update_ticket`, so the ticket shows the answer's good/bad as its legacy
+through `update_ticket` (tickets.py), so the ticket shows the answer's good/bad as its legacy
 `satisfaction_rating` and the ticket events carry `satisfaction_score` changes, as Zendesk's
 do under new CSAT (research/zendesk-new-csat.md "4").
 """
@@ -15,11 +15,12 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from sandbox import names
-from sandbox.desk import SYSTEM_USER, Desk
-from sandbox.model import RESOLVED, Ticket
-from sandbox.sim_core import SimulationCore, minutes
-from sandbox.surveys import EXPIRES, REASONS, CsatSurvey, SurveyResponse, category, ulid
+from sandbox.desk import names
+from sandbox.desk.model import RESOLVED, Ticket
+from sandbox.desk.sim_core import SimulationCore, minutes
+from sandbox.desk.state import Desk
+from sandbox.desk.surveys import EXPIRES, REASONS, CsatSurvey, SurveyResponse, category, ulid
+from sandbox.desk.tickets import SYSTEM_USER, update_ticket
 
 # How customers rate, by scale: mostly well, as on real desks.
 WEIGHTS = {2: (0.25, 0.75), 3: (0.15, 0.15, 0.7), 5: (0.08, 0.07, 0.1, 0.3, 0.45)}
@@ -74,7 +75,7 @@ class SurveyLife(SimulationCore):
         self.survey_of[t.id] = response.id
         t.satisfaction = response.ticket_view(desk.survey.scale)
         offered = desk.rating_child("Rule", "offered", "unoffered")
-        desk.update_ticket(t, at, SYSTEM_USER, extra=[offered], via="Rule")
+        update_ticket(desk, t, at, SYSTEM_USER, extra=[offered], via="Rule")
         desk.note("survey_offered", t.id)
         return response
 
@@ -101,7 +102,7 @@ class SurveyLife(SimulationCore):
         extra = []
         if after["score"] != before["score"]:
             extra.append(desk.rating_child("Web form", after["score"], before["score"]))
-        desk.update_ticket(t, at, t.requester_id, extra=extra)
+        update_ticket(desk, t, at, t.requester_id, extra=extra)
         if first:
             desk.note("survey_answered", t.id)
             desk.note(f"survey_{after['score']}", t.id)

@@ -1,19 +1,16 @@
-"""An HTTP simulator of the Zendesk Support API on 127.0.0.1, serving a `Desk`.
+"""`ZendeskSandbox`: an HTTP simulator of the Zendesk Support API on 127.0.0.1, over a desk.
 
-Owns `ZendeskSandbox`: the server lifecycle, authentication, response headers (rate limits),
-the optional export rate limit, request counters and the application of injected faults.
-Endpoint handlers and routing live in endpoints.py (incremental exports in exports.py,
-parameters and errors in params.py), the HTTP server and handler classes (and the `Date`
-header from the desk clock) in server.py, pagination in pages.py, faults in faults.py, data
-in desk.py.
+Owns the server lifecycle, authentication, request counters, the application of injected
+faults (sandbox.wire.faults) and the answer on the wire with its headers. Endpoint handlers
+and routing live in endpoints.py (incremental exports in exports.py, survey endpoints in
+survey_api.py, parameters and errors in params.py, pagination in pages.py), rate limits in
+limits.py, the request handler in wire.py, the desk in sandbox.desk.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import socket
-import struct
 import threading
 import time
 from collections.abc import Callable
@@ -22,20 +19,13 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox import endpoints
 from sandbox.desk import Desk
-from sandbox.endpoints import PAGE_MAX_CBP as PAGE_MAX_CBP
-from sandbox.endpoints import RATING_SCORES as RATING_SCORES
-from sandbox.endpoints import Handler as Handler
-from sandbox.exports import PAGE_MAX_EXPORT as PAGE_MAX_EXPORT
-from sandbox.faults import Fault, FaultQueue
-from sandbox.model import unix
-from sandbox.params import ApiError as ApiError
-from sandbox.params import Params as Params
-from sandbox.server import RequestHandler, Server
-
-RATE_LIMIT = 700
-HELP_CENTER_RATE_LIMIT = 400
+from sandbox.wire.faults import Fault, FaultQueue
+from sandbox.wire.server import Server, reset
+from sandbox.zendesk import endpoints
+from sandbox.zendesk.limits import RateLimits
+from sandbox.zendesk.params import Params
+from sandbox.zendesk.wire import RequestHandler
 
 
 class ZendeskSandbox:
@@ -54,14 +44,13 @@ class ZendeskSandbox:
         self.desk = desk
         self.email, self.token = email, token
         self.host, self.port = host, port
-        self.export_limit_per_minute = export_limit_per_minute
+        self.limits = RateLimits(export_limit_per_minute)
         self.follow_wall_clock = follow_wall_clock
         self.faults = FaultQueue()
         self.request_count = 0
         self.requests_by_path: dict[str, int] = {}
         self.served: list[tuple[str, int]] = []
         self._lock = threading.Lock()
-        self._minute_counts: dict[tuple[str, int], int] = {}
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -142,7 +131,7 @@ class ZendeskSandbox:
         with self._lock:
             self.served.append((path, status))
 
-    def _handle(self, req: RequestHandler) -> None:
+    def handle_request(self, req: RequestHandler) -> None:
         parts = urlsplit(req.path)
         path = parts.path
         with self._lock:
@@ -159,7 +148,7 @@ class ZendeskSandbox:
         self._record(path, status)  # before answering, so a client never outruns the counters
         if fault is not None and fault.kind == "cut":
             self._send(req, status, payload, headers, "application/json; charset=utf-8", cut=True)
-            self._reset(req)
+            reset(req)
             return
         self._send(req, status, payload, headers, "application/json; charset=utf-8")
 
@@ -179,56 +168,20 @@ class ZendeskSandbox:
             )
         elif fault.kind == "reset":
             self._record(path, 0)
-            self._reset(req)
+            reset(req)
             return True
         elif fault.kind == "slow":
             time.sleep(fault.delay)
             return False
         elif fault.kind == "hang":
-            release = self.faults.release_event()
-            self.faults.hang_started()
-            try:
-                while not release.wait(0.05) and not self._stopping.is_set():
-                    pass
-            finally:
-                self.faults.hang_ended()
-            if self._stopping.is_set():
-                self._record(path, 0)
-                self._reset(req)
-                return True
-            return False
+            if self.faults.hang(self._stopping):
+                return False
+            self._record(path, 0)
+            reset(req)
+            return True
         else:  # "cut" acts on the answer
             return False
         return True
-
-    def _reset(self, req: RequestHandler) -> None:
-        """Drop the connection with a TCP reset, no response."""
-        req.close_connection = True
-        try:
-            req.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            req.connection.close()
-        except OSError:
-            pass
-
-    def _headers(self, path: str = "") -> dict[str, str]:
-        now = self.desk.now
-        # Help Center requests (the survey endpoints) have an allowance of their own.
-        guide = path.startswith("/api/v2/guide/")
-        limit = HELP_CENTER_RATE_LIMIT if guide else RATE_LIMIT
-        key = ("guide" if guide else "all", unix(now) // 60)
-        with self._lock:
-            used = self._minute_counts.get(key, 0) + 1
-            self._minute_counts[key] = used
-        headers = {
-            "X-Rate-Limit": str(limit),
-            "X-Rate-Limit-Remaining": str(max(limit - used, 0)),
-            "ratelimit-limit": str(limit),
-            "ratelimit-remaining": str(max(limit - used, 0)),
-            "ratelimit-reset": str(60 - now.second),
-        }
-        if guide:
-            headers["zendesk-service"] = "guide-rest"
-        return headers
 
     def _send(
         self,
@@ -242,7 +195,8 @@ class ZendeskSandbox:
         try:
             req.send_response(status)
             path = urlsplit(req.path).path
-            for name, value in {**self._headers(path), **headers}.items():
+            rate_limits = self.limits.headers(path, self.desk.now)
+            for name, value in {**rate_limits, **headers}.items():
                 req.send_header(name, value)
             req.send_header("Content-Type", content_type)
             req.send_header("Content-Length", str(len(payload)))
@@ -269,14 +223,8 @@ class ZendeskSandbox:
         return endpoints.respond(self, req.command, path, params)
 
     def over_export_limit(self) -> bool:
-        """Count an export request against `export_limit_per_minute`; True when over it."""
-        if self.export_limit_per_minute is None:
-            return False
-        key = ("export", unix(self.desk.now) // 60)
-        with self._lock:
-            used = self._minute_counts.get(key, 0) + 1
-            self._minute_counts[key] = used
-        return used > self.export_limit_per_minute
+        """Count an export request against the export limit; True when over it."""
+        return self.limits.over_export_limit(self.desk.now)
 
     def cached(self, name: str, build: Callable[[], Any]) -> Any:
         """A view of the desk rebuilt only when the desk changed."""

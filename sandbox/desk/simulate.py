@@ -1,32 +1,29 @@
-"""What happens on the desk, and when: a seeded discrete-event simulation.
+"""What happens on the desk, and when: a seeded discrete-event simulation, and the making of
+a desk.
 
 Owns `Simulation` (the core and ticket life of sim_core.py and ticket_life.py, plus
-satisfaction surveys and ratings and the forced changes of an advance batch) and the building
-of a generated desk (`run_generation`: groups, people, arrivals, leavers). `advance_desk`
-lives in advance.py. Ticket changes are made only through `Desk.create_ticket`/
-`Desk.update_ticket`, which record what the ground truth needs.
+satisfaction surveys and ratings and the forced changes of an advance batch) and
+`generate_desk` (groups, people, arrivals, leavers, then the simulation run up to shortly
+before the desk's clock). `advance_desk` lives in advance.py. Ticket changes are made only
+through `create_ticket`/`update_ticket` (tickets.py), which record what the ground truth needs.
 """
 
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sandbox import names
-from sandbox.advance import advance_desk as advance_desk
-from sandbox.desk import SYSTEM_USER, Desk
-from sandbox.model import RESOLVED, Group, Rating, Ticket, User
-from sandbox.sim_core import QUIET as QUIET
-from sandbox.sim_core import UNRESOLVED as UNRESOLVED
-from sandbox.sim_core import Action as Action
-from sandbox.sim_core import Arrival as Arrival
-from sandbox.sim_core import minutes
-from sandbox.survey_life import SurveyLife, set_up_survey, surveys_on
-from sandbox.ticket_life import TicketLife
+from sandbox.desk import names
+from sandbox.desk.model import RESOLVED, Group, Rating, Ticket, User
+from sandbox.desk.sim_core import QUIET, UNRESOLVED, Arrival, minutes
+from sandbox.desk.state import Desk, DeskSpec
+from sandbox.desk.survey_life import SurveyLife, set_up_survey, surveys_on
+from sandbox.desk.ticket_life import TicketLife
+from sandbox.desk.tickets import SYSTEM_USER, update_ticket
 
 
 class Simulation(SurveyLife, TicketLife):
-    """The simulation of one desk. Kept on the desk so `advance` continues the same life."""
+    """The simulation of one desk. Kept on the desk so `advance_desk` continues the same life."""
 
     # ---- satisfaction ------------------------------------------------------------------------
 
@@ -45,8 +42,8 @@ class Simulation(SurveyLife, TicketLife):
         desk.ratings[rating.id] = rating
         self.rating_of[t.id] = rating.id
         t.satisfaction = rating.ticket_view()
-        desk.update_ticket(
-            t, at, SYSTEM_USER, extra=[desk.rating_child("Rule", "offered", None)], via="Rule"
+        update_ticket(
+            desk, t, at, SYSTEM_USER, extra=[desk.rating_child("Rule", "offered", None)], via="Rule"
         )
         desk.note("rating_offered", t.id)
         if self.rng.random() < 0.5:
@@ -75,7 +72,7 @@ class Simulation(SurveyLife, TicketLife):
         extra = [desk.rating_child("Web form", score, previous)]
         if comment:
             extra.append(
-                desk._child(
+                desk.child_event(
                     "Web form",
                     {
                         "satisfaction_comment": comment,
@@ -84,7 +81,7 @@ class Simulation(SurveyLife, TicketLife):
                     },
                 )
             )
-        desk.update_ticket(t, at, t.requester_id, extra=extra)
+        update_ticket(desk, t, at, t.requester_id, extra=extra)
         if previous == "offered":
             desk.note(f"rating_{score}", t.id)
             desk.note("rating_answered", t.id)
@@ -219,8 +216,10 @@ def _arrival_times(
     return sorted(out)
 
 
-def run_generation(desk: Desk) -> None:
-    spec = desk.spec
+def generate_desk(spec: DeskSpec) -> Desk:
+    """A desk with `spec.days` of history ending shortly before `spec.now`, same seed same desk."""
+    desk = Desk(spec=spec, now=spec.now.astimezone(UTC).replace(microsecond=0))
+    desk.noise.seed(f"noise:{spec.seed}")
     sim = Simulation(desk, random.Random(f"desk:{spec.seed}"))
     desk.sim = sim
     set_up_survey(desk)
@@ -232,3 +231,4 @@ def run_generation(desk: Desk) -> None:
     sim.run_until(desk.now - QUIET)
     _leave(desk)
     desk.sort_events()
+    return desk

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sandbox import pages
-from sandbox.exports import event_export, ticket_export
-from sandbox.model import JSON, unix
-from sandbox.params import ApiError, Params, int_param, one_param
-from sandbox.survey_api import survey, survey_responses, surveys
-
-if TYPE_CHECKING:
-    from sandbox.zendesk_api import ZendeskSandbox
+from sandbox.desk.model import JSON, unix
+from sandbox.zendesk import pages
+from sandbox.zendesk.exports import event_export, ticket_export
+from sandbox.zendesk.params import ApiError, Params, int_param, one_param
+from sandbox.zendesk.served import Served
+from sandbox.zendesk.survey_api import survey, survey_responses, surveys
 
 PAGE_MAX_CBP = 100
 RATING_SCORES: dict[str, Callable[[str, str | None], bool]] = {
@@ -39,7 +37,7 @@ RATING_SCORES: dict[str, Callable[[str, str | None], bool]] = {
 
 
 def _cbp_page(
-    sb: ZendeskSandbox,
+    sb: Served,
     params: Params,
     path: str,
     key: str,
@@ -78,7 +76,7 @@ def _cbp_page(
     }
 
 
-def _ratings(sb: ZendeskSandbox, params: Params, path: str) -> JSON:
+def _ratings(sb: Served, params: Params, path: str) -> JSON:
     start = int_param(params, "start_time")
     end = int_param(params, "end_time")
     score = one_param(params, "score")
@@ -112,7 +110,7 @@ def _ratings(sb: ZendeskSandbox, params: Params, path: str) -> JSON:
     )
 
 
-def _users(sb: ZendeskSandbox, params: Params) -> JSON:
+def _users(sb: Served, params: Params) -> JSON:
     roles = set(params.get("role[]", []) + params.get("role", []))
     chosen = sorted(
         (u for u in sb.desk.users.values() if not roles or u.role in roles), key=lambda u: u.id
@@ -139,7 +137,7 @@ def _users(sb: ZendeskSandbox, params: Params) -> JSON:
     return page
 
 
-def _show_many(sb: ZendeskSandbox, params: Params) -> JSON:
+def _show_many(sb: Served, params: Params) -> JSON:
     raw = ",".join(params.get("ids", []))
     try:
         ids = [int(x) for x in raw.split(",") if x.strip()]
@@ -152,26 +150,26 @@ def _show_many(sb: ZendeskSandbox, params: Params) -> JSON:
     return {"users": users, "next_page": None, "previous_page": None, "count": len(users)}
 
 
-def _me(sb: ZendeskSandbox, params: Params) -> JSON:
+def _me(sb: Served, params: Params) -> JSON:
     """The authenticated user: the sandbox's admin (its e-mail and token are the login)."""
     return {"user": {"id": 1, "name": "Sandbox Admin", "email": sb.email, "role": "admin"}}
 
 
-def _user(sb: ZendeskSandbox, params: Params, user_id: str) -> JSON:
+def _user(sb: Served, params: Params, user_id: str) -> JSON:
     user = sb.desk.users.get(int(user_id))
     if user is None:
         raise ApiError(404, "RecordNotFound", "Not found")
     return {"user": user.to_json(sb.base_url)}
 
 
-def _ticket(sb: ZendeskSandbox, params: Params, ticket_id: str) -> JSON:
+def _ticket(sb: Served, params: Params, ticket_id: str) -> JSON:
     ticket = sb.desk.tickets.get(int(ticket_id))
     if ticket is None or ticket.deleted:
         raise ApiError(404, "RecordNotFound", "Not found")
     return {"ticket": ticket.to_json(sb.base_url)}
 
 
-def _groups(sb: ZendeskSandbox, params: Params) -> JSON:
+def _groups(sb: Served, params: Params) -> JSON:
     groups = sorted(sb.desk.groups.values(), key=lambda g: g.id)
     base = sb.base_url
     return _cbp_page(
@@ -215,9 +213,7 @@ def _route(path: str) -> tuple[Handler, tuple[str, ...]] | None:
     return None
 
 
-def respond(
-    sb: ZendeskSandbox, method: str, path: str, params: Params
-) -> tuple[int, Any, dict[str, str]]:
+def respond(sb: Served, method: str, path: str, params: Params) -> tuple[int, Any, dict[str, str]]:
     """Route an authenticated request and run its handler under the desk lock."""
     route = _route(path)
     if route is None or method != "GET":

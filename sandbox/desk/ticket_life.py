@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sandbox import names
-from sandbox.desk import SYSTEM_USER
-from sandbox.model import Ticket
-from sandbox.sim_core import UNRESOLVED, SimulationCore, minutes
+from sandbox.desk import names
+from sandbox.desk.model import Ticket
+from sandbox.desk.sim_core import UNRESOLVED, SimulationCore, minutes
+from sandbox.desk.tickets import SYSTEM_USER, update_ticket
 
 
 class TicketLife(SimulationCore):
@@ -29,7 +29,7 @@ class TicketLife(SimulationCore):
             return
         agent = self.pick_agent(t.group_id, at)
         status = "open" if t.status == "new" else t.status
-        at = self.desk.update_ticket(t, at, agent, assignee=agent, status=status)
+        at = update_ticket(self.desk, t, at, agent, assignee=agent, status=status)
         self.desk.note("first_assignment_from_group", t.id)
         self.next_work(at, t)
 
@@ -37,8 +37,14 @@ class TicketLife(SimulationCore):
         if t.assignee_id is not None or t.status not in UNRESOLVED:
             return
         agent = self.pick_agent(t.group_id, at)
-        at = self.desk.update_ticket(
-            t, at, agent, assignee=agent, status="solved", comment=(agent, True, self.line(True))
+        at = update_ticket(
+            self.desk,
+            t,
+            at,
+            agent,
+            assignee=agent,
+            status="solved",
+            comment=(agent, True, self.line(True)),
         )
         self.desk.note("take_and_solve_from_group", t.id)
         self.after_solve(at, t)
@@ -47,8 +53,14 @@ class TicketLife(SimulationCore):
         if t.assignee_id is not None or t.status not in UNRESOLVED:
             return
         admin = self.rng.choice(self.admins)
-        at = self.desk.update_ticket(
-            t, at, admin, status="solved", comment=(admin, True, self.line(True)), via="Web service"
+        at = update_ticket(
+            self.desk,
+            t,
+            at,
+            admin,
+            status="solved",
+            comment=(admin, True, self.line(True)),
+            via="Web service",
         )
         self.desk.note("solved_never_assigned", t.id)
         self.after_solve(at, t)
@@ -61,7 +73,8 @@ class TicketLife(SimulationCore):
         kind = rng.random()
         if kind < 0.12 and not force:
             other = self.pick_agent(t.group_id, at, exclude=(owner,))
-            at = desk.update_ticket(
+            at = update_ticket(
+                desk,
                 t,
                 at,
                 other,
@@ -76,8 +89,9 @@ class TicketLife(SimulationCore):
             cross = rng.random() < 0.3
             group = rng.choice(sorted(desk.groups)) if cross else t.group_id
             other = self.pick_agent(group, at, exclude=(owner,))
-            at = desk.update_ticket(
-                t, at, owner, assignee=other, group=self.group_of(other) if cross else t.group_id,
+            at = update_ticket(
+                desk, t, at, owner, assignee=other,
+                group=self.group_of(other) if cross else t.group_id,
                 comment=(owner, False, "Passing this on."),
             )  # fmt: skip
             desk.note("transfer_agent_to_agent", t.id)
@@ -85,7 +99,8 @@ class TicketLife(SimulationCore):
             self.next_work(at, t)
         else:
             group = rng.choice(sorted(desk.groups))
-            at = desk.update_ticket(
+            at = update_ticket(
+                desk,
                 t,
                 at,
                 owner,
@@ -103,7 +118,7 @@ class TicketLife(SimulationCore):
         rng, desk, owner = self.rng, self.desk, t.assignee_id
         if not self.available(owner, at):
             other = self.pick_agent(t.group_id, at, exclude=(owner,))
-            at = desk.update_ticket(t, at, SYSTEM_USER, assignee=other, via="Rule")
+            at = update_ticket(desk, t, at, SYSTEM_USER, assignee=other, via="Rule")
             desk.note("transfer_agent_departed", t.id)
             desk.note("reassigned", t.id)
             self.next_work(at, t)
@@ -113,27 +128,27 @@ class TicketLife(SimulationCore):
         if r < p_transfer:
             self.transfer(at, t)
         elif r < p_transfer + 0.17:
-            at = desk.update_ticket(
-                t, at, owner, status="pending", comment=(owner, True, self.line(True))
+            at = update_ticket(
+                desk, t, at, owner, status="pending", comment=(owner, True, self.line(True))
             )
             desk.note("pending", t.id)
             self.schedule(at + minutes(rng.lognormvariate(6.0, 1.2)), "customer_reply", t.id)
         elif r < p_transfer + 0.21:
-            at = desk.update_ticket(
-                t, at, owner, status="hold", comment=(owner, False, "Waiting on engineering.")
+            at = update_ticket(
+                desk, t, at, owner, status="hold", comment=(owner, False, "Waiting on engineering.")
             )
             desk.note("hold", t.id)
             self.schedule(at + minutes(rng.lognormvariate(6.5, 1.0)), "resume", t.id)
         elif r < p_transfer + 0.28:
-            desk.update_ticket(t, at, owner, comment=(owner, rng.random() < 0.5, self.line(True)))
+            update_ticket(desk, t, at, owner, comment=(owner, rng.random() < 0.5, self.line(True)))
             desk.note("comment_only_update", t.id)
             self.next_work(at, t)
         else:
             self.solve(at, t, owner)
 
     def solve(self, at: datetime, t: Ticket, agent: int) -> None:
-        at = self.desk.update_ticket(
-            t, at, agent, status="solved", comment=(agent, True, self.line(True))
+        at = update_ticket(
+            self.desk, t, at, agent, status="solved", comment=(agent, True, self.line(True))
         )
         self.after_solve(at, t)
 
@@ -163,21 +178,21 @@ class TicketLife(SimulationCore):
     def do_customer_reply(self, at: datetime, t: Ticket, _: int) -> None:
         if t.status != "pending":
             return
-        at = self.desk.update_ticket(
-            t, at, t.requester_id, status="open", comment=(t.requester_id, True, self.line(False)),
-            via="Mail",
+        at = update_ticket(
+            self.desk, t, at, t.requester_id, status="open",
+            comment=(t.requester_id, True, self.line(False)), via="Mail",
         )  # fmt: skip
         self.next_work(at, t)
 
     def do_resume(self, at: datetime, t: Ticket, _: int) -> None:
         if t.status != "hold" or t.assignee_id is None:
             return
-        at = self.desk.update_ticket(t, at, t.assignee_id, status="open")
+        at = update_ticket(self.desk, t, at, t.assignee_id, status="open")
         self.next_work(at, t)
 
     def do_close(self, at: datetime, t: Ticket, epoch: int) -> None:
         if t.status == "solved" and epoch == t.resolve_epoch:
-            self.desk.update_ticket(t, at, SYSTEM_USER, status="closed", via="Rule")
+            update_ticket(self.desk, t, at, SYSTEM_USER, status="closed", via="Rule")
             self.desk.note("closed", t.id)
 
     def do_reopen(self, at: datetime, t: Ticket, epoch: int) -> None:
@@ -186,14 +201,14 @@ class TicketLife(SimulationCore):
         desk, owner = self.desk, t.assignee_id
         if owner is not None and self.rng.random() < 0.35:
             other = self.pick_agent(t.group_id, at, exclude=(owner,))
-            at = desk.update_ticket(
-                t, at, t.requester_id, assignee=other, status="open",
+            at = update_ticket(
+                desk, t, at, t.requester_id, assignee=other, status="open",
                 comment=(t.requester_id, True, self.line(False)), via="Mail",
             )  # fmt: skip
             desk.note("reopen_and_handoff", t.id)
         else:
-            at = desk.update_ticket(
-                t, at, t.requester_id, status="open",
+            at = update_ticket(
+                desk, t, at, t.requester_id, status="open",
                 comment=(t.requester_id, True, self.line(False)), via="Mail",
             )  # fmt: skip
         desk.note("reopen", t.id)
@@ -206,10 +221,10 @@ class TicketLife(SimulationCore):
         if t.status != "solved" or epoch != t.resolve_epoch:
             return
         other = self.pick_agent(t.group_id, at, exclude=(t.assignee_id,))
-        self.desk.update_ticket(t, at, other, assignee=other)
+        update_ticket(self.desk, t, at, other, assignee=other)
         self.desk.note("reassigned_while_solved", t.id)
 
     def do_delete(self, at: datetime, t: Ticket, _: int) -> None:
         admin = self.rng.choice(self.admins)
-        self.desk.update_ticket(t, at, admin, status="deleted", via="Web form")
+        update_ticket(self.desk, t, at, admin, status="deleted", via="Web form")
         self.desk.note("deleted", t.id)

@@ -8,24 +8,22 @@ Handlers are routed by endpoints.py; pagination details live in pages.py.
 from __future__ import annotations
 
 import bisect
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sandbox import pages
-from sandbox.model import JSON, unix
-from sandbox.params import ApiError, Params, int_param, one_param
-
-if TYPE_CHECKING:
-    from sandbox.zendesk_api import ZendeskSandbox
+from sandbox.desk.model import JSON, unix
+from sandbox.zendesk import pages
+from sandbox.zendesk.params import ApiError, Params, int_param, one_param
+from sandbox.zendesk.served import Served
 
 PAGE_MAX_EXPORT = 1000
 
 
-def _cutoff(sb: ZendeskSandbox) -> int:
+def _cutoff(sb: Served) -> int:
     """Zendesk's exports leave out what changed in the last minute."""
     return unix(sb.desk.now) - 60
 
 
-def _start_time(sb: ZendeskSandbox, params: Params) -> int:
+def _start_time(sb: Served, params: Params) -> int:
     start = int_param(params, "start_time")
     if start is None:
         raise ApiError(400, "InvalidValue", "start_time is required")
@@ -36,7 +34,7 @@ def _start_time(sb: ZendeskSandbox, params: Params) -> int:
     return start
 
 
-def ticket_export(sb: ZendeskSandbox, params: Params) -> JSON:
+def ticket_export(sb: Served, params: Params) -> JSON:
     desk = sb.desk
 
     def build() -> tuple[list[Any], list[tuple[int, int]]]:
@@ -73,7 +71,7 @@ def ticket_export(sb: ZendeskSandbox, params: Params) -> JSON:
     }
 
 
-def event_export(sb: ZendeskSandbox, params: Params) -> JSON:
+def event_export(sb: Served, params: Params) -> JSON:
     desk = sb.desk
     start = _start_time(sb, params)
     stamps: list[int] = sb.cached("event_stamps", lambda: [e["timestamp"] for e in desk.events])

@@ -14,14 +14,12 @@ Handlers are routed by endpoints.py. Offers (`answers: []`) are listed like answ
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sandbox import pages
-from sandbox.model import JSON
-from sandbox.params import ApiError, Params, int_param, one_param
-
-if TYPE_CHECKING:
-    from sandbox.zendesk_api import ZendeskSandbox
+from sandbox.desk.model import JSON
+from sandbox.zendesk import pages
+from sandbox.zendesk.params import ApiError, Params, int_param, one_param
+from sandbox.zendesk.served import Served
 
 PAGE_MAX_SURVEYS = 50
 RESPONSES = "/api/v2/guide/survey_responses"
@@ -48,7 +46,7 @@ def _tickets(params: Params) -> set[int] | None:
     return tickets
 
 
-def survey_responses(sb: ZendeskSandbox, params: Params) -> JSON:
+def survey_responses(sb: Served, params: Params) -> JSON:
     desk, survey = sb.desk, sb.desk.survey
     size = _size(params)
     start = int_param(params, "filter[created_at_start]")
@@ -103,7 +101,7 @@ def survey_responses(sb: ZendeskSandbox, params: Params) -> JSON:
     }
 
 
-def surveys(sb: ZendeskSandbox, params: Params, locale: str) -> JSON:
+def surveys(sb: Served, params: Params, locale: str) -> JSON:
     types = one_param(params, "filter[types]")
     if types is not None and not {t.strip() for t in types.split(",")} & {"CUSTOMER_SATISFACTION"}:
         listed: list[JSON] = []
@@ -118,7 +116,7 @@ def surveys(sb: ZendeskSandbox, params: Params, locale: str) -> JSON:
     }
 
 
-def survey(sb: ZendeskSandbox, params: Params, locale: str, survey_id: str, version: str) -> JSON:
+def survey(sb: Served, params: Params, locale: str, survey_id: str, version: str) -> JSON:
     found = sb.desk.survey
     if found is None or found.id != survey_id or int(version) < 1:
         raise ApiError(404, "NotFound", "The survey could not be found")

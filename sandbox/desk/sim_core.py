@@ -14,8 +14,9 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sandbox import names
-from sandbox.desk import Desk
+from sandbox.desk import names
+from sandbox.desk.state import Desk
+from sandbox.desk.tickets import create_ticket
 
 UNRESOLVED = frozenset({"new", "open", "pending", "hold"})
 # How far before the clock simulated history stops: Zendesk's exports leave out the last minute.
@@ -157,7 +158,8 @@ class SimulationCore:
         if assignee is not None:
             group = self.group_of(assignee) or group
         channel = "voice" if assigned else rng.choice(("web", "web", "email", "email", "api"))
-        desk.create_ticket(
+        create_ticket(
+            desk,
             ticket_id,
             at,
             arrival.requester,

@@ -13,13 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
-from sandbox.model import Ticket
-from sandbox.surveys import category
-
-if TYPE_CHECKING:
-    from sandbox.desk import Desk
+from sandbox.desk.model import Ticket
+from sandbox.desk.state import Desk
+from sandbox.desk.surveys import category
 
 Add = Callable[[int | None, date, str, int], None]
 

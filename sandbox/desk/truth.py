@@ -18,14 +18,12 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sandbox.model import RESOLVED, Rating
-from sandbox.survey_truth import Add, survey_facts
-
-if TYPE_CHECKING:
-    from sandbox.desk import Desk
+from sandbox.desk.model import RESOLVED, Rating
+from sandbox.desk.state import Desk
+from sandbox.desk.survey_truth import Add, survey_facts
 
 SOURCE = "zendesk"
 COUNTS = (
@@ -49,7 +47,7 @@ ROW_KEYS = (
 Key = tuple[int | None, date]  # (desk user id or None for no agent, local day)
 # Adds a face's CSAT responses to the counts: (desk, add, day_of, resolver_of), where
 # resolver_of maps each ticket that was ever resolved to its resolver (METRICS.md "CSAT").
-CsatCounter = Callable[["Desk", Add, Callable[[datetime], date], Mapping[int, int | None]], None]
+CsatCounter = Callable[[Desk, Add, Callable[[datetime], date], Mapping[int, int | None]], None]
 
 
 def answered_ratings(desk: Desk) -> list[tuple[datetime, Rating]]:
@@ -101,8 +99,12 @@ def daily_facts(
     csat: CsatCounter = zendesk_csat,
     agent_id: Callable[[int], str] = str,
 ) -> list[dict[str, Any]]:
-    """Counts per (agent_id, or None for no agent; local day), non-zero rows only."""
-    facts = _facts(desk, timezone, repeat_window_hours, transfer_breaks_fcr, high_water_mark, csat)
+    """Counts per (agent_id, or None for no agent; local day), non-zero rows only, as
+    METRICS.md "Additivity" stores them."""
+    with desk.lock:
+        facts = _facts(
+            desk, timezone, repeat_window_hours, transfer_breaks_fcr, high_water_mark, csat
+        )
     rows = [
         {"agent_id": None if agent is None else agent_id(agent), "day": day, **counts}
         for (agent, day), counts in facts.items()
@@ -222,7 +224,11 @@ def report_rows(
 ) -> list[dict[str, Any]]:
     """The per-agent report rows over local days [since, until), in report order."""
     sums: dict[int | None, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
-    facts = _facts(desk, timezone, repeat_window_hours, transfer_breaks_fcr, high_water_mark, csat)
+    with desk.lock:  # the agents' names are read after the counts, from the same desk state
+        facts = _facts(
+            desk, timezone, repeat_window_hours, transfer_breaks_fcr, high_water_mark, csat
+        )
+        named = {agent: desk.users.get(agent) for agent, _ in facts if agent is not None}
     for (agent, day), counts in facts.items():
         if since <= day < until:
             total = sums[agent]
@@ -232,7 +238,7 @@ def report_rows(
     for agent, c in sums.items():
         if not any(c.values()):
             continue
-        user = desk.users.get(agent) if agent is not None else None
+        user = named.get(agent) if agent is not None else None
         transfer = _rate(c["transferred_out"], c["handled"])
         fcr = _rate(c["fcr"], c["fcr_eligible"])
         csat_rate = _rate(c["csat_satisfied"], c["csat_responses"])

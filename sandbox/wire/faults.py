@@ -1,7 +1,8 @@
-"""Faults injected on demand into the simulated API.
+"""Faults injected on demand into a simulated API, either face.
 
 Owns the FIFO of pending faults (`FaultQueue`) and the release switch of "hang" faults.
-The server asks `take(path)` for every request and acts on what it gets.
+A sandbox asks `take(path)` for every request and acts on what it gets, each face in its
+own way (its error bodies); a "hang" it hands back to `hang`.
 """
 
 from __future__ import annotations
@@ -71,6 +72,18 @@ class FaultQueue:
         with self._changed:
             self._hanging -= 1
             self._changed.notify_all()
+
+    def hang(self, stopping: threading.Event) -> bool:
+        """Hold a request on a "hang" fault until released: True, or until the server
+        stops: False (the caller then drops the connection)."""
+        release = self.release_event()
+        self.hang_started()
+        try:
+            while not release.wait(0.05) and not stopping.is_set():
+                pass
+        finally:
+            self.hang_ended()
+        return not stopping.is_set()
 
     def wait_hanging(self, count: int, timeout: float) -> bool:
         """Wait until `count` requests are hanging; False on timeout."""

@@ -6,24 +6,20 @@
     ratings       the CSAT object or Feedback Management answers (connectors/salesforce_csat.py)
 
 Before the first query it logs in, checks the CSAT settings against `describe`, and reads
-which statuses are closed from `CaseStatus`. Cases and history are read in time windows:
-a pass reads [from, to), `to` the server's clock when it began; the next pass starts an
-overlap earlier (`sync.overlap_minutes`), so rows that commit late with an earlier stamp are
-read then (Airbyte #27146). REST pages (up to 2,000 by `nextRecordsUrl`) are ordered by the
-stamp and each stored page moves the cursor to the last stamp it held; a window holding
-more than `bulk_threshold` records is read through Bulk API 2.0 instead
-(connectors/salesforce_bulk.py), its job and locator in the cursor. `QUERY_TIMEOUT` halves
-the window, `INVALID_QUERY_LOCATOR` queries again from the cursor, an expired session is
-renewed once, `REQUEST_LIMIT_EXCEEDED` ends the run with the cursor saved, and past its
-share of the daily allowance (`max_allowance_share`) a run stops after the page in hand.
+which statuses are closed from `CaseStatus`. Cases, history and answers are read in time
+windows by connectors/salesforce_windows.py (REST pages, or one Bulk API 2.0 job for a
+large window), through this module's requests: each goes through the one retry policy, an
+expired session is renewed once, `REQUEST_LIMIT_EXCEEDED` ends the run with the cursor
+saved, and past its share of the daily allowance (`max_allowance_share`) a run stops after
+the page in hand.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -42,9 +38,6 @@ from connectors.salesforce_csat import (
     ratings_from_rows,
 )
 from connectors.salesforce_http import (
-    BulkJobGoneError,
-    QueryLocatorError,
-    QueryTimeoutError,
     SalesforceUsage,
     SessionExpiredError,
     logged_in,
@@ -56,16 +49,15 @@ from connectors.salesforce_records import (
     closed_statuses_from,
     interaction_from_case,
     is_user_id,
-    parse_time,
 )
+from connectors.salesforce_windows import Window, WindowReader
 from interactions import (
     Agent,
     AllowanceShareUsed,
     AuthenticationError,
     ConfigError,
-    MalformedRecordError,
-    Quarantined,
     SourceError,
+    SourceUnavailableError,
 )
 
 log = logging.getLogger(__name__)
@@ -78,34 +70,7 @@ CASE_FIELDS = (
 )  # fmt: skip
 HISTORY_FIELDS = ("Id", "CaseId", "Field", "OldValue", "NewValue", "CreatedDate")
 USER_FIELDS = ("Id", "Name", "Email", "IsActive", "LastModifiedDate", "SystemModstamp")
-SMALLEST_WINDOW = timedelta(seconds=1)  # QUERY_TIMEOUT halves a window down to this
 IDS_PER_QUERY = 500
-QUARANTINE_RECORD_CHARS = 65536  # of a set-aside row kept as JSON text
-
-
-class _Window:
-    """One windowed stream: the object, its fields, the stamp it is read by."""
-
-    def __init__(
-        self,
-        stream: str,
-        obj: str,
-        fields: Iterable[str],
-        stamp: str,
-        parse: Callable[[list[dict[str, Any]]], tuple[Any, ...]],
-        include_deleted: bool = False,
-        condition: str = "",
-    ) -> None:
-        self.stream, self.obj, self.stamp = stream, obj, stamp
-        self.fields = ", ".join(fields)
-        self.parse, self.include_deleted, self.condition = parse, include_deleted, condition
-
-    def soql(self, start: datetime, end: datetime, ordered: bool) -> str:
-        where = f"{self.stamp} >= {_soql_time(start)} AND {self.stamp} < {_soql_time(end)}"
-        if self.condition:
-            where = f"{self.condition} AND {where}"
-        order = f" ORDER BY {self.stamp} ASC" if ordered else ""
-        return f"SELECT {self.fields} FROM {self.obj} WHERE {where}{order}"
 
 
 class SalesforceConnector:
@@ -122,6 +87,10 @@ class SalesforceConnector:
         self._client: Salesforce | None = None
         self._closed: frozenset[str] | None = None
         self._csat: CsatQuery | None = None
+        self._windows = WindowReader(
+            config, self._query, self._query_more, self._bulk_call, self._bulk_wait,
+            self._server_now,
+        )  # fmt: skip
 
     def close(self) -> None:
         self._session.close()
@@ -228,14 +197,20 @@ class SalesforceConnector:
     def _server_now(self) -> datetime:
         return self.usage.last_server_time or datetime.now(UTC)
 
-    def _parsed(self, window: _Window, rows: list[dict[str, Any]]) -> tuple[Any, ...]:
-        try:
-            return window.parse(rows)
-        except (ValueError, TypeError) as bad:
-            raise MalformedRecordError(
-                f"{self.config.source} {window.stream}: a {window.obj} record cannot be read "
-                f"({bad})."
-            ) from None
+    def _bulk_wait(self, seconds: float) -> None:
+        """The wait between polls of a Bulk job, within the run's bounds: a stop asked for,
+        or the run's deadline, ends it (the job is started again by the next run)."""
+        policy = self.policy
+        left = None if policy.run_deadline is None else policy.run_deadline - time.monotonic()
+        if (policy.stop is not None and policy.stop.is_set()) or (
+            left is not None and left < seconds
+        ):
+            raise SourceUnavailableError(
+                f"{self.config.source}: the run ended (a stop was asked for, or its time "
+                "bound sync.max_run_minutes) while a Bulk query job was still running; the "
+                "next run reads the window again."
+            )
+        policy.sleep(seconds)
 
     def _check_allowance(self) -> None:
         """Past the run's share of the daily allowance: stop after the page just stored."""
@@ -265,19 +240,21 @@ class SalesforceConnector:
         window = self._window(stream)
         if window is None:
             return iter([Page(stream, (), {}, True)])
-        return self._checked(self.window_pages(window, cursor, since, until))
+        return self._checked(self._windows.pages(window, cursor, since, until))
 
     def _checked(self, pages: Iterator[Page]) -> Iterator[Page]:
+        """The pages, with a stop once the run has used its share of the allowance: before
+        the stream's first request, and after each page is stored."""
+        self._check_allowance()
         for page in pages:
             yield page
-            if not page.done:
-                self._check_allowance()
+            self._check_allowance()
 
-    def _window(self, stream: str) -> _Window | None:
+    def _window(self, stream: str) -> Window | None:
         source, closed = self.config.source, self._closed or frozenset()
         key = self.config.customer_hash_key
         if stream == "cases":
-            return _Window(
+            return Window(
                 stream,
                 "Case",
                 CASE_FIELDS,
@@ -288,7 +265,7 @@ class SalesforceConnector:
                 include_deleted=True,
             )
         if stream == "case_history":
-            return _Window(
+            return Window(
                 stream,
                 "CaseHistory",
                 HISTORY_FIELDS,
@@ -298,7 +275,7 @@ class SalesforceConnector:
         csat = self._csat
         if csat is None:
             return None
-        return _Window(
+        return Window(
             stream,
             csat.obj,
             csat.fields,
@@ -344,182 +321,3 @@ class SalesforceConnector:
             rows = self._rows(f"SELECT {', '.join(USER_FIELDS)} FROM User WHERE Id IN ({listed})")
             found.extend(self._agents(rows))
         return found
-
-    def window_pages(
-        self, window: _Window, cursor: Cursor | None, since: datetime, until: datetime | None
-    ) -> Iterator[Page]:
-        """The pages of one pass over a windowed stream, from `cursor`.
-
-        Cursor of a pass in progress: `from`/`to` (the pass's window), `at` (everything
-        stamped before it is stored), `span` (the window size after a QUERY_TIMEOUT), and
-        `job`/`locator` of a Bulk read in progress. After a finished pass: `from` only.
-        """
-        cursor = cursor or {}
-        start = _cursor_time(cursor, "from") or since
-        end = _cursor_time(cursor, "to") or min(until or self._server_now(), self._server_now())
-        end = max(end, start)
-        state: dict[str, Any] = {
-            "from": start.isoformat(),
-            "to": end.isoformat(),
-            "at": cursor.get("at") or start.isoformat(),
-            "span": cursor.get("span"),
-            "job": cursor.get("job"),
-            "locator": cursor.get("locator") or "",
-        }
-        last: Page | None = None
-        for page in self._window_pages(window, state, end):
-            if last is not None:
-                yield last
-            last = page
-        following = {"from": max(start, end - self.config.overlap).isoformat()}
-        # METRICS.md "Resolution and FCR": Salesforce's high-water mark is the upper end of
-        # the SystemModstamp window read (never raised by a bounded backfill).
-        mark = end if window.stream == "cases" and until is None else None
-        records, read = (last.records, last.read) if last is not None else ((), 0)
-        yield Page(window.stream, records, following, True, mark, end, read)
-
-    def _window_pages(
-        self, window: _Window, state: dict[str, Any], end: datetime
-    ) -> Iterator[Page]:
-        at = datetime.fromisoformat(state["at"])
-        while at < end:
-            span = timedelta(seconds=state["span"]) if state["span"] else None
-            upper = min(end, at + span) if span else end
-            if state["job"]:
-                yield from self._bulk_pages(window, state, at, upper)
-            else:
-                try:
-                    first = self._query(window.soql(at, upper, True), window.include_deleted)
-                except QueryTimeoutError:
-                    state["span"] = _halved(window, at, upper)
-                    continue
-                if int(first.get("totalSize") or 0) > self.config.bulk_threshold:
-                    log.info(
-                        "%s %s: %s records in the window: reading it through Bulk API 2.0",
-                        self.config.source,
-                        window.stream,
-                        first.get("totalSize"),
-                    )
-                    state["job"] = bulk.start_job(
-                        self._bulk_call(window.obj),
-                        window.soql(at, upper, False),
-                        window.include_deleted,
-                    )
-                    state["locator"] = ""
-                    state["job_to"] = upper.isoformat()
-                    yield from self._bulk_pages(window, state, at, upper)
-                else:
-                    yield from self._rest_pages(window, state, first, at, upper)
-            at = datetime.fromisoformat(state["at"])
-
-    def _rest_pages(
-        self,
-        window: _Window,
-        state: dict[str, Any],
-        page: dict[str, Any],
-        at: datetime,
-        upper: datetime,
-    ) -> Iterator[Page]:
-        guard = LoopGuard(self.config, window.stream)
-        while True:
-            rows = page.get("records") or []
-            finished = page.get("done") is not False
-            if finished:
-                state["at"] = upper.isoformat()
-            elif rows:
-                stamp = parse_time(rows[-1].get(window.stamp))
-                if stamp is not None and stamp > at:
-                    state["at"] = stamp.isoformat()  # rows stamped alike are read again
-            yield self._page(window, rows, state)
-            if finished:
-                return
-            link = page["nextRecordsUrl"]
-            guard.followed(link, None, len(rows))
-            try:
-                page = self._query_more(link, window.include_deleted)
-            except QueryLocatorError:
-                log.warning(
-                    "%s %s: the next-page link expired; querying again from %s",
-                    self.config.source,
-                    window.stream,
-                    state["at"],
-                )
-                return
-
-    def _bulk_pages(
-        self, window: _Window, state: dict[str, Any], at: datetime, upper: datetime
-    ) -> Iterator[Page]:
-        call = self._bulk_call(window.obj)
-        job_to = datetime.fromisoformat(state.get("job_to") or upper.isoformat())
-        try:
-            bulk.wait_for_job(call, state["job"], self.policy.sleep)
-            for result in bulk.result_pages(
-                call, state["job"], state["locator"], self.config.bulk_page_records
-            ):
-                state["locator"] = result.next_locator
-                if not result.next_locator:
-                    state.update(job=None, locator="", at=job_to.isoformat())
-                    state.pop("job_to", None)
-                yield self._page(window, result.rows, state)
-        except BulkJobGoneError:
-            log.warning("%s %s: the Bulk job expired; querying again", self.config.source, at)
-            state.update(job=None, locator="")
-            state.pop("job_to", None)
-
-    def _page(self, window: _Window, rows: list[dict[str, Any]], state: dict[str, Any]) -> Page:
-        try:
-            records = self._parsed(window, rows)
-        except MalformedRecordError:
-            if self.config.bad_records != "quarantine":
-                raise
-            # Row by row, so that only the rows that cannot be read are set aside.
-            records = ()
-            for row in rows:
-                try:
-                    records += self._parsed(window, [row])
-                except MalformedRecordError as bad:
-                    records += (quarantined(self.config.source, window.stream, row, str(bad)),)
-        reached = datetime.fromisoformat(state["at"])
-        return Page(window.stream, records, dict(state), False, reached=reached, read=len(rows))
-
-
-def quarantined(source: str, stream: str, row: dict[str, Any], error: str) -> Quarantined:
-    """A row that cannot be read, set aside with the error and the row as received."""
-    return Quarantined(
-        source=source,
-        stream=stream,
-        record_id=str(row.get("Id"))[:200],
-        error=error,
-        record=json.dumps(row, default=str, sort_keys=True)[:QUARANTINE_RECORD_CHARS],
-        seen_at=datetime.now(UTC),
-    )
-
-
-def _soql_time(moment: datetime) -> str:
-    """A SOQL datetime literal, in UTC, to the millisecond (Salesforce keeps milliseconds)."""
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
-def _cursor_time(cursor: Cursor, key: str) -> datetime | None:
-    value = cursor.get(key)
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _halved(window: _Window, at: datetime, upper: datetime) -> float:
-    """The window size after a QUERY_TIMEOUT on [at, upper): half, down to a second."""
-    half = (upper - at) / 2
-    if half < SMALLEST_WINDOW:
-        raise SourceError(
-            f"{window.obj}: Salesforce timed out on a window of {upper - at} (QUERY_TIMEOUT) "
-            "and a smaller one cannot be read. Run again later; if it repeats, ask "
-            "Salesforce support about the object's query performance."
-        )
-    log.warning("%s: QUERY_TIMEOUT; reading windows of %s instead", window.obj, half)
-    return half.total_seconds()

@@ -80,13 +80,15 @@ class Allowance:
     limit: int | None = None
     used_at_start: int | None = None
 
-    def note(self, headers: Any) -> None:
+    def note(self, headers: Any, counted: bool) -> None:
+        """Keep what an answer's header says; `counted`: its request used a unit (a login
+        does not)."""
         found = _LIMIT_INFO.search(headers.get("Sforce-Limit-Info") or "")
         if found is None:
             return
         self.used, self.limit = int(found.group(1)), int(found.group(2))
         if self.used_at_start is None:
-            self.used_at_start = self.used - 1  # this answer's request counts to this run
+            self.used_at_start = self.used - 1 if counted else self.used
 
     def used_by_run(self) -> int:
         if self.used is None or self.used_at_start is None:
@@ -159,8 +161,7 @@ def salesforce_session(
         path = response.request.path_url.split("?", 1)[0] if response.request else "?"
         usage.by_path[_path_kind(path)] = usage.by_path.get(_path_kind(path), 0) + 1
         note_server_clock(usage, response.headers)
-        allowance.note(response.headers)
-        usage.rate_limit, usage.rate_limit_remaining = allowance.limit, _left(allowance)
+        allowance.note(response.headers, counted=not path.startswith(_LOGIN_PATHS))
         status = response.status_code
         where = f"{config.source}: {response.request.method if response.request else 'GET'} {path}"
         if response.is_redirect:
@@ -176,18 +177,15 @@ def salesforce_session(
         body = read_body(response, response_deadline(policy), kwargs.get("timeout"), where)
         if response.is_redirect:
             return None  # to the same server: requests follows it, through `send` again
+        if status >= 500 and b"faultcode" not in body:
+            # A login server's outage, not a SOAP fault about the credentials.
+            raise RetriableHTTPError(f"{where} failed with {status}")
         if status >= 400:
             raise _refusal(config, status, body, where, path)
         return _parsed(response, body, where)
 
     session.hooks["response"].append(sort_response)
     return session
-
-
-def _left(allowance: Allowance) -> int | None:
-    if allowance.used is None or allowance.limit is None:
-        return None
-    return allowance.limit - allowance.used
 
 
 def _path_kind(path: str) -> str:
@@ -276,8 +274,16 @@ def _parsed(response: requests.Response, body: bytes, where: str) -> requests.Re
         not isinstance(records, list) or not all(isinstance(r, dict) for r in records)
     ):
         raise RetriableHTTPError(f"{where} answered with records that are not objects")
-    if value.get("done") is False and not isinstance(value.get("nextRecordsUrl"), str):
+    link = value.get("nextRecordsUrl")
+    if value.get("done") is False and not isinstance(link, str):
         raise RetriableHTTPError(f"{where} says more records follow but gives no nextRecordsUrl")
+    if isinstance(link, str) and not link.startswith("/services/data/"):
+        # simple-salesforce puts the instance before it: only a path of the instance will do.
+        raise RetriableHTTPError(f"{where} gave a nextRecordsUrl that is not a query path")
+    if "totalSize" in value and (
+        not isinstance(value["totalSize"], int) or isinstance(value["totalSize"], bool)
+    ):
+        raise RetriableHTTPError(f"{where} gave a totalSize that is not a number")
     parsed = ParsedResponse()
     parsed.__dict__.update(response.__dict__)
     parsed.parsed = value

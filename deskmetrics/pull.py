@@ -306,7 +306,9 @@ def _open_backfill_cursor(engine: Engine, name: str, stream: str) -> dict[str, A
     ]
     if not ended:
         return None
-    return _connector_cursor(max(ended, key=lambda c: int(c.get("start_time", 0))))
+    # The newest: Zendesk's cursors say where by `start_time`, Salesforce's by `from`.
+    newest = max(ended, key=lambda c: (int(c.get("start_time", 0)), str(c.get("from", ""))))
+    return _connector_cursor(newest)
 
 
 CSAT_SILENCE = timedelta(days=14)

@@ -247,7 +247,12 @@ def _source_status(
         ),
         lease=lease,
         quarantined=dict(quarantined),
-        csat_read=csat_described(_cursor(surveys) if surveys else None),
+        # Which CSAT a Zendesk source reads; a source without the survey stream has no choice.
+        csat_read=(
+            csat_described(_cursor(surveys) if surveys else None)
+            if "survey_responses" in stream_names
+            else ""
+        ),
     )
 
 

@@ -61,7 +61,7 @@ def _source_lines(s: SourceStatus) -> list[str]:
     lines = [_headline(s)]
     lines.append(f"  {s.source} lease: {_lease_text(s.lease)}")
     lines.extend(f"  {s.source} {t.stream}: {_stream_text(t)}" for t in s.streams)
-    if s.streams:
+    if s.streams and s.csat_read:
         lines.append(f"  {s.source} CSAT read: {s.csat_read}")
     for window in s.backfills:
         lines.append(f"  {s.source} backfill {window.since} to {window.until or 'now'}:")

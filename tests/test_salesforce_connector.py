@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from deskmetrics import pipeline
 from interactions import (
     AllowanceExhaustedError,
     AuthenticationError,
@@ -21,12 +22,14 @@ from interactions import (
     MalformedRecordError,
 )
 from sandbox.desk import DeskSpec, generate_desk
+from sandbox.salesforce.logins import jwt_key_pair
 from tests.desks import desk_now, run_cli, table_dump
 from tests.salesforce_desks import (
     CUSTOM_OBJECT,
     DESK,
     ENVIRON,
     FEEDBACK,
+    SOURCE,
     ServedOrg,
     served_org,
 )
@@ -91,6 +94,44 @@ def test_a_wrong_password_is_an_authentication_error_that_shows_no_secret(
         org.backfill()
     assert "sandbox-password" not in str(refused.value)
     assert "DESKMETRICS_TEST_SF_PASSWORD" in str(refused.value)
+
+
+def _logged_in_with(tmp_path: Path, auth: dict[str, str], secrets: dict[str, str]) -> Any:
+    """A backfill with `auth` settings and `secrets` in their variables, against an org
+    that takes the JWT key pair's public half."""
+    private_pem, public_pem = jwt_key_pair()
+    secrets = {k: v.replace("<private key>", private_pem) for k, v in secrets.items()}
+    sandbox = {"jwt_public_key_pem": public_pem}
+    with served_org(tmp_path, sandbox, **CUSTOM_OBJECT, **auth) as org:
+        since, _ = org.period()
+        config = org.settings.source_config(SOURCE, {**ENVIRON, **secrets})
+        pipeline.backfill(org.engine, org.settings, SOURCE, since, None, config=config)
+        logins = [p for p, _ in org.sandbox.served if "/oauth2/" in p or "/Soap/" in p]
+        return logins, org.report() == org.truth()
+
+
+def test_oauth_client_credentials_log_in_against_the_instance(tmp_path: Path) -> None:
+    auth = {"auth": "client_credentials", "client_id": "sandbox-consumer-key"}
+    secrets = {"SALESFORCE_CLIENT_SECRET": "sandbox-consumer-secret"}
+    logins, equal = _logged_in_with(tmp_path, auth, secrets)
+    assert logins == ["/services/oauth2/token"] and equal
+
+
+def test_a_jwt_bearer_assertion_signed_with_the_private_key_logs_in(tmp_path: Path) -> None:
+    auth = {"auth": "jwt", "client_id": "sandbox-consumer-key"}
+    secrets = {"SALESFORCE_PRIVATE_KEY": "<private key>"}
+    logins, equal = _logged_in_with(tmp_path, auth, secrets)
+    assert logins == ["/services/oauth2/token"] and equal
+
+
+def test_a_jwt_signed_with_another_key_is_refused_naming_the_key_variable(
+    tmp_path: Path,
+) -> None:
+    other_private, _ = jwt_key_pair()
+    auth = {"auth": "jwt", "client_id": "sandbox-consumer-key"}
+    with pytest.raises(AuthenticationError, match="SALESFORCE_PRIVATE_KEY") as refused:
+        _logged_in_with(tmp_path, auth, {"SALESFORCE_PRIVATE_KEY": other_private})
+    assert "PRIVATE KEY" not in str(refused.value)
 
 
 def test_a_session_that_expires_mid_sync_is_renewed_without_losing_a_page(
@@ -240,3 +281,37 @@ def test_check_logs_in_and_reads_what_a_sync_needs_before_its_first_data_query(
     assert "logged in (password); CSAT from Case_Survey__c; closed statuses:" in result.stdout
     assert "Closed" in result.stdout
     assert len(records_read) == 1  # the CaseStatus query; no case was read
+
+
+def test_status_shows_each_salesforce_stream_and_the_runs_share_of_the_allowance(
+    tmp_path: Path,
+) -> None:
+    with served_org(tmp_path, **CUSTOM_OBJECT) as org:
+        assert org.cli("sync").returncode == 0
+        shown = org.cli("status").stdout
+    for stream in ("agents", "cases", "case_history", "ratings"):
+        assert f"service {stream}: pass 1 finished" in shown
+    assert "CSAT read" not in shown  # Zendesk's choice of CSAT; a Salesforce org has none
+    assert "daily API allowance" in shown and "by this run)" in shown
+
+
+def test_a_login_server_that_is_briefly_down_is_retried_not_taken_for_bad_credentials(
+    tmp_path: Path,
+) -> None:
+    with served_org(tmp_path, **CUSTOM_OBJECT) as org:
+        org.sandbox.inject("503", times=2, path_contains="/Soap/")
+        org.backfill()
+        logins = [status for path, status in org.sandbox.served if "/Soap/" in path]
+        assert org.report() == org.truth()
+    assert logins == [503, 503, 200]
+    assert len(org.sleeps) == 2  # two waits of the retry policy, none real
+
+
+@pytest.mark.parametrize("fault", ["429", "500", "502", "503", "reset"])
+def test_a_query_page_that_fails_once_is_retried_and_nothing_is_lost(
+    tmp_path: Path, fault: str
+) -> None:
+    with served_org(tmp_path, **CUSTOM_OBJECT) as org:
+        org.sandbox.inject(fault, times=1, path_contains="-200")  # a second page
+        org.backfill()
+        assert org.report() == org.truth()

@@ -1,0 +1,272 @@
+"""Reading one windowed Salesforce stream: a pass over `[from, to)` of a stamp, page by page.
+
+REST pages (up to 2,000, by `nextRecordsUrl`) come ordered by the stamp, and each stored page
+moves the cursor to the last stamp it held, so a run stopped anywhere goes on from there; a
+window holding more than `bulk_threshold` records is read as one Bulk API 2.0 job instead
+(connectors/salesforce_bulk.py), its job and locator in the cursor. `QUERY_TIMEOUT` halves
+the window; `INVALID_QUERY_LOCATOR` queries again from the cursor; the next pass starts an
+overlap before this one's end, so rows that commit late with an earlier stamp are read then
+(research "Settled since": Airbyte #27146). The requests themselves are the connector's
+(connectors/salesforce.py): this module knows no session, login or allowance.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from connectors import salesforce_bulk as bulk
+from connectors.pagination import LoopGuard
+from connectors.protocol import Cursor, Page
+from connectors.salesforce_config import SalesforceConfig
+from connectors.salesforce_http import BulkJobGoneError, QueryLocatorError, QueryTimeoutError
+from connectors.salesforce_records import parse_time
+from interactions import MalformedRecordError, Quarantined, SourceError
+
+log = logging.getLogger(__name__)
+
+SMALLEST_WINDOW = timedelta(seconds=1)  # QUERY_TIMEOUT halves a window down to this
+QUARANTINE_RECORD_CHARS = 65536  # of a set-aside row kept as JSON text
+
+Query = Callable[[str, bool], dict[str, Any]]
+
+
+class Window:
+    """One windowed stream: the object, its fields, the stamp it is read by."""
+
+    def __init__(
+        self,
+        stream: str,
+        obj: str,
+        fields: Iterable[str],
+        stamp: str,
+        parse: Callable[[list[dict[str, Any]]], tuple[Any, ...]],
+        include_deleted: bool = False,
+        condition: str = "",
+    ) -> None:
+        self.stream, self.obj, self.stamp = stream, obj, stamp
+        self.fields = ", ".join(fields)
+        self.parse, self.include_deleted, self.condition = parse, include_deleted, condition
+
+    def soql(self, start: datetime, end: datetime, ordered: bool) -> str:
+        where = f"{self.stamp} >= {_soql_time(start)} AND {self.stamp} < {_soql_time(end)}"
+        if self.condition:
+            where = f"{self.condition} AND {where}"
+        order = f" ORDER BY {self.stamp} ASC" if ordered else ""
+        return f"SELECT {self.fields} FROM {self.obj} WHERE {where}{order}"
+
+
+class WindowReader:
+    """Reads windowed streams of one org through the connector's requests."""
+
+    def __init__(
+        self,
+        config: SalesforceConfig,
+        query: Query,
+        query_more: Query,
+        bulk_call: Callable[[str], bulk.Call],
+        bulk_wait: Callable[[float], None],
+        server_now: Callable[[], datetime],
+    ) -> None:
+        self.config = config
+        self._query, self._query_more = query, query_more
+        self._bulk_call, self._bulk_wait, self._server_now = bulk_call, bulk_wait, server_now
+
+    def _parsed(self, window: Window, rows: list[dict[str, Any]]) -> tuple[Any, ...]:
+        try:
+            return window.parse(rows)
+        except (ValueError, TypeError) as bad:
+            raise MalformedRecordError(
+                f"{self.config.source} {window.stream}: a {window.obj} record cannot be read "
+                f"({bad})."
+            ) from None
+
+    def pages(
+        self, window: Window, cursor: Cursor | None, since: datetime, until: datetime | None
+    ) -> Iterator[Page]:
+        """The pages of one pass over a windowed stream, from `cursor`.
+
+        Cursor of a pass in progress: `from`/`to` (the pass's window), `at` (everything
+        stamped before it is stored), `span` (the window size after a QUERY_TIMEOUT), and
+        `job`/`locator` of a Bulk read in progress. After a finished pass: `from` only.
+        """
+        cursor = cursor or {}
+        start = _cursor_time(cursor, "from") or since
+        end = _cursor_time(cursor, "to") or min(until or self._server_now(), self._server_now())
+        end = max(end, start)
+        state: dict[str, Any] = {
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "at": cursor.get("at") or start.isoformat(),
+            "span": cursor.get("span"),
+            "job": cursor.get("job"),
+            "locator": cursor.get("locator") or "",
+        }
+        last: Page | None = None
+        for page in self._window_pages(window, state, end):
+            if last is not None:
+                yield last
+            last = page
+        following = {"from": max(start, end - self.config.overlap).isoformat()}
+        # docs/metrics.md "Resolution and first-contact resolution (FCR)": Salesforce's
+        # high-water mark is the upper end of the SystemModstamp window read (never raised
+        # by a bounded backfill).
+        mark = end if window.stream == "cases" and until is None else None
+        records, read = (last.records, last.read) if last is not None else ((), 0)
+        yield Page(window.stream, records, following, True, mark, end, read)
+
+    def _window_pages(self, window: Window, state: dict[str, Any], end: datetime) -> Iterator[Page]:
+        at = datetime.fromisoformat(state["at"])
+        while at < end:
+            span = timedelta(seconds=state["span"]) if state["span"] else None
+            upper = min(end, at + span) if span else end
+            if state["job"]:
+                yield from self._bulk_pages(window, state, at, upper)
+            else:
+                try:
+                    first = self._query(window.soql(at, upper, True), window.include_deleted)
+                except QueryTimeoutError:
+                    state["span"] = _halved(window, at, upper)
+                    continue
+                if int(first.get("totalSize") or 0) > self.config.bulk_threshold:
+                    # More than the threshold: one Bulk job reads the window instead.
+                    log.info(
+                        "%s %s: %s records in the window: reading it through Bulk API 2.0",
+                        self.config.source,
+                        window.stream,
+                        first.get("totalSize"),
+                    )
+                    state["job"] = bulk.start_job(
+                        self._bulk_call(window.obj),
+                        window.soql(at, upper, False),
+                        window.include_deleted,
+                    )
+                    state["locator"] = ""
+                    state["job_to"] = upper.isoformat()
+                    yield from self._bulk_pages(window, state, at, upper)
+                else:
+                    yield from self._rest_pages(window, state, first, at, upper)
+            at = datetime.fromisoformat(state["at"])
+
+    def _rest_pages(
+        self,
+        window: Window,
+        state: dict[str, Any],
+        page: dict[str, Any],
+        at: datetime,
+        upper: datetime,
+    ) -> Iterator[Page]:
+        guard = LoopGuard(self.config, window.stream)
+        while True:
+            rows = page.get("records") or []
+            finished = page.get("done") is not False
+            if finished:
+                state["at"] = upper.isoformat()
+            elif rows:
+                stamp = _stamp_of(rows[-1], window.stamp)
+                if stamp is not None and stamp > at:
+                    state["at"] = stamp.isoformat()  # rows stamped alike are read again
+            yield self._page(window, rows, state)
+            if finished:
+                return
+            link = page["nextRecordsUrl"]
+            guard.followed(link, None, len(rows))
+            try:
+                page = self._query_more(link, window.include_deleted)
+            except QueryLocatorError:
+                log.warning(
+                    "%s %s: the next-page link expired; querying again from %s",
+                    self.config.source,
+                    window.stream,
+                    state["at"],
+                )
+                return
+
+    def _bulk_pages(
+        self, window: Window, state: dict[str, Any], at: datetime, upper: datetime
+    ) -> Iterator[Page]:
+        call = self._bulk_call(window.obj)
+        job_to = datetime.fromisoformat(state.get("job_to") or upper.isoformat())
+        try:
+            bulk.wait_for_job(call, state["job"], self._bulk_wait)
+            for result in bulk.result_pages(
+                call, state["job"], state["locator"], self.config.bulk_page_records
+            ):
+                state["locator"] = result.next_locator
+                if not result.next_locator:
+                    state.update(job=None, locator="", at=job_to.isoformat())
+                    state.pop("job_to", None)
+                yield self._page(window, result.rows, state)
+        except BulkJobGoneError:
+            log.warning("%s %s: the Bulk job expired; querying again", self.config.source, at)
+            state.update(job=None, locator="")
+            state.pop("job_to", None)
+
+    def _page(self, window: Window, rows: list[dict[str, Any]], state: dict[str, Any]) -> Page:
+        try:
+            records = self._parsed(window, rows)
+        except MalformedRecordError:
+            if self.config.bad_records != "quarantine":
+                raise
+            # Row by row, so that only the rows that cannot be read are set aside.
+            records = ()
+            for row in rows:
+                try:
+                    records += self._parsed(window, [row])
+                except MalformedRecordError as bad:
+                    records += (quarantined(self.config.source, window.stream, row, str(bad)),)
+        reached = datetime.fromisoformat(state["at"])
+        return Page(window.stream, records, dict(state), False, reached=reached, read=len(rows))
+
+
+def quarantined(source: str, stream: str, row: dict[str, Any], error: str) -> Quarantined:
+    """A row that cannot be read, set aside with the error and the row as received."""
+    return Quarantined(
+        source=source,
+        stream=stream,
+        record_id=str(row.get("Id"))[:200],
+        error=error,
+        record=json.dumps(row, default=str, sort_keys=True)[:QUARANTINE_RECORD_CHARS],
+        seen_at=datetime.now(UTC),
+    )
+
+
+def _soql_time(moment: datetime) -> str:
+    """A SOQL datetime literal, in UTC, to the millisecond (Salesforce keeps milliseconds)."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def _stamp_of(row: dict[str, Any], field: str) -> datetime | None:
+    """A row's stamp, None when it cannot be read (the row's parse says what is wrong)."""
+    try:
+        return parse_time(row.get(field))
+    except ValueError:
+        return None
+
+
+def _cursor_time(cursor: Cursor, key: str) -> datetime | None:
+    value = cursor.get(key)
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _halved(window: Window, at: datetime, upper: datetime) -> float:
+    """The window size after a QUERY_TIMEOUT on [at, upper): half, down to a second."""
+    half = (upper - at) / 2
+    if half < SMALLEST_WINDOW:
+        raise SourceError(
+            f"{window.obj}: Salesforce timed out on a window of {upper - at} (QUERY_TIMEOUT) "
+            "and a smaller one cannot be read. Run again later; if it repeats, ask "
+            "Salesforce support about the object's query performance."
+        )
+    log.warning("%s: QUERY_TIMEOUT; reading windows of %s instead", window.obj, half)
+    return half.total_seconds()

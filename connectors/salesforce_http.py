@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -295,33 +294,32 @@ def logged_in(
 ) -> str:
     """A session id for `config.auth`, through simple-salesforce's login (SOAP with the
     security token, OAuth client credentials against the My Domain, or a JWT bearer)."""
-    domain = login_domain(config.instance_url)
-    if config.auth == "password":
-        login: Callable[[], tuple[str, str]] = lambda: SalesforceLogin(  # noqa: E731
-            username=config.username,
-            password=config.password,
-            security_token=config.security_token,
-            domain=domain,
+    # simple-salesforce picks the login flow by which arguments it is given (research 1.6).
+    credentials: dict[str, dict[str, Any]] = {
+        "password": {
+            "username": config.username,
+            "password": config.password,
+            "security_token": config.security_token,
+        },
+        "client_credentials": {
+            "consumer_key": config.client_id,
+            "consumer_secret": config.client_secret,
+        },
+        "jwt": {
+            "username": config.username,
+            "consumer_key": config.client_id,
+            "privatekey": config.private_key,
+        },
+    }
+
+    def login() -> tuple[str, str]:
+        return SalesforceLogin(
+            **credentials[config.auth],
+            domain=login_domain(config.instance_url),
             session=session,
             sf_version=config.api_version,
         )
-    elif config.auth == "client_credentials":
-        login = lambda: SalesforceLogin(  # noqa: E731
-            consumer_key=config.client_id,
-            consumer_secret=config.client_secret,
-            domain=domain,
-            session=session,
-            sf_version=config.api_version,
-        )
-    else:
-        login = lambda: SalesforceLogin(  # noqa: E731
-            username=config.username,
-            consumer_key=config.client_id,
-            privatekey=config.private_key,
-            domain=domain,
-            session=session,
-            sf_version=config.api_version,
-        )
+
     try:
         session_id, _instance = call_with_retries(
             f"{config.source}: login ({config.auth})", login, policy, usage

@@ -12,7 +12,6 @@ overlap before this one's end, so rows that commit late with an earlier stamp ar
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -29,7 +28,6 @@ from interactions import MalformedRecordError, Quarantined, SourceError
 log = logging.getLogger(__name__)
 
 SMALLEST_WINDOW = timedelta(seconds=1)  # QUERY_TIMEOUT halves a window down to this
-QUARANTINE_RECORD_CHARS = 65536  # of a set-aside row kept as JSON text
 
 Query = Callable[[str, bool], dict[str, Any]]
 
@@ -217,21 +215,14 @@ class WindowReader:
                 try:
                     records += self._parsed(window, [row])
                 except MalformedRecordError as bad:
-                    records += (quarantined(self.config.source, window.stream, row, str(bad)),)
+                    records += (
+                        Quarantined.of(
+                            self.config.source, window.stream, row, "Id", str(bad),
+                            datetime.now(UTC),
+                        ),
+                    )  # fmt: skip
         reached = datetime.fromisoformat(state["at"])
         return Page(window.stream, records, dict(state), False, reached=reached, read=len(rows))
-
-
-def quarantined(source: str, stream: str, row: dict[str, Any], error: str) -> Quarantined:
-    """A row that cannot be read, set aside with the error and the row as received."""
-    return Quarantined(
-        source=source,
-        stream=stream,
-        record_id=str(row.get("Id"))[:200],
-        error=error,
-        record=json.dumps(row, default=str, sort_keys=True)[:QUARANTINE_RECORD_CHARS],
-        seen_at=datetime.now(UTC),
-    )
 
 
 def _soql_time(moment: datetime) -> str:

@@ -19,7 +19,6 @@ Never one request per ticket: per-ticket audits are not used at all.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -423,7 +422,11 @@ class ZendeskConnector:
             except MalformedRecordError as bad:
                 if self.config.bad_records != "quarantine":
                     raise
-                records.append(quarantined(self.config.source, stream, item, str(bad)))
+                records.append(
+                    Quarantined.of(
+                        self.config.source, stream, item, "id", str(bad), datetime.now(UTC)
+                    )
+                )
         return tuple(records)
 
     def agents_by_id(self, agent_ids: Iterable[str]) -> list[Agent]:
@@ -462,21 +465,6 @@ class ZendeskConnector:
                 f"token in {self.config.token_env}."
             )
         return f"authenticated as {who}, an admin"
-
-
-def quarantined(source: str, stream: str, record: Mapping[str, Any], error: str) -> Quarantined:
-    """A record that cannot be read, set aside with the error and the record as received."""
-    return Quarantined(
-        source=source,
-        stream=stream,
-        record_id=str(record.get("id"))[:200],
-        error=error,
-        record=json.dumps(record, default=str, sort_keys=True)[:QUARANTINE_RECORD_CHARS],
-        seen_at=datetime.now(UTC),
-    )
-
-
-QUARANTINE_RECORD_CHARS = 65536
 
 
 def _page_records(generator: Any, key: str) -> list[dict[str, Any]]:

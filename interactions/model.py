@@ -8,8 +8,11 @@ builds a new one.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,29 @@ class Quarantined:
     error: str
     record: str
     seen_at: datetime
+
+    @classmethod
+    def of(
+        cls,
+        source: str,
+        stream: str,
+        record: Mapping[str, Any],
+        id_key: str,
+        error: str,
+        seen_at: datetime,
+    ) -> Quarantined:
+        """`record` as received (its `id_key` value its id), set aside with the error."""
+        return cls(
+            source=source,
+            stream=stream,
+            record_id=str(record.get(id_key))[:200],
+            error=error,
+            record=json.dumps(record, default=str, sort_keys=True)[:QUARANTINE_RECORD_CHARS],
+            seen_at=seen_at,
+        )
+
+
+QUARANTINE_RECORD_CHARS = 65536  # of a set-aside record kept as JSON text
 
 
 @dataclass(frozen=True)

@@ -9,5 +9,11 @@ zendesk.py             Zendesk streams through zenpy, page by page with cursors
 zendesk_config.py      what a Zendesk connector is configured with
 zendesk_surveys.py     Zendesk's new CSAT survey responses (read by zendesk.py)
 zendesk_records.py     Zendesk JSON records to model records
-salesforce_records.py  Salesforce REST/Bulk records to model records (the connector is next)
+salesforce.py          Salesforce streams through simple-salesforce: logins, requests, limits
+salesforce_windows.py  one windowed stream's pass: REST pages, or a Bulk job for a large window
+salesforce_bulk.py     one Bulk API 2.0 query job, result page by result page
+salesforce_http.py     Salesforce's side of the HTTP policy: routing, error codes, allowance
+salesforce_csat.py     where an org keeps CSAT (custom object or Feedback Management), checked
+salesforce_config.py   what a Salesforce connector is configured with
+salesforce_records.py  Salesforce REST/Bulk records to model records
 """

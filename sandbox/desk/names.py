@@ -19,6 +19,24 @@ _LAST_NAMES = (
 )
 LAST_NAMES = _LAST_NAMES.split()
 
+# The people who work on every desk that shares staff (`DeskSpec.shared_staff`), in order: the
+# same names, so the same addresses, whatever the seed. Their first names are none of
+# FIRST_NAMES, so no desk draws one of them for anybody else.
+SHARED_STAFF = (
+    "Aiko Lindqvist",
+    "Bruno Ferreira",
+    "Camille Laurent",
+    "Dmitri Volkov",
+    "Esther Mensah",
+    "Fatima Rahman",
+    "Gustav Holm",
+    "Ingrid Nilsson",
+    "Joao Pereira",
+    "Leila Haddad",
+    "Marek Dvorak",
+    "Ngozi Eze",
+)
+
 GROUP_NAMES = ("Billing", "Technical Support", "Onboarding", "Returns", "Tier 2", "Enterprise")
 
 TIME_ZONES = (

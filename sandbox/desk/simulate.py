@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from sandbox.desk import names
 from sandbox.desk.model import RESOLVED, Group, Rating, Ticket, User
 from sandbox.desk.sim_core import QUIET, UNRESOLVED, Arrival, minutes
-from sandbox.desk.state import Desk, DeskSpec
+from sandbox.desk.state import ADMINS, Desk, DeskSpec
 from sandbox.desk.survey_life import SurveyLife, set_up_survey, surveys_on
 from sandbox.desk.ticket_life import TicketLife
 from sandbox.desk.tickets import SYSTEM_USER, update_ticket
@@ -150,14 +150,13 @@ def _people(desk: Desk, sim: Simulation) -> None:
     chosen += rng.choices(full_names, k=wanted - len(chosen))  # big desks: customers share names
     for i in range(spec.agents):
         uid = 361_089_721_035 + i * 7_919
-        name = chosen[i]
-        email = name.lower().replace(" ", ".") + "@acme-support.example"
-        if i == 3:
-            email = (
-                name.replace(" ", ".") + "@Acme-Support.example"
-            )  # mixed case, as people type it
+        shared = ADMINS <= i < ADMINS + spec.shared_staff
+        # A shared person replaces the name the desk drew, so the draws (and all that follows
+        # them) stay those of a desk without shared staff.
+        name = names.SHARED_STAFF[i - ADMINS] if shared else chosen[i]
+        email = _agent_email(spec, i, name, shared)
         created = start - timedelta(days=rng.uniform(30, 700))
-        role = "admin" if i < 2 else "agent"
+        role = "admin" if i < ADMINS else "agent"
         group = group_ids[i % len(group_ids)]
         desk.users[uid] = User(
             uid, name, email, role, created, created, rng.choice(names.TIME_ZONES), group,
@@ -179,6 +178,23 @@ def _people(desk: Desk, sim: Simulation) -> None:
     leavers = [u for u in desk.agents() if u.role == "agent"][-3:]
     for user, fraction in zip(leavers, (0.3, 0.2, 0.4), strict=True):
         user.available_until = (now - timedelta(days=spec.days * fraction)).replace(microsecond=0)
+
+
+def _agent_email(spec: DeskSpec, index: int, name: str, shared: bool) -> str:
+    """The address of the desk's `index`th agent, called `name`, one of the shared people or not.
+
+    The shared people (names.SHARED_STAFF) have one address on the company's domain in every
+    desk. A desk that shares staff is one of several desks of one company: its own people get
+    the desk's subdomain, because two seeds draw one name for two different agents often
+    enough (a quarter of the pairs seed, seed + 1) that a report by person would join them.
+    A desk without shared staff keeps the company's domain for everyone, as it always had.
+    """
+    domain = "Acme-Support.example"
+    if spec.shared_staff and not shared:
+        domain = f"desk{spec.seed}.{domain}"
+    if index == 3:  # mixed case, as people type it
+        return f"{name.replace(' ', '.')}@{domain}"
+    return f"{name.replace(' ', '.')}@{domain}".lower()
 
 
 def _leave(desk: Desk) -> None:

@@ -17,7 +17,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sandbox.desk.model import JSON, Group, Rating, Ticket, User
+from sandbox.desk.names import SHARED_STAFF
 from sandbox.desk.surveys import CsatSurvey, SurveyResponse
+
+# The first agents of a desk are its admins: they solve tickets nobody owns and delete spam,
+# and own no ticket. The shared people (`DeskSpec.shared_staff`) come after them.
+ADMINS = 2
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,12 @@ class DeskSpec:
     csat_switch_days: float | None = None
     survey_scale: int = 5
     survey_emoji: bool = False
+    # The first this many agents after the admins (who own no ticket) are the people of
+    # names.SHARED_STAFF, the same in every desk that shares staff, so `report --by person`
+    # joins them; the desk's own people then have addresses of the desk's own (simulate.py
+    # `_agent_email`). Drawn beside the desk's random sequence: the rest of the desk is that
+    # of the same spec without shared staff.
+    shared_staff: int = 0
 
     def __post_init__(self) -> None:
         if self.now.tzinfo is None or self.now.utcoffset() != timedelta(0):
@@ -44,6 +55,12 @@ class DeskSpec:
             raise ValueError("csat_switch_days must be positive (or None: no switch)")
         if self.survey_scale not in (2, 3, 5):
             raise ValueError("survey_scale must be 2, 3 or 5 (Zendesk's rating scales)")
+        most = min(self.agents - ADMINS, len(SHARED_STAFF))
+        if not 0 <= self.shared_staff <= most:
+            raise ValueError(
+                f"shared_staff must be 0..{most}: at most the desk's agents but its "
+                f"{ADMINS} admins, and the {len(SHARED_STAFF)} people of names.SHARED_STAFF"
+            )
 
 
 @dataclass

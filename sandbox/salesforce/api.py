@@ -1,13 +1,11 @@
 """`SalesforceSandbox`: the Salesforce REST API simulator on 127.0.0.1, over a generated desk.
 
-Owns the server lifecycle, sessions (issued by the login endpoints in logins.py, expiring after
-a set number of requests: 401 `INVALID_SESSION_ID`), the daily API allowance (403
-`REQUEST_LIMIT_EXCEEDED` once used up; `Sforce-Limit-Info: api-usage=N/M` on every answer),
-injected faults (sandbox.wire.faults kinds, plus Salesforce error codes via `inject_error`) and
-routing: `query`, `queryAll`, `query/{locator}-{offset}` (queries.py), Bulk API 2.0
-`jobs/query...` (bulk.py), `sobjects/{Object}/describe`, `limits`. Records come from face.py
-(cached per desk version), hidden while inside `commit_lag`; SOQL from soql.py; logins from
-logins.py.
+Owns the server lifecycle, fault injection (sandbox.wire.faults kinds, acted on by wire.py's
+`Replies`; Salesforce error codes via `inject_error`, queued in injected.py) and routing:
+logins (logins.py), `query`, `queryAll`, `query/{locator}-{offset}` (queries.py), Bulk API 2.0
+`jobs/query...` (bulk.py), `sobjects/{Object}/describe`, `limits`. Sessions and the daily API
+allowance, and so the `Sforce-Limit-Info` of every answer, are access.py's. Records come from
+face.py (cached per desk version), hidden while inside `commit_lag`; SOQL from soql.py.
 """
 
 from __future__ import annotations
@@ -15,15 +13,15 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
-from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from sandbox.desk import Desk
-from sandbox.salesforce import logins, wire
+from sandbox.salesforce import logins
+from sandbox.salesforce.access import Access
 from sandbox.salesforce.bulk import DEFAULT_MAX_RECORDS, BulkJobs, Reply
 from sandbox.salesforce.face import Face, salesforce_face
+from sandbox.salesforce.injected import InjectedErrors
 from sandbox.salesforce.queries import (
     JSON_TYPE,
     MAX_BATCH,
@@ -35,20 +33,11 @@ from sandbox.salesforce.queries import (
 from sandbox.salesforce.schema import OBJECTS, describe
 from sandbox.salesforce.soql import SoqlError
 from sandbox.salesforce.values import Record, sf_datetime
-from sandbox.salesforce.wire import Handler
-from sandbox.wire.faults import Fault, FaultQueue
-from sandbox.wire.server import Server, reset
+from sandbox.salesforce.wire import Handler, Replies
+from sandbox.wire.faults import FaultQueue
+from sandbox.wire.server import Server
 
 _DATA = re.compile(r"^/services/data/v(?P<version>\d+\.\d)/(?P<rest>.*?)/?$")
-
-
-@dataclass
-class _InjectedError:
-    status: int
-    code: str
-    message: str
-    times: int
-    path_contains: str | None
 
 
 class SalesforceSandbox:
@@ -78,9 +67,7 @@ class SalesforceSandbox:
         self.credentials = logins.Credentials(
             username, password, security_token, consumer_key, consumer_secret, jwt_public_key_pem
         )
-        self.daily_allowance = daily_allowance
-        self.api_usage = api_usage
-        self.session_lifetime = session_lifetime  # requests a session serves; None: forever
+        self.access = Access(session_lifetime, daily_allowance, api_usage)
         self.page_size = page_size  # the batch when the client asks for none
         # Rows stamped within `commit_lag` of the desk clock are not visible yet: they appear
         # later with their earlier stamp, as late-committing transactions do in Salesforce.
@@ -88,18 +75,17 @@ class SalesforceSandbox:
         self.faults = FaultQueue()
         self.bulk = BulkJobs(bulk_polls_in_progress)
         self.request_count = 0
-        self.served: list[tuple[str, int]] = []
         self._lock = threading.Lock()
-        self._sessions: dict[str, int | None] = {}
         self.cursors = QueryCursors(open_cursors)
-        self._errors: list[_InjectedError] = []
+        self._errors = InjectedErrors()
         self._face: tuple[int, Face] | None = None
         self._stopping = threading.Event()
+        self.replies = Replies(self.access.limit_info, self.faults, self._stopping)
         handler = type("Handler", (Handler,), {"sandbox": self})
         self._server = Server((host, port), handler)
         self._thread: threading.Thread | None = None
 
-    # ---- lifecycle -------------------------------------------------------------------------
+    # ---- lifecycle, and the org's API usage ------------------------------------------------
 
     @property
     def instance_url(self) -> str:
@@ -125,19 +111,33 @@ class SalesforceSandbox:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    @property
+    def api_usage(self) -> int:
+        """Requests charged to the daily allowance so far; set it to move the day on."""
+        return self.access.api_usage
+
+    @api_usage.setter
+    def api_usage(self, used: int) -> None:
+        self.access.api_usage = used
+
+    @property
+    def daily_allowance(self) -> int:
+        return self.access.daily_allowance
+
+    @property
+    def served(self) -> list[tuple[str, int]]:
+        """(path, status) of every answer so far, in order; ("reset", 0) for a reset."""
+        return self.replies.served
+
     # ---- sessions, faults ------------------------------------------------------------------
 
     def new_session(self) -> str:
         """Issue a session id, as a login does (for clients given `session_id` directly)."""
-        with self._lock:
-            token = f"{logins.ORG_ID}!SANDBOX.{len(self._sessions) + 1:08d}"
-            self._sessions[token] = self.session_lifetime
-        return token
+        return self.access.new_session()
 
     def expire_sessions(self) -> None:
         """End every session now: the next request with one is a 401 INVALID_SESSION_ID."""
-        with self._lock:
-            self._sessions = {token: 0 for token in self._sessions}
+        self.access.expire_sessions()
 
     def expire_locators(self) -> None:
         """Forget every query cursor: following a nextRecordsUrl is INVALID_QUERY_LOCATOR."""
@@ -166,8 +166,7 @@ class SalesforceSandbox:
         """Answer the next `times` matching API requests with a Salesforce error body, e.g.
         `QUERY_TIMEOUT` or `INVALID_QUERY_LOCATOR` (400), `SERVER_UNAVAILABLE` (503)."""
         text = message or f"{code} (injected by the sandbox)"
-        with self._lock:
-            self._errors.append(_InjectedError(status, code, text, times, path_contains))
+        self._errors.add(code, status, text, times, path_contains)
 
     def release(self) -> None:
         self.faults.release()
@@ -184,10 +183,10 @@ class SalesforceSandbox:
         with self._lock:
             self.request_count += 1
         fault = self.faults.take(parts.path)
-        if fault is not None and self._fault_first(req, parts.path, fault):
+        if fault is not None and self.replies.fault_first(req, parts.path, fault):
             return
         status, payload, content_type, headers = self._respond(req, parts.path, parts.query, body)
-        self._send(req, parts.path, status, payload, content_type, headers)
+        self.replies.send(req, parts.path, status, payload, content_type, headers)
 
     def _respond(self, req: Handler, path: str, query: str, body: bytes) -> Reply:
         if req.command == "POST" and path == "/services/oauth2/token":
@@ -209,9 +208,9 @@ class SalesforceSandbox:
         match = _DATA.match(path)
         if match is None:
             return (*error(404, "NOT_FOUND", "The requested resource does not exist"), {})
-        refused = self._authorize(req.headers.get("Authorization", ""))
+        refused = self.access.admit(req.headers.get("Authorization", ""))
         if refused is None:
-            refused = self._take_injected(path)
+            refused = self._errors.take(path)
         if refused is not None:
             return (*refused, {})
         version, rest = match.group("version"), match.group("rest")
@@ -250,29 +249,6 @@ class SalesforceSandbox:
             source = [r for r in source if r[stamp] <= visible_until]
         return source
 
-    def _authorize(self, authorization: str) -> Answer | None:
-        scheme, _, token = authorization.partition(" ")
-        with self._lock:
-            left = self._sessions.get(token, 0) if scheme in ("Bearer", "OAuth") else 0
-            if left is not None and left <= 0:
-                return error(401, "INVALID_SESSION_ID", "Session expired or invalid")
-            if self.api_usage >= self.daily_allowance:
-                return error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
-            if left is not None:
-                self._sessions[token] = left - 1
-            self.api_usage += 1
-        return None
-
-    def _take_injected(self, path: str) -> Answer | None:
-        with self._lock:
-            for injected in self._errors:
-                if injected.path_contains is None or injected.path_contains in path:
-                    injected.times -= 1
-                    if injected.times == 0:
-                        self._errors.remove(injected)
-                    return error(injected.status, injected.code, injected.message)
-        return None
-
     def _route(self, req: Handler, version: str, rest: str, query: str) -> Answer:
         params = parse_qs(query)
         if rest in ("query", "queryAll"):
@@ -292,9 +268,7 @@ class SalesforceSandbox:
                 return error(404, "NOT_FOUND", "The requested resource does not exist")
             return 200, json.dumps(describe(name)).encode(), JSON_TYPE
         if rest == "limits":
-            remaining = max(self.daily_allowance - self.api_usage, 0)
-            limits = {"DailyApiRequests": {"Max": self.daily_allowance, "Remaining": remaining}}
-            return 200, json.dumps(limits).encode(), JSON_TYPE
+            return 200, json.dumps(self.access.limits()).encode(), JSON_TYPE
         return error(404, "NOT_FOUND", "The requested resource does not exist")
 
     def face(self) -> Face:
@@ -305,47 +279,3 @@ class SalesforceSandbox:
                 cached = (self.desk.version, salesforce_face(self.desk))
                 self._face = cached
             return cached[1]
-
-    # ---- the wire --------------------------------------------------------------------------
-
-    def _send(
-        self,
-        req: Handler,
-        path: str,
-        status: int,
-        payload: bytes,
-        content_type: str,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        with self._lock:
-            usage = f"api-usage={self.api_usage}/{self.daily_allowance}"
-            self.served.append((path, status))
-        wire.write(
-            req, status, payload, content_type, {"Sforce-Limit-Info": usage, **(headers or {})}
-        )
-
-    def _fault_first(self, req: Handler, path: str, fault: Fault) -> bool:
-        """Act on a fault before the answer. True when the request is finished with."""
-        if fault.kind == "429":
-            self._send(req, path, 429, b"", "text/plain", {"Retry-After": str(fault.retry_after)})
-            return True
-        if fault.kind in ("500", "502", "503"):
-            status, payload, content_type = error(
-                int(fault.kind), "SERVER_UNAVAILABLE", "Server temporarily unavailable"
-            )
-            self._send(req, path, status, payload, content_type)
-            return True
-        if fault.kind == "reset":
-            self._reset(req)
-            return True
-        if fault.kind in ("slow", "cut"):
-            time.sleep(fault.delay)
-            return False
-        if fault.kind == "hang" and not self.faults.hang(self._stopping):
-            self._reset(req)
-            return True
-        return False
-
-    def _reset(self, req: Handler) -> None:
-        self.served.append(("reset", 0))
-        reset(req)

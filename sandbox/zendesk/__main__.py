@@ -21,6 +21,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m sandbox.zendesk")
     parser.add_argument("--agents", type=int, default=25)
     parser.add_argument("--customers", type=int, default=900)
     parser.add_argument("--days", type=int, default=60)
+    parser.add_argument(
+        "--shared-staff", type=int, default=0,
+        help="agents who also work on every other desk run with --shared-staff",
+    )  # fmt: skip
     parser.add_argument("--export-limit", type=int, default=None, help="export requests a minute")
     parser.add_argument("--frozen-clock", action="store_true", help="do not follow the wall clock")
     parser.add_argument(
@@ -35,13 +39,15 @@ def main(argv: list[str] | None = None, prog: str = "python -m sandbox.zendesk")
         now=now, seed=args.seed, agents=args.agents, customers=args.customers,
         tickets=args.tickets, days=args.days, csat_switch_days=args.csat_switch_days,
         survey_scale=args.survey_scale, survey_emoji=args.survey_emoji,
+        shared_staff=args.shared_staff,
     )  # fmt: skip
     desk = generate_desk(spec)
     sandbox = ZendeskSandbox(
         desk, host=args.host, port=args.port, export_limit_per_minute=args.export_limit,
         follow_wall_clock=not args.frozen_clock,
     )  # fmt: skip
-    with sandbox:
+    # Ctrl-C is awaited from before the first line is out: whoever reads it may press it then.
+    with sandbox, contextlib.suppress(KeyboardInterrupt):
         print(f"Zendesk sandbox at {sandbox.base_url}", flush=True)
         print(f"  email: {sandbox.email}  token: {sandbox.token}", flush=True)
         print(f"  ZENPY_FORCE_NETLOC={sandbox.base_url.split('//')[1]} ZENPY_FORCE_SCHEME=http")
@@ -52,8 +58,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m sandbox.zendesk")
             f"clock {desk.now}",
             flush=True,
         )
-        with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
+        threading.Event().wait()
     return 0
 
 

@@ -33,6 +33,7 @@ from connectors.protocol import Cursor, Page
 from connectors.salesforce_config import SalesforceConfig
 from connectors.salesforce_csat import (
     CsatQuery,
+    SubjectLinks,
     checked_custom_object,
     feedback_question,
     ratings_from_rows,
@@ -87,6 +88,7 @@ class SalesforceConnector:
         self._client: Salesforce | None = None
         self._closed: frozenset[str] | None = None
         self._csat: CsatQuery | None = None
+        self._links = SubjectLinks(self._rows)
         self._windows = WindowReader(
             config, self._query, self._query_more, self._bulk_call, self._bulk_wait,
             self._server_now,
@@ -280,7 +282,7 @@ class SalesforceConnector:
             csat.obj,
             csat.fields,
             csat.stamp,
-            lambda rows: ratings_from_rows(self.config, csat, rows, self._rows),
+            lambda rows: ratings_from_rows(self.config, csat, rows, self._links),
             condition=csat.condition,
         )
 

@@ -40,6 +40,7 @@ class CsatQuery:
     fields: tuple[str, ...]
     stamp: str
     condition: str = ""
+    question_id: str = ""  # Feedback Management: the CSAT question's Id
 
 
 def survey_fields(config: SalesforceConfig) -> SurveyFields:
@@ -105,40 +106,59 @@ def feedback_question(config: SalesforceConfig, query: Query) -> CsatQuery:
         ),
         "SystemModstamp",
         f"QuestionId = '{ids[0]}'",
+        ids[0],
     )  # fmt: skip
 
 
 def ratings_from_rows(
-    config: SalesforceConfig, csat: CsatQuery, rows: list[dict[str, Any]], query: Query
+    config: SalesforceConfig, csat: CsatQuery, rows: list[dict[str, Any]], links: SubjectLinks
 ) -> tuple[Rating, ...]:
-    """The ratings of one page of answer rows; Feedback answers are joined to their cases by
-    one `SurveySubject` query per page."""
-    if csat.obj != "SurveyQuestionResponse":
+    """The ratings of one page of answer rows; Feedback answers are joined to their cases
+    through `links` (one `SurveySubject` query per page)."""
+    if not csat.question_id:
         fields = survey_fields(config)
         return tuple(rating_from_survey_record(config.source, row, fields) for row in rows)
-    question = csat.condition.split("'")[1]
     parents = {
         str(row[key])
         for row in rows
         for key in ("InvitationId", "ResponseId")
         if is_salesforce_id(row.get(key))
     }
-    case_of = _cases_of(parents, query)
-    found = (rating_from_feedback_response(config.source, row, question, case_of) for row in rows)
+    case_of = links.cases_of(parents)
+    found = (
+        rating_from_feedback_response(config.source, row, csat.question_id, case_of) for row in rows
+    )
     return tuple(rating for rating in found if rating is not None)
 
 
-def _cases_of(parents: Iterable[str], query: Query) -> dict[str, str]:
-    """Invitation or response Id → the case `SurveySubject` links it to."""
-    ordered = sorted(parents)
-    case_of: dict[str, str] = {}
-    for start in range(0, len(ordered), IDS_PER_QUERY):
-        # Ids were checked to be Salesforce ids: letters and digits only, safe in quotes.
-        listed = ", ".join(f"'{i}'" for i in ordered[start : start + IDS_PER_QUERY])
-        for row in query(
-            f"SELECT ParentId, SubjectId FROM SurveySubject WHERE ParentId IN ({listed})"
-        ):
-            subject = row.get("SubjectId")
-            if is_salesforce_id(subject) and str(subject).startswith("500"):
-                case_of[str(row["ParentId"])] = str(subject)
-    return case_of
+class SubjectLinks:
+    """Invitation or response Id → the case `SurveySubject` links it to.
+
+    It remembers what it was asked (up to `REMEMBERED` ids, then it starts afresh), so a
+    page parsed again row by row (to set aside a row that cannot be read) asks nothing
+    twice.
+    """
+
+    REMEMBERED = 10_000
+
+    def __init__(self, query: Query) -> None:
+        self._query = query
+        self._known: dict[str, str | None] = {}
+
+    def cases_of(self, parents: Iterable[str]) -> dict[str, str]:
+        asked = set(parents)
+        if len(self._known) + len(asked) > self.REMEMBERED:
+            self._known.clear()
+        wanted = sorted(asked - self._known.keys())
+        for start in range(0, len(wanted), IDS_PER_QUERY):
+            chunk = wanted[start : start + IDS_PER_QUERY]
+            self._known.update(dict.fromkeys(chunk))
+            # Ids were checked to be Salesforce ids: letters and digits only, safe in quotes.
+            listed = ", ".join(f"'{i}'" for i in chunk)
+            for row in self._query(
+                f"SELECT ParentId, SubjectId FROM SurveySubject WHERE ParentId IN ({listed})"
+            ):
+                subject = row.get("SubjectId")
+                if is_salesforce_id(subject) and str(subject).startswith("500"):
+                    self._known[str(row["ParentId"])] = str(subject)
+        return {p: case for p in asked if (case := self._known.get(p)) is not None}

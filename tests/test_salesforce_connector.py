@@ -315,3 +315,21 @@ def test_a_query_page_that_fails_once_is_retried_and_nothing_is_lost(
         org.sandbox.inject(fault, times=1, path_contains="-200")  # a second page
         org.backfill()
         assert org.report() == org.truth()
+
+
+def test_a_feedback_answer_set_aside_costs_no_query_per_row_of_its_page(tmp_path: Path) -> None:
+    with served_org(tmp_path, bad_records="quarantine", **FEEDBACK) as org:
+        objects = org.sandbox.face().objects
+        csat = next(q["Id"] for q in objects["SurveyQuestion"] if q["DeveloperName"] == "csat")
+        answers = [a for a in objects["SurveyQuestionResponse"] if a["QuestionId"] == csat]
+        answers[3]["NumberValue"] = "lots"
+        org.backfill()
+        subject_queries = sum(
+            1 for path, _ in org.sandbox.served if path.endswith("/query/")
+        ) - sum(1 for path, _ in org.sandbox.served if path.endswith("/queryAll/"))
+        with org.engine.connect() as conn:
+            set_aside = conn.execute(select(quarantine.c.record_id, quarantine.c.stream)).all()
+    assert set_aside == [(answers[3]["Id"], "ratings")]
+    # Login checks, users, CaseStatus, history and answer pages, and one SurveySubject query
+    # per page of answers: far fewer than the page's 200 rows.
+    assert subject_queries < 40

@@ -54,10 +54,16 @@ def start_job(call: Call, soql: str, include_deleted: bool) -> str:
     return job_id
 
 
-def wait_for_job(call: Call, job_id: str, sleep: Callable[[float], None]) -> None:
+def wait_for_job(
+    call: Call, job_id: str, sleep: Callable[[float], None], just_started: bool = False
+) -> None:
     """Poll the job with a growing wait until it is complete; a failed or aborted job, or
-    one that never finishes, is a `SourceError`."""
+    one that never finishes, is a `SourceError`. A job `just_started` is waited for before
+    its first poll (a poll at once would find it running: one request for nothing)."""
     wait = FIRST_POLL_WAIT
+    if just_started:
+        sleep(wait)
+        wait = min(wait * 2, MAX_POLL_WAIT)
     for _ in range(MAX_POLLS):
         job = call("Bulk query job status", lambda bulk: bulk.get_job(job_id, True))
         state = job.get("state") if isinstance(job, dict) else None
@@ -73,8 +79,8 @@ def wait_for_job(call: Call, job_id: str, sleep: Callable[[float], None]) -> Non
         sleep(wait)
         wait = min(wait * 2, MAX_POLL_WAIT)
     raise SourceError(
-        f"the Salesforce Bulk query job {job_id} did not finish after {MAX_POLLS} polls; "
-        "it is kept in the cursor, and the next run polls it again."
+        f"the Salesforce Bulk query job {job_id} did not finish after {MAX_POLLS} polls. "
+        "Run again later; if it repeats, check the job in Setup > Bulk Data Load Jobs."
     )
 
 
@@ -83,21 +89,28 @@ def _results_of(job_id: str, locator: str, max_records: int) -> Callable[[_Bulk2
 
 
 def result_pages(call: Call, job_id: str, locator: str, max_records: int) -> Iterator[ResultPage]:
-    """The job's result pages from `locator` ("" for the first), one at a time."""
+    """The job's result pages from `locator` ("" for the first), one at a time: a page is
+    let go before the next is asked for."""
     while True:
-        answer = call("Bulk query results", _results_of(job_id, locator, max_records))
-        rows = [
-            {key: (value if value != "" else None) for key, value in row.items()}
-            for row in csv.DictReader(io.StringIO(answer["records"]))
-        ]
-        following = str(answer.get("locator") or "")
+        page = _result_page(call("Bulk query results", _results_of(job_id, locator, max_records)))
+        following = page.next_locator
         if following and following == locator:
             raise SourceError(
                 f"the Salesforce Bulk query job {job_id} sent the locator it was asked for "
                 "as the next one; stopping instead of looping. Run again; if it repeats, "
                 "report it."
             )
-        yield ResultPage(rows, following)
+        yield page
+        del page
         if not following:
             return
         locator = following
+
+
+def _result_page(answer: Any) -> ResultPage:
+    """One result page's CSV text as rows (an empty cell is None)."""
+    rows = [
+        {key: (value if value != "" else None) for key, value in row.items()}
+        for row in csv.DictReader(io.StringIO(answer["records"]))
+    ]
+    return ResultPage(rows, str(answer.get("locator") or ""))

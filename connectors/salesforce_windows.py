@@ -103,18 +103,15 @@ class WindowReader:
             "job": cursor.get("job"),
             "locator": cursor.get("locator") or "",
         }
-        last: Page | None = None
-        for page in self._window_pages(window, state, end):
-            if last is not None:
-                yield last
-            last = page
+        # Each page goes out as soon as it is made: holding one back to mark it the last
+        # would keep two pages in memory.
+        yield from self._window_pages(window, state, end)
         following = {"from": max(start, end - self.config.overlap).isoformat()}
         # docs/metrics.md "Resolution and first-contact resolution (FCR)": Salesforce's
         # high-water mark is the upper end of the SystemModstamp window read (never raised
         # by a bounded backfill).
         mark = end if window.stream == "cases" and until is None else None
-        records, read = (last.records, last.read) if last is not None else ((), 0)
-        yield Page(window.stream, records, following, True, mark, end, read)
+        yield Page(window.stream, (), following, True, mark, end)
 
     def _window_pages(self, window: Window, state: dict[str, Any], end: datetime) -> Iterator[Page]:
         at = datetime.fromisoformat(state["at"])
@@ -129,13 +126,16 @@ class WindowReader:
                 except QueryTimeoutError:
                     state["span"] = _halved(window, at, upper)
                     continue
-                if int(first.get("totalSize") or 0) > self.config.bulk_threshold:
-                    # More than the threshold: one Bulk job reads the window instead.
+                total = int(first.get("totalSize") or 0)
+                if total > self.config.bulk_threshold:
+                    # More than the threshold: one Bulk job reads the window instead (and
+                    # the REST page that said so is let go before the job's pages come).
+                    del first
                     log.info(
                         "%s %s: %s records in the window: reading it through Bulk API 2.0",
                         self.config.source,
                         window.stream,
-                        first.get("totalSize"),
+                        total,
                     )
                     state["job"] = bulk.start_job(
                         self._bulk_call(window.obj),
@@ -144,9 +144,11 @@ class WindowReader:
                     )
                     state["locator"] = ""
                     state["job_to"] = upper.isoformat()
-                    yield from self._bulk_pages(window, state, at, upper)
+                    yield from self._bulk_pages(window, state, at, upper, started=True)
                 else:
-                    yield from self._rest_pages(window, state, first, at, upper)
+                    pages = self._rest_pages(window, state, first, at, upper)
+                    del first  # the pages hold it, and let it go page by page
+                    yield from pages
             at = datetime.fromisoformat(state["at"])
 
     def _rest_pages(
@@ -161,17 +163,20 @@ class WindowReader:
         while True:
             rows = page.get("records") or []
             finished = page.get("done") is not False
+            link = None if finished else str(page["nextRecordsUrl"])
+            del page  # one page in memory: this one goes before the next is asked for
             if finished:
                 state["at"] = upper.isoformat()
             elif rows:
                 stamp = _stamp_of(rows[-1], window.stamp)
                 if stamp is not None and stamp > at:
                     state["at"] = stamp.isoformat()  # rows stamped alike are read again
+            read = len(rows)
             yield self._page(window, rows, state)
-            if finished:
+            del rows
+            if link is None:
                 return
-            link = page["nextRecordsUrl"]
-            guard.followed(link, None, len(rows))
+            guard.followed(link, None, read)
             try:
                 page = self._query_more(link, window.include_deleted)
             except QueryLocatorError:
@@ -184,12 +189,18 @@ class WindowReader:
                 return
 
     def _bulk_pages(
-        self, window: Window, state: dict[str, Any], at: datetime, upper: datetime
+        self,
+        window: Window,
+        state: dict[str, Any],
+        at: datetime,
+        upper: datetime,
+        started: bool = False,
     ) -> Iterator[Page]:
+        """The pages of the job in `state` (`started`: just now, so not complete yet)."""
         call = self._bulk_call(window.obj)
         job_to = datetime.fromisoformat(state.get("job_to") or upper.isoformat())
         try:
-            bulk.wait_for_job(call, state["job"], self._bulk_wait)
+            bulk.wait_for_job(call, state["job"], self._bulk_wait, started)
             for result in bulk.result_pages(
                 call, state["job"], state["locator"], self.config.bulk_page_records
             ):
@@ -198,6 +209,7 @@ class WindowReader:
                     state.update(job=None, locator="", at=job_to.isoformat())
                     state.pop("job_to", None)
                 yield self._page(window, result.rows, state)
+                del result  # let the page go before the next is asked for
         except BulkJobGoneError:
             log.warning("%s %s: the Bulk job expired; querying again", self.config.source, at)
             state.update(job=None, locator="")

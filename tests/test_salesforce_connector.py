@@ -218,16 +218,25 @@ def test_a_sync_killed_at_any_page_resumes_to_identical_tables(tmp_path: Path, r
     source |= {"bulk_page_records": 200}
     # Each stop costs two whole syncs: a desk as small as still takes several pages a stream.
     small = generate_desk(DeskSpec(now=desk_now(), **{**DESK, "tickets": 120, "customers": 50}))
-    with served_org(tmp_path / "clean", desk=small, **source) as org:
+    # Jobs done at their first poll: the syncs run in child processes, whose waits are real.
+    quick_jobs = {"bulk_polls_in_progress": 0}
+    with served_org(tmp_path / "clean", quick_jobs, small, **source) as org:
         assert _sync(org).wait(timeout=300) == 0
         expected, desk = table_dump(org.engine), org.desk
-        requests = org.sandbox.request_count
-    pages = [p for p, _ in org.sandbox.served if "query" in p]
+        served = [path for path, _ in org.sandbox.served]
+    requests = len(served)
+    pages = [p for p in served if "query" in p]
     assert len(pages) >= 8, f"too few pages to stop between: {pages}"
-    # Every request of the run, a kill while it is in flight; the first ones (login, checks)
-    # store nothing, so from the fourth on.
-    for stop in range(4, requests + 1):
-        with served_org(tmp_path / f"killed-{stop}", desk=desk, **source) as org:
+    # A kill while each request is in flight: every one from the fourth on (the login and
+    # checks before it store nothing); on the Bulk path, each request of its jobs (creation,
+    # polls, result pages), the REST ones being the other test's.
+    stops = [
+        n
+        for n, path in enumerate(served, 1)
+        if n >= 4 and (read == "rest" or "/jobs/" in path or n == requests)
+    ]
+    for stop in stops:
+        with served_org(tmp_path / f"killed-{stop}", quick_jobs, desk, **source) as org:
             if stop > 1:
                 org.sandbox.inject("slow", times=stop - 1, delay=0.0)
             org.sandbox.inject("hang")
@@ -240,7 +249,7 @@ def test_a_sync_killed_at_any_page_resumes_to_identical_tables(tmp_path: Path, r
                 org.sandbox.release()
                 org.sandbox.faults.clear()
             assert _sync(org).wait(timeout=300) == 0
-            assert table_dump(org.engine) == expected, f"killed at request {stop} of {requests}"
+            assert table_dump(org.engine) == expected, f"killed at {served[stop - 1]} ({stop})"
 
 
 def _spoil_a_case(org: ServedOrg) -> str:

@@ -5,7 +5,7 @@ incremental sync in which cases were reassigned, closed, reopened, deleted and r
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -91,16 +91,10 @@ def test_a_row_committed_late_with_an_earlier_stamp_is_read_by_the_next_overlap(
 ) -> None:
     # Rows stamped within the last 3 minutes are invisible to a query until they commit
     # (Airbyte #27146); the next window starts 5 minutes (the overlap) before the last end.
-    with served_org(tmp_path, sandbox={"commit_lag": _minutes(3)}, **CUSTOM_OBJECT) as org:
+    with served_org(tmp_path, sandbox={"commit_lag": timedelta(minutes=3)}, **CUSTOM_OBJECT) as org:
         org.sync()
         advance_desk(org.desk, minutes=4, seed=8)  # the late rows commit; new ones may be late
-        org.sandbox.commit_lag = _minutes(0)
+        org.sandbox.commit_lag = timedelta(0)
         org.sync()
         report, truth = org.report(), org.truth()
     assert report == truth
-
-
-def _minutes(n: int) -> Any:
-    from datetime import timedelta
-
-    return timedelta(minutes=n)

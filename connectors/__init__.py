@@ -5,6 +5,7 @@ registry.py            source types (`[sources.NAME] type`) to their connectors 
 http.py, wire.py       the one HTTP policy: one origin, timeouts and a deadline, every
                        answer read, checked and sorted, tenacity retries
 pagination.py          a stream pass's guard against loops and endless empty pages
+record_fields.py       what reading fields is alike for every source: times, bad values shown
 zendesk.py             Zendesk streams through zenpy, page by page with cursors
 zendesk_config.py      what a Zendesk connector is configured with
 zendesk_surveys.py     Zendesk's new CSAT survey responses (read by zendesk.py)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from connectors.record_fields import in_range, shown, time_field
 from interactions import (
     Agent,
     ConfigError,
@@ -47,8 +48,6 @@ STATUS_FIELD = "Status"
 
 # Times outside these are no time a Salesforce org keeps; refusing them keeps day and
 # window arithmetic clear of the ends of `datetime`.
-EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
-LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 def identifier(name: str, what: str) -> str:
@@ -92,15 +91,10 @@ def _fail(obj: str, record: Mapping[str, Any], field: str, problem: str) -> Malf
     )
 
 
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else f"{text[:57]}..."
-
-
 def _required_id(obj: str, record: Mapping[str, Any], field: str) -> str:
     value = record.get(field)
     if not is_salesforce_id(value):
-        raise _fail(obj, record, field, f"is not a Salesforce Id ({_shown(value)})")
+        raise _fail(obj, record, field, f"is not a Salesforce Id ({shown(value)})")
     return str(value)
 
 
@@ -120,7 +114,7 @@ def _flag(obj: str, record: Mapping[str, Any], field: str, default: bool) -> boo
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
-    raise _fail(obj, record, field, f"is not true or false ({_shown(value)})")
+    raise _fail(obj, record, field, f"is not true or false ({shown(value)})")
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -134,24 +128,13 @@ def parse_time(value: Any) -> datetime | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)  # a Date field: midnight UTC
     moment = moment.astimezone(UTC)
-    if not EARLIEST <= moment < LATEST:
-        raise ValueError(f"out of range: {value!r}")
-    return moment
+    return in_range(moment, value)
 
 
 def _time(obj: str, record: Mapping[str, Any], field: str, required: bool) -> datetime | None:
-    try:
-        moment = parse_time(record.get(field))
-    except ValueError:
-        raise _fail(
-            obj,
-            record,
-            field,
-            f"is not a time between {EARLIEST:%Y} and {LATEST:%Y} ({_shown(record.get(field))})",
-        ) from None
-    if moment is None and required:
-        raise _fail(obj, record, field, "is missing")
-    return moment
+    return time_field(
+        record, field, required, parse_time, lambda problem: _fail(obj, record, field, problem)
+    )
 
 
 def _required_time(obj: str, record: Mapping[str, Any], field: str) -> datetime:
@@ -181,7 +164,7 @@ def interaction_from_case(
     case_id = _required_id("Case", case, "Id")
     status = case.get("Status")
     if not isinstance(status, str) or not status.strip():
-        raise _fail("Case", case, "Status", f"is missing or not text ({_shown(status)})")
+        raise _fail("Case", case, "Status", f"is missing or not text ({shown(status)})")
     created_at = _required_time("Case", case, "CreatedDate")
     changed = [
         moment
@@ -333,13 +316,13 @@ def _score_text(obj: str, record: Mapping[str, Any], field: str) -> str:
     if value is None:
         return ""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise _fail(obj, record, field, f"is not a number ({_shown(value)})")
+        raise _fail(obj, record, field, f"is not a number ({shown(value)})")
     text = str(value).strip()
     if text:
         try:
             float(text)
         except ValueError:
-            raise _fail(obj, record, field, f"is not a number ({_shown(value)})") from None
+            raise _fail(obj, record, field, f"is not a number ({shown(value)})") from None
     return text
 
 

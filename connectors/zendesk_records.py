@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from connectors.record_fields import in_range, shown, time_field
 from interactions import (
     Agent,
     Interaction,
@@ -55,17 +56,10 @@ def optional_id(value: Any) -> str | None:
     return text if text not in ("", "0", "null") else None
 
 
-# Times outside these are no time Zendesk keeps (it began in 2007; imports can date a
-# ticket earlier): refusing them keeps day and time-zone arithmetic clear of the ends of
-# `datetime` (9999-12-31 plus a 72-hour window overflows).
-EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
-LATEST = datetime(2200, 1, 1, tzinfo=UTC)
-
-
 def parse_time(value: Any) -> datetime | None:
     """An ISO 8601 string or unix seconds as an aware UTC datetime; None for null/"".
 
-    Anything else, or a time outside [EARLIEST, LATEST), is a `ValueError`: never an
+    Anything else, or a time outside record_fields' [EARLIEST, LATEST), is a `ValueError`: never an
     `OverflowError` or `OSError` from the calendar's edges.
     """
     if value is None or value == "":
@@ -74,9 +68,7 @@ def parse_time(value: Any) -> datetime | None:
         moment = _moment(value)
     except (OverflowError, OSError) as out_of_range:
         raise ValueError(f"out of range: {value!r}") from out_of_range
-    if not EARLIEST <= moment < LATEST:
-        raise ValueError(f"out of range: {value!r}")
-    return moment
+    return in_range(moment, value)
 
 
 def _moment(value: Any) -> datetime:
@@ -94,24 +86,9 @@ def _moment(value: Any) -> datetime:
 
 
 def _time(stream: str, record: Mapping[str, Any], field: str, required: bool) -> datetime | None:
-    try:
-        moment = parse_time(record.get(field))
-    except ValueError:
-        raise _fail(
-            stream,
-            record,
-            field,
-            f"is not a time between {EARLIEST:%Y} and {LATEST:%Y} ({_shown(record.get(field))})",
-        ) from None
-    if moment is None and required:
-        raise _fail(stream, record, field, "is missing")
-    return moment
-
-
-def _shown(value: Any) -> str:
-    """A bad value as the message shows it: its repr, cut to a readable length."""
-    text = repr(value)
-    return text if len(text) <= 60 else f"{text[:57]}..."
+    return time_field(
+        record, field, required, parse_time, lambda problem: _fail(stream, record, field, problem)
+    )
 
 
 def interaction_from_ticket(source: str, ticket: Mapping[str, Any]) -> Interaction:
@@ -321,12 +298,12 @@ def survey_of_response(response: Mapping[str, Any]) -> tuple[str, int]:
     if survey_id is None:
         raise _fail("survey_response", response, "survey.id", "is missing")
     if isinstance(version, bool) or not isinstance(version, int | str):
-        raise _fail("survey_response", response, "survey.version", f"is {_shown(version)}")
+        raise _fail("survey_response", response, "survey.version", f"is {shown(version)}")
     try:
         return survey_id, int(version)
     except ValueError:
         raise _fail(
-            "survey_response", response, "survey.version", f"is not a number ({_shown(version)})"
+            "survey_response", response, "survey.version", f"is not a number ({shown(version)})"
         ) from None
 
 
@@ -367,7 +344,7 @@ def rating_from_survey_response(
     survey_id, _ = survey_of_response(response)
     rating = answer.get("rating")
     if isinstance(rating, bool) or not isinstance(rating, int | float | str):
-        raise _fail("survey_response", response, "answers.rating", f"is {_shown(rating)}")
+        raise _fail("survey_response", response, "answers.rating", f"is {shown(rating)}")
     try:
         value = float(rating)
     except ValueError:
@@ -377,7 +354,7 @@ def rating_from_survey_response(
             "survey_response",
             response,
             "answers.rating",
-            f"is {_shown(rating)}, not a whole number on the survey's scale 1..{scale_max:g}",
+            f"is {shown(rating)}, not a whole number on the survey's scale 1..{scale_max:g}",
         )
     first = _time("survey_response answer", answer, "created_at", required=True)
     assert first is not None

@@ -34,13 +34,13 @@ from sandbox.salesforce.schema import OBJECTS, describe
 from sandbox.salesforce.soql import SoqlError
 from sandbox.salesforce.values import Record, sf_datetime
 from sandbox.salesforce.wire import Handler, Replies
-from sandbox.wire.faults import FaultQueue
+from sandbox.wire.faults import FaultQueue, InjectsFaults
 from sandbox.wire.server import Server
 
 _DATA = re.compile(r"^/services/data/v(?P<version>\d+\.\d)/(?P<rest>.*?)/?$")
 
 
-class SalesforceSandbox:
+class SalesforceSandbox(InjectsFaults):
     """Serve `desk` as a Salesforce org. Use as a context manager or `start()`/`stop()`."""
 
     def __init__(
@@ -143,18 +143,6 @@ class SalesforceSandbox:
         """Forget every query cursor: following a nextRecordsUrl is INVALID_QUERY_LOCATOR."""
         self.cursors.forget()
 
-    def inject(
-        self,
-        kind: str,
-        times: int = 1,
-        path_contains: str | None = None,
-        retry_after: int = 1,
-        delay: float = 0.5,
-    ) -> None:
-        """Make the next `times` matching requests fail as `kind` (429 500 502 503 reset
-        slow hang; "cut" answers like "slow")."""
-        self.faults.add(kind, times, path_contains, retry_after, delay)
-
     def inject_error(
         self,
         code: str,
@@ -167,12 +155,6 @@ class SalesforceSandbox:
         `QUERY_TIMEOUT` or `INVALID_QUERY_LOCATOR` (400), `SERVER_UNAVAILABLE` (503)."""
         text = message or f"{code} (injected by the sandbox)"
         self._errors.add(code, status, text, times, path_contains)
-
-    def release(self) -> None:
-        self.faults.release()
-
-    def wait_for_hang(self, count: int = 1, timeout: float = 5.0) -> bool:
-        return self.faults.wait_hanging(count, timeout)
 
     # ---- request handling ------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """Faults injected on demand into a simulated API, either face.
 
-Owns the FIFO of pending faults (`FaultQueue`) and the release switch of "hang" faults.
+Owns the FIFO of pending faults (`FaultQueue`), the release switch of "hang" faults, and
+what a test does with them (`InjectsFaults`, which both sandboxes are).
 A sandbox asks `take(path)` for every request and acts on what it gets, each face in its
 own way (its error bodies); a "hang" it hands back to `hang`.
 """
@@ -95,3 +96,30 @@ class FaultQueue:
         with self._lock:
             event, self._release = self._release, threading.Event()
         event.set()
+
+
+class InjectsFaults:
+    """What a test does with a sandbox's wire faults, the same for either face: each face
+    takes them from its `faults` and answers them its own way."""
+
+    faults: FaultQueue
+
+    def inject(
+        self,
+        kind: str,
+        times: int = 1,
+        path_contains: str | None = None,
+        retry_after: int = 1,
+        delay: float = 0.5,
+    ) -> None:
+        """Make the next `times` matching requests fail as `kind` (one of `KINDS`; FIFO with
+        other faults)."""
+        self.faults.add(kind, times, path_contains, retry_after, delay)
+
+    def release(self) -> None:
+        """Let requests blocked by "hang" faults go on."""
+        self.faults.release()
+
+    def wait_for_hang(self, count: int = 1, timeout: float = 5.0) -> bool:
+        """Block until `count` requests hang on a "hang" fault (for tests); False on timeout."""
+        return self.faults.wait_hanging(count, timeout)

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from sandbox.desk import Desk
-from sandbox.wire.faults import Fault, FaultQueue
+from sandbox.wire.faults import Fault, FaultQueue, InjectsFaults
 from sandbox.wire.server import Server, reset
 from sandbox.zendesk import endpoints
 from sandbox.zendesk.limits import RateLimits
@@ -28,7 +28,7 @@ from sandbox.zendesk.params import Params
 from sandbox.zendesk.wire import RequestHandler
 
 
-class ZendeskSandbox:
+class ZendeskSandbox(InjectsFaults):
     """The Zendesk Support API over a desk. `with ZendeskSandbox(desk) as sb:` starts it."""
 
     def __init__(
@@ -103,27 +103,6 @@ class ZendeskSandbox:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-    # ---- faults ----------------------------------------------------------------------------
-
-    def inject(
-        self,
-        kind: str,
-        times: int = 1,
-        path_contains: str | None = None,
-        retry_after: int = 1,
-        delay: float = 0.5,
-    ) -> None:
-        """Make the next `times` matching requests fail as `kind` (FIFO with other faults)."""
-        self.faults.add(kind, times, path_contains, retry_after, delay)
-
-    def release(self) -> None:
-        """Let requests blocked by "hang" faults go on."""
-        self.faults.release()
-
-    def wait_for_hang(self, count: int = 1, timeout: float = 5.0) -> bool:
-        """Block until `count` requests hang on a "hang" fault (for tests); False on timeout."""
-        return self.faults.wait_hanging(count, timeout)
 
     # ---- request handling ------------------------------------------------------------------
 

@@ -21,3 +21,8 @@ class ZendeskConfig:
     bad_records: str = "stop"  # or "quarantine"
     csat: str = "auto"  # which CSAT to read: "auto", "legacy", "surveys", "both"
     survey_locale: str = "en-us"  # of the survey endpoints' paths
+
+    @property
+    def secret_envs(self) -> str:
+        """Where the secrets come from, for messages (as `SalesforceConfig.secret_envs`)."""
+        return self.token_env

@@ -24,7 +24,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.http import RetryPolicy
 from connectors.registry import open_connector
-from connectors.zendesk_config import ZendeskConfig
 from deskmetrics.settings import DEFAULT_PATH, Settings, load_settings
 from interactions import DeskmetricsError
 from warehouse.access import is_read_only
@@ -93,8 +92,7 @@ def _source_checks(
             results.append(CheckResult(f"secret {name}", False, str(missing)))
             results.append(CheckResult(f"source {name}", False, "not tried without its secrets"))
             continue
-        secrets = config.token_env if isinstance(config, ZendeskConfig) else config.secret_envs
-        results.append(CheckResult(f"secret {name}", True, f"{secrets}: set"))
+        results.append(CheckResult(f"secret {name}", True, f"{config.secret_envs}: set"))
         try:
             source_type = settings.sources[name].type
             with open_connector(source_type, name, config, policy) as connector:

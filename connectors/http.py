@@ -82,6 +82,7 @@ class RetryPolicy:
     max_quota_share: float = 0.5
     sleep: Callable[[float], None] = time.sleep
     run_deadline: float | None = None
+    run_bound: str = "sync.max_run_minutes"  # the setting `run_deadline` comes from
     stop: threading.Event | None = None
 
 
@@ -375,7 +376,7 @@ def call_with_retries(what: str, call: Callable[[], T], policy: RetryPolicy, usa
         elif policy.stop is not None and policy.stop.is_set():
             why = "a stop was asked for"
         elif left is not None and upcoming >= left:
-            why = "the run's time bound, sync.max_run_minutes, is reached"
+            why = f"the run's time bound, {policy.run_bound}, is reached"
         elif state.idle_for + tried_seconds + upcoming > policy.max_wait_seconds:
             why = f"{state.idle_for + tried_seconds:.0f} s spent on it; http.max_wait_seconds"
         return bool(why)

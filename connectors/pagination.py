@@ -1,8 +1,9 @@
 """Guarding a stream pass against a server whose pagination never ends.
 
 `LoopGuard` remembers the cursors and links a pass has followed: one sent again is a loop,
-and so is a long run of pages without records (`sync.max_empty_pages`). Either stops the
-stream with a `CursorStuckError`, its cursor kept, instead of looping for ever.
+and so is a long run of pages without records (`sync.max_empty_pages`), and so are more
+records than the server said the pass holds (fresh links to the same records again). Each
+stops the stream with a `CursorStuckError`, its cursor kept, instead of looping for ever.
 """
 
 from __future__ import annotations
@@ -27,11 +28,27 @@ class LoopGuard:
     is a long run of pages without records (issue: no endless loop, whatever the wire says).
     """
 
-    def __init__(self, config: Guarded, what: str) -> None:
+    def __init__(
+        self, config: Guarded, what: str, expected: int | None = None, read: int = 0
+    ) -> None:
+        """`expected`: the records the server said the pass holds (a query's `totalSize`, a
+        Bulk job's record count), of which `read` were read before (by an earlier run)."""
         self._where = f"{config.source} {what}"
         self._limit = config.max_empty_pages
         self._seen: set[str] = set()
         self._empty = 0
+        self.expected = expected
+        self.read = read
+
+    def counted(self, records: int) -> None:
+        """Count a page's records; more in all than `expected` means the same ones again."""
+        self.read += records
+        if self.expected is not None and self.read > self.expected:
+            raise CursorStuckError(
+                f"{self._where}: the server sent {self.read} records for a query it said holds "
+                f"{self.expected}: the same records again and again; stopping this stream "
+                "with its cursor kept instead of looping. Run again; if it repeats, report it."
+            )
 
     def followed(self, position: str, link: str | None = None, records: int | None = None) -> None:
         for mark in (position, link):

@@ -1,15 +1,16 @@
 """The connector protocol: what the pipeline drives, whatever the helpdesk.
 
 A connector reads one source instance. It names its streams in the order they are read,
-yields the pages of one stream from a saved cursor, looks up former agents by id, counts
-its API usage, checks its credentials on request, and closes its connections. `Page` is
+takes back what it kept in the saved cursors, yields the pages of one stream from a saved
+cursor, looks up former agents by id, counts its API usage, checks its credentials on
+request, and closes its connections. `Page` is
 the unit it yields: records and the cursor stored together with them (DESIGN.md "Data
 flow").
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, Self
@@ -54,6 +55,11 @@ class SourceConnector(Protocol):
         self, stream: str, cursor: Cursor | None, since: datetime, until: datetime | None
     ) -> Iterator[Page]:
         """The pages of `stream` from `cursor` (None: from `since`), up to `until`."""
+        ...
+
+    def recall(self, cursors: Mapping[str, Cursor | None]) -> None:
+        """Before a run's first page: every stream's saved cursor, for what the connector
+        keeps in them beside its place in the stream (what it learned of the source)."""
         ...
 
     def check(self) -> str:

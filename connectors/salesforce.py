@@ -5,8 +5,11 @@
     case_history  CaseHistory by CreatedDate the Owner and Status rows (it has no modstamp)
     ratings       the CSAT object or Feedback Management answers (connectors/salesforce_csat.py)
 
-Before the first query it logs in, checks the CSAT settings against `describe`, and reads
-which statuses are closed from `CaseStatus`. Cases, history and answers are read in time
+Before the first query of cases, history or answers it logs in, checks the CSAT settings
+against `describe`, and reads which statuses are closed from `CaseStatus`: the org's facts,
+which change rarely. They are kept in the streams' cursors (`org`) and trusted for
+`ORG_FACTS_MAX_AGE`, so a run that goes on where another stopped asks for them again only
+once a day (or when the settings they answer change). Cases, history and answers are read in time
 windows by connectors/salesforce_windows.py (REST pages, or one Bulk API 2.0 job for a
 large window), through this module's requests: each goes through the one retry policy, an
 expired session is renewed once, `REQUEST_LIMIT_EXCEEDED` ends the run with the cursor
@@ -18,8 +21,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import asdict, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -72,6 +76,7 @@ CASE_FIELDS = (
 HISTORY_FIELDS = ("Id", "CaseId", "Field", "OldValue", "NewValue", "CreatedDate")
 USER_FIELDS = ("Id", "Name", "Email", "IsActive", "LastModifiedDate", "SystemModstamp")
 IDS_PER_QUERY = 500
+ORG_FACTS_MAX_AGE = timedelta(hours=24)  # then CaseStatus and the CSAT settings are re-read
 
 
 class SalesforceConnector:
@@ -88,6 +93,8 @@ class SalesforceConnector:
         self._client: Salesforce | None = None
         self._closed: frozenset[str] | None = None
         self._csat: CsatQuery | None = None
+        self._facts: Cursor | None = None  # the org's facts as kept in cursors (`org`)
+        self._facts_unsaved = False  # learned by this run and in no stored cursor yet
         self._links = SubjectLinks(self._rows)
         self._windows = WindowReader(
             config, self._query, self._query_more, self._bulk_call, self._bulk_wait,
@@ -161,18 +168,53 @@ class SalesforceConnector:
         """Every row of a small query (a few pages at most)."""
         page = self._query(soql)
         rows = list(page.get("records") or [])
-        guard = LoopGuard(self.config, "query")
+        guard = LoopGuard(self.config, "query", expected=page.get("totalSize"))
+        guard.counted(len(rows))
         while page.get("done") is False:
             guard.followed(page["nextRecordsUrl"], None, len(page.get("records") or []))
             page = self._query_more(page["nextRecordsUrl"], False)
             rows.extend(page.get("records") or [])
+            guard.counted(len(page.get("records") or []))
         return rows
+
+    def recall(self, cursors: Mapping[str, Cursor | None]) -> None:
+        """Take the org's facts from the first saved cursor that carries fresh ones for
+        these settings (`ORG_FACTS_MAX_AGE`)."""
+        for cursor in cursors.values():
+            if self._closed is None and cursor:
+                self._adopt(cursor.get("org"))
+
+    def _adopt(self, facts: Any) -> None:
+        if not isinstance(facts, dict) or facts.get("for") != self._settings_asked():
+            return
+        try:
+            learned = datetime.fromisoformat(str(facts["learned_at"]))
+            closed = frozenset(str(status) for status in facts["closed"])
+            kept = facts.get("csat")
+            csat = CsatQuery(**{**kept, "fields": tuple(kept["fields"])}) if kept else None
+        except (KeyError, TypeError, ValueError):
+            return  # facts of another version, or spoilt: learn them again
+        if learned.tzinfo is None or not datetime.now(UTC) - learned < ORG_FACTS_MAX_AGE:
+            return
+        if closed:
+            self._closed, self._csat, self._facts = closed, csat, facts
+
+    def _settings_asked(self) -> list[str]:
+        """The settings the org's facts answer: other settings, other facts."""
+        config = self.config
+        return [
+            config.csat_object, config.csat_case_field, config.csat_score_field,
+            config.csat_comment_field, config.csat_date_field, config.csat_question,
+        ]  # fmt: skip
 
     def _ready(self) -> None:
         """Log in, check the CSAT settings against the org, read the closed statuses: every
         settings mistake is found before the first data query."""
         if self._closed is not None:
             return
+        self._learn()
+
+    def _learn(self) -> None:
         config = self.config
         if config.csat_object:
             try:
@@ -189,12 +231,20 @@ class SalesforceConnector:
         elif config.csat_question:
             self._csat = feedback_question(config, self._rows)
         statuses = self._rows("SELECT MasterLabel, ApiName, IsClosed FROM CaseStatus")
-        self._closed = closed_statuses_from(statuses)
-        if not self._closed:
+        closed = closed_statuses_from(statuses)
+        if not closed:
             raise SourceError(
                 f"{config.source}: CaseStatus lists no closed status, so no case could count "
                 "as resolved. Check that the API user may read CaseStatus."
             )
+        self._closed = closed
+        self._facts = {
+            "for": self._settings_asked(),
+            "learned_at": datetime.now(UTC).isoformat(),
+            "closed": sorted(closed),
+            "csat": asdict(self._csat) if self._csat is not None else None,
+        }
+        self._facts_unsaved = True
 
     def _server_now(self) -> datetime:
         return self.usage.last_server_time or datetime.now(UTC)
@@ -209,8 +259,8 @@ class SalesforceConnector:
         ):
             raise SourceUnavailableError(
                 f"{self.config.source}: the run ended (a stop was asked for, or its time "
-                "bound sync.max_run_minutes) while a Bulk query job was still running; the "
-                "next run reads the window again."
+                f"bound {policy.run_bound}) while a Bulk query job was still running; the "
+                "next run polls the same job again."
             )
         policy.sleep(seconds)
 
@@ -236,20 +286,30 @@ class SalesforceConnector:
         """The pages of one of `STREAMS` (connectors/protocol.py)."""
         if stream not in STREAMS:
             raise ValueError(f"Salesforce has no stream {stream!r}; its streams are {STREAMS}")
-        self._ready()
+        own = dict(cursor or {})
+        if self._closed is None:
+            self._adopt(own.pop("org", None))
+        own.pop("org", None)
+        self._ready()  # every settings mistake is found before the first data query
         if stream == "agents":
-            return self._checked(self.agent_pages())
+            return self._checked(stream, self.agent_pages(), own)
         window = self._window(stream)
         if window is None:
             return iter([Page(stream, (), {}, True)])
-        return self._checked(self._windows.pages(window, cursor, since, until))
+        return self._checked(stream, self._windows.pages(window, own or None, since, until), own)
 
-    def _checked(self, pages: Iterator[Page]) -> Iterator[Page]:
+    def _checked(self, stream: str, pages: Iterator[Page], cursor: Cursor) -> Iterator[Page]:
         """The pages, with a stop once the run has used its share of the allowance: before
-        the stream's first request, and after each page is stored."""
+        the stream's first request, and after each page is stored. Every page carries the
+        org's facts; facts this run learned are stored first, on a page of their own
+        (`cursor`: where the stream starts), so a run stopped before its first page of
+        records does not cost the next one the same requests again."""
+        if self._facts_unsaved:
+            self._facts_unsaved = False
+            yield Page(stream, (), {**cursor, "org": self._facts}, False)
         self._check_allowance()
         for page in pages:
-            yield page
+            yield replace(page, cursor={**page.cursor, "org": self._facts})
             self._check_allowance()
 
     def _window(self, stream: str) -> Window | None:
@@ -297,9 +357,10 @@ class SalesforceConnector:
     def agent_pages(self) -> Iterator[Page]:
         """Every user, read whole each pass: whoever owns a case is an agent."""
         page = self._query(f"SELECT {', '.join(USER_FIELDS)} FROM User")
-        guard = LoopGuard(self.config, "agents")
+        guard = LoopGuard(self.config, "agents", expected=page.get("totalSize"))
         while True:
             rows = page.get("records") or []
+            guard.counted(len(rows))
             agents = tuple(self._agents(rows))
             if page.get("done") is not False:
                 yield Page("agents", agents, {}, True, read=len(rows))
@@ -315,7 +376,6 @@ class SalesforceConnector:
 
     def agents_by_id(self, agent_ids: Iterable[str]) -> list[Agent]:
         """Users who own cases but were not in the pass's user list."""
-        self._ready()
         wanted = sorted({i for i in agent_ids if is_user_id(i)})
         found: list[Agent] = []
         for start in range(0, len(wanted), IDS_PER_QUERY):

@@ -21,6 +21,9 @@ from typing import Any
 
 from simple_salesforce.bulk2 import Operation, _Bulk2Client
 
+from connectors.pagination import LoopGuard
+from connectors.salesforce_http import LOCATOR_NOT_GIVEN
+from connectors.wire import RetriableHTTPError
 from interactions import SourceError
 
 log = logging.getLogger(__name__)
@@ -56,8 +59,9 @@ def start_job(call: Call, soql: str, include_deleted: bool) -> str:
 
 def wait_for_job(
     call: Call, job_id: str, sleep: Callable[[float], None], just_started: bool = False
-) -> None:
-    """Poll the job with a growing wait until it is complete; a failed or aborted job, or
+) -> int | None:
+    """Poll the job with a growing wait until it is complete, and give its record count
+    (`numberRecordsProcessed`; None when the answer has none); a failed or aborted job, or
     one that never finishes, is a `SourceError`. A job `just_started` is waited for before
     its first poll (a poll at once would find it running: one request for nothing)."""
     wait = FIRST_POLL_WAIT
@@ -75,7 +79,8 @@ def wait_for_job(
                     "it repeats, lower bulk_threshold above this window's size to read it "
                     "through REST pages instead."
                 )
-            return
+            count = job.get("numberRecordsProcessed")
+            return count if isinstance(count, int) and not isinstance(count, bool) else None
         sleep(wait)
         wait = min(wait * 2, MAX_POLL_WAIT)
     raise SourceError(
@@ -84,22 +89,18 @@ def wait_for_job(
     )
 
 
-def _results_of(job_id: str, locator: str, max_records: int) -> Callable[[_Bulk2Client], Any]:
-    return lambda bulk: bulk.get_query_results(job_id, locator, max_records)
-
-
-def result_pages(call: Call, job_id: str, locator: str, max_records: int) -> Iterator[ResultPage]:
+def result_pages(
+    call: Call, job_id: str, locator: str, max_records: int, guard: LoopGuard
+) -> Iterator[ResultPage]:
     """The job's result pages from `locator` ("" for the first), one at a time: a page is
-    let go before the next is asked for."""
+    let go before the next is asked for. `guard` counts the records against the job's and
+    refuses a locator sent before (pages that go round)."""
     while True:
-        page = _result_page(call("Bulk query results", _results_of(job_id, locator, max_records)))
+        page = call("Bulk query results", _results_of(job_id, locator, max_records, guard))
+        guard.counted(len(page.rows))
         following = page.next_locator
-        if following and following == locator:
-            raise SourceError(
-                f"the Salesforce Bulk query job {job_id} sent the locator it was asked for "
-                "as the next one; stopping instead of looping. Run again; if it repeats, "
-                "report it."
-            )
+        if following:
+            guard.followed(following)
         yield page
         del page
         if not following:
@@ -107,10 +108,33 @@ def result_pages(call: Call, job_id: str, locator: str, max_records: int) -> Ite
         locator = following
 
 
+def _results_of(
+    job_id: str, locator: str, max_records: int, guard: LoopGuard
+) -> Callable[[_Bulk2Client], ResultPage]:
+    """One result page's request, which fails (to be tried again) when the page does not
+    say whether more follow and the job's record count does not settle it."""
+
+    def request(bulk: _Bulk2Client) -> ResultPage:
+        page = _result_page(bulk.get_query_results(job_id, locator, max_records))
+        if page.next_locator != LOCATOR_NOT_GIVEN:
+            return page
+        if guard.expected is None or guard.read + len(page.rows) != guard.expected:
+            raise RetriableHTTPError(
+                f"the Bulk query job {job_id} sent a result page without Sforce-Locator, and "
+                f"its record count ({guard.expected}) does not show it was the last"
+            )
+        return ResultPage(page.rows, "")
+
+    return request
+
+
 def _result_page(answer: Any) -> ResultPage:
     """One result page's CSV text as rows (an empty cell is None)."""
-    rows = [
-        {key: (value if value != "" else None) for key, value in row.items()}
-        for row in csv.DictReader(io.StringIO(answer["records"]))
-    ]
+    try:
+        rows = [
+            {key: (value if value != "" else None) for key, value in row.items()}
+            for row in csv.DictReader(io.StringIO(answer["records"]))
+        ]
+    except csv.Error as bad:
+        raise RetriableHTTPError(f"a Bulk result page is not CSV that reads ({bad})") from None
     return ResultPage(rows, str(answer.get("locator") or ""))

@@ -19,9 +19,9 @@ from connectors.salesforce_config import SalesforceConfig
 from connectors.salesforce_records import (
     SurveyFields,
     identifier,
-    is_salesforce_id,
     rating_from_feedback_response,
     rating_from_survey_record,
+    salesforce_id,
 )
 from interactions import ConfigError, Rating
 
@@ -88,7 +88,7 @@ def feedback_question(config: SalesforceConfig, query: Query) -> CsatQuery:
     """The Feedback Management answers' query, once the configured question is found."""
     name = identifier(config.csat_question, "csat_question")
     found = query(f"SELECT Id, DeveloperName FROM SurveyQuestion WHERE DeveloperName = '{name}'")
-    ids = [row["Id"] for row in found if is_salesforce_id(row.get("Id"))]
+    ids = [i for row in found if (i := salesforce_id(row.get("Id"))) is not None]
     if not ids:
         raise ConfigError(
             f"source {config.source!r}: csat_question = {name!r} names no SurveyQuestion of "
@@ -119,10 +119,10 @@ def ratings_from_rows(
         fields = survey_fields(config)
         return tuple(rating_from_survey_record(config.source, row, fields) for row in rows)
     parents = {
-        str(row[key])
+        parent
         for row in rows
         for key in ("InvitationId", "ResponseId")
-        if is_salesforce_id(row.get(key))
+        if (parent := salesforce_id(row.get(key))) is not None
     }
     case_of = links.cases_of(parents)
     found = (
@@ -158,7 +158,8 @@ class SubjectLinks:
             for row in self._query(
                 f"SELECT ParentId, SubjectId FROM SurveySubject WHERE ParentId IN ({listed})"
             ):
-                subject = row.get("SubjectId")
-                if is_salesforce_id(subject) and str(subject).startswith("500"):
-                    self._known[str(row["ParentId"])] = str(subject)
+                parent = salesforce_id(row.get("ParentId"))
+                subject = salesforce_id(row.get("SubjectId"))
+                if parent is not None and subject is not None and subject.startswith("500"):
+                    self._known[parent] = subject
         return {p: case for p in asked if (case := self._known.get(p)) is not None}

@@ -40,10 +40,13 @@ from connectors.http import (
 )
 from connectors.salesforce_config import SalesforceConfig
 from connectors.wire import (
+    MAX_JSON_DEPTH,
     ForeignOriginError,
     OriginBoundSession,
     ParsedResponse,
     RetriableHTTPError,
+    json_depth_exceeds,
+    loaded_json,
     origin_of,
     read_body,
 )
@@ -181,7 +184,7 @@ def salesforce_session(
             raise RetriableHTTPError(f"{where} failed with {status}")
         if status >= 400:
             raise _refusal(config, status, body, where, path)
-        return _parsed(response, body, where)
+        return _parsed(response, body, where, path)
 
     session.hooks["response"].append(sort_response)
     return session
@@ -194,6 +197,8 @@ def _path_kind(path: str) -> str:
 
 def _error_code(body: bytes) -> tuple[str, str]:
     """(errorCode, message) of a Salesforce error body, ("", "") when it is not one."""
+    if json_depth_exceeds(body, MAX_JSON_DEPTH):
+        return "", ""
     try:
         value = json.loads(body)
     except ValueError:
@@ -250,22 +255,23 @@ def _refusal(
     )
 
 
-def _parsed(response: requests.Response, body: bytes, where: str) -> requests.Response | None:
-    """JSON answers parsed once and checked; CSV (Bulk results) and XML (SOAP login) as is."""
+# Put by the hook where a Bulk result page came without `Sforce-Locator`: whether that page
+# was the last one only the job's record count can say (connectors/salesforce_bulk.py).
+LOCATOR_NOT_GIVEN = "deskmetrics:no-locator-header"
+
+
+def _parsed(
+    response: requests.Response, body: bytes, where: str, path: str
+) -> requests.Response | None:
+    """JSON answers parsed once and checked; CSV (Bulk results) checked and passed on as is,
+    XML (SOAP login) as is. What a second try may cure is a `RetriableHTTPError`."""
     kind = response.headers.get("Content-Type", "").lower()
     if "csv" in kind:
-        if "Sforce-NumberOfRecords" not in response.headers:
-            raise RetriableHTTPError(f"{where} sent a Bulk result page without its record count")
+        _check_result_page(response, body, where)
         return None
     if "xml" in kind:
         return None
-    try:
-        value = json.loads(body)
-    except ValueError:
-        raise RetriableHTTPError(
-            f"{where} answered with a body that is not JSON ({kind or 'no type'}; "
-            f"{len(body)} bytes): cut short, or a proxy's page in the way?"
-        ) from None
+    value = loaded_json(body, where)
     if not isinstance(value, dict):
         raise RetriableHTTPError(f"{where} answered with a JSON {type(value).__name__}")
     records = value.get("records")
@@ -273,12 +279,8 @@ def _parsed(response: requests.Response, body: bytes, where: str) -> requests.Re
         not isinstance(records, list) or not all(isinstance(r, dict) for r in records)
     ):
         raise RetriableHTTPError(f"{where} answered with records that are not objects")
-    link = value.get("nextRecordsUrl")
-    if value.get("done") is False and not isinstance(link, str):
-        raise RetriableHTTPError(f"{where} says more records follow but gives no nextRecordsUrl")
-    if isinstance(link, str) and not link.startswith("/services/data/"):
-        # simple-salesforce puts the instance before it: only a path of the instance will do.
-        raise RetriableHTTPError(f"{where} gave a nextRecordsUrl that is not a query path")
+    if _QUERY_PATH.search(path):
+        _check_query_page(value, where)
     if "totalSize" in value and (
         not isinstance(value["totalSize"], int) or isinstance(value["totalSize"], bool)
     ):
@@ -287,6 +289,51 @@ def _parsed(response: requests.Response, body: bytes, where: str) -> requests.Re
     parsed.__dict__.update(response.__dict__)
     parsed.parsed = value
     return parsed
+
+
+# REST query pages: `query/`, `queryAll/` and their `query/{locator}-{offset}` next pages.
+_QUERY_PATH = re.compile(r"/services/data/v[^/]+/query(?:All)?(?:/|$)")
+
+
+def _check_query_page(page: dict[str, Any], where: str) -> None:
+    """A query page is complete only when it says so: `done: true`, or a `nextRecordsUrl`
+    to the rest (then `done` is set false for whoever reads it). Anything else is a page
+    cut short (research/salesforce-api.md 1.3): taking it as the last would end the window
+    with records unread."""
+    link = page.get("nextRecordsUrl")
+    if link is not None and not isinstance(link, str):
+        raise RetriableHTTPError(f"{where} gave a nextRecordsUrl that is not text")
+    if isinstance(link, str) and not link.startswith("/services/data/"):
+        # simple-salesforce puts the instance before it: only a path of the instance will do.
+        raise RetriableHTTPError(f"{where} gave a nextRecordsUrl that is not a query path")
+    done = page.get("done")
+    if done is True:
+        return
+    if done not in (False, None):
+        raise RetriableHTTPError(f"{where} gave a done that is not true or false")
+    if link is None:
+        raise RetriableHTTPError(
+            f"{where} says neither that it is done nor where the rest is (no done: true, "
+            "no nextRecordsUrl): a page cut short"
+        )
+    page["done"] = False
+
+
+def _check_result_page(response: requests.Response, body: bytes, where: str) -> None:
+    """A Bulk result page: its record count a number, its text UTF-8; a missing locator
+    header marked (`LOCATOR_NOT_GIVEN`) for the reader to check against the job's count."""
+    count = response.headers.get("Sforce-NumberOfRecords")
+    if count is None or not count.strip().isdigit():
+        shown = "no" if count is None else f"an unreadable ({count[:20]!r})"
+        raise RetriableHTTPError(f"{where} sent a Bulk result page with {shown} record count")
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        raise RetriableHTTPError(
+            f"{where} sent a Bulk result page that is not UTF-8 text (at byte {bad.start})"
+        ) from None
+    if "Sforce-Locator" not in response.headers:
+        response.headers["Sforce-Locator"] = LOCATOR_NOT_GIVEN
 
 
 def logged_in(

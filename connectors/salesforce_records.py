@@ -35,6 +35,8 @@ from interactions import (
     StatusChange,
 )
 
+# Fields that hold a customer's own words of who they are: stored only as a keyed hash.
+PERSONAL_FIELDS = ("SuppliedEmail",)
 USER_PREFIX = "005"  # docs/metrics.md "Words": Agent
 QUEUE_PREFIX = "00G"  # docs/metrics.md "Words": groups and queues are never agents
 _SALESFORCE_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
@@ -67,6 +69,29 @@ def is_salesforce_id(value: Any) -> bool:
     return isinstance(value, str) and _SALESFORCE_ID.match(value) is not None
 
 
+_SUFFIX_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+
+
+def full_id(value: str) -> str:
+    """A Salesforce Id in its 18-character form: a 15-character Id (case-sensitive, as an
+    integration or a report export may pass it on) gets its case-safe suffix, one
+    character per 5-character chunk saying which of its letters are upper case. Ids are
+    compared and stored in this form only, so one record is never two."""
+    if len(value) != 15:
+        return value
+    suffix = ""
+    for start in (0, 5, 10):
+        chunk = value[start : start + 5]
+        bits = sum(1 << i for i, char in enumerate(chunk) if "A" <= char <= "Z")
+        suffix += _SUFFIX_CHARACTERS[bits]
+    return value + suffix
+
+
+def salesforce_id(value: Any) -> str | None:
+    """`value` as an 18-character Id, or None when it is no Salesforce Id."""
+    return full_id(str(value)) if is_salesforce_id(value) else None
+
+
 def is_user_id(value: Any) -> bool:
     """Whether `value` is the Id of a `User` (an agent, docs/metrics.md "Words")."""
     return is_salesforce_id(value) and str(value).startswith(USER_PREFIX)
@@ -80,7 +105,7 @@ def is_queue_id(value: Any) -> bool:
 
 def owner_of(value: Any) -> str | None:
     """The owning agent an `OwnerId` names: the user, or None for a queue (no owner)."""
-    return str(value) if is_user_id(value) else None
+    return full_id(str(value)) if is_user_id(value) else None
 
 
 def _fail(obj: str, record: Mapping[str, Any], field: str, problem: str) -> MalformedRecordError:
@@ -95,7 +120,7 @@ def _required_id(obj: str, record: Mapping[str, Any], field: str) -> str:
     value = record.get(field)
     if not is_salesforce_id(value):
         raise _fail(obj, record, field, f"is not a Salesforce Id ({shown(value)})")
-    return str(value)
+    return full_id(str(value))
 
 
 def _optional_text(value: Any) -> str | None:
@@ -173,12 +198,9 @@ def interaction_from_case(
     ]
     contact = case.get("ContactId")
     email = _optional_text(case.get("SuppliedEmail"))
-    if is_salesforce_id(contact):
-        customer_id: str | None = str(contact)
-    elif email is not None:
+    customer_id = salesforce_id(contact)
+    if customer_id is None and email is not None:
         customer_id = hashed_email(email, email_key)
-    else:
-        customer_id = None
     owner = case.get("OwnerId")
     return Interaction(
         source=source,
@@ -190,7 +212,7 @@ def interaction_from_case(
         deleted=_flag("Case", case, "IsDeleted", default=False),
         customer_id=customer_id,
         owner_id=owner_of(owner),
-        group_id=str(owner) if is_queue_id(owner) else None,
+        group_id=full_id(str(owner)) if is_queue_id(owner) else None,
         solved_at=_time("Case", case, "ClosedDate", required=False),
     )
 
@@ -361,13 +383,13 @@ def rating_from_feedback_response(
     Feedback Management answers cannot be edited (research/salesforce-api.md "Settled
     since"); one that was changed all the same is dated by its `SystemModstamp`."""
     obj = "SurveyQuestionResponse"
-    if response.get("QuestionId") != question_id:
+    if salesforce_id(response.get("QuestionId")) != question_id:
         return None
     case_id = next(
         (
-            case_of[str(parent)]
-            for parent in (response.get("InvitationId"), response.get("ResponseId"))
-            if parent is not None and str(parent) in case_of
+            case_of[parent]
+            for value in (response.get("InvitationId"), response.get("ResponseId"))
+            if (parent := salesforce_id(value)) is not None and parent in case_of
         ),
         None,
     )

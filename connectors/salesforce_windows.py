@@ -22,12 +22,22 @@ from connectors.pagination import LoopGuard
 from connectors.protocol import Cursor, Page
 from connectors.salesforce_config import SalesforceConfig
 from connectors.salesforce_http import BulkJobGoneError, QueryLocatorError, QueryTimeoutError
-from connectors.salesforce_records import parse_time
-from interactions import MalformedRecordError, Quarantined, SourceError
+from connectors.salesforce_records import PERSONAL_FIELDS, hashed_email, parse_time
+from interactions import CursorStuckError, MalformedRecordError, Quarantined, SourceError
 
 log = logging.getLogger(__name__)
 
 SMALLEST_WINDOW = timedelta(seconds=1)  # QUERY_TIMEOUT halves a window down to this
+MAX_STALLED_PASSES = 3  # queries from one moment that end in an expired link, at the most
+# What a pass keeps of a Bulk job in its cursor, and the values it has without one.
+_NO_JOB: dict[str, Any] = {
+    "job": None,
+    "job_to": None,
+    "job_done": False,
+    "job_total": None,
+    "job_read": 0,
+    "locator": "",
+}
 
 Query = Callable[[str, bool], dict[str, Any]]
 
@@ -46,7 +56,8 @@ class Window:
         condition: str = "",
     ) -> None:
         self.stream, self.obj, self.stamp = stream, obj, stamp
-        self.fields = ", ".join(fields)
+        self.names = tuple(fields)
+        self.fields = ", ".join(self.names)
         self.parse, self.include_deleted, self.condition = parse, include_deleted, condition
 
     def soql(self, start: datetime, end: datetime, ordered: bool) -> str:
@@ -88,8 +99,11 @@ class WindowReader:
         """The pages of one pass over a windowed stream, from `cursor`.
 
         Cursor of a pass in progress: `from`/`to` (the pass's window), `at` (everything
-        stamped before it is stored), `span` (the window size after a QUERY_TIMEOUT), and
-        `job`/`locator` of a Bulk read in progress. After a finished pass: `from` only.
+        stamped before it is stored), `span` (the window size after a QUERY_TIMEOUT), and of
+        a Bulk read in progress `job`, `job_to` (the end of the window it answers),
+        `job_done` and `job_total` (polled complete, and its record count), `job_read` and
+        `locator` (the records read and the next result page). After a finished pass:
+        `from` only.
         """
         cursor = cursor or {}
         start = _cursor_time(cursor, "from") or since
@@ -100,8 +114,8 @@ class WindowReader:
             "to": end.isoformat(),
             "at": cursor.get("at") or start.isoformat(),
             "span": cursor.get("span"),
-            "job": cursor.get("job"),
-            "locator": cursor.get("locator") or "",
+            **_NO_JOB,
+            **{key: cursor[key] for key in _NO_JOB if cursor.get("job") and key in cursor},
         }
         # Each page goes out as soon as it is made: holding one back to mark it the last
         # would keep two pages in memory.
@@ -115,11 +129,12 @@ class WindowReader:
 
     def _window_pages(self, window: Window, state: dict[str, Any], end: datetime) -> Iterator[Page]:
         at = datetime.fromisoformat(state["at"])
+        stalled = 0  # REST passes in a row that ended (an expired link) without moving `at`
         while at < end:
             span = timedelta(seconds=state["span"]) if state["span"] else None
             upper = min(end, at + span) if span else end
             if state["job"]:
-                yield from self._bulk_pages(window, state, at, upper)
+                yield from self._bulk_pages(window, state, upper)
             else:
                 try:
                     first = self._query(window.soql(at, upper, True), window.include_deleted)
@@ -137,19 +152,30 @@ class WindowReader:
                         window.stream,
                         total,
                     )
-                    state["job"] = bulk.start_job(
+                    job = bulk.start_job(
                         self._bulk_call(window.obj),
                         window.soql(at, upper, False),
                         window.include_deleted,
                     )
-                    state["locator"] = ""
-                    state["job_to"] = upper.isoformat()
-                    yield from self._bulk_pages(window, state, at, upper, started=True)
+                    state.update(_NO_JOB, job=job, job_to=upper.isoformat())
+                    # Stored at once: a run stopped from here on polls or reads this job
+                    # instead of probing the window and starting another.
+                    yield self._page(window, [], state)
+                    yield from self._bulk_pages(window, state, upper, started=True)
                 else:
                     pages = self._rest_pages(window, state, first, at, upper)
                     del first  # the pages hold it, and let it go page by page
                     yield from pages
-            at = datetime.fromisoformat(state["at"])
+            moved = datetime.fromisoformat(state["at"])
+            stalled = stalled + 1 if moved == at and not state["job"] else 0
+            if stalled > MAX_STALLED_PASSES:
+                raise CursorStuckError(
+                    f"{self.config.source} {window.stream}: {stalled} queries in a row from "
+                    f"{at.isoformat()} ended with an expired next-page link before any "
+                    "record moved the cursor; stopping this stream with its cursor kept. Run "
+                    "again later; if it repeats, report it."
+                )
+            at = moved
 
     def _rest_pages(
         self,
@@ -159,12 +185,13 @@ class WindowReader:
         at: datetime,
         upper: datetime,
     ) -> Iterator[Page]:
-        guard = LoopGuard(self.config, window.stream)
+        guard = LoopGuard(self.config, window.stream, expected=page.get("totalSize"))
         while True:
             rows = page.get("records") or []
             finished = page.get("done") is not False
             link = None if finished else str(page["nextRecordsUrl"])
             del page  # one page in memory: this one goes before the next is asked for
+            guard.counted(len(rows))
             if finished:
                 state["at"] = upper.isoformat()
             elif rows:
@@ -189,31 +216,36 @@ class WindowReader:
                 return
 
     def _bulk_pages(
-        self,
-        window: Window,
-        state: dict[str, Any],
-        at: datetime,
-        upper: datetime,
-        started: bool = False,
+        self, window: Window, state: dict[str, Any], upper: datetime, started: bool = False
     ) -> Iterator[Page]:
         """The pages of the job in `state` (`started`: just now, so not complete yet)."""
         call = self._bulk_call(window.obj)
         job_to = datetime.fromisoformat(state.get("job_to") or upper.isoformat())
         try:
-            bulk.wait_for_job(call, state["job"], self._bulk_wait, started)
+            if not state["job_done"]:
+                total = bulk.wait_for_job(call, state["job"], self._bulk_wait, started)
+                state.update(job_done=True, job_total=total)
+                # Stored at once: a run stopped from here reads the results without a poll.
+                yield self._page(window, [], state)
+            guard = LoopGuard(
+                self.config,
+                f"{window.stream} Bulk job {state['job']}",
+                expected=state["job_total"],
+                read=int(state["job_read"] or 0),
+            )
             for result in bulk.result_pages(
-                call, state["job"], state["locator"], self.config.bulk_page_records
+                call, state["job"], state["locator"], self.config.bulk_page_records, guard
             ):
-                state["locator"] = result.next_locator
+                state.update(locator=result.next_locator, job_read=guard.read)
                 if not result.next_locator:
-                    state.update(job=None, locator="", at=job_to.isoformat())
-                    state.pop("job_to", None)
+                    state.update(_NO_JOB, at=job_to.isoformat())
                 yield self._page(window, result.rows, state)
                 del result  # let the page go before the next is asked for
         except BulkJobGoneError:
-            log.warning("%s %s: the Bulk job expired; querying again", self.config.source, at)
-            state.update(job=None, locator="")
-            state.pop("job_to", None)
+            log.warning(
+                "%s %s: the Bulk job expired; querying again", self.config.source, window.stream
+            )
+            state.update(_NO_JOB)
 
     def _page(self, window: Window, rows: list[dict[str, Any]], state: dict[str, Any]) -> Page:
         try:
@@ -229,12 +261,22 @@ class WindowReader:
                 except MalformedRecordError as bad:
                     records += (
                         Quarantined.of(
-                            self.config.source, window.stream, row, "Id", str(bad),
-                            datetime.now(UTC),
+                            self.config.source, window.stream, self._kept(window, row), "Id",
+                            str(bad), datetime.now(UTC),
                         ),
                     )  # fmt: skip
         reached = datetime.fromisoformat(state["at"])
         return Page(window.stream, records, dict(state), False, reached=reached, read=len(rows))
+
+    def _kept(self, window: Window, row: dict[str, Any]) -> dict[str, Any]:
+        """What a set-aside row keeps: the fields deskmetrics asked for, a customer's
+        address as its keyed hash (docs/salesforce.md "Privacy"), never anything else."""
+        kept = {name: row.get(name) for name in window.names}
+        for name in PERSONAL_FIELDS:
+            address = kept.get(name)
+            if address not in (None, ""):
+                kept[name] = hashed_email(str(address), self.config.customer_hash_key)
+        return kept
 
 
 def _soql_time(moment: datetime) -> str:

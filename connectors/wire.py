@@ -5,8 +5,10 @@
   (`ForeignOriginError`).
 - `read_body` reads a body in small pieces under a whole-response deadline (a per-read
   timeout alone lets a server that sends a byte a second hold a run for ever).
-- `parsed_page` parses it once and checks it is a JSON object and a page that does not
-  contradict itself; `ParsedResponse` hands that one parse to the client library.
+- `loaded_json` parses it once, its nesting depth bounded before the parse (a body nested
+  200,000 deep would end the run in a `RecursionError`); `parsed_page` checks it is a JSON
+  object and a page that does not contradict itself; `ParsedResponse` hands that one parse
+  to the client library.
 
 A fault of the body is a `RetriableHTTPError`: a second try usually cures it, and the
 retry policy ends a persistent one in a clear `SourceUnavailableError`.
@@ -15,6 +17,7 @@ retry policy ends a persistent one in a clear `SourceUnavailableError`.
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
@@ -26,6 +29,10 @@ from interactions import SourceError
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _PIECE_BYTES = 64 * 1024  # one read of the body; the deadline is checked between reads
+# No API page nests deeper than a handful of levels; far below Python's recursion limit.
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_A_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
 
 
 class RetriableHTTPError(Exception):
@@ -168,16 +175,7 @@ def parsed_page(response: requests.Response, body: bytes, where: str, path: str)
             f"{where} answered {kind.split(';')[0]!r}, not JSON (a proxy, a login or a "
             "maintenance page in the way?)"
         )
-    try:
-        value = json.loads(body, parse_constant=_no_constant)
-    except ValueError as broken:
-        at = f" at byte {broken.pos}" if isinstance(broken, json.JSONDecodeError) else ""
-        raise RetriableHTTPError(
-            f"{where} answered with JSON that does not parse{at} of {len(body)} bytes "
-            "(cut short, or not JSON at all)"
-        ) from None
-    except RecursionError:
-        raise RetriableHTTPError(f"{where} answered with JSON nested too deeply") from None
+    value = loaded_json(body, where)
     if not isinstance(value, dict):
         raise RetriableHTTPError(
             f"{where} answered with a JSON {type(value).__name__}, not the object a page is"
@@ -198,6 +196,39 @@ def parsed_page(response: requests.Response, body: bytes, where: str, path: str)
     parsed.__dict__.update(response.__dict__)
     parsed.parsed = value
     return parsed
+
+
+def loaded_json(body: bytes, where: str) -> Any:
+    """`body` parsed as JSON, or a `RetriableHTTPError` saying why not: not JSON, cut short,
+    NaN or Infinity, or nested deeper than `MAX_JSON_DEPTH` (checked before parsing)."""
+    if json_depth_exceeds(body, MAX_JSON_DEPTH):
+        raise RetriableHTTPError(
+            f"{where} answered with JSON nested deeper than {MAX_JSON_DEPTH} levels (or with "
+            "brackets that do not pair): no API page does"
+        )
+    try:
+        return json.loads(body, parse_constant=_no_constant)
+    except ValueError as broken:
+        at = f" at byte {broken.pos}" if isinstance(broken, json.JSONDecodeError) else ""
+        raise RetriableHTTPError(
+            f"{where} answered with JSON that does not parse{at} of {len(body)} bytes "
+            "(cut short, or not JSON at all)"
+        ) from None
+
+
+def json_depth_exceeds(body: bytes, limit: int) -> bool:
+    """Whether the brackets of a JSON text nest deeper than `limit` (or do not pair).
+
+    In C-speed passes, never recursing: strings out, everything but brackets out, then the
+    innermost pairs taken away level by level; a normal page is empty after a few levels."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_A_BRACKET)
+    for _ in range(limit):
+        if not brackets:
+            return False
+        brackets = brackets.replace(b"[]", b"").replace(b"{}", b"")
+    return bool(brackets)
 
 
 def _check_pagination(page: dict[str, Any], where: str, path: str) -> None:

@@ -444,6 +444,9 @@ class ZendeskConnector:
         found = self._request("users show_many", lambda: list(self._client.users(ids=ids)))
         return [user.to_dict() for user in found]
 
+    def recall(self, cursors: Mapping[str, Cursor | None]) -> None:
+        """Nothing: each Zendesk stream's cursor is all that stream needs."""
+
     def check(self) -> str:
         """One cheap authenticated request (`GET /api/v2/users/me.json`, for `deskmetrics
         check`): whom the token belongs to. Zendesk's incremental exports are for admins

@@ -160,9 +160,9 @@ def backfill(
 ) -> SourceResult:
     """Read the window [since, until) of one source into cursors of its own, then score.
 
-    It holds the source's lease as `sync_source` does, with no time bound (a backfill is
-    started and watched by hand, and resumes where it stopped); once `stop` is set it
-    ends after the page in hand and scores nothing.
+    It holds the source's lease as `sync_source` does, with a time bound of its own
+    (`sync.max_backfill_minutes`: a backfill resumes where it stopped, so a long one is
+    several runs); once `stop` is set it ends after the page in hand and scores nothing.
     """
     settings.enabled_sources(name)
     if until is not None and until <= since:
@@ -176,7 +176,9 @@ def backfill(
         _lease(engine, settings, name, lease_wait_seconds, stop) as lease,
         recorded_run(engine, "backfill", name, lease.holder) as run,
     ):
-        bounds = RunBounds.of_run(0, stop, lease)
+        bounds = RunBounds.of_run(
+            settings.sync.max_backfill_minutes, stop, lease, "sync.max_backfill_minutes"
+        )
         result = pull_source(
             engine, settings, name, start, end, prefix, progress, config, policy, bounds, run
         )

@@ -77,7 +77,8 @@ class SourceResult:
 
 
 class RunTimeLimitError(DeskmetricsError):
-    """A run passed its time bound (`sync.max_run_minutes`) and stopped after a page."""
+    """A run passed its time bound (`sync.max_run_minutes`, `sync.max_backfill_minutes`)
+    and stopped after a page."""
 
 
 @dataclass(frozen=True)
@@ -94,19 +95,24 @@ class RunBounds:
     deadline: float | None = None
     minutes: float = 0.0
     lease: HeldLease | None = None
+    setting: str = "sync.max_run_minutes"  # where `minutes` comes from, for messages
 
     @classmethod
     def of_run(
-        cls, minutes: float, stop: threading.Event | None, lease: HeldLease | None
+        cls,
+        minutes: float,
+        stop: threading.Event | None,
+        lease: HeldLease | None,
+        setting: str = "sync.max_run_minutes",
     ) -> RunBounds:
         deadline = time.monotonic() + minutes * 60 if minutes > 0 else None
-        return cls(stop, deadline, minutes, lease)
+        return cls(stop, deadline, minutes, lease, setting)
 
     def stopping(self) -> bool:
         return self.stop is not None and self.stop.is_set()
 
     def policy(self, policy: RetryPolicy) -> RetryPolicy:
-        return replace(policy, run_deadline=self.deadline, stop=self.stop)
+        return replace(policy, run_deadline=self.deadline, run_bound=self.setting, stop=self.stop)
 
     def after_page(self, name: str, stream: str) -> bool:
         """True when the run must stop now (a stop was asked for); raises past its bounds."""
@@ -115,9 +121,10 @@ class RunBounds:
         if self.deadline is not None and time.monotonic() >= self.deadline:
             raise RunTimeLimitError(
                 f"{name} {stream}: this run passed its time bound of {self.minutes:g} minutes "
-                "(sync.max_run_minutes) and stopped after the page in hand, whose cursor is "
+                f"({self.setting}) and stopped after the page in hand, whose cursor is "
                 "saved: the next run goes on from there. If runs this long are expected (a "
-                "first sync of a large desk), raise sync.max_run_minutes or backfill first."
+                f"first sync of a large desk), raise {self.setting}"
+                + (" or backfill first." if self.setting == "sync.max_run_minutes" else ".")
             )
         return self.stopping()
 
@@ -205,6 +212,7 @@ def _pull_streams(
     if not stream_prefix:
         saved = {s: c or _open_backfill_cursor(engine, name, s) for s, c in saved.items()}
     number, finished = pass_position(saved)
+    connector.recall({stream: _connector_cursor(cursor) for stream, cursor in saved.items()})
     failures: list[DeskmetricsError] = []
     for stream in streams:
         key = f"{stream_prefix}{stream}"

@@ -12,6 +12,7 @@ Each `[sources.NAME]` table is checked by the model of its `type` (`ZendeskSourc
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -82,6 +84,7 @@ class SyncSettings(_Section):
     overlap_minutes: float = Field(5.0, ge=0)
     max_empty_pages: int = Field(20, ge=1)
     max_run_minutes: float = Field(60.0, ge=0)  # 0: no bound
+    max_backfill_minutes: float = Field(720.0, ge=0)  # one backfill run's bound; 0: none
 
 
 class LeaseSettings(_Section):
@@ -233,6 +236,15 @@ class SalesforceSourceSettings(_SourceSection):
                 f"{value!r} is not a Salesforce address: write https://yourcompany.my."
                 "salesforce.com (or http://127.0.0.1:PORT for the sandbox), no path"
             )
+        host = urlsplit(value).hostname or ""
+        if value.lower().startswith("http://") and not _is_loopback(host):
+            # The login would send the password and token, and every request the session
+            # id, in clear text: only a server on this machine (the sandbox) may be plain.
+            raise ValueError(
+                f"{value!r} uses plain http, which would send the org's credentials in clear "
+                f"text to {host}: write https://{host} (plain http is for a server on this "
+                "machine only, such as the sandbox on 127.0.0.1)"
+            )
         return value
 
     @field_validator("api_version")
@@ -253,6 +265,16 @@ class SalesforceSourceSettings(_SourceSection):
                 "custom object or a Feedback Management question; clear the other"
             )
         return self
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether `host` is this machine: `localhost`, or an address in 127.0.0.0/8 or ::1."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 # One `[sources.NAME]` table, told apart by its `type` (connectors/registry.py).

@@ -172,7 +172,8 @@ def test_the_allowance_share_stops_each_run_cleanly_and_later_runs_finish(
     tmp_path: Path,
 ) -> None:
     desk, expected = _clean_tables(tmp_path, **CUSTOM_OBJECT)
-    source = {**CUSTOM_OBJECT, "max_allowance_share": 0.01}  # 10 requests of 1,000 a run
+    # 7 requests of 1,000 a run: a backfill of this desk takes three runs or more.
+    source = {**CUSTOM_OBJECT, "max_allowance_share": 0.007}
     with served_org(tmp_path / "capped", {"daily_allowance": 1000}, desk, **source) as org:
         stops = 0
         while org.backfill().stopped:

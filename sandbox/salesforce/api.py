@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 from sandbox.desk import Desk
 from sandbox.salesforce import logins
 from sandbox.salesforce.access import Access
+from sandbox.salesforce.bends import Bends
 from sandbox.salesforce.bulk import DEFAULT_MAX_RECORDS, BulkJobs, Reply
 from sandbox.salesforce.face import Face, salesforce_face
 from sandbox.salesforce.injected import InjectedErrors
@@ -31,6 +32,7 @@ from sandbox.salesforce.queries import (
     error,
 )
 from sandbox.salesforce.schema import OBJECTS, describe
+from sandbox.salesforce.short_ids import with_short_ids
 from sandbox.salesforce.soql import SoqlError
 from sandbox.salesforce.values import Record, sf_datetime
 from sandbox.salesforce.wire import Handler, Replies
@@ -78,6 +80,11 @@ class SalesforceSandbox(InjectsFaults):
         self._lock = threading.Lock()
         self.cursors = QueryCursors(open_cursors)
         self._errors = InjectedErrors()
+        self._bends = Bends(self.cursors.alias)
+        # Objects whose records are served with every Id in them (their own, and the Ids
+        # they point to) in the 15-character form, as an integration or a report export
+        # may give them; the org itself keeps and matches Ids whatever their form.
+        self.short_ids: set[str] = set()
         self._face: tuple[int, Face] | None = None
         self._stopping = threading.Event()
         self.replies = Replies(self.access.limit_info, self.faults, self._stopping)
@@ -156,6 +163,11 @@ class SalesforceSandbox(InjectsFaults):
         text = message or f"{code} (injected by the sandbox)"
         self._errors.add(code, status, text, times, path_contains)
 
+    def bend(self, kind: str, times: int = 1, path_contains: str | None = None) -> None:
+        """Bend the next `times` matching answers as `kind` (sandbox/salesforce/bends.py):
+        a page without `done`, a Bulk page without its locator, a body nested too deep…"""
+        self._bends.add(kind, times, path_contains)
+
     # ---- request handling ------------------------------------------------------------------
 
     def handle_request(self, req: Handler) -> None:
@@ -167,7 +179,12 @@ class SalesforceSandbox(InjectsFaults):
         fault = self.faults.take(parts.path)
         if fault is not None and self.replies.fault_first(req, parts.path, fault):
             return
-        status, payload, content_type, headers = self._respond(req, parts.path, parts.query, body)
+        reply = self._respond(req, parts.path, parts.query, body)
+        if self.short_ids:
+            reply = with_short_ids(reply, self.short_ids, self.bulk.object_of(parts.path))
+        status, payload, content_type, headers = self._bends.apply(
+            parts.path, parse_qs(parts.query), reply
+        )
         self.replies.send(req, parts.path, status, payload, content_type, headers)
 
     def _respond(self, req: Handler, path: str, query: str, body: bytes) -> Reply:

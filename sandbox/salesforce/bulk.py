@@ -14,6 +14,7 @@ import base64
 import csv
 import io
 import json
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -89,6 +90,13 @@ class BulkJobs:
             info = job.info(version)
         info["state"] = "UploadComplete"
         return 200, json.dumps(info).encode(), JSON_TYPE, {}
+
+    def object_of(self, path: str) -> str | None:
+        """The object a job's results answer (`.../jobs/query/{id}/results`) is of."""
+        found = re.search(r"/jobs/query/(\w+)/results", path)
+        with self._lock:
+            job = self._jobs.get(found[1]) if found else None
+        return job.object_name if job else None
 
     def status(self, version: str, job_id: str) -> Reply:
         with self._lock:

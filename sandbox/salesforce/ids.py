@@ -33,7 +33,7 @@ def _base62(number: int, width: int) -> str:
     return "".join(reversed(digits))
 
 
-def _case_safe_suffix(id15: str) -> str:
+def case_safe_suffix(id15: str) -> str:
     """Salesforce's suffix: one character per 5-character chunk, encoding which are upper case."""
     suffix = ""
     for start in (0, 5, 10):
@@ -45,7 +45,7 @@ def _case_safe_suffix(id15: str) -> str:
 def sf_id(prefix: str, number: int) -> str:
     """The 18-character id of record `number` of the object whose key prefix is `prefix`."""
     id15 = prefix + _POD + _base62(number, 9)
-    return id15 + _case_safe_suffix(id15)
+    return id15 + case_safe_suffix(id15)
 
 
 def user_id(desk_user_id: int) -> str:

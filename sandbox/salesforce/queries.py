@@ -69,6 +69,19 @@ class QueryCursors:
                 self._cursors.popitem(last=False)
         return self._page(version, locator, 0, batch)
 
+    def alias(self, locator: str) -> str | None:
+        """A new locator over the rows of `locator` (None when that one is not open)."""
+        with self._lock:
+            cursor = self._cursors.get(locator)
+            if cursor is None:
+                return None
+            self._opened += 1
+            fresh = ids.sf_id("01g", self._opened)
+            self._cursors[fresh] = cursor
+            while len(self._cursors) > self.open_cursors:
+                self._cursors.popitem(last=False)
+        return fresh
+
     def next_page(self, version: str, locator: str, offset: int, batch: int) -> Answer:
         return self._page(version, locator, offset, batch)
 

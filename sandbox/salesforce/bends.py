@@ -1,0 +1,145 @@
+"""Answers bent on the way out, as a broken proxy or a misbehaving org sends them:
+`SalesforceSandbox.bend`.
+
+Owns `Bends`, the queue of bends waiting for their requests, and what each does to an answer
+the sandbox already made (status, body, content type, headers):
+
+    no_done          a query page without its `done` key (any `nextRecordsUrl` kept)
+    cut_page         a query page without `done` and without `nextRecordsUrl`
+    fresh_link       a query page whose `nextRecordsUrl` is a new locator serving the same
+                     records again (a loop no repeated link gives away)
+    no_locator       a Bulk result page without its `Sforce-Locator` header
+    locator_cycle    Bulk result pages whose `Sforce-Locator` goes back to the locator asked
+                     for before, so the pages go round two by two
+    bad_count        a Bulk result page whose `Sforce-NumberOfRecords` is `many`
+    bad_utf8         a Bulk result page with bytes that are not UTF-8 in a cell
+    deep_json        a JSON body nested 200,000 arrays deep
+
+Faults of the wire itself are sandbox/wire/faults.py's; error bodies are injected.py's.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+Reply = tuple[int, bytes, str, dict[str, str]]
+
+KINDS = frozenset(
+    {
+        "no_done",
+        "cut_page",
+        "fresh_link",
+        "no_locator",
+        "locator_cycle",
+        "bad_count",
+        "bad_utf8",
+        "deep_json",
+    }
+)
+DEEP = 200_000
+_NEXT_PAGE = re.compile(r"/query(?:All)?/(?P<locator>[A-Za-z0-9]+)-(?P<offset>\d+)$")
+
+
+@dataclass
+class _Bend:
+    kind: str
+    times: int
+    path_contains: str | None
+
+
+class Bends:
+    """Bends waiting for their answers; safe to use from the server's threads.
+
+    `alias(locator)` opens a new query locator over the same rows (the REST cursors'); a
+    `fresh_link` bend uses it."""
+
+    def __init__(self, alias: Callable[[str], str | None]) -> None:
+        self._waiting: list[_Bend] = []
+        self._lock = threading.Lock()
+        self._alias = alias
+        self._asked_before: dict[str, str] = {}  # job id -> the locator asked for before
+
+    def add(self, kind: str, times: int, path_contains: str | None) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown bend {kind!r}: choose one of {sorted(KINDS)}")
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        with self._lock:
+            self._waiting.append(_Bend(kind, times, path_contains))
+
+    def apply(self, path: str, query: dict[str, list[str]], reply: Reply) -> Reply:
+        """`reply` as the first waiting bend that matches `path` and fits the answer makes it."""
+        with self._lock:
+            bend = next(
+                (
+                    b
+                    for b in self._waiting
+                    if (b.path_contains is None or b.path_contains in path) and _fits(b.kind, reply)
+                ),
+                None,
+            )
+            if bend is None:
+                return reply
+            bend.times -= 1
+            if bend.times == 0:
+                self._waiting.remove(bend)
+        return self._bent(bend.kind, path, query, reply)
+
+    def _bent(self, kind: str, path: str, query: dict[str, list[str]], reply: Reply) -> Reply:
+        status, payload, content_type, headers = reply
+        if kind == "deep_json":
+            return status, b"[" * DEEP + b"]" * DEEP, content_type, headers
+        if kind in ("no_done", "cut_page", "fresh_link"):
+            page = json.loads(payload)
+            page.pop("done", None)
+            if kind == "cut_page":
+                page.pop("nextRecordsUrl", None)
+            if kind == "fresh_link":
+                page["nextRecordsUrl"] = self._same_records_again(path, page)
+            return status, json.dumps(page).encode(), content_type, headers
+        headers = dict(headers)
+        if kind == "no_locator":
+            headers.pop("Sforce-Locator", None)
+        elif kind == "bad_count":
+            headers["Sforce-NumberOfRecords"] = "many"
+        elif kind == "bad_utf8":
+            header, _, rows = payload.partition(b"\n")
+            payload = header + b"\n" + rows[:1] + b"\xff\xfe" + rows[1:]
+        elif kind == "locator_cycle":
+            job = path.split("/jobs/query/", 1)[1].split("/", 1)[0]
+            asked = query.get("locator", [""])[0]
+            with self._lock:
+                before = self._asked_before.get(job, "")
+                self._asked_before[job] = asked
+            if asked and before and before != asked:
+                headers["Sforce-Locator"] = before
+        return status, payload, content_type, headers
+
+    def _same_records_again(self, path: str, page: dict[str, object]) -> str:
+        """A new locator at this page's own offset: following it gives these records again."""
+        link = str(page.get("nextRecordsUrl") or "")
+        found = _NEXT_PAGE.search(link)
+        if found is None:
+            return link
+        asked = _NEXT_PAGE.search(path)
+        offset = int(asked["offset"]) if asked else 0
+        fresh = self._alias(found["locator"])
+        return link[: found.start("locator")] + f"{fresh}-{offset}" if fresh else link
+
+
+def _fits(kind: str, reply: Reply) -> bool:
+    """Whether a bend of `kind` can bend this answer: a 200 of the right kind of body."""
+    status, payload, content_type, headers = reply
+    if status != 200:
+        return False
+    if kind in ("no_done", "cut_page"):
+        return "json" in content_type and b'"records"' in payload
+    if kind == "fresh_link":
+        return "json" in content_type and b'"nextRecordsUrl"' in payload
+    if kind == "deep_json":
+        return "json" in content_type
+    return "csv" in content_type and "Sforce-Locator" in headers

@@ -168,6 +168,10 @@ class SalesforceSandbox(InjectsFaults):
         a page without `done`, a Bulk page without its locator, a body nested too deep…"""
         self._bends.add(kind, times, path_contains)
 
+    def clear_bends(self) -> None:
+        """Bend nothing more: every bend still waiting is dropped."""
+        self._bends.clear()
+
     # ---- request handling ------------------------------------------------------------------
 
     def handle_request(self, req: Handler) -> None:

@@ -4,7 +4,8 @@
 Owns `Bends`, the queue of bends waiting for their requests, and what each does to an answer
 the sandbox already made (status, body, content type, headers):
 
-    no_done          a query page without its `done` key (any `nextRecordsUrl` kept)
+    no_done          a query page that has more to follow, without its `done` key (its
+                     `nextRecordsUrl` kept)
     cut_page         a query page without `done` and without `nextRecordsUrl`
     fresh_link       a query page whose `nextRecordsUrl` is a new locator serving the same
                      records again (a loop no repeated link gives away)
@@ -71,6 +72,10 @@ class Bends:
         with self._lock:
             self._waiting.append(_Bend(kind, times, path_contains))
 
+    def clear(self) -> None:
+        with self._lock:
+            self._waiting.clear()
+
     def apply(self, path: str, query: dict[str, list[str]], reply: Reply) -> Reply:
         """`reply` as the first waiting bend that matches `path` and fits the answer makes it."""
         with self._lock:
@@ -136,9 +141,9 @@ def _fits(kind: str, reply: Reply) -> bool:
     status, payload, content_type, headers = reply
     if status != 200:
         return False
-    if kind in ("no_done", "cut_page"):
+    if kind == "cut_page":
         return "json" in content_type and b'"records"' in payload
-    if kind == "fresh_link":
+    if kind in ("no_done", "fresh_link"):
         return "json" in content_type and b'"nextRecordsUrl"' in payload
     if kind == "deep_json":
         return "json" in content_type

@@ -42,7 +42,7 @@ from deskmetrics.settings import Settings, load_settings
 from deskmetrics.status import read_status
 from deskmetrics.status_view import lines_of, status_json
 from interactions import DeskmetricsError, InputError, WarehouseError
-from warehouse.access import is_read_only
+from warehouse.access import database_failure, is_read_only
 from warehouse.schema import open_engine
 
 log = logging.getLogger("deskmetrics")
@@ -54,14 +54,24 @@ def _fail(message: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
+# Where `_setup` leaves the database's shown URL, for an error the database raises later.
+DATABASE_SHOWN = "deskmetrics.database"
+
+
 class _Group(click.Group):
-    """Turns expected errors into `Error: …` and exit 1 at the edge, and only there."""
+    """Turns expected errors into `Error: …` and exit 1 at the edge, and only there: the
+    database's refusals (read-only, full, gone, unreachable) included."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except DeskmetricsError as failed:
             _fail(str(failed))
+        except DBAPIError as refused:
+            failure = database_failure(refused, ctx.meta.get(DATABASE_SHOWN, "database.url"))
+            if failure is None:
+                raise  # not a refusal: a bug, with its traceback
+            _fail(str(failure))
 
 
 config_option = click.option(
@@ -99,7 +109,8 @@ def _setup(config_path: Path | None) -> tuple[Settings, Any]:
     settings = load_settings(config_path)
     # The views flag low samples by the settings' threshold (warehouse/views.py).
     engine = open_engine(settings.database_url(), min_sample=settings.report.min_sample)
-    log.debug("database: %s", engine.url.render_as_string(hide_password=True))
+    click.get_current_context().meta[DATABASE_SHOWN] = _shown(engine)
+    log.debug("database: %s", _shown(engine))
     return settings, engine
 
 

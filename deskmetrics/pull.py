@@ -32,6 +32,7 @@ from interactions import (
     DeskmetricsError,
     MalformedRecordError,
 )
+from warehouse.access import database_file_gone
 from warehouse.facts import owners_without_agent, recent_activity
 from warehouse.leases import HeldLease
 from warehouse.store import (
@@ -220,6 +221,9 @@ def _pull_streams(
                 if page.reached is not None:
                     kept["reached"] = int(page.reached.timestamp())
                 store_page(engine, name, key, page.records, kept, rule, page.high_water_mark)
+                gone = database_file_gone(engine)
+                if gone is not None:
+                    raise gone
                 done.pages += 1
                 done.records += page.read
                 if progress is not None:

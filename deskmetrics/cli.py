@@ -148,16 +148,20 @@ def main(verbose: bool) -> None:
 def sync(config_path: Path | None, source: str | None) -> None:
     """One incremental pass of every enabled source, then score what changed.
 
-    Example: deskmetrics sync --config /etc/deskmetrics/settings.toml
+    SIGTERM or Ctrl-C stops it after the page in hand, as does a source's
+    max_allowance_share: it says so and exits 75; run it again to go on. Example:
+
+        deskmetrics sync --config /etc/deskmetrics/settings.toml
     """
     settings, engine = _setup(config_path)
-    with progress_bars() as progress, _stop_on_sigterm() as stop:
+    with progress_bars() as progress, _stop_on_signals() as stop, _interrupted("sync"):
         results = pipeline.sync(engine, settings, source, progress=progress, stop=stop)
     for result in results:
         read = ", ".join(f"{s.stream} {s.records}" for s in result.streams)
         out.print(
             f"{result.source}: read {read}; {result.usage.summary()}", highlight=False, markup=False
         )
+    _exit_if_stopped("sync", results, stop)
 
 
 @main.command()
@@ -170,36 +174,81 @@ def backfill(
 ) -> None:
     """Read a window of history with cursors of its own; rerun to resume.
 
-    It never moves the scheduled sync's cursors. Example:
+    It never moves the scheduled sync's cursors. SIGTERM or Ctrl-C stops it after the page
+    in hand, as does a source's max_allowance_share: it says so and exits 75. Example:
 
         deskmetrics backfill --source zendesk --since 2026-01-01 --until 2026-07-01
     """
     since = _day(since_text, "--since")
     until = _day(until_text, "--until") if until_text else None
     settings, engine = _setup(config_path)
-    with progress_bars() as progress, _stop_on_sigterm() as stop:
+    with progress_bars() as progress, _stop_on_signals() as stop, _interrupted("backfill"):
         result = pipeline.backfill(engine, settings, source, since, until, progress, stop=stop)
     read = ", ".join(f"{s.stream} {s.records}" for s in result.streams)
-    out.print(
-        f"{source}: backfilled {read}; {result.usage.summary()}", highlight=False, markup=False
-    )
+    done = "stopped early after reading" if result.stopped else "backfilled"
+    out.print(f"{source}: {done} {read}; {result.usage.summary()}", highlight=False, markup=False)
+    _exit_if_stopped("backfill", [result], stop)
+
+
+# sysexits.h EX_TEMPFAIL: the command stopped early and a rerun goes on from where it
+# stopped (docs/operations.md "Exit codes").
+STOPPED_EARLY = 75
+
+
+class _StopRequest(threading.Event):
+    """Set by SIGTERM or a first Ctrl-C; `by` names which."""
+
+    by = ""
 
 
 @contextmanager
-def _stop_on_sigterm() -> Iterator[threading.Event]:
-    """SIGTERM (systemd, `timeout`, `docker stop`) lets the page in hand commit, then the
-    command ends cleanly; the next run goes on from there."""
-    stop = threading.Event()
+def _stop_on_signals() -> Iterator[_StopRequest]:
+    """SIGTERM (systemd, `timeout`, `docker stop`) or Ctrl-C lets the page in hand commit,
+    then the command ends, saying so; the next run goes on from there. A second Ctrl-C
+    interrupts at once (`_interrupted`)."""
+    stop = _StopRequest()
 
     def handle(number: int, frame: object) -> None:
-        log.info("SIGTERM: stopping after the page in hand")
+        if stop.is_set() and number == signal.SIGINT:
+            raise KeyboardInterrupt
+        stop.by = "Ctrl-C" if number == signal.SIGINT else signal.Signals(number).name
+        log.info("%s: stopping after the page in hand (Ctrl-C again: at once)", stop.by)
         stop.set()
 
-    previous = signal.signal(signal.SIGTERM, handle)
+    previous = {number: signal.signal(number, handle) for number in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield stop
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+@contextmanager
+def _interrupted(command: str) -> Iterator[None]:
+    """A second Ctrl-C: the page in hand is dropped (its cursor stands), and the command
+    says so and exits `STOPPED_EARLY` instead of click's bare "Aborted!"."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        _say_stopped(command, "interrupted by Ctrl-C; the page in hand was not stored")
+
+
+def _exit_if_stopped(command: str, results: list[Any], stop: _StopRequest) -> None:
+    reasons = [f"{r.source}: {r.stopped_by}" for r in results if r.stopped and r.stopped_by]
+    if stop.is_set():
+        reasons = [f"stopped by {stop.by}"]
+    if reasons:
+        _say_stopped(command, "; ".join(dict.fromkeys(reasons)))
+
+
+def _say_stopped(command: str, why: str) -> NoReturn:
+    out.print(
+        f"{command} stopped early ({why}): what it read is stored with its cursors; run the "
+        "same command again to go on from there.",
+        highlight=False,
+        markup=False,
+    )
+    sys.exit(STOPPED_EARLY)
 
 
 @main.command()

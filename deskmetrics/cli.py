@@ -402,10 +402,11 @@ STATUS_UNKNOWN = 3  # `status` could not tell (settings, database): as a monitor
 def status(config_path: Path | None, fmt: str) -> None:
     """Per source and stream: cursor, last success, lag, last error, lease; recent runs.
 
-    Exits 0 when healthy, 1 when an enabled source lags more than [status]
-    lag_alert_minutes, 2 when a stream has been failing for more than [status]
-    failing_alert_minutes, 3 when the settings or the database cannot be read: for cron,
-    systemd or a monitor. Example:
+    Exits 0 when healthy; 1 when an enabled source lags more than [status]
+    lag_alert_minutes, has never been read completely, or has records in quarantine
+    (degraded); 2 when a stream has been failing for more than [status]
+    failing_alert_minutes since its first failure, or has never succeeded; 3 when the
+    settings or the database cannot be read: for cron, systemd or a monitor. Example:
 
         deskmetrics status --format json
     """
@@ -414,6 +415,11 @@ def status(config_path: Path | None, fmt: str) -> None:
         found = read_status(engine, datetime.now(UTC), settings)
     except DeskmetricsError as failed:
         _fail(str(failed), STATUS_UNKNOWN)
+    except DBAPIError as refused:
+        failure = database_failure(refused, _shown(engine))
+        if failure is None:
+            raise
+        _fail(str(failure), STATUS_UNKNOWN)
     if fmt == "json":
         click.echo(status_json(found, _shown(engine)))
     else:

@@ -118,7 +118,8 @@ def _setup(config_path: Path | None) -> tuple[Settings, Any]:
 @click.option("-v", "--verbose", is_flag=True, help="Log debug detail (never secrets).")
 @click.version_option(package_name="deskmetrics")
 def main(verbose: bool) -> None:
-    """Transfer rate, first-contact resolution and CSAT per agent, from Zendesk into SQL.
+    """Transfer rate, first-contact resolution and CSAT per agent, from Zendesk and
+    Salesforce Service Cloud into SQL.
 
     Pull with `sync` (scheduled) or `backfill` (a window), then read `report` or point a
     BI tool at the database. What each figure means and how it is counted, with a worked

@@ -139,7 +139,8 @@ def main(verbose: bool) -> None:
     # are method, path and status only, worth seeing with -v.
     logging.getLogger("zenpy").setLevel(logging.INFO if verbose else logging.WARNING)
     if not verbose:
-        for noisy in ("urllib3", "requests"):
+        # alembic logs every plugin it sets up at INFO on each new database: not news.
+        for noisy in ("urllib3", "requests", "alembic"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

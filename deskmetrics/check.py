@@ -86,6 +86,18 @@ def _source_checks(
             max_wait_seconds=min(base.max_wait_seconds, CHECK_MAX_WAIT_SECONDS),
         )
     for name in enabled:
+        unfilled = settings.sources[name].unfilled()
+        if unfilled:
+            results.append(
+                CheckResult(
+                    f"source {name}",
+                    False,
+                    f"[sources.{name}] is enabled but {' and '.join(unfilled)} "
+                    f"{'is' if len(unfilled) == 1 else 'are'} empty: fill in or disable it "
+                    "(enabled = false).",
+                )
+            )
+            continue
         try:
             config = settings.source_config(name, env)
         except DeskmetricsError as missing:

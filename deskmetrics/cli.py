@@ -42,7 +42,7 @@ from deskmetrics.settings import Settings, load_settings
 from deskmetrics.status import read_status
 from deskmetrics.status_view import lines_of, status_json
 from interactions import DeskmetricsError, InputError, WarehouseError
-from warehouse.access import is_read_only
+from warehouse.access import database_failure, is_read_only
 from warehouse.schema import open_engine
 
 log = logging.getLogger("deskmetrics")
@@ -54,14 +54,24 @@ def _fail(message: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
+# Where `_setup` leaves the database's shown URL, for an error the database raises later.
+DATABASE_SHOWN = "deskmetrics.database"
+
+
 class _Group(click.Group):
-    """Turns expected errors into `Error: …` and exit 1 at the edge, and only there."""
+    """Turns expected errors into `Error: …` and exit 1 at the edge, and only there: the
+    database's refusals (read-only, full, gone, unreachable) included."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except DeskmetricsError as failed:
             _fail(str(failed))
+        except DBAPIError as refused:
+            failure = database_failure(refused, ctx.meta.get(DATABASE_SHOWN, "database.url"))
+            if failure is None:
+                raise  # not a refusal: a bug, with its traceback
+            _fail(str(failure))
 
 
 config_option = click.option(
@@ -99,7 +109,8 @@ def _setup(config_path: Path | None) -> tuple[Settings, Any]:
     settings = load_settings(config_path)
     # The views flag low samples by the settings' threshold (warehouse/views.py).
     engine = open_engine(settings.database_url(), min_sample=settings.report.min_sample)
-    log.debug("database: %s", engine.url.render_as_string(hide_password=True))
+    click.get_current_context().meta[DATABASE_SHOWN] = _shown(engine)
+    log.debug("database: %s", _shown(engine))
     return settings, engine
 
 
@@ -107,7 +118,8 @@ def _setup(config_path: Path | None) -> tuple[Settings, Any]:
 @click.option("-v", "--verbose", is_flag=True, help="Log debug detail (never secrets).")
 @click.version_option(package_name="deskmetrics")
 def main(verbose: bool) -> None:
-    """Transfer rate, first-contact resolution and CSAT per agent, from Zendesk into SQL.
+    """Transfer rate, first-contact resolution and CSAT per agent, from Zendesk and
+    Salesforce Service Cloud into SQL.
 
     Pull with `sync` (scheduled) or `backfill` (a window), then read `report` or point a
     BI tool at the database. What each figure means and how it is counted, with a worked
@@ -127,7 +139,8 @@ def main(verbose: bool) -> None:
     # are method, path and status only, worth seeing with -v.
     logging.getLogger("zenpy").setLevel(logging.INFO if verbose else logging.WARNING)
     if not verbose:
-        for noisy in ("urllib3", "requests"):
+        # alembic logs every plugin it sets up at INFO on each new database: not news.
+        for noisy in ("urllib3", "requests", "alembic"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -137,16 +150,20 @@ def main(verbose: bool) -> None:
 def sync(config_path: Path | None, source: str | None) -> None:
     """One incremental pass of every enabled source, then score what changed.
 
-    Example: deskmetrics sync --config /etc/deskmetrics/settings.toml
+    SIGTERM or Ctrl-C stops it after the page in hand, as does a source's
+    max_allowance_share: it says so and exits 75; run it again to go on. Example:
+
+        deskmetrics sync --config /etc/deskmetrics/settings.toml
     """
     settings, engine = _setup(config_path)
-    with progress_bars() as progress, _stop_on_sigterm() as stop:
+    with progress_bars() as progress, _stop_on_signals() as stop, _interrupted("sync"):
         results = pipeline.sync(engine, settings, source, progress=progress, stop=stop)
     for result in results:
         read = ", ".join(f"{s.stream} {s.records}" for s in result.streams)
         out.print(
             f"{result.source}: read {read}; {result.usage.summary()}", highlight=False, markup=False
         )
+    _exit_if_stopped("sync", results, stop)
 
 
 @main.command()
@@ -159,36 +176,81 @@ def backfill(
 ) -> None:
     """Read a window of history with cursors of its own; rerun to resume.
 
-    It never moves the scheduled sync's cursors. Example:
+    It never moves the scheduled sync's cursors. SIGTERM or Ctrl-C stops it after the page
+    in hand, as does a source's max_allowance_share: it says so and exits 75. Example:
 
         deskmetrics backfill --source zendesk --since 2026-01-01 --until 2026-07-01
     """
     since = _day(since_text, "--since")
     until = _day(until_text, "--until") if until_text else None
     settings, engine = _setup(config_path)
-    with progress_bars() as progress, _stop_on_sigterm() as stop:
+    with progress_bars() as progress, _stop_on_signals() as stop, _interrupted("backfill"):
         result = pipeline.backfill(engine, settings, source, since, until, progress, stop=stop)
     read = ", ".join(f"{s.stream} {s.records}" for s in result.streams)
-    out.print(
-        f"{source}: backfilled {read}; {result.usage.summary()}", highlight=False, markup=False
-    )
+    done = "stopped early after reading" if result.stopped else "backfilled"
+    out.print(f"{source}: {done} {read}; {result.usage.summary()}", highlight=False, markup=False)
+    _exit_if_stopped("backfill", [result], stop)
+
+
+# sysexits.h EX_TEMPFAIL: the command stopped early and a rerun goes on from where it
+# stopped (docs/operations.md "Exit codes").
+STOPPED_EARLY = 75
+
+
+class _StopRequest(threading.Event):
+    """Set by SIGTERM or a first Ctrl-C; `by` names which."""
+
+    by = ""
 
 
 @contextmanager
-def _stop_on_sigterm() -> Iterator[threading.Event]:
-    """SIGTERM (systemd, `timeout`, `docker stop`) lets the page in hand commit, then the
-    command ends cleanly; the next run goes on from there."""
-    stop = threading.Event()
+def _stop_on_signals() -> Iterator[_StopRequest]:
+    """SIGTERM (systemd, `timeout`, `docker stop`) or Ctrl-C lets the page in hand commit,
+    then the command ends, saying so; the next run goes on from there. A second Ctrl-C
+    interrupts at once (`_interrupted`)."""
+    stop = _StopRequest()
 
     def handle(number: int, frame: object) -> None:
-        log.info("SIGTERM: stopping after the page in hand")
+        if stop.is_set() and number == signal.SIGINT:
+            raise KeyboardInterrupt
+        stop.by = "Ctrl-C" if number == signal.SIGINT else signal.Signals(number).name
+        log.info("%s: stopping after the page in hand (Ctrl-C again: at once)", stop.by)
         stop.set()
 
-    previous = signal.signal(signal.SIGTERM, handle)
+    previous = {number: signal.signal(number, handle) for number in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield stop
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+@contextmanager
+def _interrupted(command: str) -> Iterator[None]:
+    """A second Ctrl-C: the page in hand is dropped (its cursor stands), and the command
+    says so and exits `STOPPED_EARLY` instead of click's bare "Aborted!"."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        _say_stopped(command, "interrupted by Ctrl-C; the page in hand was not stored")
+
+
+def _exit_if_stopped(command: str, results: list[Any], stop: _StopRequest) -> None:
+    reasons = [f"{r.source}: {r.stopped_by}" for r in results if r.stopped and r.stopped_by]
+    if stop.is_set():
+        reasons = [f"stopped by {stop.by}"]
+    if reasons:
+        _say_stopped(command, "; ".join(dict.fromkeys(reasons)))
+
+
+def _say_stopped(command: str, why: str) -> NoReturn:
+    out.print(
+        f"{command} stopped early ({why}): what it read is stored with its cursors; run the "
+        "same command again to go on from there.",
+        highlight=False,
+        markup=False,
+    )
+    sys.exit(STOPPED_EARLY)
 
 
 @main.command()
@@ -342,10 +404,11 @@ STATUS_UNKNOWN = 3  # `status` could not tell (settings, database): as a monitor
 def status(config_path: Path | None, fmt: str) -> None:
     """Per source and stream: cursor, last success, lag, last error, lease; recent runs.
 
-    Exits 0 when healthy, 1 when an enabled source lags more than [status]
-    lag_alert_minutes, 2 when a stream has been failing for more than [status]
-    failing_alert_minutes, 3 when the settings or the database cannot be read: for cron,
-    systemd or a monitor. Example:
+    Exits 0 when healthy; 1 when an enabled source lags more than [status]
+    lag_alert_minutes, has never been read completely, or has records in quarantine
+    (degraded); 2 when a stream has been failing for more than [status]
+    failing_alert_minutes since its first failure, or has never succeeded; 3 when the
+    settings or the database cannot be read: for cron, systemd or a monitor. Example:
 
         deskmetrics status --format json
     """
@@ -354,6 +417,11 @@ def status(config_path: Path | None, fmt: str) -> None:
         found = read_status(engine, datetime.now(UTC), settings)
     except DeskmetricsError as failed:
         _fail(str(failed), STATUS_UNKNOWN)
+    except DBAPIError as refused:
+        failure = database_failure(refused, _shown(engine))
+        if failure is None:
+            raise
+        _fail(str(failure), STATUS_UNKNOWN)
     if fmt == "json":
         click.echo(status_json(found, _shown(engine)))
     else:

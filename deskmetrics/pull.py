@@ -32,6 +32,7 @@ from interactions import (
     DeskmetricsError,
     MalformedRecordError,
 )
+from warehouse.access import database_file_gone
 from warehouse.facts import owners_without_agent, recent_activity
 from warehouse.leases import HeldLease
 from warehouse.store import (
@@ -61,7 +62,8 @@ class SourceResult:
     source: str
     streams: list[StreamResult] = field(default_factory=list)
     usage: ApiUsage = field(default_factory=ApiUsage)
-    stopped: bool = False  # a stop was asked for: the run ended after the page in hand
+    stopped: bool = False  # the run ended early, after the page in hand: `stopped_by`
+    stopped_by: str = ""  # why, in a few words
     seconds: float = 0.0
     lag: timedelta | None = None  # the source's clock minus its high-water mark, at the end
 
@@ -74,6 +76,9 @@ class SourceResult:
             f"{self.source}: {ended}read {read}; {self.usage.requests} requests; "
             f"{self.seconds:.1f} s; lag behind the source {lag}"
         )
+
+
+STOP_ASKED = "a stop was asked for"
 
 
 class RunTimeLimitError(DeskmetricsError):
@@ -228,17 +233,24 @@ def _pull_streams(
                 if page.reached is not None:
                     kept["reached"] = int(page.reached.timestamp())
                 store_page(engine, name, key, page.records, kept, rule, page.high_water_mark)
+                gone = database_file_gone(engine)
+                if gone is not None:
+                    raise gone
                 done.pages += 1
                 done.records += page.read
                 if progress is not None:
                     progress(stream, page, until)
                 if bounds is not None and bounds.after_page(name, stream):
-                    result.stopped = True
+                    result.stopped, result.stopped_by = True, STOP_ASKED
                     break
         except AllowanceShareUsed as share_used:
             # A clean stop: the page in hand is stored with its cursor; the next run goes on.
             log.warning("%s", share_used)
             result.stopped = True
+            result.stopped_by = (
+                f"its share of the daily API allowance was used (sources.{name}."
+                "max_allowance_share)"
+            )
             break
         except (CursorStuckError, MalformedRecordError) as failed:
             # This stream alone cannot go on; it counts as finished for this pass so the
@@ -252,7 +264,7 @@ def _pull_streams(
                 # The stop cut the page in hand short (its retries end): nothing of it was
                 # stored, its cursor stands, and a stop is no error.
                 log.info("%s %s: stopped during a page (%s)", name, stream, failed)
-                result.stopped = True
+                result.stopped, result.stopped_by = True, STOP_ASKED
                 break
             record_error(engine, name, key, str(failed))
             if failures:  # the earlier failure stays the one reported; this one is logged

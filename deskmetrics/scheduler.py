@@ -14,6 +14,12 @@ and a nightly rescore of the trailing `schedule.rescore_days` days at
   that run ends (`SchedulerJobs.fell_due`).
 - SIGTERM or SIGINT sets the stop flag: each run ends after the page in hand (stored with
   its cursor), running jobs finish, `run_scheduler` returns and `run` exits 0.
+- An error a retry cannot cure (the settings, a secret, credentials refused, a database
+  that cannot be written) stops every job the same way, and `run_scheduler` raises it:
+  `run` exits 1, so systemd restarts it or alerts, instead of a worker that looks alive
+  and writes nothing. Any other failure (a source or database unreachable for now) is
+  logged in one line, kept in `sync_state` and `runs` for `status`, and tried again at
+  the job's next fire time.
 """
 
 from __future__ import annotations
@@ -39,11 +45,13 @@ from apscheduler.schedulers.blocking import BlockingScheduler  # type: ignore[im
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from deskmetrics import pipeline
 from deskmetrics.crontab import crontab_trigger
 from deskmetrics.settings import Settings, SyncSchedule
-from interactions import ConfigError, DeskmetricsError
+from interactions import AuthenticationError, ConfigError, DeskmetricsError, WarehouseError
+from warehouse.access import DatabaseUnreachableError, database_failure
 from warehouse.leases import LeaseHeldError
 
 log = logging.getLogger(__name__)
@@ -70,6 +78,7 @@ class SchedulerJobs:
         self.stop = stop
         self._due_again: set[str] = set()
         self._lock = threading.Lock()
+        self.fatal: DeskmetricsError | None = None  # what stopped the scheduler, if anything
 
     def fell_due(self, job_id: str) -> None:
         """The job's fire time came while its previous run was going: run once more after."""
@@ -99,11 +108,35 @@ class SchedulerJobs:
         except LeaseHeldError as held:
             log.info("%s: skipped this run: %s", source, held.held_by)
             return
-        except DeskmetricsError as failed:
+        except (DeskmetricsError, DBAPIError) as failed:
             # What the run stored before it failed is kept, and its days are scored below.
-            log.error("%s: sync failed: %s", source, failed)
+            if not self._goes_on(f"{source}: sync", failed):
+                return
         if not self.stop.is_set():
             self._score(f"{source}: scoring the days this sync changed")
+
+    def _goes_on(self, what: str, failed: DeskmetricsError | DBAPIError) -> bool:
+        """Whether the scheduler goes on after `failed`: yes, logged, when the next fire
+        time may get through; no when a retry cannot cure it, and then every job stops
+        and `run_scheduler` raises it. A database error that is no refusal (a bug) is
+        raised here, with its traceback."""
+        error = failed
+        if isinstance(failed, DBAPIError):
+            shown = self.engine.url.render_as_string(hide_password=True)
+            found = database_failure(failed, shown)
+            if found is None:
+                raise failed
+            error = found
+        fatal = isinstance(error, ConfigError | AuthenticationError | WarehouseError)
+        if not fatal or isinstance(error, DatabaseUnreachableError):
+            log.error("%s failed: %s; tried again at its next run", what, error)
+            return True
+        with self._lock:
+            if self.fatal is None:
+                self.fatal = DeskmetricsError(f"{what} failed, and a retry cannot cure it: {error}")
+        log.info("%s: stopping every job; `deskmetrics run` ends with an error", what)
+        self.stop.set()
+        return False
 
     def rescore(self) -> None:
         """Recompute the trailing `schedule.rescore_days` local days, today included."""
@@ -115,8 +148,8 @@ class SchedulerJobs:
         started = time.monotonic()
         try:
             written = pipeline.score_when_free(self.engine, self.settings, days=days)
-        except DeskmetricsError as failed:
-            log.error("%s failed: %s", what, failed)
+        except (DeskmetricsError, DBAPIError) as failed:
+            self._goes_on(what, failed)
             return
         if written is None:
             return  # another process is scoring: it said so, and the days stay dirty
@@ -175,7 +208,8 @@ def _sync_trigger(schedule: SyncSchedule, timezone: str) -> Any:
 
 def run_scheduler(engine: Engine, settings: Settings, stop: threading.Event | None = None) -> None:
     """Run the jobs until SIGTERM or SIGINT (or `stop`, when given), then return once the
-    runs in hand have stored their page and finished."""
+    runs in hand have stored their page and finished; raise the error that stopped them
+    when a retry could not cure it."""
     stop = stop or threading.Event()
     if not log.isEnabledFor(logging.DEBUG):
         # Its own lines would double each run's (adding, running, executed); its errors stay.
@@ -201,6 +235,8 @@ def run_scheduler(engine: Engine, settings: Settings, stop: threading.Event | No
     finally:
         restore()
     log.info("stopped: every run in hand has finished")
+    if jobs.fatal is not None:
+        raise jobs.fatal
 
 
 def _shut_down_when_stopped(

@@ -150,6 +150,10 @@ class _SourceSection(_Section):
 
     _cron = field_validator("sync_cron")(_checked_cron)
 
+    def unfilled(self) -> tuple[str, ...]:
+        """The keys that must be filled in before the source can be read and are empty."""
+        return ()
+
 
 class ZendeskSourceSettings(_SourceSection):
     type: Literal["zendesk"] = "zendesk"
@@ -161,6 +165,21 @@ class ZendeskSourceSettings(_SourceSection):
     # survey responses, both, or "auto" (legacy, plus surveys once one is seen enabled).
     csat: Literal["auto", "legacy", "surveys", "both"] = "auto"
     survey_locale: str = "en-us"
+
+    def unfilled(self) -> tuple[str, ...]:
+        where = () if self.subdomain or self.base_url else ("subdomain (or base_url)",)
+        return where + (() if self.email else ("email",))
+
+    @field_validator("subdomain")
+    @classmethod
+    def _subdomain_word(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}", value):
+            raise ValueError(
+                f"subdomain {value!r} is not a subdomain: write only its first part, e.g. "
+                'subdomain = "acme" for https://acme.zendesk.com (a full address goes in '
+                "base_url)"
+            )
+        return value
 
     @field_validator("survey_locale")
     @classmethod

@@ -1,18 +1,22 @@
 """`deskmetrics status`: per source and stream, how far the data is complete, what failed,
 who holds the source's lease, and an exit code for cron, systemd or a monitor.
 
-    0 healthy · 1 lagging · 2 failing (failing wins over lagging)
+    0 healthy · 1 lagging or degraded · 2 failing (failing wins over the others)
 
 *Lagging*: an enabled source whose high-water mark (the moment up to which its
-interactions are known complete, METRICS.md "Resolution and first-contact resolution")
-is more than `[status] lag_alert_minutes` behind now; a source without one yet counts
-from the start of its first run, and one that never ran is lagging at once. *Failing*: a
-scheduled stream of an enabled source whose last error is newer than its last success
-(a success clears the error) for more than `[status] failing_alert_minutes`, counted from
-that last success, or from the source's first run if it never succeeded. Backfill windows
-are shown but set no exit code: a window left half done is no outage. Sources in the
-database but not enabled in the settings are shown and not judged.
+interactions are known complete, docs/metrics.md
+"Resolution and first-contact resolution") is more than `[status] lag_alert_minutes`
+behind now; a source that was never read completely (no high-water mark yet) is lagging
+at once, whether it never ran or its first pass is under way.
+*Degraded*: records of the source are in quarantine (set aside, not counted). *Failing*:
+a scheduled stream of an enabled source whose last error is newer than its last success
+(a success clears the error), counted from the first failed sync since that success, for
+more than `[status] failing_alert_minutes`; a stream that has never succeeded is failing
+at once. Backfill windows are shown but set no exit code: a window left half done is no
+outage. Sources in the database but not enabled in the settings are shown and not judged.
 
+A lease whose holder was a process of this machine that has ended is shown as
+abandoned at once, and its run as `abandoned`, without waiting for the lease to expire.
 A source is "complete up to" its high-water mark only when every stream of its latest
 pass finished; a pass that was interrupted says which streams are still to go.
 How a `Status` is shown, as lines or as JSON, is deskmetrics/status_view.py.
@@ -34,13 +38,15 @@ from connectors.registry import DEFAULT_TYPE, streams_of
 from connectors.zendesk_surveys import csat_described
 from deskmetrics.settings import Settings, StatusSettings
 from warehouse.access import is_read_only
+from warehouse.leases import gone_from_this_machine
 from warehouse.quarantine import quarantine_counts
 from warehouse.runs import close_abandoned_runs, recent_runs
 from warehouse.schema import dirty_days, leases, runs, sync_state
 
 SOURCE_ROW = "*"
-HEALTHY, LAGGING, FAILING, NOT_CHECKED = "ok", "lagging", "failing", "not_checked"
-EXIT_CODES = {HEALTHY: 0, LAGGING: 1, FAILING: 2}
+HEALTHY, LAGGING, DEGRADED, FAILING = "ok", "lagging", "degraded", "failing"
+NOT_CHECKED = "not_checked"
+EXIT_CODES = {HEALTHY: 0, LAGGING: 1, DEGRADED: 1, FAILING: 2}
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,7 @@ class StreamStatus:
     next_read_from: datetime | None  # where the next pass starts, once this one finished
     last_success_at: datetime | None
     last_error: str | None
-    failing_minutes: float | None  # since the last success, while there is an error
+    failing_minutes: float | None  # since the first failure after the last success
 
 
 @dataclass(frozen=True)
@@ -74,13 +80,14 @@ class LeaseStatus:
     renewed_at: datetime
     expires_at: datetime
     expired: bool
+    abandoned: bool = False  # its holder was a process of this machine that has ended
 
 
 @dataclass(frozen=True)
 class SourceStatus:
     source: str
     checked: bool  # enabled in the settings: judged for the exit code
-    health: str  # HEALTHY, LAGGING, FAILING or NOT_CHECKED
+    health: str  # HEALTHY, LAGGING, DEGRADED, FAILING or NOT_CHECKED
     problems: tuple[str, ...]  # why it is lagging or failing, one sentence each
     high_water_mark: datetime | None
     lag_minutes: float | None
@@ -105,7 +112,7 @@ class Status:
     @property
     def health(self) -> str:
         found = {s.health for s in self.sources}
-        return next((h for h in (FAILING, LAGGING) if h in found), HEALTHY)
+        return next((h for h in (FAILING, LAGGING, DEGRADED) if h in found), HEALTHY)
 
     @property
     def exit_code(self) -> int:
@@ -116,19 +123,23 @@ def read_status(engine: Engine, now: datetime, settings: Settings | None = None)
     """The status as of `now`. Without settings every source found is judged, with the
     default alert thresholds."""
     limits = settings.status if settings is not None else StatusSettings()
-    _close_abandoned_runs(engine, now)
+    with engine.connect() as conn:
+        dead = {row.holder for row in conn.execute(select(leases.c.holder))}
+    dead = {holder for holder in dead if gone_from_this_machine(holder)}
+    _close_abandoned_runs(engine, now, dead)
     with engine.connect() as conn:
         rows = list(
             conn.execute(select(sync_state).order_by(sync_state.c.source, sync_state.c.stream))
         )
         backlog = int(conn.execute(select(func.count()).select_from(dirty_days)).scalar() or 0)
         held = {row.source: row for row in conn.execute(select(leases))}
-        first_runs = {
-            source: started
-            for source, started in conn.execute(
-                select(runs.c.source, func.min(runs.c.started_at)).group_by(runs.c.source)
-            )
-        }
+        failed_syncs: dict[str, list[datetime]] = defaultdict(list)
+        for source, moment in conn.execute(
+            select(runs.c.source, func.coalesce(runs.c.finished_at, runs.c.started_at))
+            .where(runs.c.command == "sync", runs.c.status == "failed")
+            .order_by(runs.c.started_at)
+        ):
+            failed_syncs[source].append(moment)
     by_source: dict[str, list[Any]] = defaultdict(list)
     for row in rows:
         by_source[row.source].append(row)
@@ -142,8 +153,8 @@ def read_status(engine: Engine, now: datetime, settings: Settings | None = None)
             _streams_of_source(settings, name),
             by_source.get(name, []),
             name in enabled,
-            _lease(held.get(name), now),
-            first_runs.get(name),
+            _lease(held.get(name), now, dead),
+            failed_syncs.get(name, []),
             quarantined.get(name, {}),
             limits,
             now,
@@ -160,12 +171,13 @@ def read_status(engine: Engine, now: datetime, settings: Settings | None = None)
     )
 
 
-def _close_abandoned_runs(engine: Engine, now: datetime) -> None:
-    """Runs whose process died show as `abandoned` once their lease expired; a read-only
-    database shows them as they are."""
+def _close_abandoned_runs(engine: Engine, now: datetime, dead: set[str]) -> None:
+    """Runs whose process died show as `abandoned` once their lease expired, or at once
+    when their holder is a `dead` process of this machine; a read-only database shows
+    them as they are."""
     try:
         with engine.begin() as conn:
-            close_abandoned_runs(conn, now)
+            close_abandoned_runs(conn, now, dead_holders=dead)
     except DBAPIError as refused:
         if not is_read_only(refused):
             raise
@@ -175,11 +187,16 @@ def _minutes(later: datetime, earlier: datetime) -> float:
     return max((later - earlier).total_seconds() / 60, 0.0)
 
 
-def _lease(row: Any, now: datetime) -> LeaseStatus | None:
+def _lease(row: Any, now: datetime, dead: set[str]) -> LeaseStatus | None:
     if row is None:
         return None
     return LeaseStatus(
-        row.holder, row.acquired_at, row.renewed_at, row.expires_at, row.expires_at <= now
+        row.holder,
+        row.acquired_at,
+        row.renewed_at,
+        row.expires_at,
+        row.expires_at <= now,
+        abandoned=row.holder in dead,
     )
 
 
@@ -196,7 +213,7 @@ def _source_status(
     rows: list[Any],
     checked: bool,
     lease: LeaseStatus | None,
-    first_run: datetime | None,
+    failed_syncs: list[datetime],
     quarantined: Mapping[str, int],
     limits: StatusSettings,
     now: datetime,
@@ -208,27 +225,45 @@ def _source_status(
             prefix, _, _ = row.stream.rpartition(":")
             windows[prefix].append(row)
     ordered = sorted(windows.pop("", []), key=lambda r: _stream_order(stream_names, r.stream))
-    streams = tuple(_stream_status(r.stream, r, first_run, now) for r in ordered)
+    streams = tuple(_stream_status(r.stream, r, failed_syncs, now) for r in ordered)
     latest = max((s.pass_number or 0 for s in streams), default=0)
     finished = {s.stream for s in streams if s.pass_number == latest and s.state == "finished"}
     to_go = tuple(name for name in stream_names if streams and name not in finished)
-    lag = _minutes(now, mark) if mark else (_minutes(now, first_run) if first_run else None)
+    lag = _minutes(now, mark) if mark else None
     problems = []
     for s in streams:
-        if s.failing_minutes is not None and s.failing_minutes > limits.failing_alert_minutes:
+        if s.failing_minutes is None:
+            continue
+        if s.last_success_at is None:
+            problems.append(
+                f"{source} {s.stream} has never been read successfully (failing for "
+                f"{s.failing_minutes:.0f} min)"
+            )
+        elif s.failing_minutes > limits.failing_alert_minutes:
             problems.append(
                 f"{source} {s.stream} has been failing for {s.failing_minutes:.0f} min "
                 f"(alert after {limits.failing_alert_minutes:g})"
             )
-    failing = bool(problems)
-    if lag is None:
+    failing, failing_problems = bool(problems), len(problems)
+    if not streams and mark is None:
         problems.append(f"{source} has never been read: run `deskmetrics sync`")
-    elif lag > limits.lag_alert_minutes:
-        since = "its high-water mark" if mark else "its first run, and nothing complete yet"
+    elif mark is None:
         problems.append(
-            f"{source} is {lag:.0f} min behind ({since}; alert after {limits.lag_alert_minutes:g})"
+            f"{source} has never been read completely: no figure of it is settled until its "
+            "first pass finishes (`deskmetrics sync` goes on with it)"
         )
-    health = FAILING if failing else LAGGING if problems else HEALTHY
+    elif lag is not None and lag > limits.lag_alert_minutes:
+        problems.append(
+            f"{source} is {lag:.0f} min behind (its high-water mark; alert after "
+            f"{limits.lag_alert_minutes:g})"
+        )
+    lagging = len(problems) > failing_problems
+    if quarantined:
+        problems.append(
+            f"{source} has {sum(quarantined.values())} records in quarantine, not counted "
+            "(`deskmetrics quarantine` lists them)"
+        )
+    health = FAILING if failing else LAGGING if lagging else DEGRADED if quarantined else HEALTHY
     if not checked:
         health = NOT_CHECKED
     surveys = next((r for r in ordered if r.stream == "survey_responses"), None)
@@ -265,7 +300,7 @@ def _backfill(
 ) -> BackfillStatus:
     since, until = [*prefix.split(":"), "", ""][1:3]  # backfill:<since>:<until>
     ordered = sorted(rows, key=lambda r: _stream_order(names, r.stream.rpartition(":")[2]))
-    streams = tuple(_stream_status(r.stream.rpartition(":")[2], r, None, now) for r in ordered)
+    streams = tuple(_stream_status(r.stream.rpartition(":")[2], r, [], now) for r in ordered)
     return BackfillStatus(since, None if until in ("open", "") else until, streams)
 
 
@@ -278,7 +313,9 @@ def _moment(stamp: Any) -> datetime | None:
     return datetime.fromtimestamp(stamp, UTC) if isinstance(stamp, int | float) else None
 
 
-def _stream_status(name: str, row: Any, first_run: datetime | None, now: datetime) -> StreamStatus:
+def _stream_status(
+    name: str, row: Any, failed_syncs: list[datetime], now: datetime
+) -> StreamStatus:
     cursor = _cursor(row)
     if cursor.get("failed"):
         state = "failed"
@@ -286,7 +323,13 @@ def _stream_status(name: str, row: Any, first_run: datetime | None, now: datetim
         state = "finished"
     else:
         state = "interrupted" if cursor else "not_read"
-    failing_since = row.last_success_at or first_run or row.updated_at
+    # The first failed sync since the last success; without one recorded, that success
+    # (or the row's last change), as the earliest the failure can have started.
+    after = row.last_success_at
+    failing_since = next(
+        (moment for moment in failed_syncs if after is None or moment > after),
+        row.last_success_at or row.updated_at,
+    )
     return StreamStatus(
         stream=name,
         state=state,

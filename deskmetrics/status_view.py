@@ -82,7 +82,7 @@ def _headline(s: SourceStatus) -> str:
     settled = f"up to {_at(mark)}{lag}" if mark else "nothing settled yet"
     return (
         f"{s.source}: pass {s.pass_number} not finished ({', '.join(s.streams_to_go)} to go); "
-        f"FCR is settled up to the last finished ticket export: {settled}{judged}"
+        f"figures are settled as of the last pass that finished: {settled}{judged}"
     )
 
 
@@ -90,6 +90,11 @@ def _lease_text(lease: LeaseStatus | None) -> str:
     if lease is None:
         return "free"
     holder = visible(lease.holder)
+    if lease.abandoned:
+        return (
+            f"free (abandoned: its holder {holder}, a process of this machine, has ended "
+            "without releasing it)"
+        )
     if lease.expired:
         return f"free (the lease of {holder} expired at {_at(lease.expires_at)})"
     return (
@@ -149,6 +154,7 @@ def _lease_json(lease: LeaseStatus | None) -> dict[str, Any] | None:
         "renewed_at": _iso(lease.renewed_at),
         "expires_at": _iso(lease.expires_at),
         "expired": lease.expired,
+        "abandoned": lease.abandoned,
     }
 
 

@@ -283,3 +283,9 @@ def test_report_of_an_unknown_source_names_the_known_ones(tmp_path: Path) -> Non
             "--until", "2026-02-01", "--source", "salesforce"]  # fmt: skip
     line = _one_error_line(run_cli(args))
     assert "'salesforce'" in line and "zendesk" in line
+
+
+def test_a_new_database_logs_no_third_party_info_lines(tmp_path: Path) -> None:
+    write_settings(tmp_path / "s.toml", tmp_path / "w.sqlite", "http://127.0.0.1:9")
+    result = run_cli(["status", "--config", str(tmp_path / "s.toml")])
+    assert "alembic" not in result.stderr, result.stderr

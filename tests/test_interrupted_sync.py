@@ -15,7 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from deskmetrics import pipeline
+from deskmetrics.cli import STOPPED_EARLY
 from tests.desks import TINY, served_desk, table_dump, write_settings
+from tests.salesforce_desks import CUSTOM_OBJECT, SOURCE, served_org
 from warehouse.schema import open_engine, runs
 from warehouse.store import load_cursor
 
@@ -102,7 +104,7 @@ def test_sigterm_lets_the_page_in_hand_commit_then_ends_the_sync_cleanly(tmp_pat
             child.send_signal(signal.SIGTERM)
         finally:
             served.sandbox.release()
-        assert child.wait(timeout=120) == 0
+        assert child.wait(timeout=120) == STOPPED_EARLY
         with served.engine.connect() as conn:
             statuses = list(conn.execute(select(runs.c.status)).scalars())
             events = load_cursor(served.engine, "zendesk", "events")
@@ -115,3 +117,56 @@ def test_sigterm_lets_the_page_in_hand_commit_then_ends_the_sync_cleanly(tmp_pat
         with patch.dict(os.environ, served.environ):
             pipeline.sync(clean, served.settings)
     assert resumed == table_dump(clean)
+
+
+def _stopped_mid_run(
+    tmp_path: Path, command: list[str], number: signal.Signals
+) -> subprocess.CompletedProcess[str]:
+    """`deskmetrics COMMAND` sent `number` while the sandbox holds its events page."""
+    with served_desk(tmp_path, **TINY) as served:
+        served.sandbox.inject("hang", path_contains="ticket_events")
+        child = subprocess.Popen(
+            [sys.executable, "-m", "deskmetrics", *command, "--config", str(served.settings_path)],
+            env={**os.environ, **served.environ},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert served.sandbox.wait_for_hang(1, timeout=120)
+            child.send_signal(number)
+        finally:
+            served.sandbox.release()
+        stdout, stderr = child.communicate(timeout=120)
+    return subprocess.CompletedProcess(command, child.returncode, stdout, stderr)
+
+
+@pytest.mark.parametrize(
+    ("command", "number"),
+    [
+        (["backfill", "--source", "zendesk", "--since", "2026-01-01"], signal.SIGTERM),
+        (["backfill", "--source", "zendesk", "--since", "2026-01-01"], signal.SIGINT),
+        (["sync"], signal.SIGINT),
+    ],
+    ids=["backfill-sigterm", "backfill-ctrl-c", "sync-ctrl-c"],
+)
+def test_a_stopped_run_exits_with_its_own_code_and_says_a_rerun_goes_on(
+    tmp_path: Path, command: list[str], number: signal.Signals
+) -> None:
+    result = _stopped_mid_run(tmp_path, command, number)
+    assert result.returncode == STOPPED_EARLY, result.stderr
+    assert f"{command[0]} stopped early" in result.stdout
+    assert "run the same command again" in result.stdout
+    assert "backfilled" not in result.stdout and "Traceback" not in result.stderr
+
+
+def test_a_backfill_stopped_at_its_allowance_share_exits_with_its_own_code(
+    tmp_path: Path,
+) -> None:
+    source = {**CUSTOM_OBJECT, "max_allowance_share": 0.01}  # 10 requests of 1,000 a run
+    with served_org(tmp_path, {"daily_allowance": 1000}, **source) as org:
+        since, _ = org.period()
+        result = org.cli("backfill", "--source", SOURCE, "--since", str(since))
+    assert result.returncode == STOPPED_EARLY, result.stderr
+    assert "max_allowance_share" in result.stdout
+    assert "run the same command again" in result.stdout

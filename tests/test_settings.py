@@ -10,6 +10,7 @@ import pytest
 
 from connectors.http import RetryPolicy
 from connectors.zendesk import ZendeskConnector
+from deskmetrics.check import run_checks
 from deskmetrics.settings import Settings, ZendeskSourceSettings, load_settings, settings_from
 from interactions import ConfigError
 
@@ -96,3 +97,27 @@ def test_a_source_without_subdomain_or_base_url_says_to_set_one() -> None:
     config = settings.zendesk_config("zendesk", environ={"ZENDESK_API_TOKEN": "t"})
     with pytest.raises(ConfigError, match="neither subdomain nor base_url"):
         ZendeskConnector(config, RetryPolicy())
+
+
+def test_a_url_in_subdomain_is_refused_when_the_settings_load() -> None:
+    with pytest.raises(ConfigError, match=r"subdomain 'https://acme.zendesk.com' is not a"):
+        settings_from({"sources": {"zendesk": {"subdomain": "https://acme.zendesk.com"}}})
+
+
+def test_the_salesforce_example_uncommented_is_an_enabled_salesforce_source() -> None:
+    text = (ROOT / "settings.toml").read_text()
+    example = text[text.index("# [sources.salesforce]") :].splitlines()
+    uncommented = "\n".join(line.removeprefix("# ") for line in example if line.startswith("# "))
+    settings = settings_from({"sources": tomllib.loads(uncommented)["sources"]})
+    assert settings.sources["salesforce"].type == "salesforce"
+    assert settings.enabled_sources() == ["salesforce"]
+
+
+def test_check_of_the_shipped_settings_says_to_fill_in_or_disable_the_empty_source(
+    tmp_path: Path,
+) -> None:
+    # A copy: its relative database path is relative to the file's folder.
+    (tmp_path / "settings.toml").write_text((ROOT / "settings.toml").read_text())
+    results = run_checks(tmp_path / "settings.toml", environ={})
+    zendesk = next(r for r in results if r.name == "source zendesk")
+    assert not zendesk.ok and "fill in or disable" in zendesk.line()

@@ -131,7 +131,7 @@ def test_the_salesforce_example_in_settings_toml_is_every_key_and_valid() -> Non
     assert set(table) == set(SalesforceSourceSettings.model_fields)
     defaults = SalesforceSourceSettings.model_construct().model_dump()
     differing = {key for key, value in table.items() if value != defaults[key]}
-    assert differing == {"enabled", "instance_url", "username"}
+    assert differing == {"instance_url", "username"}  # enabled as shipped: ready to use
     assert settings_from({"sources": {"salesforce": table}}).sources["salesforce"] is not None
 
 

@@ -5,6 +5,9 @@ shape. Warehouses are built row by row, and `now` is passed in."""
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,7 @@ from deskmetrics.settings import Settings, settings_from
 from deskmetrics.status import read_status
 from deskmetrics.status_view import status_json, status_lines
 from tests.desks import write_settings
-from warehouse.schema import leases, open_engine, runs, sync_state
+from warehouse.schema import leases, open_engine, quarantine, runs, sync_state
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 SETTINGS = settings_from(
@@ -110,7 +113,7 @@ def test_failing_wins_over_lagging(engine: Engine) -> None:
     assert len(found.sources[0].problems) == 2  # both are said
 
 
-def test_a_stream_that_never_succeeded_fails_since_the_first_run(engine: Engine) -> None:
+def test_a_stream_that_never_succeeded_is_failing_at_once(engine: Engine) -> None:
     _read_through(engine, NOW - timedelta(minutes=5))
     _stream(engine, "backlog", None, "refused (401)")
     with engine.begin() as conn:
@@ -122,7 +125,40 @@ def test_a_stream_that_never_succeeded_fails_since_the_first_run(engine: Engine)
         )  # fmt: skip
     found = read_status(engine, NOW, SETTINGS)
     assert found.exit_code == 2
-    assert "backlog has been failing for 180 min" in found.sources[0].problems[0]
+    assert found.sources[0].problems[0] == (
+        "zendesk backlog has never been read successfully (failing for 180 min)"
+    )
+
+
+def test_a_source_whose_only_sync_failed_is_failing_within_the_alert_time(
+    engine: Engine,
+) -> None:
+    _stream(engine, "agents", None, "users: refused (401)")
+    _failed_sync(engine, NOW - timedelta(seconds=10))
+    found = read_status(engine, NOW, SETTINGS)
+    assert (found.health, found.exit_code) == ("failing", 2)
+
+
+def test_failing_time_counts_from_the_first_failure_since_the_last_success(
+    engine: Engine,
+) -> None:
+    _read_through(engine, NOW - timedelta(minutes=5))
+    _fail_stream(engine, "events", NOW - timedelta(minutes=4), "events export: 503")
+    _failed_sync(engine, NOW - timedelta(minutes=30))  # before that success: not counted
+    _failed_sync(engine, NOW - timedelta(seconds=10))
+    events = next(t for t in read_status(engine, NOW, SETTINGS).sources[0].streams
+                  if t.stream == "events")  # fmt: skip
+    assert events.failing_minutes is not None and round(events.failing_minutes, 2) == 0.17
+
+
+def _failed_sync(engine: Engine, finished: datetime) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            runs.insert().values(
+                command="sync", source="zendesk", started_at=finished - timedelta(seconds=5),
+                finished_at=finished, status="failed", pages=0, records=0, requests=1,
+            )
+        )  # fmt: skip
 
 
 def test_an_enabled_source_never_read_is_lagging(engine: Engine) -> None:
@@ -131,7 +167,7 @@ def test_an_enabled_source_never_read_is_lagging(engine: Engine) -> None:
     assert found.sources[0].problems == ("zendesk has never been read: run `deskmetrics sync`",)
 
 
-def test_a_source_without_a_mark_lags_from_its_first_run(engine: Engine) -> None:
+def test_a_source_never_read_completely_is_lagging_not_healthy(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(
             runs.insert().values(
@@ -141,7 +177,44 @@ def test_a_source_without_a_mark_lags_from_its_first_run(engine: Engine) -> None
         )  # fmt: skip
     _stream(engine, "agents", NOW - timedelta(minutes=29))
     found = read_status(engine, NOW, SETTINGS)
-    assert (found.exit_code, found.sources[0].lag_minutes) == (0, 30)
+    assert (found.health, found.exit_code) == ("lagging", 1)
+    assert "never been read completely" in found.sources[0].problems[0]
+
+
+def test_records_in_quarantine_make_the_source_degraded(engine: Engine) -> None:
+    _read_through(engine, NOW - timedelta(minutes=5))
+    with engine.begin() as conn:
+        conn.execute(
+            quarantine.insert().values(
+                source="zendesk", stream="tickets", record_id="7", error="bad created_at",
+                record=None, first_seen_at=NOW, last_seen_at=NOW,
+            )
+        )  # fmt: skip
+    found = read_status(engine, NOW, SETTINGS)
+    assert (found.health, found.exit_code) == ("degraded", 1)
+    assert "1 records in quarantine" in found.sources[0].problems[0]
+
+
+def test_a_lease_of_a_process_of_this_machine_that_ended_is_abandoned_at_once(
+    engine: Engine,
+) -> None:
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    holder = f"{socket.gethostname()}:{ended.stdout.strip()}:abc123"
+    _read_through(engine, NOW - timedelta(minutes=5))
+    _lease(engine, holder, NOW + timedelta(minutes=9))
+    with engine.begin() as conn:
+        conn.execute(
+            runs.insert().values(
+                command="sync", source="zendesk", started_at=NOW - timedelta(minutes=2),
+                status="running", pages=0, records=0, requests=0, holder=holder,
+            )
+        )  # fmt: skip
+    found = read_status(engine, NOW, SETTINGS)
+    text = "\n".join(status_lines(engine, NOW, SETTINGS))
+    assert found.sources[0].lease is not None and found.sources[0].lease.abandoned
+    assert [run["status"] for run in found.recent_runs] == ["abandoned"]
+    assert "zendesk lease: free (abandoned" in text
 
 
 def test_a_source_not_enabled_in_the_settings_is_shown_and_not_judged(engine: Engine) -> None:
@@ -226,6 +299,7 @@ def test_json_has_the_documented_shape(engine: Engine) -> None:
         "renewed_at": "2026-11-30T11:59:00+00:00",
         "expires_at": "2026-11-30T12:04:00+00:00",
         "expired": False,
+        "abandoned": False,
     }
     events = next(s for s in source["streams"] if s["stream"] == "events")
     assert set(events) == {

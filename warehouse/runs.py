@@ -7,10 +7,11 @@ is kept). A run whose process died stays `running` until its lease is gone: then
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, exists, select
+from sqlalchemy import Connection, Engine, exists, or_, select
 
 from warehouse.schema import leases, runs
 from warehouse.text import storable_text
@@ -54,10 +55,15 @@ def finish_run(
         )
 
 
-def close_abandoned_runs(conn: Connection, now: datetime, source: str | None = None) -> int:
+def close_abandoned_runs(
+    conn: Connection,
+    now: datetime,
+    source: str | None = None,
+    dead_holders: Collection[str] = (),
+) -> int:
     """Close as `abandoned` the runs of `source` (or of every source) left `running` by a
-    process that died: those whose holder no longer holds a live lease of their source.
-    How many were closed."""
+    process that died: those whose holder no longer holds a live lease of their source, or
+    is one of `dead_holders` (processes known to have ended). How many were closed."""
     live = (
         select(leases.c.source)
         .where(
@@ -67,9 +73,10 @@ def close_abandoned_runs(conn: Connection, now: datetime, source: str | None = N
         )
         .correlate(runs)
     )
-    statement = runs.update().where(
-        runs.c.status == "running", runs.c.source.is_not(None), ~exists(live)
-    )
+    gone = ~exists(live)
+    if dead_holders:
+        gone = or_(gone, runs.c.holder.in_(list(dead_holders)))
+    statement = runs.update().where(runs.c.status == "running", runs.c.source.is_not(None), gone)
     if source is not None:
         statement = statement.where(runs.c.source == source)
     closed = conn.execute(
@@ -77,7 +84,7 @@ def close_abandoned_runs(conn: Connection, now: datetime, source: str | None = N
             status="abandoned",
             finished_at=now,
             detail="its process stopped without finishing it (killed, or the machine went "
-            "down); its lease expired. What it stored is kept; the next run goes on from there.",
+            "down). What it stored is kept; the next run goes on from there.",
         )
     ).rowcount
     return int(closed)

@@ -12,7 +12,10 @@ empty CSV cell, a JSON or Parquet null). CSV cells of agent or customer text are
 to open in a spreadsheet unless `raw` (deskmetrics/output.py); Parquet keeps types (dates,
 UTC timestamps, integers, floats) and needs pyarrow, the optional extra
 `deskmetrics[parquet]`. A file is written beside its path and moved into place when
-complete, so a BI tool never reads half of one.
+complete, so a BI tool never reads half of one. Every file says what it is
+(deskmetrics/provenance.py): the period, time zone, `report.min_sample` and each source's
+high-water mark and provisional days, as Parquet key-value metadata under `deskmetrics`
+or, beside a CSV file, in `<file>.meta.json`.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from sqlalchemy.exc import DBAPIError
 
 from deskmetrics import pipeline
 from deskmetrics.output import TEXT_COLUMNS, csv_row, report_csv_cells
+from deskmetrics.provenance import META_KEY, FileMeta, file_meta
 from deskmetrics.settings import Settings
 from interactions import InputError
 from scoring import REPORT_COLUMNS, ReportRow
@@ -54,6 +58,7 @@ TEXT, INT, FLOAT, DAY, MOMENT = "text", "int", "float", "date", "timestamp"
 class FreshReport:
     rows: list[ReportRow]
     warning: str | None  # set when dirty days could not be rescored (read-only database)
+    meta: FileMeta  # what the report is of, per source how far it is read
 
 
 def fresh_report(
@@ -67,7 +72,10 @@ def fresh_report(
     """The report after rescoring dirty days; on a read-only database the figures as last
     scored, with a warning. Every other failure is raised as it is."""
     try:
-        return FreshReport(pipeline.report(engine, settings, since, until, source, by), None)
+        rows = pipeline.report(engine, settings, since, until, source, by)
+        return FreshReport(
+            rows, None, _report_meta(engine, settings, since, until, source, by, rows)
+        )
     except DBAPIError as refused:
         # pipeline.report checks its arguments first and then scores, the only step that
         # writes: a read-only refusal comes from there, and the facts can still be read.
@@ -81,13 +89,28 @@ def fresh_report(
         f"the database is read-only, so nothing was rescored first: {backlog} days waiting "
         "to be scored (and any change to the scoring settings) are not in these figures. "
         "Run `deskmetrics score` where the database can be written.",
+        _report_meta(engine, settings, since, until, source, by, rows),
     )
+
+
+def _report_meta(
+    engine: Engine,
+    settings: Settings,
+    since: date,
+    until: date,
+    source: str | None,
+    by: str,
+    rows: Sequence[ReportRow],
+) -> FileMeta:
+    shown = sorted({part for row in rows for part in row.source.split("+")})
+    return file_meta(engine, settings, "report", since, until, source, by, shown)
 
 
 @dataclass(frozen=True)
 class Exported:
     rows: int
     warning: str | None
+    meta: FileMeta  # written into a Parquet file, beside a CSV file (`<out>.meta.json`)
 
 
 Columns = Sequence[tuple[str, str]]
@@ -148,28 +171,30 @@ def export(
         if since is None or until is None:
             raise InputError("--what report needs --since and --until (a report is of a period).")
         found = fresh_report(engine, settings, since, until, source, by)
-        warning = found.warning
+        warning, meta = found.warning, found.meta
         columns, batches = REPORT_KINDS, iter([[astuple(row) for row in found.rows]])
         csv_cells = _report_cells
-    elif what == "facts":
+    elif what in ("facts", "ratings"):
         _known(engine, settings, source)
-        columns, batches = FACT_COLUMNS, _batches(engine, _facts(since, until, source))
-    elif what == "ratings":
-        _known(engine, settings, source)
-        query = _ratings(since, until, source, settings.timezone)
-        columns, batches = RATING_COLUMNS, _batches(engine, query)
+        meta = file_meta(engine, settings, what, since, until, source)
+        if what == "facts":
+            columns, batches = FACT_COLUMNS, _batches(engine, _facts(since, until, source))
+        else:
+            query = _ratings(since, until, source, settings.timezone)
+            columns, batches = RATING_COLUMNS, _batches(engine, query)
     else:
         raise InputError(f"cannot export {what!r}: choose one of {', '.join(WHAT)}.")
     if write is not None:
         assert isinstance(out, Path)
-        count = _into_place(out, lambda path: write(path, columns, batches))
+        count = _into_place(out, lambda path: write(path, columns, batches, meta))
     elif isinstance(out, Path):
         count = _into_place(
             out, lambda path: _write_csv_file(path, columns, batches, csv_cells, raw)
         )
+        meta.write_sidecar(out)
     else:
         count = _write_csv(out, columns, batches, csv_cells, raw)
-    return Exported(count, warning)
+    return Exported(count, warning, meta)
 
 
 def _known(engine: Engine, settings: Settings, source: str | None) -> None:
@@ -296,7 +321,7 @@ def _into_place(out: Path, write: Callable[[Path], int]) -> int:
     return count
 
 
-ParquetWrite = Callable[[Path, Columns, Iterator[list[tuple[Any, ...]]]], int]
+ParquetWrite = Callable[[Path, Columns, Iterator[list[tuple[Any, ...]]], FileMeta], int]
 
 
 def _parquet_writer() -> ParquetWrite:
@@ -318,8 +343,13 @@ def _parquet_writer() -> ParquetWrite:
         MOMENT: pa.timestamp("us", tz="UTC"),
     }
 
-    def write(path: Path, columns: Columns, batches: Iterator[list[tuple[Any, ...]]]) -> int:
-        schema = pa.schema([(name, types[kind]) for name, kind in columns])
+    def write(
+        path: Path, columns: Columns, batches: Iterator[list[tuple[Any, ...]]], meta: FileMeta
+    ) -> int:
+        schema = pa.schema(
+            [(name, types[kind]) for name, kind in columns],
+            metadata={META_KEY: meta.as_json()},
+        )
         count = 0
         with pq.ParquetWriter(str(path), schema) as writer:
             for batch in batches:

@@ -181,3 +181,39 @@ def test_a_report_export_needs_a_period(settings_path: Path, tmp_path: Path) -> 
                str(tmp_path / "r.csv")],
     )  # fmt: skip
     assert result.exit_code == 1 and "--since and --until" in result.stderr
+
+
+def test_a_csv_export_says_beside_it_what_it_is_of(settings_path: Path, tmp_path: Path) -> None:
+    _export(settings_path, tmp_path / "r.csv", "--what", "report", *PERIOD)
+    meta = json.loads((tmp_path / "r.csv.meta.json").read_text(encoding="utf-8"))
+    assert meta == {
+        "what": "report",
+        "since": "2026-03-02",
+        "until_exclusive": "2026-03-03",
+        "timezone": "UTC",
+        "min_sample": 30,
+        "by": "agent",
+        "sources": {
+            "zendesk": {
+                "high_water_mark": "2026-03-12T09:00:00+00:00",
+                "provisional_from": "2026-03-09",
+                "provisional_days": None,
+            }
+        },
+    }
+
+
+def test_a_parquet_export_carries_what_it_is_of_in_its_metadata(
+    settings_path: Path, tmp_path: Path
+) -> None:
+    _export(settings_path, tmp_path / "f.parquet", "--what", "facts", "--format", "parquet",
+            "--since", "2026-03-01", "--until", "2026-03-31")  # fmt: skip
+    meta = json.loads(pq.read_schema(tmp_path / "f.parquet").metadata[b"deskmetrics"])
+    assert (meta["what"], meta["since"], meta["until_exclusive"]) == (
+        "facts", "2026-03-01", "2026-03-31"
+    )  # fmt: skip
+    assert (meta["timezone"], meta["min_sample"]) == ("UTC", 30)
+    assert meta["sources"]["zendesk"]["provisional_days"] == {
+        "first": "2026-03-09",
+        "last": "2026-03-30",
+    }

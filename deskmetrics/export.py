@@ -5,7 +5,8 @@ and `fresh_report`, the report rows that `report` and `export` both print.
              (agent_day_facts with the agent's name and e-mail)
     report   the rows of `deskmetrics report` over [since, until): same columns, same order
     ratings  satisfaction answers first given on a local day in [since, until), with
-             comments; those of deleted interactions are left out (METRICS.md "Left out")
+             comments and the agent each response belongs to; those of deleted
+             interactions are left out (METRICS.md "Left out")
 
 The unassigned row is one way everywhere: empty agent_id, agent_name and agent_email (an
 empty CSV cell, a JSON or Parquet null). CSV cells of agent or customer text are made safe
@@ -39,8 +40,9 @@ from deskmetrics.output import TEXT_COLUMNS, csv_row, report_csv_cells
 from deskmetrics.provenance import META_KEY, FileMeta, file_meta
 from deskmetrics.settings import Settings
 from interactions import InputError
-from scoring import REPORT_COLUMNS, ReportRow
+from scoring import REPORT_COLUMNS, ReportRow, response_agents
 from warehouse.access import is_read_only
+from warehouse.facts import histories
 from warehouse.schema import FACT_COUNTS, agent_day_facts, agents, dirty_days, interactions, ratings
 from warehouse.store import known_sources
 
@@ -138,6 +140,7 @@ RATING_COLUMNS: Columns = (
     ("interaction_id", TEXT),
     ("survey_id", TEXT),
     ("agent_id", TEXT),
+    ("response_agent_id", TEXT),
     ("score", TEXT),
     ("comment", TEXT),
     ("created_at", MOMENT),
@@ -181,7 +184,8 @@ def export(
             columns, batches = FACT_COLUMNS, _batches(engine, _facts(since, until, source))
         else:
             query = _ratings(since, until, source, settings.timezone)
-            columns, batches = RATING_COLUMNS, _batches(engine, query)
+            stored = _batches(engine, query)
+            columns, batches = RATING_COLUMNS, _with_response_agents(engine, settings, stored)
     else:
         raise InputError(f"cannot export {what!r}: choose one of {', '.join(WHAT)}.")
     if write is not None:
@@ -236,7 +240,7 @@ def _ratings(since: date | None, until: date | None, source: str | None, timezon
     r = ratings.c
     zone = ZoneInfo(timezone)
     query = (
-        select(*(r[name] for name, _ in RATING_COLUMNS))
+        select(*(r[name] for name, _ in RATING_COLUMNS if name != "response_agent_id"))
         .select_from(
             ratings.outerjoin(
                 interactions,
@@ -252,6 +256,30 @@ def _ratings(since: date | None, until: date | None, source: str | None, timezon
     if until is not None:
         query = query.where(r.created_at < datetime.combine(until, time(), zone))
     return query.where(r.source == source) if source is not None else query
+
+
+def _with_response_agents(
+    engine: Engine, settings: Settings, batches: Iterator[list[tuple[Any, ...]]]
+) -> Iterator[list[tuple[Any, ...]]]:
+    """Rating rows with the agent their survey's response belongs to (METRICS.md "CSAT":
+    the recorded agent, else the owner at the answer or the resolver), after `agent_id`,
+    the agent recorded on the record itself (none on Salesforce or on survey responses)."""
+    scoring = settings.scoring()
+    where = [name for name, _ in RATING_COLUMNS].index("response_agent_id")
+    for batch in batches:
+        by_source: dict[str, set[str]] = {}
+        for row in batch:
+            by_source.setdefault(row[0], set()).add(row[2])
+        agents_of: dict[tuple[str, str, str], str | None] = {}
+        with engine.connect() as conn:
+            for source, ids in by_source.items():
+                for history in histories(conn, source, ids):
+                    interaction = history.interaction.interaction_id
+                    for survey, agent in response_agents(history, scoring).items():
+                        agents_of[(source, interaction, survey)] = agent
+        yield [
+            (*row[:where], agents_of.get((row[0], row[2], row[3])), *row[where:]) for row in batch
+        ]
 
 
 def _batches(engine: Engine, query: Any) -> Iterator[list[tuple[Any, ...]]]:

@@ -25,8 +25,10 @@ Cursor = dict[str, Any]
 class Page:
     """One API page as model records, with the cursor to save together with it.
 
-    `high_water_mark` is set on the last page of a completed interaction export: the moment
-    up to which the source's interactions are known complete.
+    `reached` on a stream's last page (`done`) of a read with no end is the moment up to
+    which that stream is known complete; the source's high-water mark is the earliest of
+    its streams' (deskmetrics/pull.py). `high_water_mark`, set on the last page of a
+    completed interaction export, is that moment for the interaction stream alone.
     """
 
     stream: str

@@ -281,9 +281,14 @@ class ZendeskConnector:
             if end or reached_until:
                 last = datetime.fromtimestamp(end_time if moved and end_time else asked, UTC)
                 restart = max(pass_start, int((min(last, began) - self.config.overlap).timestamp()))
+                # At the end of the export every event up to the server's now (less the
+                # minute an export leaves out) is read, not only up to the last one sent:
+                # the stream's complete read (METRICS.md "Completeness").
+                complete = last if reached_until else max(last, self._server_now() - EXPORT_LAG)
                 yield Page(
-                    "events", records, {"start_time": restart}, True, reached=last, read=len(raw)
-                )
+                    "events", records, {"start_time": restart}, True, reached=complete,
+                    read=len(raw),
+                )  # fmt: skip
                 return
             if not moved:
                 raise CursorStuckError(

@@ -38,12 +38,14 @@ from deskmetrics.output import (
     quarantined_record,
     visible,
 )
+from deskmetrics.provenance import SIDECAR_SUFFIX, FileMeta
 from deskmetrics.settings import Settings, load_settings
 from deskmetrics.status import read_status
 from deskmetrics.status_view import lines_of, status_json
 from interactions import DeskmetricsError, InputError, WarehouseError
 from warehouse.access import database_failure, is_read_only
 from warehouse.schema import open_engine
+from warehouse.views import DEFAULT_MIN_SAMPLE
 
 log = logging.getLogger("deskmetrics")
 
@@ -327,6 +329,15 @@ def score(
     help="The table with counts, 95 % intervals and a low-sample column (about 140 "
     "columns); by default it fits 100.",
 )
+@click.option(
+    "--meta",
+    "meta_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="With --format csv or json: also write what the report is of (period, time "
+    "zone, min_sample, per source its high-water mark and provisional days) to this "
+    "JSON file, e.g. oct.csv.meta.json.",
+)
 def report(
     config_path: Path | None,
     since_text: str,
@@ -336,6 +347,7 @@ def report(
     fmt: str,
     raw_csv: bool,
     wide: bool,
+    meta_path: Path | None,
 ) -> None:
     """Per-agent transfer %, FCR % and CSAT % over [since, until), each with its sample.
 
@@ -352,6 +364,8 @@ def report(
         raise InputError(f"--raw-csv applies to --format csv only, not --format {fmt}.")
     if wide and fmt != "table":
         raise InputError(f"--wide applies to --format table only; {fmt} has every column.")
+    if meta_path is not None and fmt == "table":
+        raise InputError("--meta applies to --format csv or json; the table says it above.")
     since, until = _day(since_text, "--since"), _day(until_text, "--until")
     settings, engine = _setup(config_path)
     found = fresh_report(engine, settings, since, until, source, by)
@@ -367,7 +381,13 @@ def report(
         + (f", by {by}" if by != "agent" else ""),
         f"database: {_shown(engine)}",
     ]
-    _print_rows(found.rows, fmt, heading, raw_csv, wide)
+    if fmt != "table":
+        _warn_provisional(found.meta)
+    if meta_path is not None:
+        if not meta_path.parent.is_dir():
+            raise InputError(f"--meta {meta_path}: the folder {meta_path.parent} does not exist.")
+        meta_path.write_text(found.meta.as_json() + "\n", encoding="utf-8")
+    _print_rows(found.rows, fmt, heading, raw_csv, wide, found.meta)
 
 
 def _shown(engine: Any) -> str:
@@ -376,7 +396,13 @@ def _shown(engine: Any) -> str:
 
 
 def _print_rows(
-    rows: Any, fmt: str, title: str | list[str], raw_csv: bool = False, wide: bool = False
+    rows: Any,
+    fmt: str,
+    title: str | list[str],
+    raw_csv: bool = False,
+    wide: bool = False,
+    meta: FileMeta | None = None,
+    min_sample: int | None = None,
 ) -> None:
     # color=True: click would strip what looks like an ANSI sequence from data written to
     # a file, and raw CSV promises every cell as stored.
@@ -385,7 +411,10 @@ def _print_rows(
     elif fmt == "json":
         click.echo(as_json(rows), color=True)
     else:
-        print_table(rows, out, title, wide)
+        if meta is not None:
+            print_table(rows, out, title, wide, meta.min_sample, meta.lines())
+        else:
+            print_table(rows, out, title, wide, min_sample)
 
 
 STATUS_UNKNOWN = 3  # `status` could not tell (settings, database): as a monitor's UNKNOWN
@@ -506,13 +535,23 @@ def export(
     done = write_export(engine, settings, what, fmt, target, since, until, source, by, raw_csv)
     if done.warning:
         log.warning("%s", done.warning)
+    _warn_provisional(done.meta)
     if out_path != "-":
+        beside = f", what it is of in {out_path}{SIDECAR_SUFFIX}" if fmt == "csv" else ""
         err.print(
-            visible(f"export: {done.rows} {what} rows written to {out_path} ({fmt})"),
+            visible(f"export: {done.rows} {what} rows written to {out_path} ({fmt}){beside}"),
             highlight=False,
             markup=False,
             soft_wrap=True,
         )
+
+
+def _warn_provisional(meta: FileMeta) -> None:
+    """One warning per source whose figures in the file may still change (a file's reader
+    sees no table heading; docs/metrics.md "Completeness")."""
+    for state, line in zip(meta.sources, meta.lines(), strict=True):
+        if meta.provisional(state) is not None:
+            log.warning("%s", visible(line))
 
 
 @main.command()
@@ -594,10 +633,13 @@ def demo(db_path: Path | None, seed: int, tickets: int, fmt: str) -> None:
     with progress_bars() as progress:
         result = run_demo(db_path, seed, tickets, progress)
     last = result.until - timedelta(days=1)
-    _print_rows(result.rows, fmt, f"deskmetrics demo: {result.since} to {last} (UTC)")
+    # The demo's settings leave report.min_sample at its default.
+    title = f"deskmetrics demo: {result.since} to {last} (UTC)"
+    _print_rows(result.rows, fmt, title, min_sample=DEFAULT_MIN_SAMPLE)
     if fmt == "table" and result.people:
         # CSV and JSON hold one report; the people are a second table for readers.
-        _print_rows(result.people, fmt, "people in both desks (report --by person)")
+        people = "people in both desks (report --by person)"
+        _print_rows(result.people, fmt, people, min_sample=DEFAULT_MIN_SAMPLE)
     err.print(result.summary, highlight=False, markup=False)
     if not result.matches_truth:
         _fail("the demo report differs from the sandbox's ground truth (see above): a bug.")

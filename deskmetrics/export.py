@@ -5,14 +5,18 @@ and `fresh_report`, the report rows that `report` and `export` both print.
              (agent_day_facts with the agent's name and e-mail)
     report   the rows of `deskmetrics report` over [since, until): same columns, same order
     ratings  satisfaction answers first given on a local day in [since, until), with
-             comments; those of deleted interactions are left out (METRICS.md "Left out")
+             comments and the agent each response belongs to; those of deleted
+             interactions are left out (METRICS.md "Left out")
 
 The unassigned row is one way everywhere: empty agent_id, agent_name and agent_email (an
 empty CSV cell, a JSON or Parquet null). CSV cells of agent or customer text are made safe
 to open in a spreadsheet unless `raw` (deskmetrics/output.py); Parquet keeps types (dates,
 UTC timestamps, integers, floats) and needs pyarrow, the optional extra
 `deskmetrics[parquet]`. A file is written beside its path and moved into place when
-complete, so a BI tool never reads half of one.
+complete, so a BI tool never reads half of one. Every file says what it is
+(deskmetrics/provenance.py): the period, time zone, `report.min_sample` and each source's
+high-water mark and provisional days, as Parquet key-value metadata under `deskmetrics`
+or, beside a CSV file, in `<file>.meta.json`.
 """
 
 from __future__ import annotations
@@ -33,10 +37,12 @@ from sqlalchemy.exc import DBAPIError
 
 from deskmetrics import pipeline
 from deskmetrics.output import TEXT_COLUMNS, csv_row, report_csv_cells
+from deskmetrics.provenance import META_KEY, FileMeta, file_meta
 from deskmetrics.settings import Settings
 from interactions import InputError
-from scoring import REPORT_COLUMNS, ReportRow
+from scoring import REPORT_COLUMNS, ReportRow, response_agents
 from warehouse.access import is_read_only
+from warehouse.facts import histories
 from warehouse.schema import FACT_COUNTS, agent_day_facts, agents, dirty_days, interactions, ratings
 from warehouse.store import known_sources
 
@@ -54,6 +60,7 @@ TEXT, INT, FLOAT, DAY, MOMENT = "text", "int", "float", "date", "timestamp"
 class FreshReport:
     rows: list[ReportRow]
     warning: str | None  # set when dirty days could not be rescored (read-only database)
+    meta: FileMeta  # what the report is of, per source how far it is read
 
 
 def fresh_report(
@@ -67,7 +74,10 @@ def fresh_report(
     """The report after rescoring dirty days; on a read-only database the figures as last
     scored, with a warning. Every other failure is raised as it is."""
     try:
-        return FreshReport(pipeline.report(engine, settings, since, until, source, by), None)
+        rows = pipeline.report(engine, settings, since, until, source, by)
+        return FreshReport(
+            rows, None, _report_meta(engine, settings, since, until, source, by, rows)
+        )
     except DBAPIError as refused:
         # pipeline.report checks its arguments first and then scores, the only step that
         # writes: a read-only refusal comes from there, and the facts can still be read.
@@ -81,13 +91,28 @@ def fresh_report(
         f"the database is read-only, so nothing was rescored first: {backlog} days waiting "
         "to be scored (and any change to the scoring settings) are not in these figures. "
         "Run `deskmetrics score` where the database can be written.",
+        _report_meta(engine, settings, since, until, source, by, rows),
     )
+
+
+def _report_meta(
+    engine: Engine,
+    settings: Settings,
+    since: date,
+    until: date,
+    source: str | None,
+    by: str,
+    rows: Sequence[ReportRow],
+) -> FileMeta:
+    shown = sorted({part for row in rows for part in row.source.split("+")})
+    return file_meta(engine, settings, "report", since, until, source, by, shown)
 
 
 @dataclass(frozen=True)
 class Exported:
     rows: int
     warning: str | None
+    meta: FileMeta  # written into a Parquet file, beside a CSV file (`<out>.meta.json`)
 
 
 Columns = Sequence[tuple[str, str]]
@@ -115,6 +140,7 @@ RATING_COLUMNS: Columns = (
     ("interaction_id", TEXT),
     ("survey_id", TEXT),
     ("agent_id", TEXT),
+    ("response_agent_id", TEXT),
     ("score", TEXT),
     ("comment", TEXT),
     ("created_at", MOMENT),
@@ -148,28 +174,31 @@ def export(
         if since is None or until is None:
             raise InputError("--what report needs --since and --until (a report is of a period).")
         found = fresh_report(engine, settings, since, until, source, by)
-        warning = found.warning
+        warning, meta = found.warning, found.meta
         columns, batches = REPORT_KINDS, iter([[astuple(row) for row in found.rows]])
         csv_cells = _report_cells
-    elif what == "facts":
+    elif what in ("facts", "ratings"):
         _known(engine, settings, source)
-        columns, batches = FACT_COLUMNS, _batches(engine, _facts(since, until, source))
-    elif what == "ratings":
-        _known(engine, settings, source)
-        query = _ratings(since, until, source, settings.timezone)
-        columns, batches = RATING_COLUMNS, _batches(engine, query)
+        meta = file_meta(engine, settings, what, since, until, source)
+        if what == "facts":
+            columns, batches = FACT_COLUMNS, _batches(engine, _facts(since, until, source))
+        else:
+            query = _ratings(since, until, source, settings.timezone)
+            stored = _batches(engine, query)
+            columns, batches = RATING_COLUMNS, _with_response_agents(engine, settings, stored)
     else:
         raise InputError(f"cannot export {what!r}: choose one of {', '.join(WHAT)}.")
     if write is not None:
         assert isinstance(out, Path)
-        count = _into_place(out, lambda path: write(path, columns, batches))
+        count = _into_place(out, lambda path: write(path, columns, batches, meta))
     elif isinstance(out, Path):
         count = _into_place(
             out, lambda path: _write_csv_file(path, columns, batches, csv_cells, raw)
         )
+        meta.write_sidecar(out)
     else:
         count = _write_csv(out, columns, batches, csv_cells, raw)
-    return Exported(count, warning)
+    return Exported(count, warning, meta)
 
 
 def _known(engine: Engine, settings: Settings, source: str | None) -> None:
@@ -211,7 +240,7 @@ def _ratings(since: date | None, until: date | None, source: str | None, timezon
     r = ratings.c
     zone = ZoneInfo(timezone)
     query = (
-        select(*(r[name] for name, _ in RATING_COLUMNS))
+        select(*(r[name] for name, _ in RATING_COLUMNS if name != "response_agent_id"))
         .select_from(
             ratings.outerjoin(
                 interactions,
@@ -227,6 +256,30 @@ def _ratings(since: date | None, until: date | None, source: str | None, timezon
     if until is not None:
         query = query.where(r.created_at < datetime.combine(until, time(), zone))
     return query.where(r.source == source) if source is not None else query
+
+
+def _with_response_agents(
+    engine: Engine, settings: Settings, batches: Iterator[list[tuple[Any, ...]]]
+) -> Iterator[list[tuple[Any, ...]]]:
+    """Rating rows with the agent their survey's response belongs to (METRICS.md "CSAT":
+    the recorded agent, else the owner at the answer or the resolver), after `agent_id`,
+    the agent recorded on the record itself (none on Salesforce or on survey responses)."""
+    scoring = settings.scoring()
+    where = [name for name, _ in RATING_COLUMNS].index("response_agent_id")
+    for batch in batches:
+        by_source: dict[str, set[str]] = {}
+        for row in batch:
+            by_source.setdefault(row[0], set()).add(row[2])
+        agents_of: dict[tuple[str, str, str], str | None] = {}
+        with engine.connect() as conn:
+            for source, ids in by_source.items():
+                for history in histories(conn, source, ids):
+                    interaction = history.interaction.interaction_id
+                    for survey, agent in response_agents(history, scoring).items():
+                        agents_of[(source, interaction, survey)] = agent
+        yield [
+            (*row[:where], agents_of.get((row[0], row[2], row[3])), *row[where:]) for row in batch
+        ]
 
 
 def _batches(engine: Engine, query: Any) -> Iterator[list[tuple[Any, ...]]]:
@@ -296,7 +349,7 @@ def _into_place(out: Path, write: Callable[[Path], int]) -> int:
     return count
 
 
-ParquetWrite = Callable[[Path, Columns, Iterator[list[tuple[Any, ...]]]], int]
+ParquetWrite = Callable[[Path, Columns, Iterator[list[tuple[Any, ...]]], FileMeta], int]
 
 
 def _parquet_writer() -> ParquetWrite:
@@ -318,8 +371,13 @@ def _parquet_writer() -> ParquetWrite:
         MOMENT: pa.timestamp("us", tz="UTC"),
     }
 
-    def write(path: Path, columns: Columns, batches: Iterator[list[tuple[Any, ...]]]) -> int:
-        schema = pa.schema([(name, types[kind]) for name, kind in columns])
+    def write(
+        path: Path, columns: Columns, batches: Iterator[list[tuple[Any, ...]]], meta: FileMeta
+    ) -> int:
+        schema = pa.schema(
+            [(name, types[kind]) for name, kind in columns],
+            metadata={META_KEY: meta.as_json()},
+        )
         count = 0
         with pq.ParquetWriter(str(path), schema) as writer:
             for batch in batches:

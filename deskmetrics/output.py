@@ -138,10 +138,16 @@ def agent_label(row: ReportRow) -> str:
 
 
 def print_table(
-    rows: Sequence[ReportRow], console: Console, title: str | Sequence[str], wide: bool = False
+    rows: Sequence[ReportRow],
+    console: Console,
+    title: str | Sequence[str],
+    wide: bool = False,
+    min_sample: int | None = None,
+    notes: Sequence[str] = (),
 ) -> None:
-    """The report for people: `title` (one line or several: period, time zone, database)
-    above a table of each rate with its sample size. The compact table is at most
+    """The report for people: `title` (one line or several: period, time zone, database),
+    the source, and `notes` (per source how far it is read and which days are
+    provisional) above a table of each rate with its sample size. The compact table is at most
     COMPACT_WIDTH columns wide (long names wrap); `wide` adds the counts, the 95 % intervals
     and a low-sample column, at the console's width. Every column is in CSV and JSON."""
     heading = [title] if isinstance(title, str) else list(title)
@@ -149,6 +155,7 @@ def print_table(
     by_source = wide or len(sources) > 1
     if not by_source and sources:
         heading.append(f"source: {sources[0]}")
+    heading.extend(notes)
     for line in heading:
         # A long database path folds onto a second line rather than widening the output.
         width = min(console.width, COMPACT_WIDTH) if not wide else console.width
@@ -184,7 +191,8 @@ def print_table(
         table.add_row(*cells)
     table.caption = (
         f"x% of n: n = handled, FCR-eligible, CSAT responses; {LOW_SAMPLE_MARK} n below "
-        "report.min_sample" + ("" if wide else "; --wide adds 95 % intervals")
+        + (f"{min_sample} (report.min_sample)" if min_sample is not None else "report.min_sample")
+        + ("" if wide else "; --wide adds 95 % intervals")
     )
     console.print(table, width=None if wide else min(console.width, COMPACT_WIDTH))
 

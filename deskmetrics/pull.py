@@ -37,6 +37,7 @@ from warehouse.facts import owners_without_agent, recent_activity
 from warehouse.leases import HeldLease
 from warehouse.store import (
     DirtyRule,
+    StreamRead,
     high_water_mark,
     load_cursor,
     load_cursors,
@@ -232,7 +233,10 @@ def _pull_streams(
                 kept = {**page.cursor, "pass": number, "done": page.done}
                 if page.reached is not None:
                     kept["reached"] = int(page.reached.timestamp())
-                store_page(engine, name, key, page.records, kept, rule, page.high_water_mark)
+                # A window with an end has not read the changes after it: it completes nothing.
+                complete = page.done and until is None
+                read = _stream_read(connector, stream, page) if complete else None
+                store_page(engine, name, key, page.records, kept, rule, read=read)
                 gone = database_file_gone(engine)
                 if gone is not None:
                     raise gone
@@ -284,6 +288,19 @@ def _pull_streams(
     if failures:
         raise failures[0]
     return result
+
+
+# The agent list holds names, not events: no count waits on it (METRICS.md "Completeness").
+NOT_BOUNDING = frozenset({"agents"})
+
+
+def _stream_read(connector: SourceConnector, stream: str, page: Page) -> StreamRead:
+    """The last page of a stream read with no end: the stream is complete up to where the
+    page says it reached, or (a stream that is not read through time, such as a CSAT kind
+    the source does not use) up to the moment it was read."""
+    complete_to = page.reached or connector.usage.last_server_time or datetime.now(UTC)
+    bounding = tuple(s for s in connector.streams if s not in NOT_BOUNDING)
+    return StreamRead(stream, complete_to, bounding)
 
 
 # Keys the pipeline adds to a stream's saved cursor: which pass it belongs to, whether the

@@ -3,7 +3,9 @@
 A chunk's facts are made from every interaction that counts on its days, its histories
 read in batches, and written in one transaction (`facts_of_days`). The scoring settings
 the facts were made with are remembered per source (`SCORING_ROW`): when they change,
-every day is scored again. The caller holds the scoring lease (deskmetrics/pipeline.py).
+every day is scored again. Each score also rewrites every source's `source_completeness`
+row (warehouse/completeness.py), which the views join. The caller holds the scoring lease
+(deskmetrics/pipeline.py).
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
 from deskmetrics.settings import Settings
 from scoring import AgentDayFact, Contact, FactTally, ScoringSettings, repeat_contact_windows
+from warehouse.completeness import write_completeness
 from warehouse.facts import (
     DirtyMark,
     all_fact_days,
@@ -58,6 +61,9 @@ def score_leased(
         for chunk in _chunks(engine, name, marks, scoring):
             written += _score_chunk(engine, name, chunk, scoring, now)
         _remember_scoring(engine, name, scoring, now)
+        with engine.begin() as conn:
+            window = timedelta(hours=scoring.repeat_window_hours)
+            write_completeness(conn, name, scoring.timezone, window, now)
         if marks:
             log.info("%s: scored %d days", name, len(marks))
     return written

@@ -10,14 +10,22 @@ the records, the high-water marks and the settings.
     timeline.py    owners, transfers, resolution      "Handled", "Transfer out", "Resolution"
     csat.py        responses per survey               "CSAT"
     facts.py       AgentDayFact, Contact, FactTally,  "Additivity", "Left out",
-                   score_days, repeat_contact_windows "FCR" (repeat contacts)
+                   score_days, repeat_contact_windows "FCR" (repeat contacts),
+                   response_agents                    "CSAT" (whose response)
     confidence.py  wilson_interval, rounding          "Confidence"
     report.py      Totals, ReportRow, report_rows     "Rows of a report", "People across sources"
     ordering.py    id_key: numeric ids numerically    "Words": Update
 """
 
 from scoring.confidence import wilson_interval
-from scoring.facts import AgentDayFact, Contact, FactTally, repeat_contact_windows, score_days
+from scoring.facts import (
+    AgentDayFact,
+    Contact,
+    FactTally,
+    repeat_contact_windows,
+    response_agents,
+    score_days,
+)
 from scoring.report import REPORT_COLUMNS, ReportRow, Totals, report_rows, sum_facts
 from scoring.settings import ScoringSettings, day_of
 
@@ -32,6 +40,7 @@ __all__ = [
     "day_of",
     "repeat_contact_windows",
     "report_rows",
+    "response_agents",
     "score_days",
     "sum_facts",
     "wilson_interval",

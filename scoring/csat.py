@@ -24,6 +24,7 @@ OwnerAt = Callable[[datetime], str | None]
 class Response:
     """The one counted answer to one survey about one interaction."""
 
+    survey_id: str
     first_answered_at: datetime  # earliest created_at among the survey's answers
     # As recorded on the latest answer; for a survey response, which records no agent, the
     # interaction's owner at the moment of the latest answer (when `responses` is told it).
@@ -122,6 +123,7 @@ def responses(
             agent = owner_at(_answered_at(latest))
         result.append(
             Response(
+                survey_id=survey_id,
                 first_answered_at=min(r.created_at for r, _ in answers),
                 agent_id=agent,
                 satisfied=score.satisfied,

@@ -16,9 +16,9 @@ from datetime import date, datetime, timedelta
 from fractions import Fraction
 
 from interactions import History
-from scoring.csat import responses
+from scoring.csat import Response, responses
 from scoring.settings import ScoringSettings, day_of
-from scoring.timeline import replay, resolution_now, resolver_for_csat
+from scoring.timeline import Timeline, replay, resolution_now, resolver_for_csat
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,26 @@ def _has_repeat_contact(
     return any(ids[k] != interaction.interaction_id for k in range(first, last))
 
 
+def owned_responses(
+    history: History, timeline: Timeline, settings: ScoringSettings
+) -> list[tuple[Response, str | None]]:
+    """Each response of the interaction with the agent it belongs to (METRICS.md "CSAT"):
+    the recorded agent (for a survey response, which records none, the owner at its latest
+    answer), else the resolver, else none (the unassigned row)."""
+    fallback = resolver_for_csat(history, timeline)
+    return [
+        (response, (response.agent_id or fallback) if timeline.ever_owned else None)
+        for response in responses(history.ratings, settings, timeline.owner_at)
+    ]
+
+
+def response_agents(history: History, settings: ScoringSettings) -> dict[str, str | None]:
+    """The agent each survey's response of this interaction belongs to, by survey id; a
+    survey with no response (offers only) is not named."""
+    timeline = replay(history)
+    return {r.survey_id: agent for r, agent in owned_responses(history, timeline, settings)}
+
+
 class FactTally:
     """Counts per (source, agent, day), added up over any number of batches of histories.
 
@@ -172,11 +192,7 @@ class FactTally:
                     ):
                         self._add(key, fcr)
 
-            # METRICS.md "CSAT": the recorded agent (for a survey response, which records
-            # none, the owner at its latest answer), else the resolver, else unassigned.
-            fallback = resolver_for_csat(history, timeline)
-            for response in responses(history.ratings, settings, timeline.owner_at):
-                owner = (response.agent_id or fallback) if timeline.ever_owned else None
+            for response, owner in owned_responses(history, timeline, settings):
                 key = (source, owner, day_of(response.first_answered_at, settings))
                 self._add(key, answered)
                 if response.satisfied:

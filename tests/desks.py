@@ -143,7 +143,7 @@ def served_desk(tmp_path: Path, timezone: str = "UTC", **spec: Any) -> Iterator[
 
 def table_dump(engine: Engine) -> dict[str, list[tuple[str, ...]]]:
     """Every model and fact row, without bookkeeping columns that hold wall-clock times."""
-    skip_tables = {"runs", "sync_state", "dirty_days", "schema_version"}
+    skip_tables = {"runs", "sync_state", "dirty_days", "schema_version", "source_completeness"}
     skip_columns = {"seen_at", "computed_at"}
     dump = {}
     with engine.connect() as conn:

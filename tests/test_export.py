@@ -181,3 +181,61 @@ def test_a_report_export_needs_a_period(settings_path: Path, tmp_path: Path) -> 
                str(tmp_path / "r.csv")],
     )  # fmt: skip
     assert result.exit_code == 1 and "--since and --until" in result.stderr
+
+
+def test_a_csv_export_says_beside_it_what_it_is_of(settings_path: Path, tmp_path: Path) -> None:
+    _export(settings_path, tmp_path / "r.csv", "--what", "report", *PERIOD)
+    meta = json.loads((tmp_path / "r.csv.meta.json").read_text(encoding="utf-8"))
+    assert meta == {
+        "what": "report",
+        "since": "2026-03-02",
+        "until_exclusive": "2026-03-03",
+        "timezone": "UTC",
+        "min_sample": 30,
+        "by": "agent",
+        "sources": {
+            "zendesk": {
+                "high_water_mark": "2026-03-12T09:00:00+00:00",
+                "provisional_from": "2026-03-09",
+                "provisional_days": None,
+            }
+        },
+    }
+
+
+def test_a_parquet_export_carries_what_it_is_of_in_its_metadata(
+    settings_path: Path, tmp_path: Path
+) -> None:
+    _export(settings_path, tmp_path / "f.parquet", "--what", "facts", "--format", "parquet",
+            "--since", "2026-03-01", "--until", "2026-03-31")  # fmt: skip
+    meta = json.loads(pq.read_schema(tmp_path / "f.parquet").metadata[b"deskmetrics"])
+    assert (meta["what"], meta["since"], meta["until_exclusive"]) == (
+        "facts", "2026-03-01", "2026-03-31"
+    )  # fmt: skip
+    assert (meta["timezone"], meta["min_sample"]) == ("UTC", 30)
+    assert meta["sources"]["zendesk"]["provisional_days"] == {
+        "first": "2026-03-09",
+        "last": "2026-03-30",
+    }
+
+
+def test_the_ratings_export_names_the_agent_a_response_without_one_belongs_to(
+    settings_path: Path, tmp_path: Path
+) -> None:
+    # A Salesforce case resolved by user 005A and answered 4 of 5: the answer records no
+    # agent, so the response is its resolver's (METRICS.md "CSAT").
+    solved, answered = T0 + timedelta(hours=1), T0 + timedelta(hours=3)
+    records = [
+        Interaction("salesforce", "500A", T0, solved, "Closed", True, False, "003A", "005A",
+                    None, solved),
+        OwnershipChange("salesforce", "o1", "500A", "u0", T0, None, "005A"),
+        StatusChange("salesforce", "s1", "500A", "u1", solved, "New", "Closed", False, True),
+        Rating("salesforce", "a0R1", "500A", None, "4", None, answered, answered),
+    ]  # fmt: skip
+    engine = open_engine(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    rule = DirtyRule(timezone="UTC", repeat_window=timedelta(hours=72))
+    store_page(engine, "salesforce", "cases", records, {"n": 1}, rule, now=T0)
+    engine.dispose()
+    _export(settings_path, tmp_path / "r.csv", "--what", "ratings", "--source", "salesforce")
+    [row] = _csv(tmp_path / "r.csv")
+    assert (row["agent_id"], row["response_agent_id"]) == ("", "005A")

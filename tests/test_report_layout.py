@@ -102,6 +102,18 @@ def test_each_rate_is_shown_with_its_sample_size(settings_path: Path) -> None:
     assert "95 % CI" not in shown
 
 
+def test_the_footnote_gives_the_min_sample_value(settings_path: Path) -> None:
+    shown = _report(settings_path).stdout
+    assert re.search(r"\* n below\s+30\s+\(report\.min_sample\)", shown), shown
+
+
+def test_the_heading_says_how_far_each_source_is_read_and_that_its_days_are_settled(
+    settings_path: Path,
+) -> None:
+    shown = _report(settings_path).stdout
+    assert "zendesk: read up to 2026-03-12 09:00 UTC; every day shown is settled" in shown
+
+
 def test_wide_adds_the_intervals(settings_path: Path) -> None:
     shown = _report(settings_path, "--wide").stdout
     assert "95 % CI" in shown and "low sample" in shown

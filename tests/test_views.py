@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Date, Engine, MetaData, Table, inspect, select, text
 
 from scoring.confidence import wilson_interval
-from warehouse.schema import agent_day_facts, agents, upgrade_database
+from warehouse.schema import agent_day_facts, agents, source_completeness, upgrade_database
 from warehouse.views import COUNT_COLUMNS, PERIODS, VIEW_COLUMNS, VIEW_NAMES
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -219,3 +219,43 @@ def test_the_views_follow_a_changed_min_sample(any_engine: Engine) -> None:
         engine.dispose()
 
     assert flags == [[""], ["transfer"]]
+
+
+def _completeness(engine: Engine, source: str, provisional_from: date | None) -> None:
+    mark = None if provisional_from is None else NOW
+    with engine.begin() as conn:
+        conn.execute(
+            source_completeness.insert(),
+            [{"source": source, "high_water_mark": mark, "provisional_from": provisional_from,
+              "computed_at": NOW}],
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("period", "settled", "provisional"),
+    [
+        ("day", date(2026, 1, 5), date(2026, 1, 7)),
+        # The week of 5 January holds 6 January: provisional as a whole.
+        ("week", date(2025, 12, 29), date(2026, 1, 5)),
+        ("month", None, date(2026, 1, 1)),
+    ],
+)
+def test_a_period_holding_a_provisional_day_is_provisional(
+    any_engine: Engine, period: str, settled: date | None, provisional: date
+) -> None:
+    store_agents_and(any_engine, FACTS)
+    _completeness(any_engine, "zendesk", date(2026, 1, 6))
+    rows = keyed(view_rows(any_engine, period))
+    assert bool(rows[("zendesk", "1", provisional)]["provisional"]) is True
+    if settled is not None:
+        assert bool(rows[("zendesk", "1", settled)]["provisional"]) is False
+
+
+def test_every_period_of_a_source_never_read_completely_is_provisional(
+    any_engine: Engine,
+) -> None:
+    store_agents_and(any_engine, FACTS)
+    _completeness(any_engine, "zendesk", date(2026, 1, 6))  # "other" has no row at all
+    rows = [r for r in view_rows(any_engine, "day") if r["source"] == "other"]
+    assert rows and all(bool(r["provisional"]) for r in rows)
+    assert all(r["high_water_mark"] is None for r in rows)

@@ -2,7 +2,8 @@
 
 Tables (DESIGN.md "Storage"): the model (`agents`, `interactions`, `ownership_changes`,
 `status_changes`, `ratings`), the additive facts BI tools read (`agent_day_facts`), and
-bookkeeping (`sync_state`, `dirty_days`, `quarantine`, `runs`, `leases`, `schema_version`).
+the completeness of each source they read (`source_completeness`), and bookkeeping
+(`sync_state`, `dirty_days`, `quarantine`, `runs`, `leases`, `schema_version`).
 Times are stored as naive UTC and come back timezone-aware. `agent_day_facts.agent_id` is
 "" for the unassigned row (a key column cannot be NULL); the views turn it back into NULL.
 
@@ -249,6 +250,19 @@ sync_state = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("last_success_at", UTCDateTime),
     Column("last_error", Text),
+)
+
+# Per source, its high-water mark and first provisional local day (docs/metrics.md
+# "Completeness"), rewritten by every score from the settings it scored with; the views
+# join it for their `provisional` column (warehouse/completeness.py). A source without a
+# row, or with an empty `provisional_from`, has only provisional days.
+source_completeness = Table(
+    "source_completeness",
+    metadata,
+    _key("source"),
+    Column("high_water_mark", UTCDateTime),
+    Column("provisional_from", Date),
+    Column("computed_at", UTCDateTime, nullable=False),
 )
 
 runs = Table(

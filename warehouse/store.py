@@ -47,6 +47,8 @@ from warehouse.text import storable_row, storable_text
 
 BATCH = 500
 SOURCE_ROW = "*"  # sync_state row that holds the source-wide high-water mark
+# sync_state rows "*<stream>" hold how far each stream has been read completely.
+STREAM_MARK_PREFIX = "*"
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,16 @@ def apply_ratings(
     upsert(conn, ratings, changed)
 
 
+@dataclass(frozen=True)
+class StreamRead:
+    """A stream read completely up to `complete_to`, and the streams whose complete reads
+    bound the source's high-water mark (METRICS.md "Resolution and FCR", "Completeness")."""
+
+    stream: str
+    complete_to: datetime
+    bounding: tuple[str, ...]
+
+
 def store_page(
     engine: Engine,
     source: str,
@@ -175,8 +187,14 @@ def store_page(
     rule: DirtyRule,
     high_water_mark: datetime | None = None,
     now: datetime | None = None,
+    read: StreamRead | None = None,
 ) -> None:
-    """Records, cursor, high-water mark and dirty days of one page, in one transaction."""
+    """Records, cursor, high-water mark and dirty days of one page, in one transaction.
+
+    `read` is given with the last page of a stream read to its end: the stream's own mark
+    moves to it, and the source's high-water mark to the earliest of its streams' marks.
+    `high_water_mark` raises the source's mark directly: a moment up to which every stream
+    is known complete (a test's or a benchmark's desk)."""
     now = now or datetime.now(UTC)
     with engine.begin() as conn:
         # Read before the upsert what the page may move away from: the days it leaves
@@ -185,6 +203,8 @@ def store_page(
         touched = store_records(conn, records, now)
         mark_interactions_dirty(conn, source, touched, rule, customers, moments)
         save_cursor(conn, source, stream_key, cursor, now)
+        if read is not None:
+            complete_stream(conn, source, read, rule, now)
         if high_water_mark is not None:
             raise_high_water_mark(conn, source, high_water_mark, rule, now)
 
@@ -280,13 +300,53 @@ def high_water_mark(conn: Connection, source: str) -> datetime | None:
     return found
 
 
+def stream_marks(conn: Connection, source: str) -> dict[str, datetime]:
+    """How far each stream of the source has been read completely, by stream name."""
+    rows = conn.execute(
+        select(sync_state.c.stream, sync_state.c.high_water_mark).where(
+            sync_state.c.source == source,
+            sync_state.c.stream.startswith(STREAM_MARK_PREFIX),
+            sync_state.c.stream != SOURCE_ROW,
+            sync_state.c.high_water_mark.is_not(None),
+        )
+    )
+    return {row.stream[len(STREAM_MARK_PREFIX) :]: row.high_water_mark for row in rows}
+
+
+def complete_stream(
+    conn: Connection, source: str, read: StreamRead, rule: DirtyRule, now: datetime
+) -> None:
+    """Move the stream's mark forward (never back), then set the source's high-water mark
+    to the earliest mark of its bounding streams, once each of them has one: a source
+    whose history stream lags its interaction stream is complete only as far as its
+    history (METRICS.md "Resolution and FCR"; "Completeness")."""
+    marks = stream_marks(conn, source)
+    old = marks.get(read.stream)
+    if old is None or read.complete_to > old:
+        row = f"{STREAM_MARK_PREFIX}{read.stream}"
+        _save_state(conn, source, row, now, high_water_mark=read.complete_to)
+        marks[read.stream] = read.complete_to
+    if all(stream in marks for stream in read.bounding):
+        set_high_water_mark(conn, source, min(marks[s] for s in read.bounding), rule, now)
+
+
 def raise_high_water_mark(
     conn: Connection, source: str, mark: datetime, rule: DirtyRule, now: datetime
 ) -> None:
-    """Move the source's high-water mark forward (never back) and mark the days whose
-    FCR-pending state that changes (METRICS.md "Resolution and FCR": pending)."""
+    """Move the source's high-water mark forward (never back); see `set_high_water_mark`."""
     old = high_water_mark(conn, source)
-    if old is not None and mark <= old:
+    if old is None or mark > old:
+        set_high_water_mark(conn, source, mark, rule, now)
+
+
+def set_high_water_mark(
+    conn: Connection, source: str, mark: datetime, rule: DirtyRule, now: datetime
+) -> None:
+    """Set the source's high-water mark and mark the days whose FCR-pending state that
+    changes (METRICS.md "Resolution and FCR": pending). It moves back only where a mark
+    kept by an older deskmetrics (its ticket export alone) meets its lagging streams."""
+    old = high_water_mark(conn, source)
+    if old == mark:
         return
     _save_state(conn, source, SOURCE_ROW, now, high_water_mark=mark)
     if old is None:
@@ -294,7 +354,8 @@ def raise_high_water_mark(
             select(func.min(status_changes.c.at)).where(status_changes.c.source == source)
         ).scalar()
         old = first + rule.repeat_window if first is not None else mark
-    mark_day_range(conn, source, old - rule.repeat_window, mark - rule.repeat_window, rule)
+    start, end = sorted((old, mark))
+    mark_day_range(conn, source, start - rule.repeat_window, end - rule.repeat_window, rule)
 
 
 def local_day(at: datetime, rule: DirtyRule) -> date:

@@ -5,7 +5,10 @@ Owns `agent_rates_by_day`, `agent_rates_by_week` and `agent_rates_by_month`, wit
 columns of `VIEW_COLUMNS`: `period_start` (a DATE on both databases: the table's own `day`,
 `week_start` or `month_start` column, since on SQLite only a table's column gives a view
 column a type), the summed counts, `*_pct`, `*_ci_low`, `*_ci_high`, `csat_mean_pct` and
-`low_sample`. `agent_id` is NULL on a source's unassigned row.
+`low_sample`, then `high_water_mark` (UTC, how far the source is read completely) and
+`provisional` (true when a day of the period may still change: docs/metrics.md
+"Completeness", from the `source_completeness` table). `agent_id` is NULL on a source's
+unassigned row.
 
 Rates are the sum of numerators over the sum of denominators of the period (METRICS.md
 "Additivity"), never an average of daily rates; they are not rounded. A BI tool that rolls
@@ -54,17 +57,31 @@ COUNT_COLUMNS = (
     "csat_score_sum",
 )
 
+_GROUP_COLUMNS = ("source", "agent_id", "agent_name", "agent_email", "period_start")
+
 VIEW_COLUMNS: tuple[str, ...] = (
-    "source",
-    "agent_id",
-    "agent_name",
-    "agent_email",
-    "period_start",
+    *_GROUP_COLUMNS,
     *COUNT_COLUMNS,
     *(f"{metric}_{part}" for metric, _, _ in _RATES for part in ("pct", "ci_low", "ci_high")),
     "csat_mean_pct",
     "low_sample",
+    "high_water_mark",
+    "provisional",
 )
+
+# The first day after a period that starts at `{start}`, in each dialect's words.
+_NEXT_PERIOD = {
+    "sqlite": {
+        "day": "date({start}, '+1 day')",
+        "week": "date({start}, '+7 days')",
+        "month": "date({start}, '+1 month')",
+    },
+    "postgresql": {
+        "day": "({start} + 1)",
+        "week": "({start} + 7)",
+        "month": "CAST({start} + INTERVAL '1 month' AS date)",
+    },
+}
 
 
 def _real(expression: str, dialect: str) -> str:
@@ -105,17 +122,30 @@ def _select_sql(period: str, dialect: str, min_sample: int) -> str:
     sums = ",\n         ".join(f"SUM(f.{name}) AS {name}" for name in COUNT_COLUMNS)
     start = f"f.{_PERIOD_COLUMN[period]}"
     rate_columns = ",\n       ".join(rates)
-    return f"""SELECT t.*,
+    kept = ", ".join(f"t.{name}" for name in (*_GROUP_COLUMNS, *COUNT_COLUMNS))
+    following = _NEXT_PERIOD[dialect][period].format(start="t.period_start")
+    # docs/metrics.md "Completeness": a period is provisional when one of its days is, and
+    # every day of a source never read completely (no row, or no provisional_from) is.
+    provisional = (
+        f"CASE WHEN t.provisional_from IS NULL OR t.provisional_from < {following} "
+        "THEN TRUE ELSE FALSE END"
+    )
+    return f"""SELECT {kept},
        {rate_columns},
        CASE WHEN csat_responses > 0 THEN {mean} END AS csat_mean_pct,
-       {_low_sample(min_sample)} AS low_sample
+       {_low_sample(min_sample)} AS low_sample,
+       t.high_water_mark,
+       {provisional} AS provisional
 FROM (
   SELECT f.source, NULLIF(f.agent_id, '') AS agent_id, a.name AS agent_name,
          a.email AS agent_email, {start} AS period_start,
-         {sums}
+         {sums},
+         c.high_water_mark, c.provisional_from
   FROM agent_day_facts f
   LEFT JOIN agents a ON a.source = f.source AND a.agent_id = f.agent_id
-  GROUP BY f.source, f.agent_id, a.name, a.email, {start}
+  LEFT JOIN source_completeness c ON c.source = f.source
+  GROUP BY f.source, f.agent_id, a.name, a.email, {start}, c.high_water_mark,
+           c.provisional_from
 ) t"""
 
 
@@ -123,7 +153,9 @@ def _description(period: str, min_sample: int, mark: str) -> str:
     return (
         f"deskmetrics: per agent and {_PERIOD_WORDS[period]}, summed counts, rates in % with "
         f"95 % Wilson intervals, and low_sample naming the metrics with fewer than "
-        f"{min_sample} in their denominator; agent_id NULL is the unassigned row. [{mark}]"
+        f"{min_sample} in their denominator; agent_id NULL is the unassigned row; "
+        f"provisional when a day of the period may still change (high_water_mark: how far "
+        f"the source is read, UTC). [{mark}]"
     )
 
 

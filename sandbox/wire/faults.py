@@ -91,6 +91,11 @@ class FaultQueue:
         with self._changed:
             return self._changed.wait_for(lambda: self._hanging >= count, timeout)
 
+    def wait_none_hanging(self, timeout: float) -> bool:
+        """Wait until no request hangs (those let go have finished); False on timeout."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._hanging == 0, timeout)
+
     def release(self) -> None:
         """Let every request hanging now go on."""
         with self._lock:
@@ -123,3 +128,10 @@ class InjectsFaults:
     def wait_for_hang(self, count: int = 1, timeout: float = 5.0) -> bool:
         """Block until `count` requests hang on a "hang" fault (for tests); False on timeout."""
         return self.faults.wait_hanging(count, timeout)
+
+    def release_all(self, timeout: float = 5.0) -> bool:
+        """Let hanging requests go on, drop every fault still waiting, and wait until no
+        request hangs any more (for tests that start again); False on timeout."""
+        self.faults.clear()
+        self.faults.release()
+        return self.faults.wait_none_hanging(timeout)

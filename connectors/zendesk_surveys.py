@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
@@ -275,7 +276,7 @@ class SurveyReader:
             body = self._get("survey responses", url, query)
             raw = [r for r in body.get("survey_responses") or [] if isinstance(r, dict)]
             records = connector._records(STREAM, raw, self._response_records)
-            following = _next_link(body)
+            following = _next_page(body, url, query)
             if following is not None:
                 guard.followed(following, None, len(raw))
             plan["next"] = following
@@ -366,7 +367,7 @@ class SurveyReader:
             if enabled:
                 log.info("%s: a customer-satisfaction survey is enabled: reading it", source)
                 return True
-            url, query = _next_link(body), None
+            url, query = _next_page(body, url, query), None
             if url is not None:
                 guard.followed(url, None, len(body.get("surveys") or []))
         return False
@@ -444,13 +445,25 @@ def _drop_tickets(plan: dict[str, Any], count: int) -> None:
     plan["tickets"] = plan["tickets"][count:]
 
 
-def _next_link(body: Mapping[str, Any]) -> str | None:
-    """The next page of a cursor-paginated list; None on its last page."""
+def _next_page(body: Mapping[str, Any], url: str, query: Mapping[str, str] | None) -> str | None:
+    """The address of the page after `body` (asked for at `url` with `query`); None on the
+    last page. Its `links.next` when it gives one; else the same request with
+    `page[after]=<meta.after_cursor>`: the recorded page of a real account has `meta` and no
+    `links` (research/zendesk-new-csat.md "1. Endpoint")."""
     meta, links = body.get("meta"), body.get("links")
     if not isinstance(meta, Mapping) or not meta.get("has_more"):
         return None
     link = links.get("next") if isinstance(links, Mapping) else None
-    return str(link) if link else None
+    if link:
+        return str(link)
+    after = meta.get("after_cursor")
+    if not after:
+        return None  # refused before it got here (connectors/wire.py)
+    parts = urlsplit(url)
+    asked = dict(parse_qsl(parts.query, keep_blank_values=True))
+    asked.update(query or {})
+    asked["page[after]"] = str(after)
+    return urlunsplit(parts._replace(query=urlencode(asked)))
 
 
 def _ids(tickets: Iterable[Any]) -> list[str]:

@@ -214,6 +214,22 @@ def test_a_survey_version_is_read_once_for_all_its_responses(samples: Path) -> N
     assert len(definitions) == 1
 
 
+def test_pages_without_links_are_read_on_by_their_after_cursor(samples: Path) -> None:
+    asked: list[Query] = []
+    first = _recorded(samples)  # the recorded page: `meta` and no `links`
+
+    def responses(query: Query, _base: str) -> dict[str, Any]:
+        asked.append(query)
+        if "page[after]" in query:
+            return _page(_variant(samples, "6"))
+        return {**first, "meta": {**first["meta"], "has_more": True}}
+
+    records, _ = _read({RESPONSES: responses, DEFINITION: [{"survey": _definition()}]})
+    assert len(records) == 3
+    assert asked[1]["page[after]"] == [first["meta"]["after_cursor"]]
+    assert asked[1]["filter[created_at_start]"] == asked[0]["filter[created_at_start]"]
+
+
 def test_a_rating_off_its_surveys_scale_is_quarantined_or_stops_the_stream(
     samples: Path,
 ) -> None:

@@ -40,8 +40,10 @@ class ZendeskSandbox(InjectsFaults):
         port: int = 0,
         export_limit_per_minute: int | None = None,
         follow_wall_clock: bool = False,
+        survey_links: bool = False,
     ) -> None:
         self.desk = desk
+        self.survey_links = survey_links
         self.email, self.token = email, token
         self.host, self.port = host, port
         self.limits = RateLimits(export_limit_per_minute)

@@ -203,6 +203,21 @@ def changes_from_event(
             )
 
 
+SATISFACTION_FIELDS = ("satisfaction_score", "satisfaction_comment", "satisfaction_reason_code")
+
+
+def ticket_of_satisfaction_change(event: Mapping[str, Any]) -> str | None:
+    """The ticket whose satisfaction one ticket event changes (a survey offered, answered,
+    changed, or offered again: Zendesk's "Satisfaction rating event"), else None."""
+    children = event.get("child_events")
+    for raw_child in children if isinstance(children, list) else []:
+        if isinstance(raw_child, Mapping):
+            child = _keyed_by_field(raw_child)
+            if any(field in child for field in SATISFACTION_FIELDS):
+                return optional_id(event.get("ticket_id"))
+    return None
+
+
 def _keyed_by_field(child: Mapping[str, Any]) -> Mapping[str, Any]:
     """Children in the audit shape (`field_name`/`value`) as children keyed by the field."""
     field = child.get("field_name")

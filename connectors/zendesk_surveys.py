@@ -18,14 +18,16 @@ keeps its legacy ratings.
 A pass of the stream, in a sync, reads
   1. the responses created since its cursor (`filter[created_at_start]`, milliseconds): the
      surveys sent since the last pass, a page or two;
-  2. the responses of the tickets whose satisfaction the ticket export showed in this run
+  2. the responses of the tickets whose satisfaction the ticket export showed answered in
+     this run, and of those whose ticket events show any satisfaction change (a survey
+     answered and a new one offered leaves the ticket showing `offered`)
      (`filter[subject_zrns]`, 50 tickets a request). Answers arrive and change up to 28 days
      after the survey is sent and the endpoint filters on creation only; this is what spares a
      sync re-reading 28 days of surveys. The ticket list is kept with the first page of the
-     pass, so a pass cut short goes on with it. When the ticket export did not read a whole
-     pass in this run (resumed, failed, or the run stopped before this stream stored its
-     list), the list is incomplete, and the pass re-reads the surveys sent in the last
-     `ANSWERABLE` instead.
+     pass, so a pass cut short goes on with it. When the ticket or ticket events export did
+     not read a whole pass in this run (resumed, failed, or the run stopped before this
+     stream stored its list), the list is incomplete, and the pass re-reads the surveys sent
+     in the last `ANSWERABLE` instead.
 A backfill, and the first pass, read by creation window only: a response is read as it is
 now, answers included.
 """
@@ -153,11 +155,14 @@ class SurveyReader:
     def __init__(self, connector: ZendeskConnector) -> None:
         self._connector = connector
         self._scales: dict[str, float] = {}  # "<survey id>:<version>" -> N, for this run
-        self._noted: set[str] = set()  # tickets showing a satisfaction answer in this run
+        # Tickets showing a satisfaction answer, or whose events show a satisfaction
+        # change, in this run.
+        self._noted: set[str] = set()
         self._whole_ticket_pass = False  # the ticket export read a whole pass in this run
+        self._whole_event_pass = False  # the ticket events export did
         self._asked: int | None = None  # when an enabled survey was last looked for
 
-    # --- what the ticket export showed ---------------------------------------------------
+    # --- what the ticket and ticket events exports showed --------------------------------
 
     def noting(self, cursor: Cursor | None, pages: Iterable[Page]) -> Iterator[Page]:
         """The ticket export's pages, unchanged, noting the tickets that show an answer."""
@@ -168,6 +173,23 @@ class SurveyReader:
             if page.done:
                 self._whole_ticket_pass = whole
             yield page
+
+    def noting_events(self, cursor: Cursor | None, pages: Iterable[Page]) -> Iterator[Page]:
+        """The ticket events export's pages, unchanged, noting whether they were a whole
+        pass; the connector notes the tickets with a satisfaction change (`note`) as it
+        reads each event. A ticket that shows `offered` may have been answered since the
+        last pass and offered a new survey (offered → good → offered): only its events
+        tell."""
+        whole = "pass_start" not in (cursor or {})  # a pass from its start, not resumed
+        self._whole_event_pass = False
+        for page in pages:
+            if page.done:
+                self._whole_event_pass = whole
+            yield page
+
+    def note(self, ticket_id: str) -> None:
+        """A ticket whose satisfaction changed in this run: its responses are read again."""
+        self._noted.add(ticket_id)
 
     # --- the stream ------------------------------------------------------------------------
 
@@ -216,15 +238,15 @@ class SurveyReader:
         tickets: list[str] = []
         if start is None or until is not None:
             created_from = int(since.timestamp()) if start is None else int(start)
-        elif self._whole_ticket_pass:
+        elif self._whole_ticket_pass and self._whole_event_pass:
             created_from = int(start)
             tickets = _ids(self._noted_once())
         else:
             created_from = int((_moment(start) - ANSWERABLE).timestamp())
             log.info(
-                "%s survey responses: the ticket export did not read a whole pass in this "
-                "run, so the surveys sent since %s are read again instead of the changed "
-                "tickets' only",
+                "%s survey responses: the ticket or ticket events export did not read a "
+                "whole pass in this run, so the surveys sent since %s are read again instead "
+                "of the changed tickets' only",
                 self._connector.config.source,
                 _moment(created_from).isoformat(),
             )

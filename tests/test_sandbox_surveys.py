@@ -231,6 +231,27 @@ def test_an_advance_answers_offers_makes_a_bad_rating_good_and_sends_surveys() -
     assert set(after) - set(before)  # new surveys sent
 
 
+def test_an_advance_answers_a_survey_then_sends_a_new_one_on_the_same_ticket() -> None:
+    desk = generate_desk(DeskSpec(now=NOW, csat_switch_days=12, survey_scale=5, **SWITCHED))
+    since = int(desk.now.timestamp())
+    summary = advance_desk(desk, minutes=180, seed=11)
+    [ticket, *_] = summary["surveys_answered_then_offered"]
+    responses = sorted(
+        (r for r in desk.survey_responses.values() if r.ticket_id == ticket), key=lambda r: r.id
+    )
+    assert [r.answered for r in responses[-2:]] == [True, False]
+    assert desk.tickets[ticket].satisfaction == {"score": "offered"}
+    scores = [
+        (child["previous_value"], child["satisfaction_score"])
+        for event in desk.events
+        if event["ticket_id"] == ticket and event["timestamp"] > since
+        for child in event["child_events"]
+        if "satisfaction_score" in child
+    ]
+    answer = category(responses[-2].rating or 0, 5)
+    assert scores == [("offered", answer), (answer, "offered")]
+
+
 def test_survey_requests_have_a_rate_limit_of_their_own(sandbox: ZendeskSandbox) -> None:
     guide = get(sandbox, RESPONSES)
     support = get(sandbox, "/api/v2/users.json")

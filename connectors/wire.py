@@ -33,6 +33,7 @@ _PIECE_BYTES = 64 * 1024  # one read of the body; the deadline is checked betwee
 MAX_JSON_DEPTH = 64
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_A_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+HELP_CENTER_PATH = "/api/v2/guide/"  # lists paged by meta.after_cursor, links optional
 
 
 class RetriableHTTPError(Exception):
@@ -255,10 +256,18 @@ def _check_pagination(page: dict[str, Any], where: str, path: str) -> None:
         )
     links = page.get("links")
     link = links.get("next") if isinstance(links, dict) else None
-    if not isinstance(link, str) or not link:
-        raise RetriableHTTPError(
-            f"{where} says more records follow (meta.has_more) but gives no links.next"
-        )
+    if isinstance(link, str) and link:
+        return
+    # Help Center lists (/api/v2/guide/) are asked for their next page by
+    # `page[after]=<meta.after_cursor>`: a real account's page has no `links` at all.
+    after = meta.get("after_cursor")
+    help_center = path.startswith(HELP_CENTER_PATH)
+    if help_center and isinstance(after, str) and after:
+        return
+    wanted = "links.next or meta.after_cursor" if help_center else "links.next"
+    raise RetriableHTTPError(
+        f"{where} says more records follow (meta.has_more) but gives no {wanted}"
+    )
 
 
 def _no_constant(name: str) -> NoReturn:

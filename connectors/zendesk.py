@@ -43,6 +43,7 @@ from connectors.zendesk_records import (
     parse_time,
     rating_from_json,
     rating_state_from_ticket,
+    ticket_of_satisfaction_change,
 )
 from connectors.zendesk_surveys import HelpCenterUsage, SurveyReader, reads_legacy, skipped_pages
 from interactions import (
@@ -121,7 +122,8 @@ class ZendeskConnector:
             # The survey stream reads the responses of the tickets this export shows answered.
             return self.surveys.noting(cursor, self.ticket_pages(cursor, since, until))
         if stream == "events":
-            return self.event_pages(cursor, since, until)
+            # ... and the tickets whose events show a satisfaction change.
+            return self.surveys.noting_events(cursor, self.event_pages(cursor, since, until))
         if stream == "survey_responses":
             return self.survey_pages(cursor, since, until)
         if stream != "ratings":
@@ -314,7 +316,11 @@ class ZendeskConnector:
         )
 
     def _event_records(self, event: Mapping[str, Any]) -> tuple[Any, ...]:
-        return tuple(changes_from_event(self.config.source, event))
+        changes = tuple(changes_from_event(self.config.source, event))
+        satisfied = ticket_of_satisfaction_change(event)
+        if satisfied is not None:
+            self.surveys.note(satisfied)
+        return changes
 
     def rating_pages(
         self, cursor: Cursor | None, since: datetime, until: datetime | None = None

@@ -26,6 +26,9 @@ from interactions import (
 )
 
 RESOLVED_STATUSES = frozenset({"solved", "closed"})  # METRICS.md "Words": Resolved
+# Every status a Zendesk ticket has (custom statuses map onto these): another value is a
+# record the model does not know, never a guess at "unresolved".
+STATUSES = ("new", "open", "pending", "hold", "solved", "closed", "deleted")
 AGENT_ROLES = frozenset({"agent", "admin"})  # METRICS.md "Words": Agent
 
 
@@ -94,9 +97,7 @@ def _time(stream: str, record: Mapping[str, Any], field: str, required: bool) ->
 def interaction_from_ticket(source: str, ticket: Mapping[str, Any]) -> Interaction:
     """A ticket of the cursor export, with its embedded `metric_set` when there is one."""
     ticket_id = _required_id("ticket", ticket, "id")
-    status = ticket.get("status")
-    if not isinstance(status, str) or not status:
-        raise _fail("ticket", ticket, "status", f"is missing or not text ({status!r})")
+    status = _status("ticket", ticket, "status", ticket.get("status"))
     created_at = _time("ticket", ticket, "created_at", required=True)
     assert created_at is not None
     updated_at = _time("ticket", ticket, "updated_at", required=False) or created_at
@@ -143,6 +144,27 @@ def rating_state_from_ticket(source: str, ticket: Mapping[str, Any]) -> RatingSt
     )
 
 
+def _status(stream: str, record: Mapping[str, Any], field: str, status: Any) -> str:
+    """A Zendesk status, one of `STATUSES`; anything else is a `MalformedRecordError` naming
+    the value (the source's `bad_records` decides: stop, or set the record aside)."""
+    if not isinstance(status, str) or not status:
+        raise _fail(stream, record, field, f"is missing or not text ({status!r})")
+    if status not in STATUSES:
+        subject = (
+            f"ticket {record.get('id')}"
+            if stream == "ticket"
+            else f"{stream} record id={record.get('id')!r} of ticket {record.get('ticket_id')}"
+        )
+        raise MalformedRecordError(
+            f"zendesk {subject}: field {field!r} is {shown(status)}, not a Zendesk status "
+            f"({', '.join(STATUSES)}): an integration's value or a proxy's rewrite? It is "
+            "not counted as unresolved. "
+            'Fix the value at its origin, or set bad_records = "quarantine" for this source '
+            "to set such records aside and read on (`deskmetrics quarantine` lists them)."
+        )
+    return status
+
+
 def _optional_int(value: Any) -> int | None:
     try:
         return int(value) if value is not None else None
@@ -183,11 +205,13 @@ def changes_from_event(
                 new_owner=optional_id(child.get("assignee_id")),
             )
         if "status" in child:
-            new_status = child.get("status")
-            if not isinstance(new_status, str) or not new_status:
-                raise _fail("ticket_event", event, "child_events.status", f"is {new_status!r}")
+            new_status = _status("ticket_event", event, "child_events.status", child.get("status"))
             previous = child.get("previous_value") if is_change else None
-            previous_status = previous if isinstance(previous, str) and previous else None
+            previous_status = (
+                _status("ticket_event", event, "child_events.previous_value", previous)
+                if isinstance(previous, str) and previous
+                else None
+            )
             yield StatusChange(
                 source=source,
                 change_id=f"{change_id}:status",
@@ -201,6 +225,21 @@ def changes_from_event(
                 ),
                 resolved=new_status in RESOLVED_STATUSES,
             )
+
+
+SATISFACTION_FIELDS = ("satisfaction_score", "satisfaction_comment", "satisfaction_reason_code")
+
+
+def ticket_of_satisfaction_change(event: Mapping[str, Any]) -> str | None:
+    """The ticket whose satisfaction one ticket event changes (a survey offered, answered,
+    changed, or offered again: Zendesk's "Satisfaction rating event"), else None."""
+    children = event.get("child_events")
+    for raw_child in children if isinstance(children, list) else []:
+        if isinstance(raw_child, Mapping):
+            child = _keyed_by_field(raw_child)
+            if any(field in child for field in SATISFACTION_FIELDS):
+                return optional_id(event.get("ticket_id"))
+    return None
 
 
 def _keyed_by_field(child: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -18,14 +18,16 @@ keeps its legacy ratings.
 A pass of the stream, in a sync, reads
   1. the responses created since its cursor (`filter[created_at_start]`, milliseconds): the
      surveys sent since the last pass, a page or two;
-  2. the responses of the tickets whose satisfaction the ticket export showed in this run
+  2. the responses of the tickets whose satisfaction the ticket export showed answered in
+     this run, and of those whose ticket events show any satisfaction change (a survey
+     answered and a new one offered leaves the ticket showing `offered`)
      (`filter[subject_zrns]`, 50 tickets a request). Answers arrive and change up to 28 days
      after the survey is sent and the endpoint filters on creation only; this is what spares a
      sync re-reading 28 days of surveys. The ticket list is kept with the first page of the
-     pass, so a pass cut short goes on with it. When the ticket export did not read a whole
-     pass in this run (resumed, failed, or the run stopped before this stream stored its
-     list), the list is incomplete, and the pass re-reads the surveys sent in the last
-     `ANSWERABLE` instead.
+     pass, so a pass cut short goes on with it. When the ticket or ticket events export did
+     not read a whole pass in this run (resumed, failed, or the run stopped before this
+     stream stored its list), the list is incomplete, and the pass re-reads the surveys sent
+     in the last `ANSWERABLE` instead.
 A backfill, and the first pass, read by creation window only: a response is read as it is
 now, answers included.
 """
@@ -38,6 +40,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
@@ -152,11 +155,14 @@ class SurveyReader:
     def __init__(self, connector: ZendeskConnector) -> None:
         self._connector = connector
         self._scales: dict[str, float] = {}  # "<survey id>:<version>" -> N, for this run
-        self._noted: set[str] = set()  # tickets showing a satisfaction answer in this run
+        # Tickets showing a satisfaction answer, or whose events show a satisfaction
+        # change, in this run.
+        self._noted: set[str] = set()
         self._whole_ticket_pass = False  # the ticket export read a whole pass in this run
+        self._whole_event_pass = False  # the ticket events export did
         self._asked: int | None = None  # when an enabled survey was last looked for
 
-    # --- what the ticket export showed ---------------------------------------------------
+    # --- what the ticket and ticket events exports showed --------------------------------
 
     def noting(self, cursor: Cursor | None, pages: Iterable[Page]) -> Iterator[Page]:
         """The ticket export's pages, unchanged, noting the tickets that show an answer."""
@@ -167,6 +173,23 @@ class SurveyReader:
             if page.done:
                 self._whole_ticket_pass = whole
             yield page
+
+    def noting_events(self, cursor: Cursor | None, pages: Iterable[Page]) -> Iterator[Page]:
+        """The ticket events export's pages, unchanged, noting whether they were a whole
+        pass; the connector notes the tickets with a satisfaction change (`note`) as it
+        reads each event. A ticket that shows `offered` may have been answered since the
+        last pass and offered a new survey (offered → good → offered): only its events
+        tell."""
+        whole = "pass_start" not in (cursor or {})  # a pass from its start, not resumed
+        self._whole_event_pass = False
+        for page in pages:
+            if page.done:
+                self._whole_event_pass = whole
+            yield page
+
+    def note(self, ticket_id: str) -> None:
+        """A ticket whose satisfaction changed in this run: its responses are read again."""
+        self._noted.add(ticket_id)
 
     # --- the stream ------------------------------------------------------------------------
 
@@ -215,15 +238,15 @@ class SurveyReader:
         tickets: list[str] = []
         if start is None or until is not None:
             created_from = int(since.timestamp()) if start is None else int(start)
-        elif self._whole_ticket_pass:
+        elif self._whole_ticket_pass and self._whole_event_pass:
             created_from = int(start)
             tickets = _ids(self._noted_once())
         else:
             created_from = int((_moment(start) - ANSWERABLE).timestamp())
             log.info(
-                "%s survey responses: the ticket export did not read a whole pass in this "
-                "run, so the surveys sent since %s are read again instead of the changed "
-                "tickets' only",
+                "%s survey responses: the ticket or ticket events export did not read a "
+                "whole pass in this run, so the surveys sent since %s are read again instead "
+                "of the changed tickets' only",
                 self._connector.config.source,
                 _moment(created_from).isoformat(),
             )
@@ -275,7 +298,7 @@ class SurveyReader:
             body = self._get("survey responses", url, query)
             raw = [r for r in body.get("survey_responses") or [] if isinstance(r, dict)]
             records = connector._records(STREAM, raw, self._response_records)
-            following = _next_link(body)
+            following = _next_page(body, url, query)
             if following is not None:
                 guard.followed(following, None, len(raw))
             plan["next"] = following
@@ -366,7 +389,7 @@ class SurveyReader:
             if enabled:
                 log.info("%s: a customer-satisfaction survey is enabled: reading it", source)
                 return True
-            url, query = _next_link(body), None
+            url, query = _next_page(body, url, query), None
             if url is not None:
                 guard.followed(url, None, len(body.get("surveys") or []))
         return False
@@ -444,13 +467,25 @@ def _drop_tickets(plan: dict[str, Any], count: int) -> None:
     plan["tickets"] = plan["tickets"][count:]
 
 
-def _next_link(body: Mapping[str, Any]) -> str | None:
-    """The next page of a cursor-paginated list; None on its last page."""
+def _next_page(body: Mapping[str, Any], url: str, query: Mapping[str, str] | None) -> str | None:
+    """The address of the page after `body` (asked for at `url` with `query`); None on the
+    last page. Its `links.next` when it gives one; else the same request with
+    `page[after]=<meta.after_cursor>`: the recorded page of a real account has `meta` and no
+    `links` (research/zendesk-new-csat.md "1. Endpoint")."""
     meta, links = body.get("meta"), body.get("links")
     if not isinstance(meta, Mapping) or not meta.get("has_more"):
         return None
     link = links.get("next") if isinstance(links, Mapping) else None
-    return str(link) if link else None
+    if link:
+        return str(link)
+    after = meta.get("after_cursor")
+    if not after:
+        return None  # refused before it got here (connectors/wire.py)
+    parts = urlsplit(url)
+    asked = dict(parse_qsl(parts.query, keep_blank_values=True))
+    asked.update(query or {})
+    asked["page[after]"] = str(after)
+    return urlunsplit(parts._replace(query=urlencode(asked)))
 
 
 def _ids(tickets: Iterable[Any]) -> list[str]:

@@ -131,29 +131,44 @@ def _order(row: ReportRow) -> tuple[str, bool, bool, str, str]:
     )
 
 
+def _address(agent: Agent | None) -> str:
+    return (agent.email or "").strip().casefold() if agent else ""
+
+
 def _merged(
     totals: list[Totals], agents: Mapping[tuple[str, str], Agent]
 ) -> list[tuple[Totals, str | None, str | None]]:
-    """Totals merged into people (METRICS.md "People across sources"), with name and e-mail."""
+    """Totals merged into people (METRICS.md "People across sources"), with name and e-mail.
+
+    A person is named by every agent the warehouse knows with their address, whether or
+    not each had activity in the period: the same person has the same key in every period.
+    """
+    known: dict[str, list[tuple[str, str]]] = {}
+    for known_agent, agent in agents.items():
+        if _address(agent):
+            known.setdefault(_address(agent), []).append(known_agent)
     people: dict[str, list[Totals]] = {}
     for t in totals:
-        agent = agents.get((t.source, t.agent_id or ""))
-        address = (agent.email or "").strip().casefold() if agent else ""
         # An agent without an e-mail address is a person alone.
-        key = f"@{address}" if address else f"#{t.source}\0{t.agent_id}"
-        people.setdefault(key, []).append(t)
+        address = _address(agents.get((t.source, t.agent_id or "")))
+        person = f"@{address}" if address else f"#{t.source}\0{t.agent_id}"
+        people.setdefault(person, []).append(t)
     merged: list[tuple[Totals, str | None, str | None]] = []
-    for members in people.values():
-        members.sort(key=lambda t: (t.source, id_key(t.agent_id or "")))
-        source = "+".join(sorted({t.source for t in members}))
-        agent_id = "+".join(f"{t.source}:{t.agent_id}" for t in members)
+    for person, active in people.items():
+        if person.startswith("@"):
+            members = known[person[1:]]
+        else:
+            members = [(active[0].source, active[0].agent_id or "")]
+        members = sorted(set(members), key=lambda m: (m[0], id_key(m[1])))
+        source = "+".join(sorted({member_source for member_source, _ in members}))
+        agent_id = "+".join(f"{member_source}:{member}" for member_source, member in members)
         total = _zero(source, agent_id)
-        for t in members:
+        for t in active:
             total = _add(total, t, source, agent_id)
-        records = [agents.get((t.source, t.agent_id or "")) for t in members]
-        first_name = next((a.name for a in records if a and a.name), None)
-        email: str | None = next((a.email.strip().lower() for a in records if a and a.email), None)
-        merged.append((total, first_name, email))
+        first = agents.get(members[0])
+        name = first.name if first else None
+        email = first.email.strip().lower() if first and first.email else None
+        merged.append((total, name, email))
     return merged
 
 

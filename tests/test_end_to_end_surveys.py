@@ -119,6 +119,36 @@ def test_a_sync_cut_short_in_the_survey_stream_goes_on_with_its_ticket_list(
     assert made <= 2, f"{made} survey requests: the answerable window was read again"
 
 
+def test_survey_responses_paged_without_links_equal_ground_truth(
+    tmp_path: Path, any_engine: Engine
+) -> None:
+    # The sandbox serves survey response pages as the recorded real page is: `meta` with
+    # `has_more` and `after_cursor`, and no `links` object.
+    with _switched(tmp_path) as served:
+        served.engine = any_engine
+        served.backfill()
+        advance_desk(served.desk, minutes=180, seed=11)
+        _sync(served)
+        pages = _survey_requests(served)
+        _report_equals_truth(served, extra_days=1)
+    assert len(served.desk.survey_responses) > 50 and pages > 2
+
+
+def test_a_survey_answered_then_offered_again_counts_after_a_sync(
+    tmp_path: Path, any_engine: Engine
+) -> None:
+    # The advance answers surveys, reopens and solves their tickets again and sends new
+    # surveys seconds later: the exported tickets show `offered`, their events offered →
+    # good|bad → offered.
+    with _switched(tmp_path) as served:
+        served.engine = any_engine
+        served.backfill()
+        changed = advance_desk(served.desk, minutes=180, seed=11)
+        _sync(served)
+        _report_equals_truth(served, extra_days=1)
+    assert changed["surveys_answered_then_offered"]
+
+
 def _with_csat(served: Served, mode: str) -> None:
     """The desk's settings file with `csat = mode` in [sources.zendesk] (its last section)."""
     with served.settings_path.open("a") as settings:

@@ -177,6 +177,27 @@ def test_people_who_work_in_both_desks_are_one_row_of_both_sources(
     assert len(joined) == len(warehouse.hired) == 3
 
 
+def test_a_person_has_the_same_key_in_each_days_report_as_in_the_whole_periods(
+    warehouse: Warehouse,
+) -> None:
+    def keys(rows: list[ReportRow]) -> dict[str, tuple[str, str | None, str | None]]:
+        return {address(r): (r.source, r.agent_id, r.agent_name) for r in rows if r.agent_id}
+
+    whole = keys(warehouse.report("person"))
+    hired = {zendesk_agent.email.casefold() for zendesk_agent, _ in warehouse.hired}
+    one_sided = 0  # days on which a person of both desks worked in one of them only
+    day = warehouse.since
+    while day < warehouse.until:
+        one_day = (warehouse.engine, warehouse.settings, day, day + timedelta(days=1))
+        for person, key in keys(pipeline.report(*one_day, by="person")).items():
+            assert key == whole[person], (day, person)
+        by_agent = [r for r in pipeline.report(*one_day, by="agent") if r.agent_id]
+        worked = Counter(address(r) for r in by_agent if address(r) in hired)
+        one_sided += sum(1 for n in worked.values() if n == 1)
+        day += timedelta(days=1)
+    assert one_sided, "no day on which a person of both desks worked in one of them only"
+
+
 def test_unassigned_rows_stay_per_source_by_person(warehouse: Warehouse) -> None:
     by_agent = [r for r in warehouse.report("agent") if r.agent_id is None]
     by_person = [r for r in warehouse.report("person") if r.agent_id is None]
@@ -286,7 +307,8 @@ def agent_totals(draw: st.DrawFn) -> tuple[Agent, Totals]:
         float(draw(st.integers(0, 100 * responses))),
     )
     email = draw(st.sampled_from(ADDRESSES))
-    return Agent(source, agent_id, None, email, "agent", True, None), totals
+    name = draw(st.sampled_from((None, "Ann", "Bo")))
+    return Agent(source, agent_id, name, email, "agent", True, None), totals
 
 
 @given(st.lists(agent_totals(), max_size=12))
@@ -300,11 +322,27 @@ def test_by_person_counts_are_the_sums_of_the_agents_sharing_an_address(
     people = report_rows(totals, agents, "person", settings)
     seen: list[tuple[str, str]] = []
     for person in people:
-        joined = [by_agent[key] for key in members(person)]
-        seen.extend(members(person))
-        emails = {(agents[(r.source, r.agent_id or "")].email or "").casefold() for r in joined}
-        assert len(emails) == 1 and (len(joined) == 1 or "" not in emails)
-        assert person.source == "+".join(sorted({r.source for r in joined}))
+        joined = [by_agent[key] for key in members(person) if key in by_agent]
+        seen.extend(key for key in members(person) if key in by_agent)
+        emails = {(agents[key].email or "").casefold() for key in members(person)}
+        assert len(emails) == 1 and (len(members(person)) == 1 or "" not in emails)
+        assert person.source == "+".join(sorted({source for source, _ in members(person)}))
+        assert person.agent_name == agents[members(person)[0]].name
         for count in (*COUNTS, *CSAT_COUNTS):
             assert getattr(person, count) == sum(getattr(r, count) for r in joined)
     assert sorted(seen) == sorted(by_agent)
+
+
+@given(st.lists(agent_totals(), max_size=12))
+def test_a_person_is_named_by_every_agent_known_with_their_address(
+    drawn: list[tuple[Agent, Totals]],
+) -> None:
+    agents = {(a.source, a.agent_id): a for a, _ in drawn}
+    settings = ScoringSettings(min_sample=MIN_SAMPLE)
+    # The period's totals: only the first agent drawn had activity in it.
+    people = report_rows([t for _, t in drawn[:1]], agents, "person", settings)
+    for person in (p for p in people if p.agent_id is not None):
+        first = agents[members(person)[0]]
+        if first.email:
+            same = [k for k, a in agents.items() if (a.email or "").casefold() == address(person)]
+            assert sorted(members(person)) == sorted(same)

@@ -41,11 +41,12 @@ def get(sb: ZendeskSandbox, path: str, **params: Any) -> requests.Response:
 
 
 def _every(sb: ZendeskSandbox, **params: Any) -> tuple[list[dict[str, Any]], int]:
-    """Every response the listing holds, following its next links; and the pages read."""
+    """Every response the listing holds, asking for each next page by its after_cursor;
+    and the pages read."""
     body = get(sb, RESPONSES, **params).json()
     found, pages = list(body["survey_responses"]), 1
     while body["meta"]["has_more"]:
-        body = requests.get(body["links"]["next"], auth=AUTH, timeout=10).json()
+        body = get(sb, RESPONSES, **params, **{"page[after]": body["meta"]["after_cursor"]}).json()
         found.extend(body["survey_responses"])
         pages += 1
     return found, pages
@@ -81,6 +82,22 @@ def test_a_listed_response_has_the_recorded_shape(sandbox: ZendeskSandbox, desk:
     rating = answered["answers"][0]
     assert set(rating) == set(recorded["survey_responses"][0]["answers"][0])
     assert isinstance(answered["responder_id"], str)
+
+
+def test_a_page_of_responses_has_no_links_as_the_recorded_page(
+    sandbox: ZendeskSandbox,
+) -> None:
+    body = get(sandbox, RESPONSES).json()
+    assert body["meta"]["has_more"] and body["meta"]["after_cursor"]
+    assert "links" not in body
+
+
+def test_a_sandbox_asked_for_links_gives_the_next_page_link(desk: Desk) -> None:
+    with ZendeskSandbox(desk, survey_links=True) as sb:
+        first = get(sb, RESPONSES).json()
+        following = requests.get(first["links"]["next"], auth=AUTH, timeout=10).json()
+        by_cursor = get(sb, RESPONSES, **{"page[after]": first["meta"]["after_cursor"]}).json()
+    assert following["survey_responses"] == by_cursor["survey_responses"]
 
 
 def test_more_than_fifty_a_page_is_refused(sandbox: ZendeskSandbox) -> None:
@@ -212,6 +229,27 @@ def test_an_advance_answers_offers_makes_a_bad_rating_good_and_sends_surveys() -
         for i in before
     )
     assert set(after) - set(before)  # new surveys sent
+
+
+def test_an_advance_answers_a_survey_then_sends_a_new_one_on_the_same_ticket() -> None:
+    desk = generate_desk(DeskSpec(now=NOW, csat_switch_days=12, survey_scale=5, **SWITCHED))
+    since = int(desk.now.timestamp())
+    summary = advance_desk(desk, minutes=180, seed=11)
+    [ticket, *_] = summary["surveys_answered_then_offered"]
+    responses = sorted(
+        (r for r in desk.survey_responses.values() if r.ticket_id == ticket), key=lambda r: r.id
+    )
+    assert [r.answered for r in responses[-2:]] == [True, False]
+    assert desk.tickets[ticket].satisfaction == {"score": "offered"}
+    scores = [
+        (child["previous_value"], child["satisfaction_score"])
+        for event in desk.events
+        if event["ticket_id"] == ticket and event["timestamp"] > since
+        for child in event["child_events"]
+        if "satisfaction_score" in child
+    ]
+    answer = category(responses[-2].rating or 0, 5)
+    assert scores == [("offered", answer), (answer, "offered")]
 
 
 def test_survey_requests_have_a_rate_limit_of_their_own(sandbox: ZendeskSandbox) -> None:

@@ -214,6 +214,22 @@ def test_a_survey_version_is_read_once_for_all_its_responses(samples: Path) -> N
     assert len(definitions) == 1
 
 
+def test_pages_without_links_are_read_on_by_their_after_cursor(samples: Path) -> None:
+    asked: list[Query] = []
+    first = _recorded(samples)  # the recorded page: `meta` and no `links`
+
+    def responses(query: Query, _base: str) -> dict[str, Any]:
+        asked.append(query)
+        if "page[after]" in query:
+            return _page(_variant(samples, "6"))
+        return {**first, "meta": {**first["meta"], "has_more": True}}
+
+    records, _ = _read({RESPONSES: responses, DEFINITION: [{"survey": _definition()}]})
+    assert len(records) == 3
+    assert asked[1]["page[after]"] == [first["meta"]["after_cursor"]]
+    assert asked[1]["filter[created_at_start]"] == asked[0]["filter[created_at_start]"]
+
+
 def test_a_rating_off_its_surveys_scale_is_quarantined_or_stops_the_stream(
     samples: Path,
 ) -> None:
@@ -302,10 +318,20 @@ def _ticket_pages(tickets: int) -> list[Page]:
     return [Page("tickets", shown, {}, False), Page("tickets", (), {"start_time": 1}, True)]
 
 
+def _event_pages() -> list[Page]:
+    """A ticket events export's whole pass."""
+    return [Page("events", (), {"start_time": 1}, True)]
+
+
 def _asked_in_a_sync(
-    samples: Path, ticket_cursor: dict[str, Any] | None, tickets: int
+    samples: Path,
+    ticket_cursor: dict[str, Any] | None,
+    tickets: int,
+    satisfied: tuple[str, ...] = (),
 ) -> list[Query]:
-    """The survey-response queries of one sync pass after the ticket export's pages."""
+    """The survey-response queries of one sync pass after the ticket export's pages and a
+    whole pass of the ticket events export in which `satisfied` tickets' satisfaction
+    changed."""
     asked: list[Query] = []
 
     def responses(query: Query, _base: str) -> dict[str, Any]:
@@ -316,6 +342,9 @@ def _asked_in_a_sync(
     with serving(routes) as base_url:
         connector = _connector(base_url, csat="both")
         list(connector.surveys.noting(ticket_cursor, _ticket_pages(tickets)))
+        for ticket in satisfied:
+            connector.surveys.note(ticket)
+        list(connector.surveys.noting_events({"start_time": 1}, _event_pages()))
         list(connector.survey_pages(dict(RESTART), SINCE))
     return asked
 
@@ -337,6 +366,36 @@ def test_without_a_whole_ticket_pass_the_answerable_window_is_read_again(
 ) -> None:
     # The ticket export resumed in the middle of its pass: it did not show every change.
     asked = _asked_in_a_sync(samples, {"start_time": 1, "after_cursor": "c1"}, tickets=120)
+    [created] = asked
+    answerable = RESTART["start_time"] - 29 * 24 * 3600
+    assert created["filter[created_at_start]"] == [str(answerable * 1000)]
+
+
+def test_a_sync_reads_the_tickets_whose_events_show_a_satisfaction_change(
+    samples: Path,
+) -> None:
+    # Ticket 900 shows `offered` (answered, then offered a new survey): only its events
+    # tell of the answer.
+    _created, by_subject = _asked_in_a_sync(samples, None, tickets=1, satisfied=("900",))
+    assert by_subject["filter[subject_zrns]"] == ["zen:ticket:0,zen:ticket:900"]
+
+
+def test_without_a_whole_ticket_events_pass_the_answerable_window_is_read_again(
+    samples: Path,
+) -> None:
+    asked: list[Query] = []
+
+    def responses(query: Query, _base: str) -> dict[str, Any]:
+        asked.append(query)
+        return _recorded(samples)
+
+    routes = {RESPONSES: responses, DEFINITION: [{"survey": _definition()}]}
+    with serving(routes) as base_url:
+        connector = _connector(base_url, csat="both")
+        list(connector.surveys.noting(None, _ticket_pages(3)))
+        resumed = {"start_time": 5, "pass_start": 1, "began": 9}  # cut short in a past run
+        list(connector.surveys.noting_events(resumed, _event_pages()))
+        list(connector.survey_pages(dict(RESTART), SINCE))
     [created] = asked
     answerable = RESTART["start_time"] - 29 * 24 * 3600
     assert created["filter[created_at_start]"] == [str(answerable * 1000)]

@@ -15,7 +15,7 @@ from connectors.zendesk import ZendeskConnector
 from connectors.zendesk_config import ZendeskConfig
 from connectors.zendesk_records import changes_from_event, optional_id
 from deskmetrics import pipeline
-from interactions import CursorStuckError, OwnershipChange, StatusChange
+from interactions import CursorStuckError, MalformedRecordError, OwnershipChange, StatusChange
 from sandbox.desk import truth as desk_truth
 from tests.desks import served_desk
 from tests.static_server import serving
@@ -131,6 +131,13 @@ def test_event_children_read_ids_as_text_and_empty_as_nobody() -> None:
     assert owners == [(None, "123"), ("123", None)]
     assert statuses == [("open", "solved", True)]
     assert {c.interaction_id for c in changes} == {"42"}
+
+
+def test_a_status_change_to_a_status_zendesk_has_not_names_the_ticket_and_value() -> None:
+    child = {"id": 1, "status": "escalated", "previous_value": "open", "event_type": "Change"}
+    event = {"id": 7, "ticket_id": 42, "timestamp": 1700000000, "child_events": [child]}
+    with pytest.raises(MalformedRecordError, match=r"of ticket 42: .*'escalated'"):
+        list(changes_from_event("zendesk", event))
 
 
 @pytest.mark.parametrize(

@@ -105,7 +105,8 @@ def _survey_batch(
     unsurveyed: list[int],
     end: datetime,
 ) -> list[int]:
-    """New CSAT: two surveys sent earlier are answered, a bad rating becomes good, two
+    """New CSAT: two surveys sent earlier are answered, two more are answered and followed
+    by a new survey (the ticket reopened and solved again), a bad rating becomes good, two
     surveys are sent and left unanswered. Returns the tickets with an answer."""
     live = [r for r in desk.survey_responses.values() if not desk.tickets[r.ticket_id].deleted]
     pending = sorted(
@@ -116,6 +117,9 @@ def _survey_batch(
     rng.shuffle(pending)
     for tid in pending[:2]:
         sim.schedule(when(), "force_answer", tid)
+    solved = [tid for tid in pending[2:] if desk.tickets[tid].status == "solved"]
+    for tid in solved[:2]:
+        sim.schedule(when(), "force_answer_then_offer", tid)
     scale = desk.survey.scale if desk.survey else 5
     bad = sorted(
         r.ticket_id for r in live if r.rating is not None and category(r.rating, scale) == "bad"
@@ -124,7 +128,7 @@ def _survey_batch(
         sim.schedule(when(), "force_improve", rng.choice(bad))
     for tid in unsurveyed:
         sim.schedule(when(), "force_offer", tid)
-    return sorted({r.ticket_id for r in live if r.answered} | set(pending[:2]))
+    return sorted({r.ticket_id for r in live if r.answered} | set(pending[:4]))
 
 
 def _summary(desk: Desk, old: datetime, first_event: int, first_log: int) -> dict[str, Any]:
@@ -150,6 +154,7 @@ def _summary(desk: Desk, old: datetime, first_event: int, first_log: int) -> dic
         "surveys_offered": ids("survey_offered"),
         "surveys_answered": ids("survey_answered"),
         "surveys_changed": ids("survey_changed"),
+        "surveys_answered_then_offered": ids("survey_answered_then_offered"),
         "rating_changed": changed_ratings,
         "deleted": ids("deleted"),
         "events": len(desk.events) - first_event,

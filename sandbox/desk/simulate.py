@@ -130,6 +130,30 @@ class Simulation(SurveyLife, TicketLife):
     def do_force_change_rating(self, at: datetime, t: Ticket, _: int) -> None:
         self.do_change_rating(at, t, 0)
 
+    def do_force_answer_then_offer(self, at: datetime, t: Ticket, _: int) -> None:
+        """The customer answers the survey, the ticket is reopened and solved again, and a
+        new survey is sent seconds later: the ticket shows `offered` again, and only its
+        events (offered → good|bad → offered) tell of the answer."""
+        response = self._response(t)
+        owner = t.assignee_id
+        if response is None or response.answered or response.skipped or owner is None:
+            return
+        if t.status != "solved":
+            return
+        self.rate_survey(at, t, self._rating())
+        at = update_ticket(
+            self.desk, t, at + timedelta(minutes=5), t.requester_id, status="open",
+            comment=(t.requester_id, True, self.line(False)), via="Mail",
+        )  # fmt: skip
+        at = update_ticket(
+            self.desk, t, at + timedelta(minutes=5), owner, status="solved",
+            comment=(owner, True, self.line(True)),
+        )  # fmt: skip
+        self.desk.note("reopen", t.id)
+        self.desk.note("solved", t.id)
+        self.offer_survey(at + timedelta(seconds=20), t)
+        self.desk.note("survey_answered_then_offered", t.id)
+
 
 # ---- building a desk ---------------------------------------------------------------------------
 

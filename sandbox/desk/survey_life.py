@@ -4,7 +4,8 @@
 Owns `set_up_survey` (the survey, made at the switch, and its second version halfway to the
 desk's clock) and `SurveyLife`: sending a survey (an offer, `answers: []`), the customer's
 rating (first answer), a rating sent back skipped (still an offer), a changed rating, and
-the forced versions of these an advance batch schedules. Every change to a ticket goes
+the forced versions of these an advance batch schedules (an answer followed by a new survey
+on the reopened ticket is in simulate.py: it is ticket life too). Every change to a ticket goes
 through `update_ticket` (tickets.py), so the ticket shows the answer's good/bad as its legacy
 `satisfaction_rating` and the ticket events carry `satisfaction_score` changes, as Zendesk's
 do under new CSAT (research/zendesk-new-csat.md "4").
@@ -73,8 +74,11 @@ class SurveyLife(SimulationCore):
         )
         desk.survey_responses[response.id] = response
         self.survey_of[t.id] = response.id
+        shown = t.satisfaction.get("score") if t.satisfaction else None
         t.satisfaction = response.ticket_view(desk.survey.scale)
-        offered = desk.rating_child("Rule", "offered", "unoffered")
+        # A survey sent after an earlier one was answered: the ticket's score goes from that
+        # answer back to offered (good → offered), as Zendesk's events show it.
+        offered = desk.rating_child("Rule", "offered", shown or "unoffered")
         update_ticket(desk, t, at, SYSTEM_USER, extra=[offered], via="Rule")
         desk.note("survey_offered", t.id)
         return response

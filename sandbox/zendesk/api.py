@@ -40,8 +40,13 @@ class ZendeskSandbox(InjectsFaults):
         port: int = 0,
         export_limit_per_minute: int | None = None,
         follow_wall_clock: bool = False,
+        survey_links: bool = False,
     ) -> None:
         self.desk = desk
+        self.survey_links = survey_links
+        # Tickets whose export shows a status Zendesk does not have (an integration's value,
+        # a proxy's rewrite), by ticket id; their events keep the real one.
+        self.shown_status: dict[int, str] = {}
         self.email, self.token = email, token
         self.host, self.port = host, port
         self.limits = RateLimits(export_limit_per_minute)

@@ -62,13 +62,20 @@ def ticket_export(sb: Served, params: Params) -> JSON:
         "per_page": one_param(params, "per_page"),
     }
     return {
-        "tickets": [t.to_json(base, with_metrics) for t in chunk],
+        "tickets": [_shown(sb, t.to_json(base, with_metrics)) for t in chunk],
         "after_url": pages.url(base, "/api/v2/incremental/tickets/cursor.json", next_params),
         "before_url": None,
         "after_cursor": after_cursor,
         "before_cursor": None,
         "end_of_stream": not more,
     }
+
+
+def _shown(sb: Served, ticket: JSON) -> JSON:
+    """The ticket as the export shows it: with the status `sb.shown_status` names for it
+    (an integration's value, a proxy's rewrite), if any; its events keep the real one."""
+    status = sb.shown_status.get(ticket["id"])
+    return ticket if status is None else {**ticket, "status": status}
 
 
 def event_export(sb: Served, params: Params) -> JSON:

@@ -10,6 +10,10 @@ recorded page describe them (research/zendesk-new-csat.md "1", "2", "4").
         a later one), 404 for an unknown survey
 
 Handlers are routed by endpoints.py. Offers (`answers: []`) are listed like answers.
+A page of survey responses has `meta` and no `links` object, as the recorded page of a real
+account has: the next page is asked for with `page[after]=<meta.after_cursor>`. A sandbox made
+with `survey_links=True` adds `links.next`/`links.prev` as Help Center's generic pagination
+describes them.
 """
 
 from __future__ import annotations
@@ -89,16 +93,17 @@ def survey_responses(sb: Served, params: Params) -> JSON:
     }
     first, last = (chunk[0].id, chunk[-1].id) if chunk else (None, None)
     assert survey is not None or not chunk
-    return {
-        "links": {
-            "next": pages.url(sb.base_url, RESPONSES, {**keep, "page[after]": last})
-            if more
-            else None,
-            "prev": None,
-        },
+    page: JSON = {
         "meta": {"after_cursor": last, "before_cursor": first, "has_more": more},
         "survey_responses": [r.to_json(survey) for r in chunk] if survey else [],
     }
+    if sb.survey_links:
+        following = {**keep, "page[after]": last}
+        page["links"] = {
+            "next": pages.url(sb.base_url, RESPONSES, following) if more else None,
+            "prev": None,
+        }
+    return page
 
 
 def surveys(sb: Served, params: Params, locale: str) -> JSON:

@@ -38,6 +38,8 @@ class Page:
     high_water_mark: datetime | None = None
     reached: datetime | None = None  # how far through time the stream has read (progress)
     read: int = 0  # API records on the page (tickets, events, …), not the records made of them
+    # API records left out on purpose (docs/metrics.md: an offer, an answer of no case)
+    left_out: int = 0
 
 
 class SourceConnector(Protocol):

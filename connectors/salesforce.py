@@ -5,16 +5,14 @@
     case_history  CaseHistory by CreatedDate the Owner and Status rows (it has no modstamp)
     ratings       the CSAT object or Feedback Management answers (connectors/salesforce_csat.py)
 
-Before the first query of cases, history or answers it logs in, checks the CSAT settings
-against `describe`, and reads which statuses are closed from `CaseStatus`: the org's facts,
-which change rarely. They are kept in the streams' cursors (`org`) and trusted for
-`ORG_FACTS_MAX_AGE`, so a run that goes on where another stopped asks for them again only
-once a day (or when the settings they answer change). Cases, history and answers are read in time
-windows by connectors/salesforce_windows.py (REST pages, or one Bulk API 2.0 job for a
-large window), through this module's requests: each goes through the one retry policy, an
-expired session is renewed once, `REQUEST_LIMIT_EXCEEDED` ends the run with the cursor
-saved, and past its share of the daily allowance (`max_allowance_share`) a run stops after
-the page in hand.
+Before the first data query it logs in, checks the CSAT settings against `describe`, and
+reads the case statuses from `CaseStatus`: the org's facts (connectors/salesforce_org.py),
+kept in the streams' cursors (`org`), so a run that goes on where another stopped does not
+ask for them again. Cases, history and answers are read in time windows by
+connectors/salesforce_windows.py (REST pages, or one Bulk API 2.0 job for a large window),
+through this module's requests: each goes through the one retry policy, an expired session
+is renewed once, `REQUEST_LIMIT_EXCEEDED` ends the run with the cursor saved, and past its
+share of the daily allowance (`max_allowance_share`) a run stops after the page in hand.
 """
 
 from __future__ import annotations
@@ -22,8 +20,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import asdict, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -35,23 +33,17 @@ from connectors.http import RetryPolicy, call_with_retries
 from connectors.pagination import LoopGuard
 from connectors.protocol import Cursor, Page
 from connectors.salesforce_config import SalesforceConfig
-from connectors.salesforce_csat import (
-    CsatQuery,
-    SubjectLinks,
-    checked_custom_object,
-    feedback_question,
-    ratings_from_rows,
-)
+from connectors.salesforce_csat import CsatJoins, ratings_from_rows
 from connectors.salesforce_http import (
     SalesforceUsage,
     SessionExpiredError,
     logged_in,
     salesforce_session,
 )
+from connectors.salesforce_org import OrgFacts, case_statuses, kept_facts, learn_org
 from connectors.salesforce_records import (
     agent_from_user,
     changes_from_case_history,
-    closed_statuses_from,
     interaction_from_case,
     is_user_id,
 )
@@ -60,8 +52,6 @@ from interactions import (
     Agent,
     AllowanceShareUsed,
     AuthenticationError,
-    ConfigError,
-    SourceError,
     SourceUnavailableError,
 )
 
@@ -76,7 +66,6 @@ CASE_FIELDS = (
 HISTORY_FIELDS = ("Id", "CaseId", "Field", "OldValue", "NewValue", "CreatedDate")
 USER_FIELDS = ("Id", "Name", "Email", "IsActive", "LastModifiedDate", "SystemModstamp")
 IDS_PER_QUERY = 500
-ORG_FACTS_MAX_AGE = timedelta(hours=24)  # then CaseStatus and the CSAT settings are re-read
 
 
 class SalesforceConnector:
@@ -91,11 +80,10 @@ class SalesforceConnector:
         self._session = salesforce_session(config, self.usage, policy)
         self._instance = urlsplit(config.instance_url).netloc
         self._client: Salesforce | None = None
-        self._closed: frozenset[str] | None = None
-        self._csat: CsatQuery | None = None
-        self._facts: Cursor | None = None  # the org's facts as kept in cursors (`org`)
-        self._facts_unsaved = False  # learned by this run and in no stored cursor yet
-        self._links = SubjectLinks(self._rows)
+        self._org: OrgFacts | None = None
+        self._org_unsaved = False  # learned by this run and in no stored cursor yet
+        self._statuses_reread = False  # CaseStatus read again this run (a status unknown)
+        self._joins = CsatJoins(config, self._rows)
         self._windows = WindowReader(
             config, self._query, self._query_more, self._bulk_call, self._bulk_wait,
             self._server_now,
@@ -178,73 +166,34 @@ class SalesforceConnector:
         return rows
 
     def recall(self, cursors: Mapping[str, Cursor | None]) -> None:
-        """Take the org's facts from the first saved cursor that carries fresh ones for
-        these settings (`ORG_FACTS_MAX_AGE`)."""
+        """Take the org's facts from the first saved cursor that keeps fresh ones for these
+        settings (connectors/salesforce_org.py)."""
         for cursor in cursors.values():
-            if self._closed is None and cursor:
-                self._adopt(cursor.get("org"))
+            if self._org is None and cursor:
+                self._org = kept_facts(cursor.get("org"), self.config, datetime.now(UTC))
 
-    def _adopt(self, facts: Any) -> None:
-        if not isinstance(facts, dict) or facts.get("for") != self._settings_asked():
-            return
-        try:
-            learned = datetime.fromisoformat(str(facts["learned_at"]))
-            closed = frozenset(str(status) for status in facts["closed"])
-            kept = facts.get("csat")
-            csat = CsatQuery(**{**kept, "fields": tuple(kept["fields"])}) if kept else None
-        except (KeyError, TypeError, ValueError):
-            return  # facts of another version, or spoilt: learn them again
-        if learned.tzinfo is None or not datetime.now(UTC) - learned < ORG_FACTS_MAX_AGE:
-            return
-        if closed:
-            self._closed, self._csat, self._facts = closed, csat, facts
+    def _ready(self) -> OrgFacts:
+        """The org's facts, learned if no cursor kept them: every settings mistake is found
+        before the first data query."""
+        if self._org is None:
+            self._org = learn_org(self.config, self._describe, self._rows)
+            self._org_unsaved = True
+        return self._org
 
-    def _settings_asked(self) -> list[str]:
-        """The settings the org's facts answer: other settings, other facts."""
-        config = self.config
-        return [
-            config.csat_object, config.csat_case_field, config.csat_score_field,
-            config.csat_comment_field, config.csat_date_field, config.csat_question,
-        ]  # fmt: skip
+    def _describe(self, obj: str) -> dict[str, Any]:
+        described = self._call("describe", lambda sf: sf.restful(f"sobjects/{obj}/describe"))
+        return described if isinstance(described, dict) else {}
 
-    def _ready(self) -> None:
-        """Log in, check the CSAT settings against the org, read the closed statuses: every
-        settings mistake is found before the first data query."""
-        if self._closed is not None:
-            return
-        self._learn()
-
-    def _learn(self) -> None:
-        config = self.config
-        if config.csat_object:
-            try:
-                described = self._call(
-                    "describe", lambda sf: sf.restful(f"sobjects/{config.csat_object}/describe")
-                )
-            except ConfigError:
-                raise ConfigError(
-                    f"source {config.source!r}: csat_object = {config.csat_object!r} is not an "
-                    "object of this org (describe found nothing). Set it to the API name of "
-                    "the CSAT object (e.g. Case_Survey__c) in Setup > Object Manager."
-                ) from None
-            self._csat = checked_custom_object(config, described or {})
-        elif config.csat_question:
-            self._csat = feedback_question(config, self._rows)
-        statuses = self._rows("SELECT MasterLabel, ApiName, IsClosed FROM CaseStatus")
-        closed = closed_statuses_from(statuses)
-        if not closed:
-            raise SourceError(
-                f"{config.source}: CaseStatus lists no closed status, so no case could count "
-                "as resolved. Check that the API user may read CaseStatus."
-            )
-        self._closed = closed
-        self._facts = {
-            "for": self._settings_asked(),
-            "learned_at": datetime.now(UTC).isoformat(),
-            "closed": sorted(closed),
-            "csat": asdict(self._csat) if self._csat is not None else None,
-        }
-        self._facts_unsaved = True
+    def _statuses_again(self) -> bool:
+        """Read `CaseStatus` again, once a run, after a record named a status it did not
+        list (a status added since): True when that changed what is known."""
+        org = self._ready()
+        if self._statuses_reread:
+            return False
+        self._statuses_reread = True
+        statuses = case_statuses(self.config, self._rows)
+        self._org = replace(org, statuses=statuses, learned_at=datetime.now(UTC))
+        return statuses != org.statuses
 
     def _server_now(self) -> datetime:
         return self.usage.last_server_time or datetime.now(UTC)
@@ -287,9 +236,9 @@ class SalesforceConnector:
         if stream not in STREAMS:
             raise ValueError(f"Salesforce has no stream {stream!r}; its streams are {STREAMS}")
         own = dict(cursor or {})
-        if self._closed is None:
-            self._adopt(own.pop("org", None))
-        own.pop("org", None)
+        kept = own.pop("org", None)
+        if self._org is None:
+            self._org = kept_facts(kept, self.config, datetime.now(UTC))
         self._ready()  # every settings mistake is found before the first data query
         if stream == "agents":
             return self._checked(stream, self.agent_pages(), own)
@@ -304,17 +253,17 @@ class SalesforceConnector:
         org's facts; facts this run learned are stored first, on a page of their own
         (`cursor`: where the stream starts), so a run stopped before its first page of
         records does not cost the next one the same requests again."""
-        if self._facts_unsaved:
-            self._facts_unsaved = False
-            yield Page(stream, (), {**cursor, "org": self._facts}, False)
+        if self._org_unsaved:
+            self._org_unsaved = False
+            yield Page(stream, (), {**cursor, "org": self._ready().kept()}, False)
         self._check_allowance()
         for page in pages:
-            yield replace(page, cursor={**page.cursor, "org": self._facts})
+            yield replace(page, cursor={**page.cursor, "org": self._ready().kept()})
             self._check_allowance()
 
     def _window(self, stream: str) -> Window | None:
-        source, closed = self.config.source, self._closed or frozenset()
-        key = self.config.customer_hash_key
+        source, key = self.config.source, self.config.customer_hash_key
+        # The statuses are looked up at each page: a status read again counts from then on.
         if stream == "cases":
             return Window(
                 stream,
@@ -322,9 +271,11 @@ class SalesforceConnector:
                 CASE_FIELDS,
                 "SystemModstamp",
                 lambda rows: tuple(
-                    interaction_from_case(source, row, closed, email_key=key) for row in rows
+                    interaction_from_case(source, row, self._ready().statuses, email_key=key)
+                    for row in rows
                 ),
                 include_deleted=True,
+                unknown_status=self._statuses_again,
             )
         if stream == "case_history":
             return Window(
@@ -332,9 +283,10 @@ class SalesforceConnector:
                 "CaseHistory",
                 HISTORY_FIELDS,
                 "CreatedDate",
-                lambda rows: tuple(changes_from_case_history(source, rows, closed)),
+                lambda rows: tuple(changes_from_case_history(source, rows, self._ready().statuses)),
+                unknown_status=self._statuses_again,
             )
-        csat = self._csat
+        csat = self._ready().csat
         if csat is None:
             return None
         return Window(
@@ -342,16 +294,19 @@ class SalesforceConnector:
             csat.obj,
             csat.fields,
             csat.stamp,
-            lambda rows: ratings_from_rows(self.config, csat, rows, self._links),
+            lambda rows: ratings_from_rows(self.config, csat, rows, self._joins),
             condition=csat.condition,
+            one_record_a_row=True,
         )
 
     def check(self) -> str:
         """Log in, check the CSAT settings against the org and read its closed statuses
         (`deskmetrics check`): what a sync needs before its first data query."""
-        self._ready()
-        csat = f"CSAT from {self._csat.obj}" if self._csat is not None else "no CSAT source set"
-        closed = ", ".join(sorted(self._closed or ()))
+        org = self._ready()
+        csat = "no CSAT source set"
+        if org.csat is not None:
+            csat = f"CSAT from {org.csat.obj}" + (f" ({org.csat.note})" if org.csat.note else "")
+        closed = ", ".join(sorted(org.statuses.closed))
         return f"logged in ({self.config.auth}); {csat}; closed statuses: {closed}"
 
     def agent_pages(self) -> Iterator[Page]:

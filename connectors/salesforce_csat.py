@@ -11,17 +11,20 @@ is one clear error naming it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Generic, TypeVar
 
 from connectors.salesforce_config import SalesforceConfig
 from connectors.salesforce_records import (
     SurveyFields,
     identifier,
+    parse_time,
     rating_from_feedback_response,
     rating_from_survey_record,
     salesforce_id,
+    survey_record_counts,
 )
 from interactions import ConfigError, Rating
 
@@ -29,6 +32,7 @@ from interactions import ConfigError, Rating
 IDS_PER_QUERY = 500
 
 Query = Callable[[str], list[dict[str, Any]]]
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,8 @@ class CsatQuery:
     stamp: str
     condition: str = ""
     question_id: str = ""  # Feedback Management: the CSAT question's Id
+    history: str = ""  # the score's field history, when it dates the answers
+    note: str = ""  # how answers are dated, or a warning that they cannot be (`check`)
 
 
 def survey_fields(config: SalesforceConfig) -> SurveyFields:
@@ -111,42 +117,62 @@ def feedback_question(config: SalesforceConfig, query: Query) -> CsatQuery:
 
 
 def ratings_from_rows(
-    config: SalesforceConfig, csat: CsatQuery, rows: list[dict[str, Any]], links: SubjectLinks
+    config: SalesforceConfig, csat: CsatQuery, rows: list[dict[str, Any]], joins: CsatJoins
 ) -> tuple[Rating, ...]:
-    """The ratings of one page of answer rows; Feedback answers are joined to their cases
-    through `links` (one `SurveySubject` query per page)."""
+    """The ratings of one page of answer rows. Custom-object records that are offers or link
+    to no case count nowhere; those written before they were answered are dated by their
+    score's field history (`csat.history`, one query per page). Feedback answers are joined
+    to their cases through `SurveySubject` (one query per page)."""
     if not csat.question_id:
         fields = survey_fields(config)
-        return tuple(rating_from_survey_record(config.source, row, fields) for row in rows)
+        counted = [row for row in rows if survey_record_counts(row, fields)]
+        first_answers = (
+            joins.first_answers.of(
+                i for row in counted if (i := salesforce_id(row.get("Id"))) is not None
+            )
+            if csat.history
+            else {}
+        )
+        return tuple(
+            rating_from_survey_record(
+                config.source, row, fields, first_answers.get(salesforce_id(row.get("Id")) or "")
+            )
+            for row in counted
+        )
     parents = {
         parent
         for row in rows
         for key in ("InvitationId", "ResponseId")
         if (parent := salesforce_id(row.get(key))) is not None
     }
-    case_of = links.cases_of(parents)
+    case_of = joins.cases.of(parents)
     found = (
         rating_from_feedback_response(config.source, row, csat.question_id, case_of) for row in rows
     )
     return tuple(rating for rating in found if rating is not None)
 
 
-class SubjectLinks:
-    """Invitation or response Id → the case `SurveySubject` links it to.
+class RememberedLookup(Generic[V]):
+    """Values of Ids found by `SELECT … WHERE … IN (ids)` queries, `IDS_PER_QUERY` at a time.
 
     It remembers what it was asked (up to `REMEMBERED` ids, then it starts afresh), so a
     page parsed again row by row (to set aside a row that cannot be read) asks nothing
-    twice.
-    """
+    twice. `soql` makes a query of a quoted, comma-separated Id list; `found` reads its rows
+    into (Id, value) pairs."""
 
     REMEMBERED = 10_000
 
-    def __init__(self, query: Query) -> None:
-        self._query = query
-        self._known: dict[str, str | None] = {}
+    def __init__(
+        self,
+        query: Query,
+        soql: Callable[[str], str],
+        found: Callable[[list[dict[str, Any]]], Iterable[tuple[str, V]]],
+    ) -> None:
+        self._query, self._soql, self._found = query, soql, found
+        self._known: dict[str, V | None] = {}
 
-    def cases_of(self, parents: Iterable[str]) -> dict[str, str]:
-        asked = set(parents)
+    def of(self, ids: Iterable[str]) -> dict[str, V]:
+        asked = set(ids)
         if len(self._known) + len(asked) > self.REMEMBERED:
             self._known.clear()
         wanted = sorted(asked - self._known.keys())
@@ -155,11 +181,91 @@ class SubjectLinks:
             self._known.update(dict.fromkeys(chunk))
             # Ids were checked to be Salesforce ids: letters and digits only, safe in quotes.
             listed = ", ".join(f"'{i}'" for i in chunk)
-            for row in self._query(
+            self._known.update(self._found(self._query(self._soql(listed))))
+        return {i: value for i in asked if (value := self._known.get(i)) is not None}
+
+
+class CsatJoins:
+    """The per-page look-ups of CSAT rows: an invitation's or response's case
+    (`SurveySubject`), a custom-object record's first answer (its score's field history)."""
+
+    def __init__(self, config: SalesforceConfig, query: Query) -> None:
+        self.cases: RememberedLookup[str] = RememberedLookup(
+            query,
+            lambda listed: (
                 f"SELECT ParentId, SubjectId FROM SurveySubject WHERE ParentId IN ({listed})"
-            ):
-                parent = salesforce_id(row.get("ParentId"))
-                subject = salesforce_id(row.get("SubjectId"))
-                if parent is not None and subject is not None and subject.startswith("500"):
-                    self._known[parent] = subject
-        return {p: case for p in asked if (case := self._known.get(p)) is not None}
+            ),
+            _subject_cases,
+        )
+        history = history_object(config.csat_object) if config.csat_object else ""
+        score = config.csat_score_field
+        self.first_answers: RememberedLookup[datetime] = RememberedLookup(
+            query,
+            lambda listed: (
+                f"SELECT ParentId, OldValue, NewValue, CreatedDate FROM {history} WHERE "
+                f"Field = '{score}' AND ParentId IN ({listed}) ORDER BY CreatedDate ASC"
+            ),
+            _first_answers,
+        )
+
+
+def _subject_cases(rows: list[dict[str, Any]]) -> Iterator[tuple[str, str]]:
+    for row in rows:
+        parent = salesforce_id(row.get("ParentId"))
+        subject = salesforce_id(row.get("SubjectId"))
+        if parent is not None and subject is not None and subject.startswith("500"):
+            yield parent, subject
+
+
+def _first_answers(rows: list[dict[str, Any]]) -> Iterable[tuple[str, datetime]]:
+    """Each record's first answer: its earliest change of the score from empty to a value
+    (rows come oldest first)."""
+    first: dict[str, datetime] = {}
+    for row in rows:
+        parent = salesforce_id(row.get("ParentId"))
+        if parent is None or parent in first:
+            continue
+        if row.get("OldValue") in (None, "") and row.get("NewValue") not in (None, ""):
+            try:
+                moment = parse_time(row.get("CreatedDate"))
+            except ValueError:
+                continue  # a history row that cannot be read dates nothing
+            if moment is not None:
+                first[parent] = moment
+    return first.items()
+
+
+def history_object(obj: str) -> str:
+    """The field-history object of `obj`: `Case_Survey__History` of `Case_Survey__c`."""
+    return f"{obj.removesuffix('__c')}__History" if obj.endswith("__c") else f"{obj}History"
+
+
+def answer_dating(
+    config: SalesforceConfig, csat: CsatQuery, history_fields: set[str], has_offers: bool
+) -> CsatQuery:
+    """How a custom object's answers are dated (docs/salesforce.md "When an answer counts"):
+    by `csat_date_field`, unless that is `CreatedDate` and the org tracks the score's field
+    history (then by the score's first change); `note` says so in `check`, and warns when
+    records are written unanswered (offers exist) and neither can date their answers."""
+    if config.csat_date_field.lower() != "createddate":
+        return replace(csat, note=f"answers dated by {config.csat_date_field}")
+    history = history_object(config.csat_object)
+    if {"parentid", "field", "oldvalue", "newvalue", "createddate"} <= history_fields:
+        return replace(
+            csat,
+            history=history,
+            note=f"answers dated by the first change of {config.csat_score_field} in {history}",
+        )
+    if not has_offers:
+        return replace(csat, note="answers dated by CreatedDate (records are created answered)")
+    return replace(
+        csat,
+        note=(
+            f"WARNING: {config.csat_object} has records with an empty {config.csat_score_field} "
+            "(written when the survey is sent), and csat_date_field = CreatedDate is then "
+            "the send, not the answer: answers are counted on the day they were sent. Set "
+            f"sources.{config.source}.csat_date_field to the object's answer-date field, or "
+            f"track {config.csat_score_field}'s field history (Setup > Object Manager > "
+            f"{config.csat_object} > Fields & Relationships > Set History Tracking)"
+        ),
+    )

@@ -181,15 +181,41 @@ def hashed_email(address: str, key: bytes) -> str:
     return f"email:{digest.hexdigest()}"
 
 
+@dataclass(frozen=True)
+class CaseStatuses:
+    """The org's case statuses as `CaseStatus` lists them (`ApiName` and `MasterLabel`), and
+    which of them are closed: the org's configuration, not a list in code."""
+
+    known: frozenset[str]
+    closed: frozenset[str]
+
+    def checked(self, obj: str, record: Mapping[str, Any], field: str, value: Any) -> str:
+        """`value` when it is a status of the org; a status `CaseStatus` does not list is an
+        `UnknownStatusError` (docs/metrics.md "Words": never guessed open or closed)."""
+        if not isinstance(value, str) or not value.strip():
+            raise _fail(obj, record, field, f"is missing or not text ({shown(value)})")
+        if value not in self.known:
+            raise UnknownStatusError(
+                f"salesforce {obj} record Id={record.get('Id')!r}: field {field!r} names the "
+                f"status {shown(value)}, which CaseStatus does not list (it lists "
+                f"{', '.join(sorted(self.known))}), so whether it is closed is not known. If "
+                "the status is new, run again (CaseStatus is read again once a run); if it "
+                "is not a status of the org, the record is wrong at the source."
+            )
+        return value
+
+
+class UnknownStatusError(MalformedRecordError):
+    """A status the org's `CaseStatus` does not list."""
+
+
 def interaction_from_case(
-    source: str, case: Mapping[str, Any], closed_statuses: frozenset[str], *, email_key: bytes
+    source: str, case: Mapping[str, Any], statuses: CaseStatuses, *, email_key: bytes
 ) -> Interaction:
-    """A `Case` as it stands now. `closed_statuses` (from `closed_statuses_from`) decides
-    resolution only when the record carries no `IsClosed`."""
+    """A `Case` as it stands now. `statuses` (from `case_statuses_from`) decides resolution
+    only when the record carries no `IsClosed`; a status it does not list is refused."""
     case_id = _required_id("Case", case, "Id")
-    status = case.get("Status")
-    if not isinstance(status, str) or not status.strip():
-        raise _fail("Case", case, "Status", f"is missing or not text ({shown(status)})")
+    status = statuses.checked("Case", case, "Status", case.get("Status"))
     created_at = _required_time("Case", case, "CreatedDate")
     changed = [
         moment
@@ -208,7 +234,7 @@ def interaction_from_case(
         created_at=created_at,
         updated_at=max([created_at, *changed]),
         status=status,
-        resolved=_flag("Case", case, "IsClosed", default=status in closed_statuses),
+        resolved=_flag("Case", case, "IsClosed", default=status in statuses.closed),
         deleted=_flag("Case", case, "IsDeleted", default=False),
         customer_id=customer_id,
         owner_id=owner_of(owner),
@@ -217,18 +243,21 @@ def interaction_from_case(
     )
 
 
-def closed_statuses_from(rows: Iterable[Mapping[str, Any]]) -> frozenset[str]:
-    """The status values (`ApiName` and `MasterLabel`) of `CaseStatus` rows with `IsClosed`:
-    which statuses are closed is the org's configuration, not a list in code."""
+def case_statuses_from(rows: Iterable[Mapping[str, Any]]) -> CaseStatuses:
+    """The status values (`ApiName` and `MasterLabel`) of `CaseStatus` rows, and those of
+    rows with `IsClosed`."""
+    known: set[str] = set()
     closed: set[str] = set()
     for row in rows:
+        names = {
+            str(row[name])
+            for name in ("ApiName", "MasterLabel")
+            if isinstance(row.get(name), str) and row[name]
+        }
+        known |= names
         if _flag("CaseStatus", row, "IsClosed", default=False):
-            closed.update(
-                str(row[name])
-                for name in ("ApiName", "MasterLabel")
-                if isinstance(row.get(name), str) and row[name]
-            )
-    return frozenset(closed)
+            closed |= names
+    return CaseStatuses(frozenset(known), frozenset(closed))
 
 
 def _is_owner_id_row(row: Mapping[str, Any]) -> bool:
@@ -240,7 +269,7 @@ def _is_owner_id_row(row: Mapping[str, Any]) -> bool:
 
 
 def changes_from_case_history(
-    source: str, rows: Iterable[Mapping[str, Any]], closed_statuses: frozenset[str]
+    source: str, rows: Iterable[Mapping[str, Any]], statuses: CaseStatuses
 ) -> Iterator[OwnershipChange | StatusChange]:
     """The owner and status changes in `CaseHistory` rows of one or several cases.
 
@@ -282,7 +311,10 @@ def changes_from_case_history(
         new_status = _optional_text(row.get("NewValue"))
         if new_status is None:
             raise _fail("CaseHistory", row, "NewValue", "is missing for a Status change")
+        statuses.checked("CaseHistory", row, "NewValue", new_status)
         previous_status = _optional_text(row.get("OldValue"))
+        if previous_status is not None:
+            statuses.checked("CaseHistory", row, "OldValue", previous_status)
         yield StatusChange(
             source=source,
             change_id=row_id,
@@ -292,9 +324,9 @@ def changes_from_case_history(
             previous_status=previous_status,
             new_status=new_status,
             previous_resolved=(
-                previous_status in closed_statuses if previous_status is not None else None
+                previous_status in statuses.closed if previous_status is not None else None
             ),
-            resolved=new_status in closed_statuses,
+            resolved=new_status in statuses.closed,
         )
 
 
@@ -348,13 +380,30 @@ def _score_text(obj: str, record: Mapping[str, Any], field: str) -> str:
     return text
 
 
+def survey_record_counts(record: Mapping[str, Any], fields: SurveyFields) -> bool:
+    """Whether a custom-object CSAT record is a response of a case (docs/metrics.md "CSAT"):
+    one with an empty score is an offer (a survey tool that writes the record when the
+    survey is sent), one with an empty case link belongs to no interaction (Salesforce clears
+    a lookup when the case it points to is deleted or merged away). Neither counts, and
+    neither is an error."""
+    return (
+        record.get(fields.case_field) not in (None, "")
+        and _score_text(fields.object_name, record, fields.score_field) != ""
+    )
+
+
 def rating_from_survey_record(
-    source: str, record: Mapping[str, Any], fields: SurveyFields
+    source: str,
+    record: Mapping[str, Any],
+    fields: SurveyFields,
+    first_answered_at: datetime | None = None,
 ) -> Rating:
-    """A custom-object CSAT record (docs/metrics.md "CSAT"): the score on the [csat] scale,
-    kept as text; it names no agent, so scoring gives it to the case's resolver."""
+    """A custom-object CSAT record that counts (`survey_record_counts`): the score on the
+    [csat] scale, kept as text; it names no agent, so scoring gives it to the case's
+    resolver. It counts from `first_answered_at` when the score's field history shows it
+    (the record was written before it was answered), else from its date field."""
     obj = fields.object_name
-    answered_at = _required_time(obj, record, fields.date_field)
+    answered_at = first_answered_at or _required_time(obj, record, fields.date_field)
     comment = record.get(fields.comment_field) if fields.comment_field else None
     return Rating(
         source=source,

@@ -22,7 +22,12 @@ from connectors.pagination import LoopGuard
 from connectors.protocol import Cursor, Page
 from connectors.salesforce_config import SalesforceConfig
 from connectors.salesforce_http import BulkJobGoneError, QueryLocatorError, QueryTimeoutError
-from connectors.salesforce_records import PERSONAL_FIELDS, hashed_email, parse_time
+from connectors.salesforce_records import (
+    PERSONAL_FIELDS,
+    UnknownStatusError,
+    hashed_email,
+    parse_time,
+)
 from interactions import CursorStuckError, MalformedRecordError, Quarantined, SourceError
 
 log = logging.getLogger(__name__)
@@ -54,11 +59,17 @@ class Window:
         parse: Callable[[list[dict[str, Any]]], tuple[Any, ...]],
         include_deleted: bool = False,
         condition: str = "",
+        unknown_status: Callable[[], bool] | None = None,
+        one_record_a_row: bool = False,
     ) -> None:
+        """`unknown_status`: what to do when a row names a status the org did not list (read
+        the statuses again: True when that may help); `one_record_a_row`: a row that makes no
+        record is left out on purpose (an offer, an answer of no case), counted as such."""
         self.stream, self.obj, self.stamp = stream, obj, stamp
         self.names = tuple(fields)
         self.fields = ", ".join(self.names)
         self.parse, self.include_deleted, self.condition = parse, include_deleted, condition
+        self.unknown_status, self.one_record_a_row = unknown_status, one_record_a_row
 
     def soql(self, start: datetime, end: datetime, ordered: bool) -> str:
         where = f"{self.stamp} >= {_soql_time(start)} AND {self.stamp} < {_soql_time(end)}"
@@ -87,6 +98,10 @@ class WindowReader:
     def _parsed(self, window: Window, rows: list[dict[str, Any]]) -> tuple[Any, ...]:
         try:
             return window.parse(rows)
+        except UnknownStatusError:
+            if window.unknown_status is None or not window.unknown_status():
+                raise
+            return window.parse(rows)  # a status added since the statuses were read
         except (ValueError, TypeError) as bad:
             raise MalformedRecordError(
                 f"{self.config.source} {window.stream}: a {window.obj} record cannot be read "
@@ -266,7 +281,11 @@ class WindowReader:
                         ),
                     )  # fmt: skip
         reached = datetime.fromisoformat(state["at"])
-        return Page(window.stream, records, dict(state), False, reached=reached, read=len(rows))
+        left_out = len(rows) - len(records) if window.one_record_a_row else 0
+        return Page(
+            window.stream, records, dict(state), False, reached=reached, read=len(rows),
+            left_out=left_out,
+        )  # fmt: skip
 
     def _kept(self, window: Window, row: dict[str, Any]) -> dict[str, Any]:
         """What a set-aside row keeps: the fields deskmetrics asked for, a customer's

@@ -56,6 +56,13 @@ class StreamResult:
     stream: str
     pages: int = 0
     records: int = 0
+    left_out: int = 0  # records read and counted nowhere on purpose (Page.left_out)
+
+    def shown(self) -> str:
+        left_out = (
+            f" ({self.left_out} left out: offers, answers of no case)" if self.left_out else ""
+        )
+        return f"{self.stream} {self.records}{left_out}"
 
 
 @dataclass
@@ -70,7 +77,7 @@ class SourceResult:
 
     def summary(self) -> str:
         """One line: records per stream, requests, duration and lag."""
-        read = ", ".join(f"{s.stream} {s.records}" for s in self.streams) or "nothing"
+        read = ", ".join(s.shown() for s in self.streams) or "nothing"
         lag = f"{self.lag.total_seconds() / 60:.0f} min" if self.lag is not None else "unknown"
         ended = "stopped early; " if self.stopped else ""
         return (
@@ -242,6 +249,7 @@ def _pull_streams(
                     raise gone
                 done.pages += 1
                 done.records += page.read
+                done.left_out += page.left_out
                 if progress is not None:
                     progress(stream, page, until)
                 if bounds is not None and bounds.after_page(name, stream):

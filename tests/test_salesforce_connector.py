@@ -288,7 +288,10 @@ def test_check_logs_in_and_reads_what_a_sync_needs_before_its_first_data_query(
         result = org.cli("check")
         records_read = [p for p in _data_queries(org) if "CaseStatus" not in p]
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "logged in (password); CSAT from Case_Survey__c; closed statuses:" in result.stdout
+    assert (
+        "logged in (password); CSAT from Case_Survey__c (answers dated by Responded_At__c); "
+        "closed statuses:" in result.stdout
+    )
     assert "Closed" in result.stdout
     assert len(records_read) == 1  # the CaseStatus query; no case was read
 

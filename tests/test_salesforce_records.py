@@ -13,15 +13,18 @@ from hypothesis import strategies as st
 
 from connectors.salesforce_records import (
     SurveyFields,
+    UnknownStatusError,
     agent_from_user,
+    case_statuses_from,
     changes_from_case_history,
-    closed_statuses_from,
+    full_id,
     identifier,
     interaction_from_case,
     is_queue_id,
     is_user_id,
     rating_from_feedback_response,
     rating_from_survey_record,
+    survey_record_counts,
 )
 from interactions import ConfigError, MalformedRecordError, OwnershipChange, StatusChange
 
@@ -31,7 +34,6 @@ ALICE = "0055g00000AliceAAA"
 BOB = "0055g00000BobbbAAA"
 QUEUE = "00G5g00000QueueAAA"
 QUESTION = "0Kp5g00000CsatQAAA"
-CLOSED = frozenset({"Closed", "Resolved"})
 CASE_STATUSES = [
     {"attributes": {"type": "CaseStatus"}, "ApiName": "New", "MasterLabel": "New",
      "IsClosed": False},
@@ -39,7 +41,10 @@ CASE_STATUSES = [
      "IsClosed": True},
     {"attributes": {"type": "CaseStatus"}, "ApiName": "Resolved", "MasterLabel": "Resolved",
      "IsClosed": True},
+    {"attributes": {"type": "CaseStatus"}, "ApiName": "Working", "MasterLabel": "Working",
+     "IsClosed": False},
 ]  # fmt: skip
+STATUSES = case_statuses_from(CASE_STATUSES)
 
 
 def _case(**fields: Any) -> dict[str, Any]:
@@ -75,7 +80,7 @@ def _history(
 
 
 def _changes(*rows: Mapping[str, Any]) -> list[OwnershipChange | StatusChange]:
-    return list(changes_from_case_history("sf", rows, CLOSED))
+    return list(changes_from_case_history("sf", rows, STATUSES))
 
 
 def test_an_owner_change_of_a_name_row_and_an_id_row_is_one_change() -> None:
@@ -128,16 +133,29 @@ def test_rows_at_other_moments_are_other_updates() -> None:
 
 
 def test_a_status_change_to_a_custom_closed_status_from_case_status_resolves() -> None:
-    closed = closed_statuses_from(CASE_STATUSES)
     (change,) = changes_from_case_history(
-        "sf", [_history("0175g00000Hist1AAA", "Status", "New", "Resolved")], closed
+        "sf", [_history("0175g00000Hist1AAA", "Status", "New", "Resolved")], STATUSES
     )
     assert isinstance(change, StatusChange)
     assert (change.previous_resolved, change.resolved) == (False, True)
 
 
 def test_closed_statuses_are_those_case_status_marks_closed() -> None:
-    assert closed_statuses_from(CASE_STATUSES) == {"Closed", "Resolved"}
+    assert STATUSES.closed == {"Closed", "Resolved"}
+    assert STATUSES.known == {"New", "Working", "Closed", "Resolved"}
+
+
+@pytest.mark.parametrize("field", ["NewValue", "OldValue"])
+def test_a_status_change_naming_a_status_case_status_does_not_list_is_refused(field: str) -> None:
+    values = {"OldValue": "New", "NewValue": "Working", field: "Escalated to Mars"}
+    row = _history("0175g00000Hist1AAA", "Status", values["OldValue"], values["NewValue"])
+    with pytest.raises(UnknownStatusError, match="'Escalated to Mars', which CaseStatus"):
+        _changes(row)
+
+
+def test_a_case_naming_a_status_case_status_does_not_list_is_refused() -> None:
+    with pytest.raises(UnknownStatusError, match=r"Status.*'Escalated to Mars'"):
+        interaction_from_case("sf", _case(Status="Escalated to Mars"), STATUSES, email_key=KEY)
 
 
 def test_a_reopen_is_a_change_from_a_closed_status() -> None:
@@ -147,24 +165,24 @@ def test_a_reopen_is_a_change_from_a_closed_status() -> None:
 
 
 def test_a_deleted_case_is_deleted() -> None:
-    case = interaction_from_case("sf", _case(IsDeleted=True), CLOSED, email_key=KEY)
+    case = interaction_from_case("sf", _case(IsDeleted=True), STATUSES, email_key=KEY)
     assert case.deleted
 
 
 def test_a_case_in_a_closed_status_without_is_closed_is_resolved_by_case_status() -> None:
     record = _case(Status="Resolved")
     del record["IsClosed"]
-    assert interaction_from_case("sf", record, CLOSED, email_key=KEY).resolved
+    assert interaction_from_case("sf", record, STATUSES, email_key=KEY).resolved
 
 
 def test_a_case_owned_by_a_queue_has_no_owner_and_sits_in_the_queue() -> None:
-    case = interaction_from_case("sf", _case(OwnerId=QUEUE), CLOSED, email_key=KEY)
+    case = interaction_from_case("sf", _case(OwnerId=QUEUE), STATUSES, email_key=KEY)
     assert (case.owner_id, case.group_id) == (None, QUEUE)
 
 
 def test_a_supplied_email_is_stored_only_as_a_keyed_hash() -> None:
     case = interaction_from_case(
-        "sf", _case(SuppliedEmail="Carol@Example.com"), CLOSED, email_key=KEY
+        "sf", _case(SuppliedEmail="Carol@Example.com"), STATUSES, email_key=KEY
     )
     assert case.customer_id is not None
     assert "carol" not in repr(case).lower()
@@ -173,37 +191,37 @@ def test_a_supplied_email_is_stored_only_as_a_keyed_hash() -> None:
 
 def test_the_same_supplied_email_gives_the_same_customer() -> None:
     one = interaction_from_case(
-        "sf", _case(SuppliedEmail="carol@example.com"), CLOSED, email_key=KEY
+        "sf", _case(SuppliedEmail="carol@example.com"), STATUSES, email_key=KEY
     )
     two = interaction_from_case(
-        "sf", _case(SuppliedEmail=" Carol@Example.com"), CLOSED, email_key=KEY
+        "sf", _case(SuppliedEmail=" Carol@Example.com"), STATUSES, email_key=KEY
     )
     assert one.customer_id == two.customer_id
 
 
 def test_another_key_gives_another_customer_hash() -> None:
     record = _case(SuppliedEmail="carol@example.com")
-    one = interaction_from_case("sf", record, CLOSED, email_key=KEY)
-    two = interaction_from_case("sf", record, CLOSED, email_key=b"another-key")
+    one = interaction_from_case("sf", record, STATUSES, email_key=KEY)
+    two = interaction_from_case("sf", record, STATUSES, email_key=b"another-key")
     assert one.customer_id != two.customer_id
 
 
 def test_a_contact_is_the_customer_before_a_supplied_email() -> None:
     contact = "0035g00000CarolAAA"
     record = _case(ContactId=contact, SuppliedEmail="carol@example.com")
-    assert interaction_from_case("sf", record, CLOSED, email_key=KEY).customer_id == contact
+    assert interaction_from_case("sf", record, STATUSES, email_key=KEY).customer_id == contact
 
 
 def test_salesforce_datetimes_with_offset_and_with_z_are_read() -> None:
     record = _case(CreatedDate="2026-01-05T10:00:00.000+0000", ClosedDate="2026-01-06T09:30:00Z")
-    case = interaction_from_case("sf", record, CLOSED, email_key=KEY)
+    case = interaction_from_case("sf", record, STATUSES, email_key=KEY)
     assert case.created_at == datetime(2026, 1, 5, 10, tzinfo=UTC)
     assert case.solved_at == datetime(2026, 1, 6, 9, 30, tzinfo=UTC)
 
 
 def test_a_malformed_date_raises_naming_the_object_record_and_field() -> None:
     with pytest.raises(MalformedRecordError, match=r"Case.*5005g00000AbCdEAAA.*'CreatedDate'"):
-        interaction_from_case("sf", _case(CreatedDate="yesterday"), CLOSED, email_key=KEY)
+        interaction_from_case("sf", _case(CreatedDate="yesterday"), STATUSES, email_key=KEY)
 
 
 def test_a_history_row_with_a_malformed_date_raises_naming_the_field() -> None:
@@ -299,3 +317,58 @@ def test_one_moment_written_as_rest_and_as_bulk_time_is_one_update() -> None:
         _history("0175g00000Hist2AAA", "Status", "New", "Closed", at="2026-01-05T12:00:00.000Z"),
     )
     assert rest.update_id == bulk.update_id
+
+
+def test_a_15_character_id_gets_its_case_safe_suffix() -> None:
+    # Salesforce's documented example: 001A0000006Vm9r is 001A0000006Vm9rIAC.
+    assert full_id("001A0000006Vm9r") == "001A0000006Vm9rIAC"
+    assert full_id("001A0000006Vm9rIAC") == "001A0000006Vm9rIAC"
+
+
+def test_an_owner_change_with_short_ids_names_the_owners_by_their_18_character_ids() -> None:
+    row = _history("0175g00000Hist1", "Owner", ALICE[:15], BOB[:15])
+    (change,) = _changes(row)
+    assert isinstance(change, OwnershipChange)
+    assert (change.change_id, change.previous_owner, change.new_owner) == (
+        full_id("0175g00000Hist1"),
+        full_id(ALICE[:15]),
+        full_id(BOB[:15]),
+    )
+
+
+def _survey(**fields: Any) -> dict[str, Any]:
+    return {
+        "attributes": {"type": "CSAT__c"},
+        "Id": "a0S5g00000SurvyAAA",
+        "Case__c": CASE,
+        "Score__c": 4.0,
+        "Answered__c": "2026-01-07T08:00:00.000+0000",
+        **fields,
+    }
+
+
+SURVEY_FIELDS = SurveyFields("CSAT__c", "Case__c", "Score__c", "Answered__c")
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        _survey(Score__c=None, Answered__c=None),  # an offer: written when the survey was sent
+        _survey(Case__c=None),  # its case was deleted: Salesforce cleared the lookup
+        _survey(Case__c=""),
+    ],
+)
+def test_a_survey_record_that_is_an_offer_or_of_no_case_counts_nowhere_and_is_no_error(
+    record: dict[str, Any],
+) -> None:
+    assert not survey_record_counts(record, SURVEY_FIELDS)
+
+
+def test_an_answered_survey_record_of_a_case_counts() -> None:
+    assert survey_record_counts(_survey(), SURVEY_FIELDS)
+
+
+def test_a_survey_record_dated_by_its_first_answer_counts_from_then() -> None:
+    first = datetime(2026, 1, 6, 9, 0, tzinfo=UTC)
+    rating = rating_from_survey_record("sf", _survey(), SURVEY_FIELDS, first_answered_at=first)
+    assert rating.created_at == first

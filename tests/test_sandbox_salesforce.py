@@ -26,7 +26,9 @@ from simple_salesforce.exceptions import (
 from sandbox.desk import Desk, DeskSpec, advance_desk, generate_desk
 from sandbox.salesforce import LoopbackSession, SalesforceSandbox, jwt_key_pair, salesforce_face
 from sandbox.salesforce.face import case_id
+from sandbox.salesforce.ids import SURVEY, sf_id
 from sandbox.salesforce.soql import parse_datetime
+from sandbox.salesforce.values import sf_datetime
 
 NOW = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 HISTORY_SOQL = (
@@ -164,12 +166,55 @@ def test_escalation_rules_reassign_some_cases_to_users_and_to_queues(desk: Desk)
     assert len(escalated) == 2 * len(id_rows)
 
 
-def test_csat_custom_object_scores_are_on_1_to_5_and_point_at_cases(desk: Desk) -> None:
+def test_csat_custom_object_scores_are_on_1_to_5_and_point_at_live_cases(desk: Desk) -> None:
     face = salesforce_face(desk)
-    cases = {c["Id"] for c in face.objects["Case"]}
+    live = {c["Id"] for c in face.objects["Case"] if not c["IsDeleted"]}
     surveys = face.objects["Case_Survey__c"]
     assert surveys
-    assert all(1 <= s["Score__c"] <= 5 and s["Case__c"] in cases for s in surveys)
+    assert all(1 <= s["Score__c"] <= 5 for s in surveys)
+    assert all(s["Case__c"] in live for s in surveys if s["Case__c"] is not None)
+
+
+def test_deleting_a_case_clears_its_surveys_lookup_and_moves_their_stamp(desk: Desk) -> None:
+    advance_desk(desk, 120, seed=1)  # deletes a rated case among its changes
+    rating = next(
+        r
+        for r in desk.ratings.values()
+        if r.score != "offered" and desk.tickets[r.ticket_id].deleted
+    )
+    deleted = desk.tickets[rating.ticket_id]
+    survey = next(
+        s
+        for s in salesforce_face(desk).objects["Case_Survey__c"]
+        if s["Id"] == sf_id(SURVEY, rating.id)
+    )
+    assert survey["Case__c"] is None
+    assert survey["SystemModstamp"] == sf_datetime(max(rating.updated_at, deleted.updated_at))
+
+
+def test_a_survey_tool_writing_at_send_leaves_offers_with_an_empty_score(desk: Desk) -> None:
+    surveys = salesforce_face(desk, surveys_at_send=True).objects["Case_Survey__c"]
+    offered = [r for r in desk.ratings.values() if r.score == "offered"]
+    answered = [r for r in desk.ratings.values() if r.score != "offered"]
+    by_id = {s["Id"]: s for s in surveys}
+    assert offered and answered and len(surveys) == len(offered) + len(answered)
+    for rating in offered:
+        offer = by_id[sf_id(SURVEY, rating.id)]
+        assert offer["Score__c"] is None and offer["Responded_At__c"] is None
+    for rating in answered:
+        answer = by_id[sf_id(SURVEY, rating.id)]
+        assert answer["CreatedDate"] == sf_datetime(rating.offered_at)  # the send
+        assert answer["Responded_At__c"] == sf_datetime(rating.created_at)  # the first answer
+
+
+def test_the_score_history_shows_each_answer_after_a_send(desk: Desk) -> None:
+    face = salesforce_face(desk, surveys_at_send=True, score_history=True)
+    rows = face.objects["Case_Survey__History"]
+    rating = next(r for r in desk.ratings.values() if len(r.history) >= 1)
+    mine = [r for r in rows if r["ParentId"] == sf_id(SURVEY, rating.id)]
+    assert [r["Field"] for r in mine] == ["created"] + ["Score__c"] * len(rating.history)
+    assert mine[1]["OldValue"] is None and mine[1]["CreatedDate"] == sf_datetime(rating.created_at)
+    assert "Case_Survey__History" not in salesforce_face(desk).objects
 
 
 # ---- logins --------------------------------------------------------------------------------
@@ -514,8 +559,12 @@ def test_feedback_csat_answers_reach_the_same_cases_as_the_custom_object(
         for a in answers["records"]
     }
     custom = sf.query_all("SELECT Case__c, Score__c FROM Case_Survey__c")
+    live = {c["Id"] for c in sf.query_all("SELECT Id FROM Case")["records"]}
     assert parents == {"0Ki", "0Kd"}
-    assert feedback == {r["Case__c"]: r["Score__c"] for r in custom["records"]}
+    # A deleted case's surveys lost their link to it (the lookup was cleared).
+    assert {c: v for c, v in feedback.items() if c in live} == {
+        r["Case__c"]: r["Score__c"] for r in custom["records"] if r["Case__c"] is not None
+    }
 
 
 def test_rows_inside_the_commit_lag_appear_later_with_their_earlier_stamp() -> None:

@@ -69,7 +69,12 @@ def _advance(desk: Desk, minutes: int, seed: int) -> dict[str, Any]:
             if r.score != "offered" and not desk.tickets[r.ticket_id].deleted
         )
         if answered:
-            sim.schedule(when(), "force_change_rating", rng.choice(answered))
+            changed = rng.choice(answered)
+            sim.schedule(when(), "force_change_rating", changed)
+            # A rated case deleted: Salesforce clears its surveys' case lookup.
+            others = [tid for tid in answered if tid != changed]
+            if others:
+                sim.schedule(when(), "delete", rng.choice(others))
     busy = set(owned_open[:6]) | set(solved[:4]) | set(answered)
     deletable = [tid for tid in live if tid not in busy]
     if deletable:

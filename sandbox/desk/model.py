@@ -282,6 +282,7 @@ class Rating:
     reason_code: int = 0
     reason: str = "No reason provided"
     history: list[tuple[datetime, str]] = field(default_factory=list)  # (answer time, score)
+    offered_at: datetime | None = None  # when the survey was sent (created_at: first answer)
 
     def to_json(self, base_url: str) -> JSON:
         return {

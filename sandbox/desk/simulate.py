@@ -39,6 +39,7 @@ class Simulation(SurveyLife, TicketLife):
             return
         at = desk.next_time(t, at)
         rating = Rating(desk.new_rating_id(), t.id, t.requester_id, None, None, "offered", at, at)
+        rating.offered_at = at
         desk.ratings[rating.id] = rating
         self.rating_of[t.id] = rating.id
         t.satisfaction = rating.ticket_view()

@@ -64,6 +64,8 @@ class SalesforceSandbox(InjectsFaults):
         open_cursors: int = 10,
         bulk_polls_in_progress: int = 1,
         commit_lag: timedelta = timedelta(0),
+        surveys_at_send: bool = False,
+        score_history: bool = False,
     ) -> None:
         self.desk = desk
         self.credentials = logins.Credentials(
@@ -74,6 +76,9 @@ class SalesforceSandbox(InjectsFaults):
         # Rows stamped within `commit_lag` of the desk clock are not visible yet: they appear
         # later with their earlier stamp, as late-committing transactions do in Salesforce.
         self.commit_lag = commit_lag
+        # How the org keeps its CSAT object (surveys.py): written when the survey is sent
+        # (offers are records with an empty score), and with Score__c's history tracked.
+        self.surveys_at_send, self.score_history = surveys_at_send, score_history
         self.faults = FaultQueue()
         self.bulk = BulkJobs(bulk_polls_in_progress)
         self.request_count = 0
@@ -242,7 +247,9 @@ class SalesforceSandbox(InjectsFaults):
 
     def _records_of(self, object_name: str, all_rows: bool) -> list[Record]:
         """An object's records; deleted ones only for queryAll, as in Salesforce."""
-        source = self.face().objects[object_name]
+        source = self.face().objects.get(object_name)
+        if source is None:  # an object this org does not have (untracked field history)
+            raise SoqlError("INVALID_TYPE", f"sObject type '{object_name}' is not supported.")
         if not all_rows and "IsDeleted" in OBJECTS[object_name]:
             source = [r for r in source if not r["IsDeleted"]]
         fields = OBJECTS[object_name]
@@ -266,7 +273,9 @@ class SalesforceSandbox(InjectsFaults):
             return self.cursors.next_page(version, more["locator"], int(more["offset"]), batch)
         described = re.fullmatch(r"sobjects/(?P<name>\w+)/describe", rest)
         if described:
-            name = next((o for o in OBJECTS if o.lower() == described["name"].lower()), None)
+            name = next(
+                (o for o in self.face().objects if o.lower() == described["name"].lower()), None
+            )
             if name is None:
                 return error(404, "NOT_FOUND", "The requested resource does not exist")
             return 200, json.dumps(describe(name)).encode(), JSON_TYPE
@@ -279,6 +288,7 @@ class SalesforceSandbox(InjectsFaults):
         with self.desk.lock:
             cached = self._face
             if cached is None or cached[0] != self.desk.version:
-                cached = (self.desk.version, salesforce_face(self.desk))
+                face = salesforce_face(self.desk, self.surveys_at_send, self.score_history)
+                cached = (self.desk.version, face)
                 self._face = cached
             return cached[1]

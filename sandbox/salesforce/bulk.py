@@ -78,9 +78,9 @@ class BulkJobs:
             return _error(400, "INVALIDJOB", "A query job needs operation query|queryAll and query")
         try:
             query = parse(request["query"])
+            rows = query.run(records_of(query.object_name, operation == "queryAll"))
         except SoqlError as error:
             return _error(400, error.code, error.message)
-        rows = query.run(records_of(query.object_name, operation == "queryAll"))
         with self._lock:
             job_id = ids.sf_id("750", len(self._jobs) + 1)
             job = _Job(

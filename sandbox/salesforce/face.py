@@ -17,11 +17,12 @@ from datetime import datetime
 from typing import Any
 
 from sandbox.desk import Desk
-from sandbox.desk.model import Rating, Ticket
+from sandbox.desk.model import Ticket
 from sandbox.salesforce import ids
 from sandbox.salesforce.feedback import feedback_records
 from sandbox.salesforce.ids import case_id, queue_id, user_id
-from sandbox.salesforce.values import Record, sf_datetime, stamps, survey_score
+from sandbox.salesforce.surveys import survey_records
+from sandbox.salesforce.values import Record, sf_datetime, stamps
 
 # Zendesk status -> the Case status label shown for it; which labels are closed is CaseStatus.
 STATUS_LABELS = {
@@ -43,7 +44,10 @@ class Face:
     objects: dict[str, list[Record]]
 
 
-def salesforce_face(desk: Desk) -> Face:
+def salesforce_face(desk: Desk, surveys_at_send: bool = False, score_history: bool = False) -> Face:
+    """The desk as an org. `surveys_at_send`: the CSAT object's records are written when the
+    survey is sent (surveys.py); `score_history`: the org tracks `Score__c`'s history, so
+    `Case_Survey__History` is an object of the org."""
     with desk.lock:
         users = [_user(u.id, u.name, u.email, u.active, u.created_at) for u in _staff(desk)]
         queues = [_queue(g.id, g.name, g.created_at) for g in desk.groups.values()]
@@ -55,7 +59,7 @@ def salesforce_face(desk: Desk) -> Face:
             email = desk.users[ticket.requester_id].email
             cases.append(_case(ticket, email, since.get(ticket.requester_id)))
             history.extend(_case_history(ticket, desk))
-        surveys = [_survey(r) for r in desk.ratings.values() if r.score in ("good", "bad")]
+        surveys, survey_history = survey_records(desk, surveys_at_send)
     objects = {
         "User": users,
         "Group": queues,
@@ -66,6 +70,8 @@ def salesforce_face(desk: Desk) -> Face:
         "Case_Survey__c": surveys,
         **feedback_records(desk),
     }
+    if score_history:
+        objects["Case_Survey__History"] = survey_history
     return Face({name: sorted(rows, key=lambda r: r["Id"]) for name, rows in objects.items()})
 
 
@@ -238,18 +244,3 @@ def _case_statuses() -> list[Record]:
         }
         for number, label in enumerate(STATUS_LABELS.values(), start=1)
     ]
-
-
-def _survey(rating: Rating) -> Record:
-    return {
-        "Id": ids.sf_id(ids.SURVEY, rating.id),
-        "Name": f"CS-{rating.id % 10**8:08d}",
-        "Case__c": case_id(rating.ticket_id),
-        "Score__c": float(survey_score(rating)),
-        "Comment__c": rating.comment,
-        # One record per survey: a changed answer rewrites the score, keeping the moment the
-        # customer first answered (METRICS.md "CSAT" counts it on that day).
-        "Responded_At__c": sf_datetime(rating.created_at),
-        "IsDeleted": False,
-        **stamps(rating.created_at, rating.updated_at),
-    }

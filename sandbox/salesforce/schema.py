@@ -69,6 +69,17 @@ OBJECTS: dict[str, dict[str, str]] = {
         "IsDeleted": "boolean",
         **_STAMPS,
     },
+    # Its field history, when the org tracks Score__c (surveys.py)
+    "Case_Survey__History": {
+        "Id": "id",
+        "ParentId": "reference",
+        "Field": "picklist",
+        "DataType": "picklist",
+        "OldValue": "anyType",
+        "NewValue": "anyType",
+        "IsDeleted": "boolean",
+        "CreatedDate": "datetime",
+    },
     # Feedback Management (feedback.py)
     "SurveyQuestion": {
         "Id": "id",
@@ -111,6 +122,7 @@ KEY_PREFIXES = {
     "CaseHistory": "017",
     "CaseStatus": "01J",
     "Case_Survey__c": "a0S",
+    "Case_Survey__History": "a0T",
     "SurveyQuestion": "0Kq",
     "SurveyInvitation": "0Ki",
     "SurveyResponse": "0Kd",
@@ -143,6 +155,8 @@ def describe(name: str) -> dict[str, Any]:
 
 
 def _reference_to(name: str, field: str) -> list[str]:
+    if name == "Case_Survey__History":
+        return ["Case_Survey__c"]
     return {
         "OwnerId": ["Group", "User"],
         "ContactId": ["Contact"],

@@ -29,6 +29,9 @@ def stamps(created: datetime, modified: datetime) -> Record:
 
 def survey_score(rating: Rating) -> int:
     """A 1..5 score for a desk rating: good is 4 or 5, bad 1 or 2 (by rating id, stable)."""
-    if rating.score == "good":
-        return 4 + rating.id % 2
-    return 1 + rating.id % 2
+    return score_of(rating.id, rating.score)
+
+
+def score_of(rating_id: int, score: str) -> int:
+    """The 1..5 score rating `rating_id` shows for a desk answer `score` (good or bad)."""
+    return 4 + rating_id % 2 if score == "good" else 1 + rating_id % 2

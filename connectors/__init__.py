@@ -14,7 +14,9 @@ salesforce.py          Salesforce streams through simple-salesforce: logins, req
 salesforce_windows.py  one windowed stream's pass: REST pages, or a Bulk job for a large window
 salesforce_bulk.py     one Bulk API 2.0 query job, result page by result page
 salesforce_http.py     Salesforce's side of the HTTP policy: routing, error codes, allowance
-salesforce_csat.py     where an org keeps CSAT (custom object or Feedback Management), checked
+salesforce_csat.py     where an org keeps CSAT (custom object or Feedback Management), checked,
+                       and how its answers are dated
+salesforce_org.py      what a run learns of the org before its first data query, and keeps
 salesforce_config.py   what a Salesforce connector is configured with
 salesforce_records.py  Salesforce REST/Bulk records to model records
 """

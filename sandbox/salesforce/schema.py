@@ -9,6 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 _STAMPS = {"CreatedDate": "datetime", "LastModifiedDate": "datetime", "SystemModstamp": "datetime"}
+# A field-history object's fields after its Id and the record it is the history of.
+_FIELD_HISTORY = {
+    "Field": "picklist",
+    "DataType": "picklist",
+    "OldValue": "anyType",
+    "NewValue": "anyType",
+    "IsDeleted": "boolean",
+    "CreatedDate": "datetime",
+}
 
 OBJECTS: dict[str, dict[str, str]] = {
     "User": {
@@ -41,16 +50,7 @@ OBJECTS: dict[str, dict[str, str]] = {
         "ClosedDate": "datetime",
         **_STAMPS,
     },
-    "CaseHistory": {
-        "Id": "id",
-        "CaseId": "reference",
-        "Field": "picklist",
-        "DataType": "picklist",
-        "OldValue": "anyType",
-        "NewValue": "anyType",
-        "IsDeleted": "boolean",
-        "CreatedDate": "datetime",
-    },
+    "CaseHistory": {"Id": "id", "CaseId": "reference", **_FIELD_HISTORY},
     "CaseStatus": {
         "Id": "id",
         "MasterLabel": "string",
@@ -70,16 +70,7 @@ OBJECTS: dict[str, dict[str, str]] = {
         **_STAMPS,
     },
     # Its field history, when the org tracks Score__c (surveys.py)
-    "Case_Survey__History": {
-        "Id": "id",
-        "ParentId": "reference",
-        "Field": "picklist",
-        "DataType": "picklist",
-        "OldValue": "anyType",
-        "NewValue": "anyType",
-        "IsDeleted": "boolean",
-        "CreatedDate": "datetime",
-    },
+    "Case_Survey__History": {"Id": "id", "ParentId": "reference", **_FIELD_HISTORY},
     # Feedback Management (feedback.py)
     "SurveyQuestion": {
         "Id": "id",

@@ -97,11 +97,15 @@ class WindowReader:
 
     def _parsed(self, window: Window, rows: list[dict[str, Any]]) -> tuple[Any, ...]:
         try:
-            return window.parse(rows)
+            return self._read(window, rows)
         except UnknownStatusError:
             if window.unknown_status is None or not window.unknown_status():
                 raise
-            return window.parse(rows)  # a status added since the statuses were read
+            return self._read(window, rows)  # a status added since the statuses were read
+
+    def _read(self, window: Window, rows: list[dict[str, Any]]) -> tuple[Any, ...]:
+        try:
+            return window.parse(rows)
         except (ValueError, TypeError) as bad:
             raise MalformedRecordError(
                 f"{self.config.source} {window.stream}: a {window.obj} record cannot be read "

@@ -111,14 +111,19 @@ class ParsedResponse(requests.Response):
 
 
 def read_body(
-    response: requests.Response, deadline_seconds: float, timeout: Any, where: str
+    response: requests.Response,
+    deadline_seconds: float,
+    timeout: Any,
+    where: str,
+    bound: str = "http.deadline_seconds bounds a whole response",
 ) -> bytes:
     """The whole body, read in small pieces so that a total deadline holds.
 
     A per-read timeout alone lets a server that sends a byte a second hold a run for ever.
     The deadline counts from when the request was sent (`elapsed` is the wait for the
-    headers); each read waits at most until the deadline. On any failure the connection
-    is closed (it is mid-body, never reusable) and a retriable error raised.
+    headers); each read waits at most until the deadline. `bound` names the setting the
+    deadline comes from, for the message. On any failure the connection is closed (it is
+    mid-body, never reusable) and a retriable error raised.
     """
     deadline = time.monotonic() - response.elapsed.total_seconds() + deadline_seconds
     per_read = _read_timeout(timeout)
@@ -128,7 +133,7 @@ def read_body(
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise _past_deadline(where, deadline_seconds, received)
+                raise _past_deadline(where, deadline_seconds, received, bound)
             wait = left if per_read is None else min(left, per_read)
             deadline_first = wait == left  # a timeout now means the deadline passed
             _wait_at_most(response.raw, wait)
@@ -137,7 +142,7 @@ def read_body(
                 piece = response.raw.read1(_PIECE_BYTES, decode_content=True)
             except urllib3.exceptions.ReadTimeoutError:
                 if deadline_first:
-                    raise _past_deadline(where, deadline_seconds, received) from None
+                    raise _past_deadline(where, deadline_seconds, received, bound) from None
                 raise RetriableHTTPError(
                     f"{where} sent nothing for {wait:g} s in the middle of the response "
                     f"(after {received} bytes; http.timeout_seconds)"
@@ -279,8 +284,10 @@ def _wait_at_most(raw: Any, seconds: float) -> None:
         sock.settimeout(max(seconds, 0.001))
 
 
-def _past_deadline(where: str, deadline_seconds: float, received: int) -> RetriableHTTPError:
+def _past_deadline(
+    where: str, deadline_seconds: float, received: int, bound: str
+) -> RetriableHTTPError:
     return RetriableHTTPError(
-        f"{where} was still arriving after {deadline_seconds:g} s ({received} bytes "
-        "so far; http.deadline_seconds bounds a whole response)"
+        f"{where} was still arriving after {round(deadline_seconds, 2):g} s ({received} bytes "
+        f"so far; {bound})"
     )

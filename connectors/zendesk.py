@@ -35,6 +35,7 @@ from connectors.protocol import Cursor as Cursor  # re-exported: connectors.zend
 from connectors.protocol import Page as Page  # re-exported: connectors.zendesk.Page
 from connectors.wire import origin_of
 from connectors.zendesk_config import ZendeskConfig
+from connectors.zendesk_kept import kept_record
 from connectors.zendesk_records import (
     AGENT_ROLES,
     agent_from_user,
@@ -427,9 +428,11 @@ class ZendeskConnector:
             except MalformedRecordError as bad:
                 if self.config.bad_records != "quarantine":
                     raise
+                # Only the fields read: no subject, description or comment is kept.
+                kept = kept_record(stream, item)
                 records.append(
                     Quarantined.of(
-                        self.config.source, stream, item, "id", str(bad), datetime.now(UTC)
+                        self.config.source, stream, kept, "id", str(bad), datetime.now(UTC)
                     )
                 )
         return tuple(records)

@@ -16,6 +16,7 @@ from typing import Any
 
 from connectors.record_fields import in_range, shown, time_field
 from interactions import (
+    PAGE_NOT_STORED,
     Agent,
     Interaction,
     MalformedRecordError,
@@ -32,8 +33,8 @@ AGENT_ROLES = frozenset({"agent", "admin"})  # METRICS.md "Words": Agent
 def _fail(stream: str, record: Mapping[str, Any], field: str, problem: str) -> MalformedRecordError:
     return MalformedRecordError(
         f"zendesk {stream} record id={record.get('id')!r}: field {field!r} {problem}. "
-        "The page holding it was not stored; if the API really sends this, please report it "
-        "with the record (no secrets are in it)."
+        f"{PAGE_NOT_STORED}; if the API really sends this, please report it with the record "
+        "(no secrets are in it)."
     )
 
 

@@ -163,7 +163,9 @@ def sync(config_path: Path | None, source: str | None) -> None:
     for result in results:
         read = ", ".join(f"{s.stream} {s.records}" for s in result.streams)
         out.print(
-            f"{result.source}: read {read}; {result.usage.summary()}", highlight=False, markup=False
+            f"{result.source}: read {read}{result.set_aside()}; {result.usage.summary()}",
+            highlight=False,
+            markup=False,
         )
     _exit_if_stopped("sync", results, stop)
 
@@ -190,7 +192,11 @@ def backfill(
         result = pipeline.backfill(engine, settings, source, since, until, progress, stop=stop)
     read = ", ".join(f"{s.stream} {s.records}" for s in result.streams)
     done = "stopped early after reading" if result.stopped else "backfilled"
-    out.print(f"{source}: {done} {read}; {result.usage.summary()}", highlight=False, markup=False)
+    out.print(
+        f"{source}: {done} {read}{result.set_aside()}; {result.usage.summary()}",
+        highlight=False,
+        markup=False,
+    )
     _exit_if_stopped("backfill", [result], stop)
 
 
@@ -579,7 +585,8 @@ def quarantine(
     """
     from warehouse.quarantine import quarantined
 
-    _, engine = _setup(config_path)
+    settings, engine = _setup(config_path)
+    pipeline.check_source_known(engine, settings, source)
     found = quarantined(engine, source, stream, record_id)
     if record_id is None:
         if fmt == "json":

@@ -44,7 +44,6 @@ from scoring import REPORT_COLUMNS, ReportRow, response_agents
 from warehouse.access import is_read_only
 from warehouse.facts import histories
 from warehouse.schema import FACT_COUNTS, agent_day_facts, agents, dirty_days, interactions, ratings
-from warehouse.store import known_sources
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +177,7 @@ def export(
         columns, batches = REPORT_KINDS, iter([[astuple(row) for row in found.rows]])
         csv_cells = _report_cells
     elif what in ("facts", "ratings"):
-        _known(engine, settings, source)
+        pipeline.check_source_known(engine, settings, source)
         meta = file_meta(engine, settings, what, since, until, source)
         if what == "facts":
             columns, batches = FACT_COLUMNS, _batches(engine, _facts(since, until, source))
@@ -199,15 +198,6 @@ def export(
     else:
         count = _write_csv(out, columns, batches, csv_cells, raw)
     return Exported(count, warning, meta)
-
-
-def _known(engine: Engine, settings: Settings, source: str | None) -> None:
-    known = known_sources(engine) | set(settings.sources)
-    if source is not None and source not in known:
-        raise InputError(
-            f"--source {source!r} is not a source of this warehouse (known: "
-            f"{', '.join(sorted(known)) or 'none yet'}); pick one of those."
-        )
 
 
 def _facts(since: date | None, until: date | None, source: str | None) -> Any:

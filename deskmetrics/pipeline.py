@@ -189,6 +189,17 @@ def backfill(
     return result
 
 
+def check_source_known(engine: Engine, settings: Settings, source: str | None) -> None:
+    """An `InputError` when `--source` names neither a source of the settings nor one the
+    warehouse holds: a misspelt name would otherwise show nothing, as if all were well."""
+    known = known_sources(engine) | set(settings.sources)
+    if source is not None and source not in known:
+        raise InputError(
+            f"--source {source!r} is not a source of this warehouse (known: "
+            f"{', '.join(sorted(known)) or 'none yet'}); pick one of those."
+        )
+
+
 def _local_midnight(day: date, settings: Settings) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(settings.timezone))
 
@@ -198,7 +209,7 @@ def _run_counts(result: SourceResult) -> dict[str, Any]:
         "pages": sum(s.pages for s in result.streams),
         "records": sum(s.records for s in result.streams),
         "requests": result.usage.requests,
-        "detail": result.usage.summary(),
+        "detail": result.usage.summary() + result.set_aside(),
         "status": "stopped" if result.stopped else "ok",
     }
 
@@ -252,12 +263,7 @@ def report(
     `rescore` is false: the figures as last scored, e.g. on a read-only database)."""
     if until <= since:
         raise InputError(f"--until {until} is not after --since {since}; the period is empty.")
-    known = known_sources(engine) | set(settings.sources)
-    if source is not None and source not in known:
-        raise InputError(
-            f"--source {source!r} is not a source of this warehouse (known: "
-            f"{', '.join(sorted(known)) or 'none yet'}); pick one of those."
-        )
+    check_source_known(engine, settings, source)
     if rescore:
         score_when_free(engine, settings)
     totals = [Totals(**row) for row in period_totals(engine, since, until, source)]

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from interactions.errors import PAGE_NOT_STORED
+
 
 @dataclass(frozen=True)
 class Agent:
@@ -157,7 +159,8 @@ class RatingState:
 class Quarantined:
     """A source record that could not be read, set aside instead of stopping the stream
     (the source's `bad_records = "quarantine"`). `record` is the record as received, as
-    JSON text (possibly cut short); `error` says what is wrong with it.
+    JSON text (possibly cut short), holding only the fields deskmetrics reads; `error`
+    says what is wrong with it and what became of it.
     """
 
     source: str
@@ -177,18 +180,29 @@ class Quarantined:
         error: str,
         seen_at: datetime,
     ) -> Quarantined:
-        """`record` as received (its `id_key` value its id), set aside with the error."""
+        """`record` (its `id_key` value its id), set aside with the error.
+
+        The connector passes the fields it reads of the record, never more. `error` is a
+        `MalformedRecordError`'s message: what it says of the page holding the record is
+        true only of a record that stops its stream, so it is replaced by what happened.
+        """
+        fault = error.split(PAGE_NOT_STORED, 1)[0].rstrip()
         return cls(
             source=source,
             stream=stream,
             record_id=str(record.get(id_key))[:200],
-            error=error,
+            error=f"{fault} {SET_ASIDE}",
             record=json.dumps(record, default=str, sort_keys=True)[:QUARANTINE_RECORD_CHARS],
             seen_at=seen_at,
         )
 
 
 QUARANTINE_RECORD_CHARS = 65536  # of a set-aside record kept as JSON text
+SET_ASIDE = (
+    'It was set aside in quarantine (bad_records = "quarantine") and is not counted; the '
+    "rest of its page was stored. If the API really sends this, please report it with the "
+    "record `deskmetrics quarantine --show ID` prints."
+)
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,9 @@ class RetryPolicy:
     run_deadline: float | None = None
     run_bound: str = "sync.max_run_minutes"  # the setting `run_deadline` comes from
     stop: threading.Event | None = None
+    # The setting that names the server, in the words of the source's type; the connector
+    # sets it (`sources.acme.subdomain`), and messages tell the user to check it.
+    address_setting: str = "the source's server address"
 
 
 @dataclass
@@ -192,7 +195,7 @@ def api_session(
         if status == 404:
             raise SourceUnavailableError(
                 f"{where} answered 404 Not Found: the server at this address does not "
-                f"speak this API. Check the source's base_url / subdomain in settings."
+                f"speak this API. Check {policy.address_setting} in the settings."
             )
         if response.is_redirect:
             target = urljoin(response.url, response.headers["location"])
@@ -226,6 +229,8 @@ S = TypeVar("S", bound=requests.Session)
 
 def timed_session(session: S, policy: RetryPolicy) -> S:
     """`session` with the policy's timeouts on every request and no retries of its own."""
+    if isinstance(session, OriginBoundSession):
+        session.address_setting = policy.address_setting  # for its refusals
     # No urllib3 retries: one layer (tenacity) owns retrying.
     session.mount("https://", _TimedAdapter(policy))
     session.mount("http://", _TimedAdapter(policy))
@@ -451,13 +456,14 @@ def call_with_retries(what: str, call: Callable[[], T], policy: RetryPolicy, usa
         ) from None
     except requests.ConnectionError as unreachable:
         raise SourceUnavailableError(
-            f"{what}: cannot connect ({type(unreachable).__name__}). Check the source's "
-            "base_url / subdomain in settings and that the server is up."
+            f"{what}: cannot connect to {_shown_origin(unreachable)} "
+            f"({_connection_fault(unreachable)}). Check {policy.address_setting} in the "
+            "settings and that the server is up."
         ) from None
     except requests.TooManyRedirects:
         raise SourceError(
-            f"{what}: the server's redirects went round in circles; check the source's "
-            "base_url / subdomain in settings."
+            f"{what}: the server's redirects went round in circles; check "
+            f"{policy.address_setting} in the settings."
         ) from None
     except requests.RequestException as unusable:
         # Never its text: it may quote a header, and a header holds the credentials.
@@ -472,7 +478,7 @@ def call_with_retries(what: str, call: Callable[[], T], policy: RetryPolicy, usa
             f"{what}: gave up after {gave_up.last_attempt.attempt_number} tries ({why}; "
             f"{usage.waited_seconds:.0f} s waited in this run); last failure: "
             f"{_describe(last, policy)}. Nothing of this page was stored; run the same command "
-            "again later, or check the source's base_url and its status page."
+            f"again later, or check {policy.address_setting} and the service's status page."
         ) from last
 
 
@@ -502,6 +508,23 @@ def _describe(error: BaseException | None, policy: RetryPolicy) -> str:
     if isinstance(error, requests.exceptions.ChunkedEncodingError):
         return "the response was cut off"
     return type(error).__name__ if error else "unknown"
+
+
+def _connection_fault(error: requests.ConnectionError) -> str:
+    """What kept the connection from being made, in words: never the exception's text,
+    which may quote the request."""
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    if isinstance(reason, urllib3.exceptions.NameResolutionError):
+        return "its name does not resolve"
+    if isinstance(reason, urllib3.exceptions.NewConnectionError):
+        return "the connection was refused or could not be made"
+    return f"the connection failed: {type(error).__name__}"
+
+
+def _shown_origin(error: requests.RequestException) -> str:
+    """The failed request's scheme, host and port: the server that could not be reached."""
+    url = getattr(error.request, "url", None)
+    return (origin_of(url) if url else None) or "the server"
 
 
 def _shown_url(error: requests.RequestException) -> str:

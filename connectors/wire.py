@@ -55,6 +55,10 @@ class OriginBoundSession(requests.Session):
     as each hop of a redirect, so a foreign address is refused before anything goes out.
     """
 
+    # The setting that names the server, for refusals (`http.timed_session` sets the
+    # policy's, in the words of the source's type).
+    address_setting = "the source's server address"
+
     def __init__(self, source: str, origin: str | None) -> None:
         super().__init__()
         self.source = source
@@ -75,7 +79,7 @@ class OriginBoundSession(requests.Session):
             f"{self.source}: the server sent deskmetrics to {where} ({how}), which is not "
             f"the configured server {self.origin or '(none)'}; deskmetrics refuses to send "
             "credentials elsewhere, and sent nothing there. If the account really moved, "
-            "change the source's base_url / subdomain in settings; otherwise report it."
+            f"change {self.address_setting} in the settings; otherwise report it."
         )
 
 

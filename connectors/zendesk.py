@@ -23,6 +23,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -78,7 +79,9 @@ class ZendeskConnector:
 
     def __init__(self, config: ZendeskConfig, policy: RetryPolicy) -> None:
         self.config = config
-        self.policy = policy
+        # Messages about the server name the setting that names it here.
+        address = "base_url" if config.base_url else "subdomain"
+        self.policy = policy = replace(policy, address_setting=f"sources.{config.source}.{address}")
         self.usage: ApiUsage = HelpCenterUsage()
         self._scheme, self._netloc = _server_of(config)
         self._session = session = api_session(

@@ -72,7 +72,8 @@ def sync(
                 engine, settings, name, now, progress, policy, stop, lease_wait_seconds
             )
         except DeskmetricsError as failed:
-            log.error("%s: sync failed: %s", name, failed)
+            if failures:  # the first is raised at the end, and said once then
+                log.error("%s: sync failed: %s", name, failed)
             failures.append(failed)
             continue
         results.append(result)
@@ -187,6 +188,13 @@ def backfill(
     if not result.stopped:
         score_when_free(engine, settings)
     return result
+
+
+def check_sources(settings: Settings, names: Sequence[str]) -> None:
+    """A `ConfigError` when a source's settings or secrets are wrong or missing (the
+    connector's config is built of them): checked before anything is created on disk."""
+    for name in names:
+        settings.source_config(name)
 
 
 def check_source_known(engine: Engine, settings: Settings, source: str | None) -> None:

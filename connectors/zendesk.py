@@ -61,7 +61,8 @@ from interactions import (
 # export showed answered (connectors/zendesk_surveys.py); after events too, so that a failing
 # Help Center API (a run stops at a stream that keeps failing) holds up legacy ratings only.
 STREAMS = ("agents", "tickets", "events", "survey_responses", "ratings")
-# Zendesk leaves out what changed in the last minute (METRICS.md "Resolution and FCR").
+# Zendesk leaves out what changed in the last minute (docs/metrics.md "Resolution and
+# first-contact resolution (FCR)").
 EXPORT_LAG = timedelta(minutes=1)
 SHOW_MANY_LIMIT = 100
 EXPORT_PAGE = 1000  # records in a full incremental-export page
@@ -219,8 +220,9 @@ class ZendeskConnector:
                     records,
                     {"start_time": restart},
                     done=True,
-                    # METRICS.md "FCR": a window with an end has not read the changes after
-                    # it, so it settles nothing.
+                    # docs/metrics.md "Resolution and first-contact resolution (FCR)": a
+                    # window with an end has not read the changes after it, so it settles
+                    # nothing.
                     high_water_mark=complete if until is None else None,
                     reached=complete,
                     read=len(raw),
@@ -287,7 +289,7 @@ class ZendeskConnector:
                 restart = max(pass_start, int((min(last, began) - self.config.overlap).timestamp()))
                 # At the end of the export every event up to the server's now (less the
                 # minute an export leaves out) is read, not only up to the last one sent:
-                # the stream's complete read (METRICS.md "Completeness").
+                # the stream's complete read (docs/metrics.md "Completeness").
                 complete = last if reached_until else max(last, self._server_now() - EXPORT_LAG)
                 yield Page(
                     "events", records, {"start_time": restart}, True, reached=complete,
@@ -325,7 +327,7 @@ class ZendeskConnector:
     ) -> Iterator[Page]:
         """Answered satisfaction ratings (`score=received`) created since the cursor.
 
-        Offers are no response (METRICS.md "CSAT"), so they are not paged through at all.
+        Offers are no response (docs/metrics.md "CSAT"), so they are not paged through at all.
         A customer's later answer to an old offer, or a changed answer, is caught by the
         ticket export instead: it embeds the ticket's current rating (`RatingState`).
         A resumed pass reads on from the next-page link stored with the last page, so the

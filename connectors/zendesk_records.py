@@ -26,8 +26,8 @@ from interactions import (
     StatusChange,
 )
 
-RESOLVED_STATUSES = frozenset({"solved", "closed"})  # METRICS.md "Words": Resolved
-AGENT_ROLES = frozenset({"agent", "admin"})  # METRICS.md "Words": Agent
+RESOLVED_STATUSES = frozenset({"solved", "closed"})  # docs/metrics.md "Words": Resolved
+AGENT_ROLES = frozenset({"agent", "admin"})  # docs/metrics.md "Words": Agent
 
 
 def _fail(stream: str, record: Mapping[str, Any], field: str, problem: str) -> MalformedRecordError:
@@ -154,7 +154,7 @@ def _optional_int(value: Any) -> int | None:
 def changes_from_event(
     source: str, event: Mapping[str, Any]
 ) -> Iterator[OwnershipChange | StatusChange]:
-    """The owner and status changes of one ticket event (one update, METRICS.md "Update")."""
+    """The owner and status changes of one ticket event (one update, docs/metrics.md "Words")."""
     event_id = _required_id("ticket_event", event, "id")
     ticket_id = _required_id("ticket_event", event, "ticket_id")
     at = _time("ticket_event", event, "created_at", required=False) or _time(
@@ -311,7 +311,7 @@ def survey_of_response(response: Mapping[str, Any]) -> tuple[str, int]:
 def csat_rating_answer(response: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """The `rating_scale` answer to the `customer_satisfaction` question, when given.
 
-    A record without one is an offer, not a response (METRICS.md "CSAT"): one just sent
+    A record without one is an offer, not a response (docs/metrics.md "CSAT"): one just sent
     (`answers: []`), and one whose rating was skipped.
     """
     answers = response.get("answers")
@@ -332,7 +332,7 @@ def rating_from_survey_response(
     source: str, response: Mapping[str, Any], scale_max: float
 ) -> Rating:
     """A survey response holding a customer-satisfaction rating (`csat_rating_answer`), as
-    one `Rating` (METRICS.md "CSAT"): the raw rating on the survey's scale 1..`scale_max`,
+    one `Rating` (docs/metrics.md "CSAT"): the raw rating on the survey's scale 1..`scale_max`,
     Zendesk's `rating_category`, the first answer (`created_at`) and the latest
     (`updated_at`). A survey response names no agent: scoring gives it to the interaction's
     owner at the moment of the latest answer."""

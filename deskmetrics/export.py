@@ -6,7 +6,7 @@ and `fresh_report`, the report rows that `report` and `export` both print.
     report   the rows of `deskmetrics report` over [since, until): same columns, same order
     ratings  satisfaction answers first given on a local day in [since, until), with
              comments and the agent each response belongs to; those of deleted
-             interactions are left out (METRICS.md "Left out")
+             interactions are left out (docs/metrics.md "Left out")
 
 The unassigned row is one way everywhere: empty agent_id, agent_name and agent_email (an
 empty CSV cell, a JSON or Parquet null). CSV cells of agent or customer text are made safe
@@ -251,7 +251,7 @@ def _ratings(since: date | None, until: date | None, source: str | None, timezon
 def _with_response_agents(
     engine: Engine, settings: Settings, batches: Iterator[list[tuple[Any, ...]]]
 ) -> Iterator[list[tuple[Any, ...]]]:
-    """Rating rows with the agent their survey's response belongs to (METRICS.md "CSAT":
+    """Rating rows with the agent their survey's response belongs to (docs/metrics.md "CSAT":
     the recorded agent, else the owner at the answer or the resolver), after `agent_id`,
     the agent recorded on the record itself (none on Salesforce or on survey responses)."""
     scoring = settings.scoring()

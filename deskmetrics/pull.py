@@ -312,7 +312,7 @@ def _warn_set_aside(name: str, stream: str, page: Page, done: StreamResult) -> N
             log.warning("%s %s: %s", name, stream, record.error)
 
 
-# The agent list holds names, not events: no count waits on it (METRICS.md "Completeness").
+# The agent list holds names, not events: no count waits on it (docs/metrics.md "Completeness").
 NOT_BOUNDING = frozenset({"agents"})
 
 

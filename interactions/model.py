@@ -1,4 +1,4 @@
-"""Records of the interaction model (METRICS.md "Words"), the same for every source.
+"""Records of the interaction model (docs/metrics.md "Words"), the same for every source.
 
 Keys are source-qualified: `source` is the name of the source *instance* from settings
 (`zendesk`, `zendesk_emea`, …) and every id is the source's own id as text. Every
@@ -97,7 +97,7 @@ class Rating:
 
     `score` is the source's own value as text: Zendesk `good`, `bad`, `offered`,
     `unoffered`; Salesforce a number such as `4`. Whether it is a response, and whether it
-    is satisfied, is scoring's call (METRICS.md "CSAT"). `survey_id` tells surveys of the
+    is satisfied, is scoring's call (docs/metrics.md "CSAT"). `survey_id` tells surveys of the
     same interaction apart ("" where a source has one survey per interaction).
     """
 
@@ -111,7 +111,7 @@ class Rating:
     updated_at: datetime | None
     survey_id: str = ""
     # A survey response's own scale 1..scale_max and Zendesk's `rating_category`; None for
-    # legacy good/bad ratings and for scores on the [csat] scale (METRICS.md "CSAT").
+    # legacy good/bad ratings and for scores on the [csat] scale (docs/metrics.md "CSAT").
     scale_max: float | None = None
     category: str | None = None
 
@@ -122,13 +122,13 @@ class Rating:
 
 
 # Scores that mean the survey was offered (or withdrawn) and not answered: Zendesk
-# `offered`/`unoffered`, and "" for a record without a score (METRICS.md "CSAT": offers are
+# `offered`/`unoffered`, and "" for a record without a score (docs/metrics.md "CSAT": offers are
 # not answers). Compared after `strip().lower()`.
 OFFER_SCORES = frozenset({"offered", "unoffered", ""})
 
 
 def is_answer_score(score: str) -> bool:
-    """Whether a rating score is an answer (METRICS.md "CSAT"); scoring decides its meaning."""
+    """Whether a rating score is an answer (docs/metrics.md "CSAT"); scoring decides its meaning."""
     return score.strip().lower() not in OFFER_SCORES
 
 

@@ -61,8 +61,8 @@ from interactions import (
 # export showed answered (connectors/zendesk_surveys.py); after events too, so that a failing
 # Help Center API (a run stops at a stream that keeps failing) holds up legacy ratings only.
 STREAMS = ("agents", "tickets", "events", "survey_responses", "ratings")
-# Zendesk leaves out what changed in the last minute (docs/metrics.md "Resolution and
-# first-contact resolution (FCR)").
+# Zendesk leaves out what changed in the last minute
+# (docs/metrics.md "Resolution and first-contact resolution (FCR)").
 EXPORT_LAG = timedelta(minutes=1)
 SHOW_MANY_LIMIT = 100
 EXPORT_PAGE = 1000  # records in a full incremental-export page

@@ -224,10 +224,10 @@ def repeat_contact_windows(
     histories: Iterable[History], settings: ScoringSettings
 ) -> dict[_CustomerKey, tuple[datetime, datetime]]:
     """Per (source, customer), the creation times between which a contact can be a repeat
-    contact of one of these histories (docs/metrics.md "Resolution and first-contact
-    resolution (FCR)", condition 2): from the earliest creation of the customer's resolved
-    interactions among them to the latest moment one of them can have been resolved at,
-    plus the repeat window. Contacts created outside it
+    contact of one of these histories (docs/metrics.md
+    "Resolution and first-contact resolution (FCR)", condition 2): from the earliest
+    creation of the customer's resolved interactions among them to the latest moment one of
+    them can have been resolved at, plus the repeat window. Contacts created outside it
     change no count of these histories.
     """
     window = timedelta(hours=settings.repeat_window_hours)

@@ -171,8 +171,8 @@ def apply_ratings(
 @dataclass(frozen=True)
 class StreamRead:
     """A stream read completely up to `complete_to`, and the streams whose complete reads
-    bound the source's high-water mark (docs/metrics.md "Resolution and first-contact
-    resolution (FCR)", "Completeness")."""
+    bound the source's high-water mark (docs/metrics.md
+    "Resolution and first-contact resolution (FCR)", "Completeness")."""
 
     stream: str
     complete_to: datetime
@@ -480,8 +480,8 @@ def _repeat_window_moments(
     conn: Connection, source: str, customers: dict[str, datetime], rule: DirtyRule
 ) -> list[datetime]:
     """Resolution moments of a customer's interactions that a contact at or after
-    `earliest` can be a repeat contact for (docs/metrics.md "Resolution and first-contact
-    resolution (FCR)", condition 2)."""
+    `earliest` can be a repeat contact for (docs/metrics.md
+    "Resolution and first-contact resolution (FCR)", condition 2)."""
     moments: list[datetime] = []
     names = sorted(customers)
     for offset in range(0, len(names), BATCH):

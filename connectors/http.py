@@ -14,8 +14,9 @@ sleep-on-429 loop never runs: tenacity is the only layer that waits
 (`call_with_retries`), with a bound on the total time it may sleep; what still fails
 then is a `SourceUnavailableError` naming the path and the fault. Every request has a
 connect timeout and a read timeout of its own; the retries of one request are bounded by
-the time they take in all (their waits and their failed tries), and by the run's deadline
-and stop request when the pipeline sets them.
+the time they take in all (their waits and their tries: a try still arriving when that
+bound runs out is cut), and by the run's deadline and stop request when the pipeline sets
+them.
 
 The hook also counts requests and keeps the last rate-limit headers (`ApiUsage`), which
 the pipeline logs per run, and slows down when the run has used its share of the quota.
@@ -30,6 +31,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -66,8 +68,9 @@ class RetryPolicy:
 
     `connect_timeout_seconds` bounds the wait for a connection, `timeout_seconds` each wait
     for data; `deadline_seconds` bounds a whole response, from sending the request to the
-    last byte of the body. `max_wait_seconds` bounds one request's retries: the waits
-    between tries and the time the failed tries took. The pipeline sets `run_deadline` (a
+    last byte of the body. `max_wait_seconds` bounds one request with its retries: the
+    waits between tries and the time the tries take (a try is cut when it runs out). The
+    pipeline sets `run_deadline` (a
     `time.monotonic()` moment: no request waits past it and none is retried after it) and
     `stop` (once set, nothing is retried) for one run.
     """
@@ -84,6 +87,9 @@ class RetryPolicy:
     run_deadline: float | None = None
     run_bound: str = "sync.max_run_minutes"  # the setting `run_deadline` comes from
     stop: threading.Event | None = None
+    # The setting that names the server, in the words of the source's type; the connector
+    # sets it (`sources.acme.subdomain`), and messages tell the user to check it.
+    address_setting: str = "the source's server address"
 
 
 @dataclass
@@ -189,7 +195,7 @@ def api_session(
         if status == 404:
             raise SourceUnavailableError(
                 f"{where} answered 404 Not Found: the server at this address does not "
-                f"speak this API. Check the source's base_url / subdomain in settings."
+                f"speak this API. Check {policy.address_setting} in the settings."
             )
         if response.is_redirect:
             target = urljoin(response.url, response.headers["location"])
@@ -197,11 +203,11 @@ def api_session(
                 response.close()
                 raise ForeignOriginError(session.refusal(target, "a redirect"))
         streamed = bool(kwargs.get("stream"))
-        body = (
-            b""
-            if streamed
-            else read_body(response, response_deadline(policy), kwargs.get("timeout"), where)
-        )
+        if streamed:
+            body = b""
+        else:
+            seconds, bound = response_bound(policy)
+            body = read_body(response, seconds, kwargs.get("timeout"), where, bound)
         if response.is_redirect:
             return None  # to the same server: requests follows it, through `send` again
         if status >= 400:
@@ -223,6 +229,8 @@ S = TypeVar("S", bound=requests.Session)
 
 def timed_session(session: S, policy: RetryPolicy) -> S:
     """`session` with the policy's timeouts on every request and no retries of its own."""
+    if isinstance(session, OriginBoundSession):
+        session.address_setting = policy.address_setting  # for its refusals
     # No urllib3 retries: one layer (tenacity) owns retrying.
     session.mount("https://", _TimedAdapter(policy))
     session.mount("http://", _TimedAdapter(policy))
@@ -254,29 +262,56 @@ class _TimedAdapter(HTTPAdapter):
 
 # A request started just before the run's deadline still gets this long.
 _LEAST_WAIT_SECONDS = 1.0
+# A timeout of 0 is refused by urllib3: a try begun as its request's bound runs out gets this.
+_LEAST_TRY_SECONDS = 0.01
+
+# When (a `time.monotonic()` moment) the request being tried must be done by: what was left
+# of `http.max_wait_seconds` as its try began. `call_with_retries` sets it around each try;
+# the adapter and the response hook, run by the same thread within that try, read it.
+_request_bound: ContextVar[float | None] = ContextVar("request_bound", default=None)
+
+_WHOLE_RESPONSE = "http.deadline_seconds bounds a whole response"
+_REQUEST_WAIT = "what was left of http.max_wait_seconds, the bound of a request and its retries"
 
 
 def _timeouts(
     policy: RetryPolicy, timeout: float | tuple[float, float] | tuple[float, None] | None
 ) -> tuple[float, float]:
     """(connect, read) seconds: the policy's connect timeout and the given read timeout,
-    neither past the run's deadline."""
+    neither past the run's deadline nor past the bound of the request being tried."""
     if isinstance(timeout, tuple):
         connect, read = timeout[0], timeout[1] or policy.timeout_seconds
     else:
         connect, read = policy.connect_timeout_seconds, timeout or policy.timeout_seconds
-    left = _run_time_left(policy)
-    if left is not None:
-        left = max(left, _LEAST_WAIT_SECONDS)
+    for left, _bound in _bounds_left(policy):
         connect, read = min(connect, left), min(read, left)
     return connect, read
 
 
+def response_bound(policy: RetryPolicy) -> tuple[float, str]:
+    """Seconds a whole response may take, and the bound that sets them: the nearest of
+    `http.deadline_seconds`, the run's deadline and what is left of the request's
+    `http.max_wait_seconds` (a try in progress is cut when its request's bound runs out)."""
+    return min([(policy.deadline_seconds, _WHOLE_RESPONSE), *_bounds_left(policy)])
+
+
 def response_deadline(policy: RetryPolicy) -> float:
-    left = _run_time_left(policy)
-    if left is None:
-        return policy.deadline_seconds
-    return min(policy.deadline_seconds, max(left, _LEAST_WAIT_SECONDS))
+    """Seconds a whole response may take (`response_bound` without its reason)."""
+    return response_bound(policy)[0]
+
+
+def _bounds_left(policy: RetryPolicy) -> list[tuple[float, str]]:
+    """Seconds left before the run's deadline and before the bound of the request being
+    tried, each with the setting it comes from; those that are not set are left out."""
+    now = time.monotonic()
+    bounds = []
+    if policy.run_deadline is not None:
+        left = max(policy.run_deadline - now, _LEAST_WAIT_SECONDS)
+        bounds.append((left, f"{policy.run_bound} bounds the run"))
+    request_bound = _request_bound.get()
+    if request_bound is not None:
+        bounds.append((max(request_bound - now, _LEAST_TRY_SECONDS), _REQUEST_WAIT))
+    return bounds
 
 
 def _run_time_left(policy: RetryPolicy) -> float | None:
@@ -336,8 +371,9 @@ def call_with_retries(what: str, call: Callable[[], T], policy: RetryPolicy, usa
     Waits `Retry-After` when the server says so, else capped exponential backoff with
     jitter. Gives up after `max_attempts` tries; or once the time spent on this call (its
     waits, and its failed tries: a server that never answers costs a timeout a try)
-    would pass `max_wait_seconds`; or at once when the run's deadline would pass or a
-    stop is asked for. Then a `SourceUnavailableError` says why and what failed last.
+    would pass `max_wait_seconds` (which also cuts a try still going when it runs out); or
+    at once when the run's deadline would pass or a stop is asked for. Then a
+    `SourceUnavailableError` says why and what failed last.
     """
     backoff = tenacity.wait_exponential_jitter(
         # `multiplier` is the first wait (tenacity 9.2 deprecates `initial`, its old name).
@@ -345,6 +381,7 @@ def call_with_retries(what: str, call: Callable[[], T], policy: RetryPolicy, usa
         max=policy.backoff_max_seconds,
     )
     tried_seconds = 0.0  # time spent in tries that failed
+    waited_seconds = 0.0  # time spent waiting between tries
     tries = 0
     why = ""  # why the retries stopped
 
@@ -355,11 +392,17 @@ def call_with_retries(what: str, call: Callable[[], T], policy: RetryPolicy, usa
             raise _StopAsked
         tries += 1
         started = time.monotonic()
+        # This try may take what the earlier tries and the waits left of max_wait_seconds.
+        bound = _request_bound.set(
+            started + policy.max_wait_seconds - tried_seconds - waited_seconds
+        )
         try:
             return call()
         except BaseException:
             tried_seconds += time.monotonic() - started
             raise
+        finally:
+            _request_bound.reset(bound)
 
     def wait(state: tenacity.RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
@@ -382,9 +425,11 @@ def call_with_retries(what: str, call: Callable[[], T], policy: RetryPolicy, usa
         return bool(why)
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
+        nonlocal waited_seconds
         usage.retries += 1
         seconds = state.upcoming_sleep
         usage.waited_seconds += seconds
+        waited_seconds += seconds
         error = state.outcome.exception() if state.outcome else None
         log.warning("%s: %s; retrying in %.1f s", what, _describe(error, policy), seconds)
 
@@ -411,13 +456,14 @@ def call_with_retries(what: str, call: Callable[[], T], policy: RetryPolicy, usa
         ) from None
     except requests.ConnectionError as unreachable:
         raise SourceUnavailableError(
-            f"{what}: cannot connect ({type(unreachable).__name__}). Check the source's "
-            "base_url / subdomain in settings and that the server is up."
+            f"{what}: cannot connect to {_shown_origin(unreachable)} "
+            f"({_connection_fault(unreachable)}). Check {policy.address_setting} in the "
+            "settings and that the server is up."
         ) from None
     except requests.TooManyRedirects:
         raise SourceError(
-            f"{what}: the server's redirects went round in circles; check the source's "
-            "base_url / subdomain in settings."
+            f"{what}: the server's redirects went round in circles; check "
+            f"{policy.address_setting} in the settings."
         ) from None
     except requests.RequestException as unusable:
         # Never its text: it may quote a header, and a header holds the credentials.
@@ -432,7 +478,7 @@ def call_with_retries(what: str, call: Callable[[], T], policy: RetryPolicy, usa
             f"{what}: gave up after {gave_up.last_attempt.attempt_number} tries ({why}; "
             f"{usage.waited_seconds:.0f} s waited in this run); last failure: "
             f"{_describe(last, policy)}. Nothing of this page was stored; run the same command "
-            "again later, or check the source's base_url and its status page."
+            f"again later, or check {policy.address_setting} and the service's status page."
         ) from last
 
 
@@ -462,6 +508,23 @@ def _describe(error: BaseException | None, policy: RetryPolicy) -> str:
     if isinstance(error, requests.exceptions.ChunkedEncodingError):
         return "the response was cut off"
     return type(error).__name__ if error else "unknown"
+
+
+def _connection_fault(error: requests.ConnectionError) -> str:
+    """What kept the connection from being made, in words: never the exception's text,
+    which may quote the request."""
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    if isinstance(reason, urllib3.exceptions.NameResolutionError):
+        return "its name does not resolve"
+    if isinstance(reason, urllib3.exceptions.NewConnectionError):
+        return "the connection was refused or could not be made"
+    return f"the connection failed: {type(error).__name__}"
+
+
+def _shown_origin(error: requests.RequestException) -> str:
+    """The failed request's scheme, host and port: the server that could not be reached."""
+    url = getattr(error.request, "url", None)
+    return (origin_of(url) if url else None) or "the server"
 
 
 def _shown_url(error: requests.RequestException) -> str:

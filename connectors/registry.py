@@ -9,7 +9,7 @@ knows no settings file.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from connectors.http import RetryPolicy
 from connectors.protocol import SourceConnector
@@ -44,7 +44,9 @@ def _zendesk(config: SourceConfig, policy: RetryPolicy) -> SourceConnector:
 
 def _salesforce(config: SourceConfig, policy: RetryPolicy) -> SourceConnector:
     assert isinstance(config, SalesforceConfig)
-    return SalesforceConnector(config, policy)
+    # Messages about the server name the setting that names a Salesforce org's.
+    address = f"sources.{config.source}.instance_url"
+    return SalesforceConnector(config, replace(policy, address_setting=address))
 
 
 SOURCE_TYPES: dict[str, SourceType] = {

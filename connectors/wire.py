@@ -56,6 +56,10 @@ class OriginBoundSession(requests.Session):
     as each hop of a redirect, so a foreign address is refused before anything goes out.
     """
 
+    # The setting that names the server, for refusals (`http.timed_session` sets the
+    # policy's, in the words of the source's type).
+    address_setting = "the source's server address"
+
     def __init__(self, source: str, origin: str | None) -> None:
         super().__init__()
         self.source = source
@@ -76,7 +80,7 @@ class OriginBoundSession(requests.Session):
             f"{self.source}: the server sent deskmetrics to {where} ({how}), which is not "
             f"the configured server {self.origin or '(none)'}; deskmetrics refuses to send "
             "credentials elsewhere, and sent nothing there. If the account really moved, "
-            "change the source's base_url / subdomain in settings; otherwise report it."
+            f"change {self.address_setting} in the settings; otherwise report it."
         )
 
 
@@ -112,14 +116,19 @@ class ParsedResponse(requests.Response):
 
 
 def read_body(
-    response: requests.Response, deadline_seconds: float, timeout: Any, where: str
+    response: requests.Response,
+    deadline_seconds: float,
+    timeout: Any,
+    where: str,
+    bound: str = "http.deadline_seconds bounds a whole response",
 ) -> bytes:
     """The whole body, read in small pieces so that a total deadline holds.
 
     A per-read timeout alone lets a server that sends a byte a second hold a run for ever.
     The deadline counts from when the request was sent (`elapsed` is the wait for the
-    headers); each read waits at most until the deadline. On any failure the connection
-    is closed (it is mid-body, never reusable) and a retriable error raised.
+    headers); each read waits at most until the deadline. `bound` names the setting the
+    deadline comes from, for the message. On any failure the connection is closed (it is
+    mid-body, never reusable) and a retriable error raised.
     """
     deadline = time.monotonic() - response.elapsed.total_seconds() + deadline_seconds
     per_read = _read_timeout(timeout)
@@ -129,7 +138,7 @@ def read_body(
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise _past_deadline(where, deadline_seconds, received)
+                raise _past_deadline(where, deadline_seconds, received, bound)
             wait = left if per_read is None else min(left, per_read)
             deadline_first = wait == left  # a timeout now means the deadline passed
             _wait_at_most(response.raw, wait)
@@ -138,7 +147,7 @@ def read_body(
                 piece = response.raw.read1(_PIECE_BYTES, decode_content=True)
             except urllib3.exceptions.ReadTimeoutError:
                 if deadline_first:
-                    raise _past_deadline(where, deadline_seconds, received) from None
+                    raise _past_deadline(where, deadline_seconds, received, bound) from None
                 raise RetriableHTTPError(
                     f"{where} sent nothing for {wait:g} s in the middle of the response "
                     f"(after {received} bytes; http.timeout_seconds)"
@@ -288,8 +297,10 @@ def _wait_at_most(raw: Any, seconds: float) -> None:
         sock.settimeout(max(seconds, 0.001))
 
 
-def _past_deadline(where: str, deadline_seconds: float, received: int) -> RetriableHTTPError:
+def _past_deadline(
+    where: str, deadline_seconds: float, received: int, bound: str
+) -> RetriableHTTPError:
     return RetriableHTTPError(
-        f"{where} was still arriving after {deadline_seconds:g} s ({received} bytes "
-        "so far; http.deadline_seconds bounds a whole response)"
+        f"{where} was still arriving after {round(deadline_seconds, 2):g} s ({received} bytes "
+        f"so far; {bound})"
     )

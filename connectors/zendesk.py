@@ -23,6 +23,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,6 +36,7 @@ from connectors.protocol import Cursor as Cursor  # re-exported: connectors.zend
 from connectors.protocol import Page as Page  # re-exported: connectors.zendesk.Page
 from connectors.wire import origin_of
 from connectors.zendesk_config import ZendeskConfig
+from connectors.zendesk_kept import kept_record
 from connectors.zendesk_records import (
     AGENT_ROLES,
     agent_from_user,
@@ -60,7 +62,8 @@ from interactions import (
 # export showed answered (connectors/zendesk_surveys.py); after events too, so that a failing
 # Help Center API (a run stops at a stream that keeps failing) holds up legacy ratings only.
 STREAMS = ("agents", "tickets", "events", "survey_responses", "ratings")
-# Zendesk leaves out what changed in the last minute (METRICS.md "Resolution and FCR").
+# Zendesk leaves out what changed in the last minute
+# (docs/metrics.md "Resolution and first-contact resolution (FCR)").
 EXPORT_LAG = timedelta(minutes=1)
 SHOW_MANY_LIMIT = 100
 EXPORT_PAGE = 1000  # records in a full incremental-export page
@@ -78,7 +81,9 @@ class ZendeskConnector:
 
     def __init__(self, config: ZendeskConfig, policy: RetryPolicy) -> None:
         self.config = config
-        self.policy = policy
+        # Messages about the server name the setting that names it here.
+        address = "base_url" if config.base_url else "subdomain"
+        self.policy = policy = replace(policy, address_setting=f"sources.{config.source}.{address}")
         self.usage: ApiUsage = HelpCenterUsage()
         self._scheme, self._netloc = _server_of(config)
         self._session = session = api_session(
@@ -217,8 +222,9 @@ class ZendeskConnector:
                     records,
                     {"start_time": restart},
                     done=True,
-                    # METRICS.md "FCR": a window with an end has not read the changes after
-                    # it, so it settles nothing.
+                    # docs/metrics.md "Resolution and first-contact resolution (FCR)": a
+                    # window with an end has not read the changes after it, so it settles
+                    # nothing.
                     high_water_mark=complete if until is None else None,
                     reached=complete,
                     read=len(raw),
@@ -285,7 +291,7 @@ class ZendeskConnector:
                 restart = max(pass_start, int((min(last, began) - self.config.overlap).timestamp()))
                 # At the end of the export every event up to the server's now (less the
                 # minute an export leaves out) is read, not only up to the last one sent:
-                # the stream's complete read (METRICS.md "Completeness").
+                # the stream's complete read (docs/metrics.md "Completeness").
                 complete = last if reached_until else max(last, self._server_now() - EXPORT_LAG)
                 yield Page(
                     "events", records, {"start_time": restart}, True, reached=complete,
@@ -327,7 +333,7 @@ class ZendeskConnector:
     ) -> Iterator[Page]:
         """Answered satisfaction ratings (`score=received`) created since the cursor.
 
-        Offers are no response (METRICS.md "CSAT"), so they are not paged through at all.
+        Offers are no response (docs/metrics.md "CSAT"), so they are not paged through at all.
         A customer's later answer to an old offer, or a changed answer, is caught by the
         ticket export instead: it embeds the ticket's current rating (`RatingState`).
         A resumed pass reads on from the next-page link stored with the last page, so the
@@ -433,9 +439,11 @@ class ZendeskConnector:
             except MalformedRecordError as bad:
                 if self.config.bad_records != "quarantine":
                     raise
+                # Only the fields read: no subject, description or comment is kept.
+                kept = kept_record(stream, item)
                 records.append(
                     Quarantined.of(
-                        self.config.source, stream, item, "id", str(bad), datetime.now(UTC)
+                        self.config.source, stream, kept, "id", str(bad), datetime.now(UTC)
                     )
                 )
         return tuple(records)

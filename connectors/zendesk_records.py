@@ -16,6 +16,7 @@ from typing import Any
 
 from connectors.record_fields import in_range, shown, time_field
 from interactions import (
+    PAGE_NOT_STORED,
     Agent,
     Interaction,
     MalformedRecordError,
@@ -25,18 +26,18 @@ from interactions import (
     StatusChange,
 )
 
-RESOLVED_STATUSES = frozenset({"solved", "closed"})  # METRICS.md "Words": Resolved
+RESOLVED_STATUSES = frozenset({"solved", "closed"})  # docs/metrics.md "Words": Resolved
 # Every status a Zendesk ticket has (custom statuses map onto these): another value is a
 # record the model does not know, never a guess at "unresolved".
 STATUSES = ("new", "open", "pending", "hold", "solved", "closed", "deleted")
-AGENT_ROLES = frozenset({"agent", "admin"})  # METRICS.md "Words": Agent
+AGENT_ROLES = frozenset({"agent", "admin"})  # docs/metrics.md "Words": Agent
 
 
 def _fail(stream: str, record: Mapping[str, Any], field: str, problem: str) -> MalformedRecordError:
     return MalformedRecordError(
         f"zendesk {stream} record id={record.get('id')!r}: field {field!r} {problem}. "
-        "The page holding it was not stored; if the API really sends this, please report it "
-        "with the record (no secrets are in it)."
+        f"{PAGE_NOT_STORED}; if the API really sends this, please report it with the record "
+        "(no secrets are in it)."
     )
 
 
@@ -175,7 +176,7 @@ def _optional_int(value: Any) -> int | None:
 def changes_from_event(
     source: str, event: Mapping[str, Any]
 ) -> Iterator[OwnershipChange | StatusChange]:
-    """The owner and status changes of one ticket event (one update, METRICS.md "Update")."""
+    """The owner and status changes of one ticket event (one update, docs/metrics.md "Words")."""
     event_id = _required_id("ticket_event", event, "id")
     ticket_id = _required_id("ticket_event", event, "ticket_id")
     at = _time("ticket_event", event, "created_at", required=False) or _time(
@@ -349,7 +350,7 @@ def survey_of_response(response: Mapping[str, Any]) -> tuple[str, int]:
 def csat_rating_answer(response: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """The `rating_scale` answer to the `customer_satisfaction` question, when given.
 
-    A record without one is an offer, not a response (METRICS.md "CSAT"): one just sent
+    A record without one is an offer, not a response (docs/metrics.md "CSAT"): one just sent
     (`answers: []`), and one whose rating was skipped.
     """
     answers = response.get("answers")
@@ -370,7 +371,7 @@ def rating_from_survey_response(
     source: str, response: Mapping[str, Any], scale_max: float
 ) -> Rating:
     """A survey response holding a customer-satisfaction rating (`csat_rating_answer`), as
-    one `Rating` (METRICS.md "CSAT"): the raw rating on the survey's scale 1..`scale_max`,
+    one `Rating` (docs/metrics.md "CSAT"): the raw rating on the survey's scale 1..`scale_max`,
     Zendesk's `rating_category`, the first answer (`created_at`) and the latest
     (`updated_at`). A survey response names no agent: scoring gives it to the interaction's
     owner at the moment of the latest answer."""

@@ -105,10 +105,17 @@ def _day(value: str, flag: str) -> date:
         ) from None
 
 
-def _setup(config_path: Path | None) -> tuple[Settings, Any]:
+def _setup(
+    config_path: Path | None, reading: Callable[[Settings], list[str]] | None = None
+) -> tuple[Settings, Any]:
     """The settings and the warehouse they name (a relative SQLite path is relative to the
-    settings file's folder, whatever folder the command runs in)."""
+    settings file's folder, whatever folder the command runs in).
+
+    `reading` names the sources the command reads: their settings and secrets are checked
+    first, so that a missing token stops the command before a database is created."""
     settings = load_settings(config_path)
+    if reading is not None:
+        pipeline.check_sources(settings, reading(settings))
     # The views flag low samples by the settings' threshold (warehouse/views.py).
     engine = open_engine(settings.database_url(), min_sample=settings.report.min_sample)
     click.get_current_context().meta[DATABASE_SHOWN] = _shown(engine)
@@ -157,13 +164,15 @@ def sync(config_path: Path | None, source: str | None) -> None:
 
         deskmetrics sync --config /etc/deskmetrics/settings.toml
     """
-    settings, engine = _setup(config_path)
+    settings, engine = _setup(config_path, lambda found: found.enabled_sources(source))
     with progress_bars() as progress, _stop_on_signals() as stop, _interrupted("sync"):
         results = pipeline.sync(engine, settings, source, progress=progress, stop=stop)
     for result in results:
         read = ", ".join(f"{s.stream} {s.records}" for s in result.streams)
         out.print(
-            f"{result.source}: read {read}; {result.usage.summary()}", highlight=False, markup=False
+            f"{result.source}: read {read}{result.set_aside()}; {result.usage.summary()}",
+            highlight=False,
+            markup=False,
         )
     _exit_if_stopped("sync", results, stop)
 
@@ -185,12 +194,16 @@ def backfill(
     """
     since = _day(since_text, "--since")
     until = _day(until_text, "--until") if until_text else None
-    settings, engine = _setup(config_path)
+    settings, engine = _setup(config_path, lambda found: found.enabled_sources(source))
     with progress_bars() as progress, _stop_on_signals() as stop, _interrupted("backfill"):
         result = pipeline.backfill(engine, settings, source, since, until, progress, stop=stop)
     read = ", ".join(f"{s.stream} {s.records}" for s in result.streams)
     done = "stopped early after reading" if result.stopped else "backfilled"
-    out.print(f"{source}: {done} {read}; {result.usage.summary()}", highlight=False, markup=False)
+    out.print(
+        f"{source}: {done} {read}{result.set_aside()}; {result.usage.summary()}",
+        highlight=False,
+        markup=False,
+    )
     _exit_if_stopped("backfill", [result], stop)
 
 
@@ -271,7 +284,7 @@ def run(config_path: Path | None) -> None:
     """
     from deskmetrics.scheduler import run_scheduler
 
-    settings, engine = _setup(config_path)
+    settings, engine = _setup(config_path, lambda found: found.enabled_sources())
     run_scheduler(engine, settings)
 
 
@@ -579,7 +592,8 @@ def quarantine(
     """
     from warehouse.quarantine import quarantined
 
-    _, engine = _setup(config_path)
+    settings, engine = _setup(config_path)
+    pipeline.check_source_known(engine, settings, source)
     found = quarantined(engine, source, stream, record_id)
     if record_id is None:
         if fmt == "json":

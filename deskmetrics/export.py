@@ -6,7 +6,7 @@ and `fresh_report`, the report rows that `report` and `export` both print.
     report   the rows of `deskmetrics report` over [since, until): same columns, same order
     ratings  satisfaction answers first given on a local day in [since, until), with
              comments and the agent each response belongs to; those of deleted
-             interactions are left out (METRICS.md "Left out")
+             interactions are left out (docs/metrics.md "Left out")
 
 The unassigned row is one way everywhere: empty agent_id, agent_name and agent_email (an
 empty CSV cell, a JSON or Parquet null). CSV cells of agent or customer text are made safe
@@ -44,7 +44,6 @@ from scoring import REPORT_COLUMNS, ReportRow, response_agents
 from warehouse.access import is_read_only
 from warehouse.facts import histories
 from warehouse.schema import FACT_COUNTS, agent_day_facts, agents, dirty_days, interactions, ratings
-from warehouse.store import known_sources
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +177,7 @@ def export(
         columns, batches = REPORT_KINDS, iter([[astuple(row) for row in found.rows]])
         csv_cells = _report_cells
     elif what in ("facts", "ratings"):
-        _known(engine, settings, source)
+        pipeline.check_source_known(engine, settings, source)
         meta = file_meta(engine, settings, what, since, until, source)
         if what == "facts":
             columns, batches = FACT_COLUMNS, _batches(engine, _facts(since, until, source))
@@ -199,15 +198,6 @@ def export(
     else:
         count = _write_csv(out, columns, batches, csv_cells, raw)
     return Exported(count, warning, meta)
-
-
-def _known(engine: Engine, settings: Settings, source: str | None) -> None:
-    known = known_sources(engine) | set(settings.sources)
-    if source is not None and source not in known:
-        raise InputError(
-            f"--source {source!r} is not a source of this warehouse (known: "
-            f"{', '.join(sorted(known)) or 'none yet'}); pick one of those."
-        )
 
 
 def _facts(since: date | None, until: date | None, source: str | None) -> Any:
@@ -261,7 +251,7 @@ def _ratings(since: date | None, until: date | None, source: str | None, timezon
 def _with_response_agents(
     engine: Engine, settings: Settings, batches: Iterator[list[tuple[Any, ...]]]
 ) -> Iterator[list[tuple[Any, ...]]]:
-    """Rating rows with the agent their survey's response belongs to (METRICS.md "CSAT":
+    """Rating rows with the agent their survey's response belongs to (docs/metrics.md "CSAT":
     the recorded agent, else the owner at the answer or the resolver), after `agent_id`,
     the agent recorded on the record itself (none on Salesforce or on survey responses)."""
     scoring = settings.scoring()

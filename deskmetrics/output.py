@@ -122,7 +122,7 @@ LOW_SAMPLE_MARK = "*"
 
 def _of(pct: float | None, sample: int, flagged: bool) -> str:
     """A rate with its sample size, `12.5% of 40`; empty with a zero denominator
-    (METRICS.md "Confidence"), marked when the sample is below `report.min_sample`."""
+    (docs/metrics.md "Confidence"), marked when the sample is below `report.min_sample`."""
     if pct is None:
         return ""
     return f"{pct:.1f}% of {sample}{LOW_SAMPLE_MARK if flagged else ''}"

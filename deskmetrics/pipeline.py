@@ -72,7 +72,8 @@ def sync(
                 engine, settings, name, now, progress, policy, stop, lease_wait_seconds
             )
         except DeskmetricsError as failed:
-            log.error("%s: sync failed: %s", name, failed)
+            if failures:  # the first is raised at the end, and said once then
+                log.error("%s: sync failed: %s", name, failed)
             failures.append(failed)
             continue
         results.append(result)
@@ -189,6 +190,24 @@ def backfill(
     return result
 
 
+def check_sources(settings: Settings, names: Sequence[str]) -> None:
+    """A `ConfigError` when a source's settings or secrets are wrong or missing (the
+    connector's config is built of them): checked before anything is created on disk."""
+    for name in names:
+        settings.source_config(name)
+
+
+def check_source_known(engine: Engine, settings: Settings, source: str | None) -> None:
+    """An `InputError` when `--source` names neither a source of the settings nor one the
+    warehouse holds: a misspelt name would otherwise show nothing, as if all were well."""
+    known = known_sources(engine) | set(settings.sources)
+    if source is not None and source not in known:
+        raise InputError(
+            f"--source {source!r} is not a source of this warehouse (known: "
+            f"{', '.join(sorted(known)) or 'none yet'}); pick one of those."
+        )
+
+
 def _local_midnight(day: date, settings: Settings) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(settings.timezone))
 
@@ -198,7 +217,7 @@ def _run_counts(result: SourceResult) -> dict[str, Any]:
         "pages": sum(s.pages for s in result.streams),
         "records": sum(s.records for s in result.streams),
         "requests": result.usage.requests,
-        "detail": result.usage.summary(),
+        "detail": result.usage.summary() + result.set_aside(),
         "status": "stopped" if result.stopped else "ok",
     }
 
@@ -252,12 +271,7 @@ def report(
     `rescore` is false: the figures as last scored, e.g. on a read-only database)."""
     if until <= since:
         raise InputError(f"--until {until} is not after --since {since}; the period is empty.")
-    known = known_sources(engine) | set(settings.sources)
-    if source is not None and source not in known:
-        raise InputError(
-            f"--source {source!r} is not a source of this warehouse (known: "
-            f"{', '.join(sorted(known)) or 'none yet'}); pick one of those."
-        )
+    check_source_known(engine, settings, source)
     if rescore:
         score_when_free(engine, settings)
     totals = [Totals(**row) for row in period_totals(engine, since, until, source)]

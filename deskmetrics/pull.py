@@ -31,6 +31,7 @@ from interactions import (
     CursorStuckError,
     DeskmetricsError,
     MalformedRecordError,
+    Quarantined,
 )
 from warehouse.access import database_file_gone
 from warehouse.facts import owners_without_agent, recent_activity
@@ -57,6 +58,7 @@ class StreamResult:
     pages: int = 0
     records: int = 0
     left_out: int = 0  # records read and counted nowhere on purpose (Page.left_out)
+    quarantined: int = 0  # records set aside (bad_records = "quarantine"), each warned of
 
     def shown(self) -> str:
         left_out = (
@@ -76,13 +78,23 @@ class SourceResult:
     lag: timedelta | None = None  # the source's clock minus its high-water mark, at the end
 
     def summary(self) -> str:
-        """One line: records per stream, requests, duration and lag."""
+        """One line: records per stream, those set aside, requests, duration and lag."""
         read = ", ".join(s.shown() for s in self.streams) or "nothing"
         lag = f"{self.lag.total_seconds() / 60:.0f} min" if self.lag is not None else "unknown"
         ended = "stopped early; " if self.stopped else ""
         return (
-            f"{self.source}: {ended}read {read}; {self.usage.requests} requests; "
-            f"{self.seconds:.1f} s; lag behind the source {lag}"
+            f"{self.source}: {ended}read {read}{self.set_aside()}; {self.usage.requests} "
+            f"requests; {self.seconds:.1f} s; lag behind the source {lag}"
+        )
+
+    def set_aside(self) -> str:
+        """ "; N records set aside in quarantine (…)" when there are any, else ""."""
+        count = sum(s.quarantined for s in self.streams)
+        if not count:
+            return ""
+        return (
+            f"; {count} record{'s' if count != 1 else ''} set aside in quarantine, not "
+            "counted (`deskmetrics quarantine` lists them)"
         )
 
 
@@ -250,6 +262,7 @@ def _pull_streams(
                 done.pages += 1
                 done.records += page.read
                 done.left_out += page.left_out
+                _warn_set_aside(name, stream, page, done)
                 if progress is not None:
                     progress(stream, page, until)
                 if bounds is not None and bounds.after_page(name, stream):
@@ -298,7 +311,16 @@ def _pull_streams(
     return result
 
 
-# The agent list holds names, not events: no count waits on it (METRICS.md "Completeness").
+def _warn_set_aside(name: str, stream: str, page: Page, done: StreamResult) -> None:
+    """A warning per record of the stored page set aside in quarantine: it is not counted."""
+    for record in page.records:
+        if isinstance(record, Quarantined):
+            done.quarantined += 1
+            # The error names the record and says it was set aside.
+            log.warning("%s %s: %s", name, stream, record.error)
+
+
+# The agent list holds names, not events: no count waits on it (docs/metrics.md "Completeness").
 NOT_BOUNDING = frozenset({"agents"})
 
 

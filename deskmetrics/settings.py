@@ -75,7 +75,7 @@ class HttpSettings(_Section):
     timeout_seconds: float = Field(60.0, gt=0)
     deadline_seconds: float = Field(300.0, gt=0)
     max_attempts: int = Field(8, ge=1)
-    max_wait_seconds: float = Field(600.0, ge=0)
+    max_wait_seconds: float = Field(600.0, gt=0)
     max_quota_share: float = Field(0.5, gt=0, le=1)
 
 

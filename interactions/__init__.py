@@ -5,6 +5,7 @@ and loads them, scoring turns them into per-agent-per-day counts.
 """
 
 from interactions.errors import (
+    PAGE_NOT_STORED,
     AllowanceExhaustedError,
     AllowanceShareUsed,
     AuthenticationError,
@@ -32,6 +33,7 @@ from interactions.model import (
 
 __all__ = [
     "OFFER_SCORES",
+    "PAGE_NOT_STORED",
     "Agent",
     "AllowanceExhaustedError",
     "AllowanceShareUsed",

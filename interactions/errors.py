@@ -52,7 +52,16 @@ class CursorStuckError(SourceError):
 
 
 class MalformedRecordError(SourceError):
-    """An API record cannot be turned into the interaction model."""
+    """An API record cannot be turned into the interaction model.
+
+    Its message names the record and the field, then says `PAGE_NOT_STORED`: true when the
+    record stops its stream; a record set aside in quarantine says otherwise
+    (`Quarantined.of`).
+    """
+
+
+# How a connector's `MalformedRecordError` goes on after naming the fault.
+PAGE_NOT_STORED = "The page holding it was not stored"
 
 
 class WarehouseError(DeskmetricsError):

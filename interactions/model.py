@@ -1,4 +1,4 @@
-"""Records of the interaction model (METRICS.md "Words"), the same for every source.
+"""Records of the interaction model (docs/metrics.md "Words"), the same for every source.
 
 Keys are source-qualified: `source` is the name of the source *instance* from settings
 (`zendesk`, `zendesk_emea`, …) and every id is the source's own id as text. Every
@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from interactions.errors import PAGE_NOT_STORED
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ class Rating:
 
     `score` is the source's own value as text: Zendesk `good`, `bad`, `offered`,
     `unoffered`; Salesforce a number such as `4`. Whether it is a response, and whether it
-    is satisfied, is scoring's call (METRICS.md "CSAT"). `survey_id` tells surveys of the
+    is satisfied, is scoring's call (docs/metrics.md "CSAT"). `survey_id` tells surveys of the
     same interaction apart ("" where a source has one survey per interaction).
     """
 
@@ -109,7 +111,7 @@ class Rating:
     updated_at: datetime | None
     survey_id: str = ""
     # A survey response's own scale 1..scale_max and Zendesk's `rating_category`; None for
-    # legacy good/bad ratings and for scores on the [csat] scale (METRICS.md "CSAT").
+    # legacy good/bad ratings and for scores on the [csat] scale (docs/metrics.md "CSAT").
     scale_max: float | None = None
     category: str | None = None
 
@@ -120,13 +122,13 @@ class Rating:
 
 
 # Scores that mean the survey was offered (or withdrawn) and not answered: Zendesk
-# `offered`/`unoffered`, and "" for a record without a score (METRICS.md "CSAT": offers are
+# `offered`/`unoffered`, and "" for a record without a score (docs/metrics.md "CSAT": offers are
 # not answers). Compared after `strip().lower()`.
 OFFER_SCORES = frozenset({"offered", "unoffered", ""})
 
 
 def is_answer_score(score: str) -> bool:
-    """Whether a rating score is an answer (METRICS.md "CSAT"); scoring decides its meaning."""
+    """Whether a rating score is an answer (docs/metrics.md "CSAT"); scoring decides its meaning."""
     return score.strip().lower() not in OFFER_SCORES
 
 
@@ -157,7 +159,8 @@ class RatingState:
 class Quarantined:
     """A source record that could not be read, set aside instead of stopping the stream
     (the source's `bad_records = "quarantine"`). `record` is the record as received, as
-    JSON text (possibly cut short); `error` says what is wrong with it.
+    JSON text (possibly cut short), holding only the fields deskmetrics reads; `error`
+    says what is wrong with it and what became of it.
     """
 
     source: str
@@ -177,18 +180,29 @@ class Quarantined:
         error: str,
         seen_at: datetime,
     ) -> Quarantined:
-        """`record` as received (its `id_key` value its id), set aside with the error."""
+        """`record` (its `id_key` value its id), set aside with the error.
+
+        The connector passes the fields it reads of the record, never more. `error` is a
+        `MalformedRecordError`'s message: what it says of the page holding the record is
+        true only of a record that stops its stream, so it is replaced by what happened.
+        """
+        fault = error.split(PAGE_NOT_STORED, 1)[0].rstrip()
         return cls(
             source=source,
             stream=stream,
             record_id=str(record.get(id_key))[:200],
-            error=error,
+            error=f"{fault} {SET_ASIDE}",
             record=json.dumps(record, default=str, sort_keys=True)[:QUARANTINE_RECORD_CHARS],
             seen_at=seen_at,
         )
 
 
 QUARANTINE_RECORD_CHARS = 65536  # of a set-aside record kept as JSON text
+SET_ASIDE = (
+    'It was set aside in quarantine (bad_records = "quarantine") and is not counted; the '
+    "rest of its page was stored. If the API really sends this, please report it with the "
+    "record `deskmetrics quarantine --show ID` prints."
+)
 
 
 @dataclass(frozen=True)

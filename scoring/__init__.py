@@ -1,4 +1,4 @@
-"""Scoring: the pure rules of METRICS.md, from interaction histories to report rows.
+"""Scoring: the pure rules of docs/metrics.md, from interaction histories to report rows.
 
 This package owns every number deskmetrics reports. `score_days` turns interaction
 histories into additive per-agent-per-day counts (`AgentDayFact`); `report_rows` turns

@@ -1,4 +1,4 @@
-"""Wilson score intervals and the rounding of reported percentages (METRICS.md "Confidence").
+"""Wilson score intervals and the rounding of reported percentages (docs/metrics.md "Confidence").
 
 Owns `wilson_interval` (fractions) and `percent` (100x, one decimal, half-up).
 """

@@ -1,4 +1,4 @@
-"""Satisfaction responses of one interaction (METRICS.md "CSAT").
+"""Satisfaction responses of one interaction (docs/metrics.md "CSAT").
 
 Owns which rating records are responses, how a score becomes satisfied and a 0..100
 score (Zendesk legacy good/bad, a Zendesk survey response on its own scale 1..N, a number
@@ -61,7 +61,7 @@ def _score(rating: Rating, settings: ScoringSettings) -> _Score | None:
 
 
 def _survey_score(rating: Rating, settings: ScoringSettings) -> _Score | None:
-    """METRICS.md "CSAT", Zendesk survey responses: the rating on the survey's scale 1..N;
+    """docs/metrics.md "CSAT", Zendesk survey responses: the rating on the survey's scale 1..N;
     satisfied when Zendesk's `rating_category` is `good` (`neutral` is not); the mean on
     1..N. A record without a rating (score "") is an offer, not a response."""
     value, high = _number(rating.score), rating.scale_max
@@ -95,7 +95,7 @@ def _answered_at(rating: Rating) -> datetime:
 def responses(
     ratings: Iterable[Rating], settings: ScoringSettings, owner_at: OwnerAt | None = None
 ) -> list[Response]:
-    """One response per survey: its latest answer, dated by its first (METRICS.md "CSAT").
+    """One response per survey: its latest answer, dated by its first (docs/metrics.md "CSAT").
 
     `owner_at` gives the interaction's owner at a moment (`Timeline.owner_at`): a survey
     response, which names no agent, belongs to the owner at the moment of its latest answer.
@@ -108,7 +108,7 @@ def responses(
     if any(r.scale_max is not None for answers in by_survey.values() for r, _ in answers):
         # Under new CSAT a ticket shows its survey response's good/bad as the legacy
         # `satisfaction_rating` (research/zendesk-new-csat.md "4"): the same survey seen
-        # through the ticket, not a second one (METRICS.md "CSAT": one response per survey).
+        # through the ticket, not a second one (docs/metrics.md "CSAT": one response per survey).
         by_survey = {
             survey: kept
             for survey, answers in by_survey.items()

@@ -1,4 +1,4 @@
-"""Per-agent-per-day counts from interaction histories (METRICS.md "Additivity").
+"""Per-agent-per-day counts from interaction histories (docs/metrics.md "Additivity").
 
 Owns `AgentDayFact`, `Contact`, `FactTally` and `score_days`: the counts every rate is
 later computed from. Rates are never stored here, only numerators and denominators.
@@ -84,7 +84,8 @@ class _ContactIndex:
             kept = sorted(
                 (c.created_at, c.interaction_id)
                 for c in self._contacts.get(key, ())
-                # METRICS.md "FCR": deleted interactions are no repeat contact.
+                # docs/metrics.md "Resolution and first-contact resolution (FCR)": deleted
+                # interactions are no repeat contact.
                 if (source, c.interaction_id) not in self._deleted
             )
             found = ([at for at, _ in kept], [iid for _, iid in kept])
@@ -95,7 +96,7 @@ class _ContactIndex:
 def _has_repeat_contact(
     history: History, resolved_at: datetime, index: _ContactIndex, window: timedelta
 ) -> bool:
-    # METRICS.md "Resolution and first-contact resolution (FCR)", condition 2: another
+    # docs/metrics.md "Resolution and first-contact resolution (FCR)", condition 2: another
     # contact created strictly after I's creation and no later than resolution + window.
     interaction = history.interaction
     if interaction.customer_id is None:
@@ -109,7 +110,7 @@ def _has_repeat_contact(
 def owned_responses(
     history: History, timeline: Timeline, settings: ScoringSettings
 ) -> list[tuple[Response, str | None]]:
-    """Each response of the interaction with the agent it belongs to (METRICS.md "CSAT"):
+    """Each response of the interaction with the agent it belongs to (docs/metrics.md "CSAT"):
     the recorded agent (for a survey response, which records none, the owner at its latest
     answer), else the resolver, else none (the unassigned row)."""
     fallback = resolver_for_csat(history, timeline)
@@ -153,7 +154,7 @@ class FactTally:
         """Add what these histories count; see `score_days` for the arguments."""
         settings = self._settings
         batch = list(histories)
-        # METRICS.md "Left out": deleted interactions and their ratings count nowhere.
+        # docs/metrics.md "Left out": deleted interactions and their ratings count nowhere.
         deleted = frozenset(
             (h.interaction.source, h.interaction.interaction_id)
             for h in batch
@@ -169,7 +170,7 @@ class FactTally:
             source = interaction.source
             timeline = replay(history)
 
-            # METRICS.md "Handled" and "Transfer out": both on the day A first became owner.
+            # docs/metrics.md "Handled" and "Transfer out": both on the day A first became owner.
             for agent, first_at in timeline.first_owned_at.items():
                 key: _Key = (source, agent, day_of(first_at, settings))
                 self._add(key, handled)
@@ -181,7 +182,7 @@ class FactTally:
                 key = (source, resolution.resolver, day_of(resolution.at, settings))
                 hwm = high_water_marks.get(source)
                 self._add(key, resolved)
-                # METRICS.md "Resolution and first-contact resolution (FCR)": pending while
+                # docs/metrics.md "Resolution and first-contact resolution (FCR)": pending while
                 # the window is open.
                 if hwm is not None and resolution.at + window <= hwm:
                     self._add(key, eligible)
@@ -223,7 +224,8 @@ def repeat_contact_windows(
     histories: Iterable[History], settings: ScoringSettings
 ) -> dict[_CustomerKey, tuple[datetime, datetime]]:
     """Per (source, customer), the creation times between which a contact can be a repeat
-    contact of one of these histories (METRICS.md "FCR", condition 2): from the earliest
+    contact of one of these histories (docs/metrics.md
+    "Resolution and first-contact resolution (FCR)", condition 2): from the earliest
     creation of the customer's resolved interactions among them to the latest moment one of
     them can have been resolved at, plus the repeat window. Contacts created outside it
     change no count of these histories.

@@ -1,4 +1,4 @@
-"""Order of ids that sources hand out as text (METRICS.md "Words": Update).
+"""Order of ids that sources hand out as text (docs/metrics.md "Words": Update).
 
 Owns `id_key`: numeric ids order numerically ("9" before "10"), others as text after them.
 """

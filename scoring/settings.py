@@ -1,4 +1,4 @@
-"""Scoring settings and day bucketing (METRICS.md "Words": Day).
+"""Scoring settings and day bucketing (docs/metrics.md "Words": Day).
 
 Owns `ScoringSettings`, the settings scoring reads (validated when built), and `day_of`,
 the one place a moment becomes a calendar date.
@@ -16,7 +16,7 @@ from interactions import ConfigError
 
 @dataclass(frozen=True)
 class ScoringSettings:
-    """The settings that change a number scoring writes; the defaults are METRICS.md's."""
+    """The settings that change a number scoring writes; the defaults are docs/metrics.md's."""
 
     timezone: str = "UTC"
     repeat_window_hours: float = 72.0
@@ -58,7 +58,7 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def day_of(at: datetime, settings: ScoringSettings) -> date:
-    """The calendar date of `at` in the settings' time zone (METRICS.md "Words": Day)."""
+    """The calendar date of `at` in the settings' time zone (docs/metrics.md "Words": Day)."""
     if at.tzinfo is None or at.utcoffset() is None:
         # A naive time would be read in the machine's zone: a bug in the caller, not data.
         raise ValueError(f"day_of needs a timezone-aware datetime, got naive {at!r}")

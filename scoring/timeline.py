@@ -1,7 +1,7 @@
 """Replay of one interaction's history into owners, transfers and resolutions.
 
 Owns `replay` and the `Timeline` it returns: who handled the interaction and when, who
-transferred it out, whether it was reopened, and its resolution (METRICS.md "Words": Update,
+transferred it out, whether it was reopened, and its resolution (docs/metrics.md "Words": Update,
 "Handled", "Transfer out", "Resolution and first-contact resolution (FCR)").
 """
 
@@ -60,7 +60,7 @@ class _Update:
 
 
 def _updates(history: History) -> list[_Update]:
-    # METRICS.md "Words": Update -- changes sharing update_id happen at one moment.
+    # docs/metrics.md "Words": Update -- changes sharing update_id happen at one moment.
     grouped: dict[str, tuple[list[OwnershipChange], list[StatusChange]]] = {}
     for oc in history.ownership:
         grouped.setdefault(oc.update_id, ([], []))[0].append(oc)
@@ -82,7 +82,7 @@ def _updates(history: History) -> list[_Update]:
 
 
 def replay(history: History) -> Timeline:
-    """Walk the updates of `history` in order and collect what METRICS.md counts."""
+    """Walk the updates of `history` in order and collect what docs/metrics.md counts."""
     interaction = history.interaction
     updates = _updates(history)
 
@@ -104,15 +104,15 @@ def replay(history: History) -> Timeline:
 
     for update in updates:
         resolved_before = resolved
-        # METRICS.md "Words": Update -- ownership first, judged by the status before it.
+        # docs/metrics.md "Words": Update -- ownership first, judged by the status before it.
         for oc in update.ownership:
             if oc.new_owner == owner:
                 continue  # A -> A is no change
             if owner is not None and not resolved_before:
-                transferred.add(owner)  # METRICS.md "Transfer out"
+                transferred.add(owner)  # docs/metrics.md "Transfer out"
             owner = oc.new_owner
             if owner is not None and owner not in first_owned_at:
-                first_owned_at[owner] = update.at  # METRICS.md "Handled"
+                first_owned_at[owner] = update.at  # docs/metrics.md "Handled"
         for sc in update.statuses:
             if sc.previous_resolved is not None:
                 was_resolved = sc.previous_resolved
@@ -120,10 +120,11 @@ def replay(history: History) -> Timeline:
                 # None at creation (nothing before it); otherwise trust what we replayed.
                 was_resolved = resolved if sc.previous_status is not None else False
             if sc.resolved and not was_resolved:
-                # METRICS.md "Resolution": the new owner of this update is the resolver.
+                # docs/metrics.md "Resolution and first-contact resolution (FCR)": the new
+                # owner of this update is the resolver.
                 last_resolution = Resolution(at=update.at, resolver=owner)
             if was_resolved and not sc.resolved:
-                reopened = True  # METRICS.md "Words": Reopened
+                reopened = True  # docs/metrics.md "Words": Reopened
             resolved = sc.resolved
         steps.append((update.at, owner))
 
@@ -141,7 +142,7 @@ def replay(history: History) -> Timeline:
 def resolution_now(history: History, timeline: Timeline) -> Resolution | None:
     """The counted resolution of an interaction that is resolved now, else None.
 
-    METRICS.md "Resolution and first-contact resolution (FCR)": only interactions resolved
+    docs/metrics.md "Resolution and first-contact resolution (FCR)": only interactions resolved
     now count. When the history records no resolving change -- or ends unresolved, so the
     closing change is missing -- the source's `solved_at`, else `updated_at`, stands in.
     """
@@ -154,13 +155,13 @@ def resolution_now(history: History, timeline: Timeline) -> Resolution | None:
         at = interaction.solved_at or interaction.updated_at
         resolution = Resolution(at=at, resolver=timeline.owner_at(at))
     if not timeline.ever_owned:
-        # METRICS.md "Left out": never owned counts only in the unassigned row.
+        # docs/metrics.md "Left out": never owned counts only in the unassigned row.
         return Resolution(at=resolution.at, resolver=None)
     return resolution
 
 
 def resolver_for_csat(history: History, timeline: Timeline) -> str | None:
-    """The resolver a response falls back to (METRICS.md "CSAT"), even if reopened since."""
+    """The resolver a response falls back to (docs/metrics.md "CSAT"), even if reopened since."""
     counted = resolution_now(history, timeline)
     if counted is not None:
         return counted.resolver

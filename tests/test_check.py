@@ -19,6 +19,9 @@ from sqlalchemy.exc import OperationalError
 from deskmetrics.check import write_problem
 from deskmetrics.cli import main
 from tests.desks import TINY, TOKEN_ENV, served_desk, write_settings
+from tests.salesforce_desks import ENVIRON as SALESFORCE_ENVIRON
+from tests.salesforce_desks import SOURCE as SALESFORCE
+from tests.salesforce_desks import write_settings as salesforce_settings
 from tests.static_server import serving
 from warehouse.access import is_read_only
 from warehouse.schema import open_engine, sync_state
@@ -110,6 +113,31 @@ def test_an_unreachable_server_fails_saying_so(tmp_path: Path) -> None:
     assert result.exit_code == 1
     line = _lines(result)["source zendesk"]
     assert line.startswith("FAILED:") and "cannot connect" in line and "base_url" in line
+
+
+def _unused_port() -> int:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        return int(unused.getsockname()[1])
+
+
+def test_a_refused_connection_names_the_server_and_the_setting_to_fix(tmp_path: Path) -> None:
+    port = _unused_port()
+    result = _check(_settings(tmp_path, f"http://127.0.0.1:{port}"), **{TOKEN_ENV: "t"})
+    line = _lines(result)["source zendesk"]
+    assert f"cannot connect to http://127.0.0.1:{port}" in line
+    assert "sources.zendesk.base_url" in line
+
+
+def test_a_salesforce_source_is_told_to_check_its_instance_url(tmp_path: Path) -> None:
+    port = _unused_port()
+    settings = tmp_path / "settings.toml"
+    salesforce_settings(settings, tmp_path / "w.sqlite", f"http://127.0.0.1:{port}")
+    result = _check(settings, **SALESFORCE_ENVIRON)
+    line = _lines(result)[f"source {SALESFORCE}"]
+    assert f"cannot connect to http://127.0.0.1:{port}" in line
+    assert f"sources.{SALESFORCE}.instance_url" in line
+    assert "base_url" not in line and "subdomain" not in line
 
 
 def test_a_token_that_is_not_an_admins_fails_saying_exports_need_one(tmp_path: Path) -> None:

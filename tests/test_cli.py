@@ -86,6 +86,35 @@ def test_missing_token_is_one_line_naming_the_variable(tmp_path: Path) -> None:
     assert TOKEN_ENV in _one_error_line(result)
 
 
+def _without_token(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    write_settings(tmp_path / "s.toml", tmp_path / "w.sqlite", "http://127.0.0.1:9")
+    env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}
+    command = [sys.executable, "-m", "deskmetrics", args[0], "--config", str(tmp_path / "s.toml")]
+    return subprocess.run(
+        [*command, *args[1:]], capture_output=True, text=True, timeout=120, env=env
+    )
+
+
+READING_COMMANDS = {
+    "sync": ("sync",),
+    "backfill": ("backfill", "--source", "zendesk", "--since", "2026-01-01"),
+    "run": ("run",),
+}
+
+
+@pytest.mark.parametrize("command", sorted(READING_COMMANDS))
+def test_a_missing_token_creates_no_database(tmp_path: Path, command: str) -> None:
+    result = _without_token(tmp_path, *READING_COMMANDS[command])
+    assert TOKEN_ENV in _one_error_line(result)
+    assert not (tmp_path / "w.sqlite").exists()
+
+
+def test_a_missing_token_is_said_once(tmp_path: Path) -> None:
+    result = _without_token(tmp_path, "sync")
+    said = [line for line in result.stderr.splitlines() if TOKEN_ENV in line]
+    assert len(said) == 1, result.stderr
+
+
 def test_wrong_url_is_one_line_and_keeps_what_was_stored(tmp_path: Path) -> None:
     with served_desk(tmp_path, **TINY) as served:
         assert served.cli("sync").returncode == 0

@@ -1,4 +1,4 @@
-"""METRICS.md "CSAT" for Zendesk survey responses (new CSAT), one rule a test: the rating on
+"""docs/metrics.md "CSAT" for Zendesk survey responses (new CSAT), one rule a test: the rating on
 the survey's own scale 1..N, satisfied by Zendesk's category, the latest answer dated by the
 first, and the owner at the moment of the latest answer (scoring/csat.py)."""
 

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from deskmetrics.settings import DatabaseSettings, Settings, load_settings
-from interactions import ConfigError
+from interactions import ConfigError, WarehouseError
 from tests.desks import run_cli
+from warehouse.schema import open_engine
 
 
 def _settings_file(folder: Path, url: str, password_env: str = "") -> Path:
@@ -116,3 +117,12 @@ def test_a_malformed_url_with_a_password_variable_is_one_error_line(tmp_path: Pa
     assert "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and "database.url" in errors[0], result.stderr
+
+
+def test_a_sqlite_file_whose_folder_is_missing_is_an_error_about_files(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-folder" / "dm.sqlite"
+    with pytest.raises(WarehouseError) as failed:
+        open_engine(f"sqlite:///{missing}")
+    message = str(failed.value)
+    assert "folder must exist" in message and str(missing) in message
+    assert "server" not in message

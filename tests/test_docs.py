@@ -251,6 +251,45 @@ def test_nothing_in_the_repository_points_outside_it() -> None:
     assert mentions == [], "\n".join(mentions)
 
 
+# CHANGELOG.md tells of the old name. The others are being changed by work under way at
+# the time of writing (Salesforce, Zendesk survey responses, the person key): they cite
+# the page by its old name until that work lands, then leave this list.
+OLD_NAME_FOR_NOW = {
+    "CHANGELOG.md",
+    "connectors/zendesk_surveys.py",
+    "sandbox/desk/survey_truth.py",
+    "sandbox/desk/truth.py",
+    "sandbox/salesforce/STATUS.md",
+    "sandbox/salesforce/face.py",
+    "sandbox/salesforce/feedback.py",
+    "sandbox/salesforce/truth.py",
+    "scoring/report.py",
+    "tests/test_people_across_sources.py",
+    "tests/test_scoring_report.py",
+    "tests/test_survey_responses.py",
+}
+
+
+def test_nothing_cites_the_metrics_page_by_a_name_the_repository_has_not() -> None:
+    # The workplace's copy of the page has the old name; a clone has docs/metrics.md.
+    old_name = re.compile(r"(?<![\w/.])" + "METRICS" + r"\.md")
+    mentions = []
+    for path in _repository_files():
+        name = path.relative_to(ROOT).as_posix()
+        if name in OLD_NAME_FOR_NOW:
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue  # not text
+        mentions += [
+            f"{name}:{n}: {line.strip()}"
+            for n, line in enumerate(text.splitlines(), start=1)
+            if old_name.search(line)
+        ]
+    assert mentions == [], "\n".join(mentions)
+
+
 def _systemd_unit() -> str:
     """The unit docs/operations.md shows: its indented block from `[Unit]` on."""
     text = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")

@@ -223,7 +223,7 @@ def test_the_ratings_export_names_the_agent_a_response_without_one_belongs_to(
     settings_path: Path, tmp_path: Path
 ) -> None:
     # A Salesforce case resolved by user 005A and answered 4 of 5: the answer records no
-    # agent, so the response is its resolver's (METRICS.md "CSAT").
+    # agent, so the response is its resolver's (docs/metrics.md "CSAT").
     solved, answered = T0 + timedelta(hours=1), T0 + timedelta(hours=3)
     records = [
         Interaction("salesforce", "500A", T0, solved, "Closed", True, False, "003A", "005A",

@@ -364,6 +364,53 @@ def test_a_slow_response_within_the_deadline_is_read_whole(
     assert sleeps == []
 
 
+@pytest.mark.timeout(60)
+def test_a_dripping_try_is_cut_when_its_requests_max_wait_runs_out(
+    ours: HostileServer, sleeps: list[float]
+) -> None:
+    # The case, scaled down: a try may take deadline_seconds, the request less.
+    ours.route(USERS, Reply(body=GOOD_USERS, drip_seconds=0.05))
+    with pytest.raises(SourceUnavailableError, match=r"gave up after 1 tries") as failed:
+        _agents(
+            ours,
+            sleeps,
+            timeout_seconds=3.0,
+            max_attempts=4,
+            max_wait_seconds=0.5,
+            deadline_seconds=300.0,
+        )
+    message = str(failed.value)
+    assert "http.max_wait_seconds" in message
+    assert "what was left of http.max_wait_seconds" in message  # the try itself was cut
+    received = int(message.split(" bytes so far")[0].rsplit("(", 1)[1])
+    assert 0 < received < len(GOOD_USERS)
+    assert ours.served(USERS) == 1
+    assert sleeps == []
+
+
+@pytest.mark.timeout(60)
+def test_the_waits_before_a_try_shorten_what_it_may_take(
+    ours: HostileServer, sleeps: list[float]
+) -> None:
+    ours.route(USERS, Reply(503), Reply(body=GOOD_USERS, drip_seconds=0.05))
+    with pytest.raises(SourceUnavailableError, match=r"gave up after 2 tries") as failed:
+        _agents(
+            ours,
+            sleeps,
+            max_attempts=4,
+            max_wait_seconds=1.0,
+            deadline_seconds=300.0,
+            backoff_initial_seconds=0.6,
+            backoff_max_seconds=0.6,
+        )
+    assert sleeps == [0.6]  # recorded, never slept
+    message = str(failed.value)
+    assert "what was left of http.max_wait_seconds" in message
+    # 1 s less the 0.6 s wait and the first try: the second try's bound, not 300 s.
+    allowed = float(message.split("was still arriving after ")[1].split(" s ")[0])
+    assert 0 < allowed <= 0.4
+
+
 # --- 5. times out of range are malformed records ------------------------------------------
 
 OUT_OF_RANGE = [

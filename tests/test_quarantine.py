@@ -127,3 +127,10 @@ def test_show_of_an_unknown_id_is_one_error_line(settings_path: Path) -> None:
     assert result.exit_code == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and "'404'" in errors[0]
+
+
+def test_an_unknown_source_is_one_error_line_naming_the_known_ones(settings_path: Path) -> None:
+    result = _run(settings_path, "--source", "nosuch")
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "'nosuch'" in errors[0] and "zendesk" in errors[0]

@@ -1,4 +1,5 @@
-"""The sandbox's ground truth follows METRICS.md, shown on hand-made tickets and on the desk."""
+"""The sandbox's ground truth follows docs/metrics.md, shown on hand-made tickets and on the
+desk."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Every query that scoring days makes searches an index (SQLite's own query plans say so);
 a customer's contacts are read only inside the repeat windows that matter; the
-repeat-contact check (a binary search) agrees with METRICS.md's definition read literally.
+repeat-contact check (a binary search) agrees with docs/metrics.md's definition read literally.
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def test_repeat_contact_check_agrees_with_the_definition(
     facts = score_days(
         [history, *others], {(SOURCE, "c1"): [Contact("me", T0), *contacts]}, {SOURCE: FAR}, scoring
     )
-    # METRICS.md "FCR", condition 2, read literally.
+    # docs/metrics.md "Resolution and first-contact resolution (FCR)", condition 2, read literally.
     repeat = any(
         0 < h <= resolved_after + window for n, h in enumerate(created) if n not in deleted
     )

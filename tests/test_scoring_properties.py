@@ -1,4 +1,4 @@
-"""Invariants of scoring over generated histories (METRICS.md "Additivity" and friends)."""
+"""Invariants of scoring over generated histories (docs/metrics.md "Additivity" and friends)."""
 
 from __future__ import annotations
 

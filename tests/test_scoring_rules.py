@@ -1,4 +1,4 @@
-"""METRICS.md rules, one test each, from a few hand-made records (scoring.score_days)."""
+"""docs/metrics.md rules, one test each, from a few hand-made records (scoring.score_days)."""
 
 from __future__ import annotations
 
@@ -124,7 +124,7 @@ def solved_by_a() -> History:
     )
 
 
-# METRICS.md "Handled"
+# docs/metrics.md "Handled"
 
 
 def test_owner_counts_handled_once_on_day_first_became_owner() -> None:
@@ -146,7 +146,7 @@ def test_current_owner_without_recorded_changes_handled_since_creation() -> None
     assert fact(facts, "A", DAY0).handled == 1
 
 
-# METRICS.md "Transfer out"
+# docs/metrics.md "Transfer out"
 
 
 def test_first_assignment_is_not_a_transfer() -> None:
@@ -244,7 +244,7 @@ def test_updates_at_one_moment_order_numerically_by_update_id() -> None:
     assert total(facts, "B").transferred_out == 0
 
 
-# METRICS.md "Resolution and first-contact resolution (FCR)"
+# docs/metrics.md "Resolution and first-contact resolution (FCR)"
 
 
 def test_resolver_is_owner_at_last_resolution() -> None:
@@ -430,7 +430,7 @@ def test_missing_high_water_mark_leaves_every_resolution_pending() -> None:
     assert total(no_entry, "A").fcr_eligible == 0
 
 
-# METRICS.md "CSAT"
+# docs/metrics.md "CSAT"
 
 
 def test_zendesk_good_is_satisfied_and_bad_is_not() -> None:
@@ -592,7 +592,7 @@ def test_rated_ticket_reopened_and_open_now_gives_its_response_to_the_last_resol
     assert sum(f.resolved for f in facts) == 0  # open now: counted as unresolved
 
 
-# METRICS.md "Left out"
+# docs/metrics.md "Left out"
 
 
 def test_deleted_interaction_counts_nowhere() -> None:
@@ -617,7 +617,7 @@ def test_never_owned_interaction_counts_only_in_unassigned_row() -> None:
     assert (facts[0].resolved, facts[0].csat_responses) == (1, 1)
 
 
-# METRICS.md "Words": Day, and the shape of the output
+# docs/metrics.md "Words": Day, and the shape of the output
 
 
 def test_days_bucket_in_configured_timezone_across_dst() -> None:

@@ -1,5 +1,5 @@
 """The BI views on SQLite and PostgreSQL: sums of day facts per period, rates and intervals
-as the report computes them, the low-sample flag (METRICS.md "Confidence"), and a
+as the report computes them, the low-sample flag (docs/metrics.md "Confidence"), and a
 `period_start` that a BI tool and SQLAlchemy see as a DATE."""
 
 from __future__ import annotations

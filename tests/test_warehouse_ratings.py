@@ -1,4 +1,4 @@
-"""METRICS.md "CSAT": a response counts on the day of its first ANSWER, never of an offer,
+"""docs/metrics.md "CSAT": a response counts on the day of its first ANSWER, never of an offer,
 whatever order the copies of a rating arrive in; a ticket's view of a rating creates it
 when none is stored. Stored through store_page, scored by pipeline.report, on SQLite and
 PostgreSQL."""

@@ -3,7 +3,7 @@
 Scoring a set of days needs every interaction that counts on one of them: those created
 on such a day (an owner known only at creation is handled then), with an owner change, a
 status change or a rating there, or, resolved, with the source's own solved_at or
-updated_at there (METRICS.md: handled, transfers, resolutions and CSAT are all counted on
+updated_at there (docs/metrics.md: handled, transfers, resolutions and CSAT are all counted on
 the day of one of these moments). `interaction_ids_on` finds them (one indexed SELECT per
 moment, joined by UNION), `histories` reads every record about them, and `contacts_of`
 the customers' other interactions inside the repeat windows that matter. `dirty_marks`
@@ -39,7 +39,7 @@ from warehouse.store import BATCH, pop_dirty_days
 
 UNASSIGNED = ""
 
-# Moments of the interaction row itself that a count can fall on (METRICS.md "Handled":
+# Moments of the interaction row itself that a count can fall on (docs/metrics.md "Handled":
 # an owner known only at creation; "Resolution": solved_at, else updated_at, stands in
 # for a resolving change the history lacks). The last two count only when resolved.
 CREATED_MOMENT = interactions.c.created_at

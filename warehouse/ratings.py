@@ -1,4 +1,4 @@
-"""How copies of one satisfaction record become its stored row (METRICS.md "CSAT").
+"""How copies of one satisfaction record become its stored row (docs/metrics.md "CSAT").
 
 A source sends the same rating record (same id) many times: as an offer, later as an
 answer, later as a changed answer, in any order across runs; and a ticket may show the
@@ -8,7 +8,7 @@ answer before the ratings stream has it (`RatingState`). The stored row holds:
   has none; on a tie the copy read last): score, comment, `updated_at`, agent,
   interaction and survey;
 - in `created_at`, the first moment the record was seen answered: the day its response
-  counts on. Offers never set it (METRICS.md "CSAT": offers are not answers):
+  counts on. Offers never set it (docs/metrics.md "CSAT": offers are not answers):
   * an answer over a stored offer: the answer's `created_at` when it is later than the
     offer's (the source re-dated the record when it was answered), else the answer's
     `updated_at` (the source kept the offer's `created_at`: it was answered at the update);

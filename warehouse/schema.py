@@ -148,7 +148,7 @@ ratings = Table(
     Column("agent_id", Text),
     Column("score", Text, nullable=False),
     Column("comment", Text),
-    # The first moment this record was seen answered; offers never set it (METRICS.md
+    # The first moment this record was seen answered; offers never set it (docs/metrics.md
     # "CSAT": first answer). An empty updated_at marks a row made from a ticket's embedded
     # rating, which the ratings stream has not confirmed yet (warehouse/ratings.py).
     Column("created_at", UTCDateTime, nullable=False),

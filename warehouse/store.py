@@ -149,7 +149,7 @@ def apply_ratings(
     conn: Connection, copies: Sequence[Rating], states: Sequence[RatingState]
 ) -> None:
     """Merge ratings-stream copies, then tickets' views of their ratings, into the stored
-    rows, by the rules of warehouse/ratings.py (METRICS.md "CSAT": first answer)."""
+    rows, by the rules of warehouse/ratings.py (docs/metrics.md "CSAT": first answer)."""
     if not copies and not states:
         return
     before = stored_ratings(
@@ -171,7 +171,8 @@ def apply_ratings(
 @dataclass(frozen=True)
 class StreamRead:
     """A stream read completely up to `complete_to`, and the streams whose complete reads
-    bound the source's high-water mark (METRICS.md "Resolution and FCR", "Completeness")."""
+    bound the source's high-water mark (docs/metrics.md
+    "Resolution and first-contact resolution (FCR)", "Completeness")."""
 
     stream: str
     complete_to: datetime
@@ -319,7 +320,7 @@ def complete_stream(
     """Move the stream's mark forward (never back), then set the source's high-water mark
     to the earliest mark of its bounding streams, once each of them has one: a source
     whose history stream lags its interaction stream is complete only as far as its
-    history (METRICS.md "Resolution and FCR"; "Completeness")."""
+    history (docs/metrics.md "Resolution and first-contact resolution (FCR)"; "Completeness")."""
     marks = stream_marks(conn, source)
     old = marks.get(read.stream)
     if old is None or read.complete_to > old:
@@ -343,8 +344,9 @@ def set_high_water_mark(
     conn: Connection, source: str, mark: datetime, rule: DirtyRule, now: datetime
 ) -> None:
     """Set the source's high-water mark and mark the days whose FCR-pending state that
-    changes (METRICS.md "Resolution and FCR": pending). It moves back only where a mark
-    kept by an older deskmetrics (its ticket export alone) meets its lagging streams."""
+    changes (docs/metrics.md "Resolution and first-contact resolution (FCR)": pending). It
+    moves back only where a mark kept by an older deskmetrics (its ticket export alone)
+    meets its lagging streams."""
     old = high_water_mark(conn, source)
     if old == mark:
         return
@@ -389,8 +391,9 @@ def _stored_before(
 ) -> tuple[dict[str, datetime], list[datetime]]:
     """What is stored now of a page's interactions and ratings: their customers (each with
     the earliest creation time under it; a changed requester frees the old customer's
-    earlier resolutions, METRICS.md "Resolution and FCR") and their moments (a rating's
-    first answer or a resolution time can move to another day)."""
+    earlier resolutions, docs/metrics.md "Resolution and first-contact resolution (FCR)")
+    and their moments (a rating's first answer or a resolution time can move to another
+    day)."""
     interaction_ids = sorted(
         {storable_text(r.interaction_id) for r in records if isinstance(r, Interaction)}
     )
@@ -477,7 +480,8 @@ def _repeat_window_moments(
     conn: Connection, source: str, customers: dict[str, datetime], rule: DirtyRule
 ) -> list[datetime]:
     """Resolution moments of a customer's interactions that a contact at or after
-    `earliest` can be a repeat contact for (METRICS.md "FCR", condition 2)."""
+    `earliest` can be a repeat contact for (docs/metrics.md
+    "Resolution and first-contact resolution (FCR)", condition 2)."""
     moments: list[datetime] = []
     names = sorted(customers)
     for offset in range(0, len(names), BATCH):

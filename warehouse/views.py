@@ -10,11 +10,11 @@ column a type), the summed counts, `*_pct`, `*_ci_low`, `*_ci_high`, `csat_mean_
 "Completeness", from the `source_completeness` table). `agent_id` is NULL on a source's
 unassigned row.
 
-Rates are the sum of numerators over the sum of denominators of the period (METRICS.md
+Rates are the sum of numerators over the sum of denominators of the period (docs/metrics.md
 "Additivity"), never an average of daily rates; they are not rounded. A BI tool that rolls
 them up further (teams, quarters) should do the same from the count columns.
 
-`low_sample` follows METRICS.md "Confidence" like the report. A view cannot read settings,
+`low_sample` follows docs/metrics.md "Confidence" like the report. A view cannot read settings,
 so `report.min_sample` is baked into the views' SQL when they are created: each view
 carries a mark of its definition (min_sample included), and `views_are_current` compares
 it, so the views are recreated only when the schema or min_sample changed, never on an
@@ -33,7 +33,7 @@ from interactions import ConfigError
 PERIODS = ("day", "week", "month")
 VIEW_NAMES = tuple(f"agent_rates_by_{period}" for period in PERIODS)
 
-# METRICS.md "Confidence": the default `report.min_sample`.
+# docs/metrics.md "Confidence": the default `report.min_sample`.
 DEFAULT_MIN_SAMPLE = 30
 
 _PERIOD_COLUMN = {"day": "day", "week": "week_start", "month": "month_start"}
@@ -90,7 +90,7 @@ def _real(expression: str, dialect: str) -> str:
 
 
 def _wilson(x: str, n: str, bound: str, dialect: str) -> str:
-    # METRICS.md "Confidence": 95 % Wilson score interval, z = 1.96 (z² = 3.8416).
+    # docs/metrics.md "Confidence": 95 % Wilson score interval, z = 1.96 (z² = 3.8416).
     p = f"(1.0 * {x} / {n})"
     centre = f"({p} + 3.8416 / (2.0 * {n}))"
     half = f"(1.96 * sqrt({p} * (1 - {p}) / {n} + 3.8416 / (4.0 * {n} * {n})))"
@@ -101,7 +101,7 @@ def _wilson(x: str, n: str, bound: str, dialect: str) -> str:
 
 
 def _low_sample(min_sample: int) -> str:
-    # METRICS.md "Confidence": flagged when 0 < denominator < min_sample, in this order,
+    # docs/metrics.md "Confidence": flagged when 0 < denominator < min_sample, in this order,
     # space-separated; empty when none is.
     flags = " || ".join(
         f"CASE WHEN {n} > 0 AND {n} < {min_sample} THEN ' {metric}' ELSE '' END"

@@ -31,9 +31,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, MetaData, inspect, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from interactions import WarehouseError
+from warehouse.access import SQLITE_CANTOPEN, database_failure
 from warehouse.views import create_views, drop_views, views_are_current
 
 if TYPE_CHECKING:
@@ -90,11 +91,29 @@ def prepare_schema(engine: Engine, tables: MetaData, min_sample: int) -> SchemaC
             if attempt < SCHEMA_ATTEMPTS and _is_creation_race(bad):
                 attempt += 1
                 continue
-            raise WarehouseError(
-                f"cannot open the database {where}: {type(bad).__name__}: "
-                f"{str(bad).splitlines()[0]}. Check database.url and that the server is up "
-                "and the file's folder exists."
-            ) from None
+            raise _open_failure(engine, bad, where) from None
+
+
+def _open_failure(engine: Engine, bad: SQLAlchemyError, where: str) -> WarehouseError:
+    """Why the database cannot be opened, in the words of its kind: a SQLite database is a
+    file in a folder, a PostgreSQL one a server."""
+    code = getattr(getattr(bad, "orig", None), "sqlite_errorcode", None)
+    # A file that cannot be opened at all: most often a folder that does not exist.
+    cannot_open = isinstance(code, int) and code & 0xFF == SQLITE_CANTOPEN
+    known = database_failure(bad, where) if isinstance(bad, DBAPIError) else None
+    if known is not None and not cannot_open:
+        return known
+    said = f"{type(bad).__name__}: {str(bad).splitlines()[0]}"
+    if engine.dialect.name == "sqlite":
+        return WarehouseError(
+            f"cannot open the database file {where}: {said}. Check the path in "
+            "database.url: its folder must exist, and the folder and the file must be "
+            "readable and writable by the user deskmetrics runs as."
+        )
+    return WarehouseError(
+        f"cannot open the database {where}: {said}. Check database.url and that the "
+        "server is up and reachable."
+    )
 
 
 def _prepare_once(engine: Engine, tables: MetaData, min_sample: int, where: str) -> SchemaChange:

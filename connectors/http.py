@@ -295,11 +295,6 @@ def response_bound(policy: RetryPolicy) -> tuple[float, str]:
     return min([(policy.deadline_seconds, _WHOLE_RESPONSE), *_bounds_left(policy)])
 
 
-def response_deadline(policy: RetryPolicy) -> float:
-    """Seconds a whole response may take (`response_bound` without its reason)."""
-    return response_bound(policy)[0]
-
-
 def _bounds_left(policy: RetryPolicy) -> list[tuple[float, str]]:
     """Seconds left before the run's deadline and before the bound of the request being
     tried, each with the setting it comes from; those that are not set are left out."""

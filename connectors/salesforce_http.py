@@ -34,7 +34,7 @@ from connectors.http import (
     RetryPolicy,
     call_with_retries,
     note_server_clock,
-    response_deadline,
+    response_bound,
     retry_after_seconds,
     timed_session,
 )
@@ -176,7 +176,8 @@ def salesforce_session(
             raise RetriableHTTPError(
                 f"{where} failed with {status}", retry_after_seconds(response.headers)
             )
-        body = read_body(response, response_deadline(policy), kwargs.get("timeout"), where)
+        seconds, bound = response_bound(policy)
+        body = read_body(response, seconds, kwargs.get("timeout"), where, bound)
         if response.is_redirect:
             return None  # to the same server: requests follows it, through `send` again
         if status >= 500 and b"faultcode" not in body:

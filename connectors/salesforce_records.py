@@ -26,6 +26,7 @@ from typing import Any
 
 from connectors.record_fields import in_range, shown, time_field
 from interactions import (
+    PAGE_NOT_STORED,
     Agent,
     ConfigError,
     Interaction,
@@ -111,8 +112,7 @@ def owner_of(value: Any) -> str | None:
 def _fail(obj: str, record: Mapping[str, Any], field: str, problem: str) -> MalformedRecordError:
     return MalformedRecordError(
         f"salesforce {obj} record Id={record.get('Id')!r}: field {field!r} {problem}. "
-        "The page holding it was not stored; if the API really sends this, please report it "
-        "with the record."
+        f"{PAGE_NOT_STORED}; if the API really sends this, please report it with the record."
     )
 
 

@@ -38,6 +38,7 @@ from deskmetrics.output import (
     quarantined_record,
     visible,
 )
+from deskmetrics.page import DEFAULT_WEEKS
 from deskmetrics.provenance import SIDECAR_SUFFIX, FileMeta
 from deskmetrics.settings import Settings, load_settings
 from deskmetrics.status import read_status
@@ -48,6 +49,8 @@ from warehouse.schema import open_engine
 from warehouse.views import DEFAULT_MIN_SAMPLE
 
 log = logging.getLogger("deskmetrics")
+
+PAGE_FORMAT = "html"  # report --format html: the manager's page
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
@@ -328,7 +331,28 @@ def score(
 @click.option("--until", "until_text", required=True, help="Last day, YYYY-MM-DD (exclusive).")
 @click.option("--source", default=None, help="Only this source.")
 @by_option("One row per source agent, or per person across sources (same e-mail).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice((*FORMATS, PAGE_FORMAT)),
+    default="table",
+    show_default=True,
+    help="html: the manager's page, one self-contained file (--out).",
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="With --format html: the file to write, e.g. oct.html.",
+)
+@click.option(
+    "--weeks",
+    type=int,
+    default=DEFAULT_WEEKS,
+    show_default=True,
+    help="With --format html: the trailing weeks of the weekly trends.",
+)
 @click.option(
     "--raw-csv",
     is_flag=True,
@@ -361,6 +385,8 @@ def report(
     raw_csv: bool,
     wide: bool,
     meta_path: Path | None,
+    out_path: Path | None = None,
+    weeks: int = DEFAULT_WEEKS,
 ) -> None:
     """Per-agent transfer %, FCR % and CSAT % over [since, until), each with its sample.
 
@@ -372,7 +398,16 @@ def report(
     shown as data: never as markup or terminal control codes. Example:
 
         deskmetrics report --since 2026-10-01 --until 2026-11-01 --format csv > oct.csv
+
+    --format html --out FILE writes the manager's page: funnel plots, weekly trends, the
+    change against the previous period with its test, and low-score comments
+    (docs/metrics.md "Comparing agents and periods").
     """
+    if (fmt == PAGE_FORMAT) != (out_path is not None):
+        raise InputError("--format html and --out FILE go together: the page is a file.")
+    if fmt == PAGE_FORMAT:
+        _page(config_path, since_text, until_text, source, by, out_path, weeks, meta_path)
+        return
     if raw_csv and fmt != "csv":
         raise InputError(f"--raw-csv applies to --format csv only, not --format {fmt}.")
     if wide and fmt != "table":
@@ -401,6 +436,29 @@ def report(
             raise InputError(f"--meta {meta_path}: the folder {meta_path.parent} does not exist.")
         meta_path.write_text(found.meta.as_json() + "\n", encoding="utf-8")
     _print_rows(found.rows, fmt, heading, raw_csv, wide, found.meta)
+
+
+def _page(
+    config_path: Path | None,
+    since_text: str,
+    until_text: str,
+    source: str | None,
+    by: str,
+    out_path: Path | None,
+    weeks: int,
+    meta_path: Path | None,
+) -> None:
+    from deskmetrics.page_html import write_page
+
+    if meta_path is not None:
+        raise InputError("--meta applies to --format csv or json; the page says it at its top.")
+    assert out_path is not None
+    since, until = _day(since_text, "--since"), _day(until_text, "--until")
+    settings, engine = _setup(config_path)
+    data = write_page(engine, settings, out_path, since, until, source, by, weeks)
+    if data.warning:
+        log.warning("%s", data.warning)
+    out.print(f"page: {out_path} ({len(data.rows)} rows)", markup=False, highlight=False)
 
 
 def _shown(engine: Any) -> str:

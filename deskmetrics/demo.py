@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from deskmetrics import pipeline
+from deskmetrics.page_html import write_page
 from deskmetrics.pull import Progress, SourceResult
 from deskmetrics.settings import (
     DatabaseSettings,
@@ -83,6 +84,7 @@ class DemoResult:
     until: date
     database: Path
     summary: str
+    page: Path  # the manager's page of the demo's period, beside the database
 
     @property
     def matches_truth(self) -> bool:
@@ -187,8 +189,10 @@ def run_demo(
         )
         for name in (DEMO_SOURCE, SALESFORCE_SOURCE)
     ]
-    summary = _summary(checks, people, database)
-    return DemoResult(rows, people, checks, since, until, database, summary)
+    page = database.with_suffix(".html")
+    write_page(engine, settings, page, since, until)
+    summary = _summary(checks, people, database, page)
+    return DemoResult(rows, people, checks, since, until, database, summary, page)
 
 
 def _backfill(
@@ -213,7 +217,7 @@ def _truth_settings(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _summary(checks: list[SourceCheck], people: list[ReportRow], database: Path) -> str:
+def _summary(checks: list[SourceCheck], people: list[ReportRow], database: Path, page: Path) -> str:
     names = ", ".join(person.agent_name or person.agent_email or "?" for person in people)
     joined = (
         f"{len(people)} people work in both desks ({names}): a report by person "
@@ -227,5 +231,6 @@ def _summary(checks: list[SourceCheck], people: list[ReportRow], database: Path)
             joined,
             f"The database is {database} — query it with `sqlite3 {database} 'select * from "
             "agent_rates_by_week'` or point a BI tool at it.",
+            f"The manager's page is {page} — open it in a browser (it works offline).",
         ]
     )

@@ -29,6 +29,7 @@ from scoring import (
     score_days,
     sum_facts,
 )
+from scoring.comparison import Z_95, Z_998, change_sentence, change_test, funnel_limits
 
 ROOT = Path(__file__).resolve().parent.parent
 METRICS = ROOT / "docs" / "metrics.md"
@@ -43,6 +44,7 @@ RULES = [
     "Left out",
     "Additivity",
     "People across sources",
+    "Comparing agents and periods",
 ]
 
 # The worked example's cast, as the page introduces them.
@@ -179,6 +181,28 @@ def test_the_worked_examples_report_is_what_scoring_computes() -> None:
         assert shown == {k: _cell(v) for k, v in asdict(row).items()}, f"{name}'s row"
         assert list(AGENTS)[number] == name, "the page's column order is the report's row order"
     assert len(rows) == len(AGENTS), "the page shows every row of the report"
+
+
+def _percent_span(limits: tuple[float, float] | None) -> str:
+    assert limits is not None
+    return f"{100 * limits[0]:.1f} % to {100 * limits[1]:.1f} %"
+
+
+def test_the_comparison_example_is_what_scoring_computes() -> None:
+    rows = {row[""]: row for row in _table("Example of a comparison")}
+    team = rows["team FCR, period"]
+    team_rate = int(team["x"]) / int(team["n"])
+    page = " ".join(_page().split())
+    for who in ("Ana's FCR, period", "Ben's FCR, period"):
+        n = int(rows[who]["n"])
+        assert f"**{_percent_span(funnel_limits(team_rate, n, Z_95))}**" in page, who
+    ben = rows["Ben's FCR, period"]
+    assert f"99.8 %: {_percent_span(funnel_limits(team_rate, int(ben['n']), Z_998))}" in page
+    before = rows["team FCR, previous period"]
+    change = change_test(int(before["x"]), int(before["n"]), int(team["x"]), int(team["n"]))
+    assert change is not None
+    assert f"z = **{change.z:.2f}**".replace("-", "\u2212") in page
+    assert f'says "{change_sentence("FCR", change)}"' in page
 
 
 def test_the_metrics_page_has_a_section_per_rule() -> None:

@@ -29,6 +29,7 @@ import hashlib
 from sqlalchemy import Connection, text
 
 from interactions import ConfigError
+from warehouse.comparison_views import COMPARISON_VIEWS, DESCRIPTIONS, comparison_sql
 
 PERIODS = ("day", "week", "month")
 VIEW_NAMES = tuple(f"agent_rates_by_{period}" for period in PERIODS)
@@ -175,10 +176,24 @@ def _checked(min_sample: int) -> int:
     return min_sample
 
 
+def _definitions(dialect: str, min_sample: int) -> list[tuple[str, str, str]]:
+    """(name, SELECT, description) of every view: the rate views, then the comparison
+    views (warehouse/comparison_views.py), each description ending with the view's mark."""
+    found = []
+    for period, name in zip(PERIODS, VIEW_NAMES, strict=True):
+        select, mark = _definition(period, dialect, _checked(min_sample))
+        found.append((name, select, _description(period, min_sample, mark)))
+    for name in COMPARISON_VIEWS:
+        select = comparison_sql(name, dialect)
+        mark = f"deskmetrics-view {hashlib.sha256(select.encode()).hexdigest()[:16]}"
+        found.append((name, select, f"{DESCRIPTIONS[name]}. [{mark}]"))
+    return found
+
+
 def views_are_current(conn: Connection, min_sample: int = DEFAULT_MIN_SAMPLE) -> bool:
     """Whether every view exists with the definition `create_views` would give it now."""
-    for period, name in zip(PERIODS, VIEW_NAMES, strict=True):
-        _, mark = _definition(period, conn.dialect.name, _checked(min_sample))
+    for name, _, description in _definitions(conn.dialect.name, min_sample):
+        mark = description[description.rindex("[") + 1 : -1]
         if conn.dialect.name == "sqlite":
             stored = conn.execute(
                 text("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = :name"),
@@ -195,17 +210,15 @@ def views_are_current(conn: Connection, min_sample: int = DEFAULT_MIN_SAMPLE) ->
 
 def drop_views(conn: Connection) -> None:
     """Drop the views (if there), e.g. before a migration changes the tables under them."""
-    for name in VIEW_NAMES:
+    for name in (*COMPARISON_VIEWS, *VIEW_NAMES):
         conn.execute(text(f"DROP VIEW IF EXISTS {name}"))
 
 
 def create_views(conn: Connection, min_sample: int = DEFAULT_MIN_SAMPLE) -> None:
-    """(Re)create the three views in `conn`'s transaction, with `min_sample` baked in."""
+    """(Re)create every view in `conn`'s transaction, with `min_sample` baked in."""
     dialect = conn.dialect.name
     drop_views(conn)
-    for period, name in zip(PERIODS, VIEW_NAMES, strict=True):
-        select, mark = _definition(period, dialect, _checked(min_sample))
-        description = _description(period, min_sample, mark)
+    for name, select, description in _definitions(dialect, min_sample):
         if dialect == "sqlite":
             # SQLite keeps a view's SQL as written, comments included: the mark lives there.
             conn.execute(text(f"CREATE VIEW {name} AS\n-- {description}\n{select}"))

@@ -1,0 +1,247 @@
+"""What the manager's page shows (`report --format html`), read from the warehouse: the
+period's report rows, the same rows of the previous period of equal length and of each
+trailing week, the CSAT response rate of each source that records offers, and the latest
+low-score comments per row with a link to the interaction.
+
+Owns `PageData` and `page_data`; deskmetrics/page_html.py draws it. Every figure comes
+from the rows `deskmetrics report` prints (pipeline.report), so the page and the CSV
+agree by construction; the comparisons are scoring/comparison.py's.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Engine, and_, func, or_, select
+
+from deskmetrics import pipeline
+from deskmetrics.export import fresh_report
+from deskmetrics.provenance import FileMeta
+from deskmetrics.settings import SalesforceSourceSettings, Settings, ZendeskSourceSettings
+from interactions import InputError, is_answer_score
+from scoring import ReportRow
+from scoring.comments import LowScore, low_scores
+from warehouse.facts import histories
+from warehouse.schema import interactions, ratings
+
+# (metric, label, numerator, denominator) of each rate, as the report names its columns.
+METRICS: tuple[tuple[str, str, str, str], ...] = (
+    ("transfer", "Transfer rate", "transferred_out", "handled"),
+    ("fcr", "FCR", "fcr", "fcr_eligible"),
+    ("csat", "CSAT", "csat_satisfied", "csat_responses"),
+)
+DEFAULT_WEEKS = 13
+MAX_WEEKS = 104
+COMMENTS_PER_ROW = 3
+WITHDRAWN = "unoffered"  # a survey offer taken back: neither an offer nor an answer
+
+
+def row_key(row: ReportRow) -> str:
+    """A row's key on the page (`data-agent`): source and agent id, as the CSV has them."""
+    return f"{row.source}|{row.agent_id or ''}"
+
+
+def counts(row: ReportRow, metric: str) -> tuple[int, int]:
+    """(numerator, denominator) of one of the row's rates."""
+    _, _, x, n = next(m for m in METRICS if m[0] == metric)
+    return int(getattr(row, x)), int(getattr(row, n))
+
+
+@dataclass(frozen=True)
+class Week:
+    start: date  # a Monday
+    until: date  # exclusive; the period's end cuts the last week short
+    rows: list[ReportRow]
+
+
+@dataclass(frozen=True)
+class Comment:
+    row: str  # the key of the row the response counts in
+    low: LowScore
+    link: str | None  # the interaction in its source's own screens
+
+
+@dataclass(frozen=True)
+class ResponseRate:
+    source: str
+    answered: int
+    offered: int  # answered ones included: every survey sent
+
+
+@dataclass(frozen=True)
+class PageData:
+    since: date
+    until: date
+    by: str
+    meta: FileMeta
+    warning: str | None
+    rows: list[ReportRow]
+    previous_since: date
+    previous: list[ReportRow]
+    weeks: list[Week]
+    comments: dict[str, list[Comment]]
+    response_rates: list[ResponseRate]
+
+
+def trailing_weeks(until: date, weeks: int) -> list[tuple[date, date]]:
+    """The `weeks` Monday-to-Sunday weeks ending with the one holding the day before
+    `until`, the last cut at `until`."""
+    if not 1 <= weeks <= MAX_WEEKS:
+        raise InputError(f"--weeks {weeks}: choose 1 to {MAX_WEEKS} trailing weeks.")
+    last = until - timedelta(days=1)
+    monday = last - timedelta(days=last.weekday())
+    starts = [monday - timedelta(weeks=k) for k in range(weeks - 1, -1, -1)]
+    return [(start, min(start + timedelta(days=7), until)) for start in starts]
+
+
+def page_data(
+    engine: Engine,
+    settings: Settings,
+    since: date,
+    until: date,
+    source: str | None = None,
+    by: str = "agent",
+    weeks: int = DEFAULT_WEEKS,
+) -> PageData:
+    """Everything the page shows for local days [since, until)."""
+    spans = trailing_weeks(until, weeks)
+    found = fresh_report(engine, settings, since, until, source, by)
+    length = until - since
+    previous_since = since - length
+
+    def rows_of(start: date, end: date) -> list[ReportRow]:
+        return pipeline.report(engine, settings, start, end, source, by, rescore=False)
+
+    return PageData(
+        since=since,
+        until=until,
+        by=by,
+        meta=found.meta,
+        warning=found.warning,
+        rows=found.rows,
+        previous_since=previous_since,
+        previous=rows_of(previous_since, since),
+        weeks=[Week(start, end, rows_of(start, end)) for start, end in spans],
+        comments=_comments(engine, settings, since, until, source, found.rows),
+        response_rates=_response_rates(engine, settings, since, until, source),
+    )
+
+
+def _local(day: date, settings: Settings) -> datetime:
+    return datetime.combine(day, time(), ZoneInfo(settings.timezone))
+
+
+def _kept(source: str | None) -> ColumnElement[bool]:
+    """Ratings of interactions that are not deleted (METRICS.md "Left out")."""
+    alive = or_(interactions.c.deleted.is_(None), interactions.c.deleted.is_(False))
+    return alive if source is None else and_(alive, ratings.c.source == source)
+
+
+def _rated(
+    since: date, until: date, settings: Settings, source: str | None
+) -> tuple[Any, ColumnElement[bool]]:
+    joined = ratings.outerjoin(
+        interactions,
+        (interactions.c.source == ratings.c.source)
+        & (interactions.c.interaction_id == ratings.c.interaction_id),
+    )
+    return joined, and_(
+        _kept(source),
+        ratings.c.created_at >= _local(since, settings),
+        ratings.c.created_at < _local(until, settings),
+    )
+
+
+def _response_rates(
+    engine: Engine, settings: Settings, since: date, until: date, source: str | None
+) -> list[ResponseRate]:
+    """Per source that records offers: surveys answered of those sent in the period
+    (a record is dated by its offer, or by its first answer once answered)."""
+    joined, where = _rated(since, until, settings, source)
+    query = (
+        select(ratings.c.source, ratings.c.score, func.count())
+        .select_from(joined)
+        .where(where)
+        .group_by(ratings.c.source, ratings.c.score)
+    )
+    answered: dict[str, int] = defaultdict(int)
+    waiting: dict[str, int] = defaultdict(int)
+    with engine.connect() as conn:
+        for name, score, number in conn.execute(query):
+            if score.strip().lower() == WITHDRAWN:
+                continue
+            (answered if is_answer_score(score) else waiting)[name] += int(number)
+    return [
+        ResponseRate(name, answered[name], answered[name] + waiting[name])
+        for name in sorted(waiting)
+        if waiting[name]
+    ]
+
+
+def _comments(
+    engine: Engine,
+    settings: Settings,
+    since: date,
+    until: date,
+    source: str | None,
+    rows: Sequence[ReportRow],
+) -> dict[str, list[Comment]]:
+    """The latest COMMENTS_PER_ROW low-score comments of each row, newest first."""
+    owner = _row_of_agent(rows)
+    joined, where = _rated(since, until, settings, source)
+    query = (
+        select(ratings.c.source, ratings.c.interaction_id)
+        .distinct()
+        .select_from(joined)
+        .where(where, ratings.c.comment.is_not(None), ratings.c.comment != "")
+    )
+    scoring = settings.scoring()
+    start, end = _local(since, settings), _local(until, settings)
+    found: dict[str, list[Comment]] = defaultdict(list)
+    with engine.connect() as conn:
+        by_source: dict[str, list[str]] = defaultdict(list)
+        for name, interaction_id in conn.execute(query):
+            by_source[name].append(interaction_id)
+        for name, ids in sorted(by_source.items()):
+            for history in histories(conn, name, ids):
+                for low in low_scores(history, scoring):
+                    key = owner.get((low.source, low.agent_id or ""))
+                    if key is not None and start <= low.first_answered_at < end:
+                        found[key].append(Comment(key, low, interaction_link(settings, low)))
+    return {
+        key: sorted(said, key=lambda c: c.low.first_answered_at, reverse=True)[:COMMENTS_PER_ROW]
+        for key, said in found.items()
+    }
+
+
+def _row_of_agent(rows: Sequence[ReportRow]) -> dict[tuple[str, str], str]:
+    """(source, agent_id or "") to the key of the row its figures are in (by agent or
+    by person: a person's agent_id joins `source:id` parts with `+`)."""
+    owner: dict[tuple[str, str], str] = {}
+    for row in rows:
+        if row.agent_id is not None and "+" in row.source:
+            for part in row.agent_id.split("+"):
+                member_source, _, member = part.partition(":")
+                owner[(member_source, member)] = row_key(row)
+        elif row.agent_id is not None and row.agent_id.startswith(f"{row.source}:"):
+            owner[(row.source, row.agent_id.partition(":")[2])] = row_key(row)
+        else:
+            owner[(row.source, row.agent_id or "")] = row_key(row)
+    return owner
+
+
+def interaction_link(settings: Settings, low: LowScore) -> str | None:
+    """Where the interaction is in its source's own screens, when the settings say where
+    the source is: a Zendesk ticket, a Salesforce case."""
+    source = settings.sources.get(low.source)
+    if isinstance(source, ZendeskSourceSettings):
+        base = source.base_url.rstrip("/") or f"https://{source.subdomain}.zendesk.com"
+        return f"{base}/agent/tickets/{low.interaction_id}"
+    if isinstance(source, SalesforceSourceSettings) and source.instance_url:
+        return f"{source.instance_url.rstrip('/')}/lightning/r/Case/{low.interaction_id}/view"
+    return None

@@ -1,0 +1,298 @@
+"""The manager's page as one self-contained HTML file (`report --format html`).
+
+Owns `page_html`: the sources and how far each is read, the team's rates with their
+intervals and their change against the previous period, each row's figures as the CSV
+has them, per metric a funnel plot and each row's place in it, weekly trends, the CSAT
+response rate and the latest low-score comments.
+
+Offline and inert by construction: no script, no external style, font or image; the one
+`<style>` is allowed by its hash in a Content-Security-Policy of `default-src 'none'`, so
+even markup that got through could load or run nothing. Every text from a source (names,
+ids, comments) goes through `esc`, and the only links are to the interactions, built
+from the settings' own addresses (deskmetrics/page.py `interaction_link`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from collections.abc import Sequence
+from datetime import date, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from deskmetrics.output import agent_label, report_csv_cells
+from deskmetrics.page import DEFAULT_WEEKS, METRICS, Comment, PageData, counts, page_data, row_key
+from deskmetrics.page_charts import (
+    Point,
+    WeekPoint,
+    esc,
+    funnel_svg,
+    row_trend_svg,
+    team_trend_svg,
+)
+from deskmetrics.settings import Settings
+from interactions import InputError
+from scoring import REPORT_COLUMNS, ReportRow
+from scoring.comparison import Z_95, Z_998, change_sentence, change_test, funnel_limits, p_text
+from scoring.confidence import wilson_interval
+
+CSS = """
+body{font:15px/1.45 system-ui,sans-serif;color:#1c1c1c;margin:0 auto;max-width:1000px;padding:12px}
+h1{font-size:1.5em;margin:.2em 0}h2{margin-top:1.6em;border-bottom:2px solid #ccc}
+table{border-collapse:collapse;margin:.5em 0;font-variant-numeric:tabular-nums}
+th,td{padding:3px 8px;border-bottom:1px solid #e3e3e3;text-align:right;vertical-align:middle}
+th:first-child,td:first-child{text-align:left}
+.scroll{overflow-x:auto}.note{color:#555}.low{color:#8a5a00}
+.beyond{font-weight:600;color:#a00000}
+svg{width:100%;height:auto;font-size:11px}svg.spark{width:132px;height:44px}
+.grid{stroke:#e5e5e5}.axis{fill:#666}.team{stroke:#333;stroke-dasharray:4 3}
+.l95{fill:none;stroke:#6a9fd4}.l998{fill:none;stroke:#1f4e8c}
+.mark{stroke:#fff;fill:#1f4e8c}.mark.out95{fill:#d08a00}.mark.out998{fill:#c00000}
+.mark.low{fill:#fff;stroke:#777}.ci{stroke:#9bb7d6;stroke-width:2}
+.trend{fill:none;stroke:#1f4e8c}circle{fill:#1f4e8c}
+.comment{white-space:pre-wrap;overflow-wrap:anywhere;margin:.2em 0 .8em}
+@media print{body{max-width:none}h2{break-after:avoid}svg,tr{break-inside:avoid}}
+"""
+
+
+def _csp() -> str:
+    digest = base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()
+    return (
+        f"default-src 'none'; style-src 'sha256-{digest}'; img-src 'none'; "
+        "base-uri 'none'; form-action 'none'"
+    )
+
+
+def _pct(x: int, n: int) -> str:
+    return f"{100 * x / n:.1f}%" if n else ""
+
+
+def _interval(x: int, n: int) -> str:
+    interval = wilson_interval(x, n)
+    return "" if interval is None else f"{100 * interval[0]:.1f}&#8211;{100 * interval[1]:.1f}"
+
+
+def _label(row: ReportRow, several: bool) -> str:
+    return f"{agent_label(row)} ({row.source})" if several else agent_label(row)
+
+
+def funnel_verdict(x: int, n: int, team: float) -> str:
+    """Where a rate is in the funnel, in words."""
+    outer, inner = funnel_limits(team, n, Z_998), funnel_limits(team, n, Z_95)
+    if outer is None or inner is None:
+        return ""
+    rate = x / n
+    side = "above" if rate > team else "below"
+    if not outer[0] <= rate <= outer[1]:
+        return f"{side} the 99.8 % limit: beyond chance"
+    if not inner[0] <= rate <= inner[1]:
+        return f"{side} the 95 % limit: worth a look"
+    return "inside: within chance"
+
+
+def _change_cell(before: ReportRow | None, row: ReportRow, metric: str) -> str:
+    x, n = counts(row, metric)
+    bx, bn = counts(before, metric) if before is not None else (0, 0)
+    change = change_test(bx, bn, x, n)
+    if change is None:
+        return ""
+    text = f"{change.points:+.1f} pts, {p_text(change.p_value)}"
+    return f'<span class="beyond">{text}</span>' if change.beyond_chance else text
+
+
+def _heading(data: PageData) -> list[str]:
+    last = data.until - timedelta(days=1)
+    prev_last = data.since - timedelta(days=1)
+    out = [
+        f"<h1>deskmetrics: {data.since} to {last}</h1>",
+        f'<p class="note">Local days in {esc(data.meta.timezone)}, by {esc(data.by)}; '
+        f"compared with the previous period of the same length, {data.previous_since} to "
+        f"{prev_last}. Rates below {data.meta.min_sample} in their sample are marked "
+        '<span class="low">low sample</span> and are not ranked.</p>',
+        "<h2>Sources</h2><ul>",
+        *(f"<li>{esc(line)}</li>" for line in data.meta.lines()),
+        "</ul>",
+    ]
+    if data.warning:
+        out.append(f'<p class="low">{esc(data.warning)}</p>')
+    return out
+
+
+def _team(data: PageData) -> list[str]:
+    out = [
+        "<h2>The team</h2>",
+        '<div class="scroll"><table><tr><th>metric</th><th>rate</th><th>of</th>'
+        "<th>95 % interval</th><th>previous period</th><th>change</th></tr>",
+    ]
+    for metric, label, _, _ in METRICS:
+        x, n = _sum(data.rows, metric)
+        bx, bn = _sum(data.previous, metric)
+        out.append(
+            f'<tr data-team="{metric}"><td>{esc(label)}</td><td>{_pct(x, n)}</td><td>{n}</td>'
+            f"<td>{_interval(x, n)}</td><td>{f'{_pct(bx, bn)} of {bn}' if bn else 'none'}</td>"
+            f"<td>{esc(change_sentence(label, change_test(bx, bn, x, n)))}</td></tr>"
+        )
+    out.append("</table></div>")
+    for rate in data.response_rates:
+        out.append(
+            f'<p data-response-rate="{esc(rate.source)}">CSAT response rate, '
+            f"{esc(rate.source)}: {_pct(rate.answered, rate.offered)} "
+            f"({rate.answered} answered of {rate.offered} surveys sent)</p>"
+        )
+    if not data.response_rates:
+        out.append('<p class="note">No source records unanswered surveys in this period: '
+                   "no CSAT response rate.</p>")  # fmt: skip
+    return out
+
+
+def _sum(rows: Sequence[ReportRow], metric: str) -> tuple[int, int]:
+    x = n = 0
+    for row in rows:
+        rx, rn = counts(row, metric)
+        x, n = x + rx, n + rn
+    return x, n
+
+
+def _agents(data: PageData, several: bool) -> list[str]:
+    """Every row with every figure of the CSV, each in a cell named by its column."""
+    shown = ("handled", "transfer_pct", "transfer_ci_low", "transfer_ci_high", "fcr_eligible",
+             "fcr_pct", "fcr_ci_low", "fcr_ci_high", "csat_responses", "csat_pct",
+             "csat_ci_low", "csat_ci_high", "csat_mean_pct", "low_sample")  # fmt: skip
+    heads = ("handled", "transfer %", "low", "high", "FCR-eligible", "FCR %", "low", "high",
+             "CSAT responses", "CSAT %", "low", "high", "CSAT mean", "low sample")  # fmt: skip
+    out = [
+        "<h2>Agents</h2>",
+        '<p class="note">Each rate with its sample and 95 % interval (low, high); '
+        "in report order, not ranked.</p>",
+        '<div class="scroll"><table class="agents"><tr><th>agent</th>',
+        *(f"<th>{h}</th>" for h in heads),
+        "</tr>",
+    ]
+    for row in data.rows:
+        cells = dict(zip(REPORT_COLUMNS, report_csv_cells(row), strict=True))
+        out.append(f'<tr data-agent="{esc(row_key(row))}"><td>{esc(_label(row, several))}</td>')
+        for column in shown:
+            kind = ' class="low"' if column == "low_sample" else ""
+            out.append(f'<td data-field="{column}"{kind}>{esc(cells[column])}</td>')
+        out.append("</tr>")
+    out.append("</table></div>")
+    return out
+
+
+def _metric(data: PageData, metric: str, label: str, several: bool) -> list[str]:
+    team_x, team_n = _sum(data.rows, metric)
+    team = team_x / team_n if team_n else None
+    before = {row_key(row): row for row in data.previous}
+    points = [
+        Point(row_key(r), _label(r, several), *counts(r, metric), metric in r.low_sample.split())
+        for r in data.rows
+    ]
+    weeks = [week.start for week in data.weeks]
+    team_series = [WeekPoint(week.start, *_sum(week.rows, metric)) for week in data.weeks]
+    by_week = {week.start: {row_key(r): r for r in week.rows} for week in data.weeks}
+    out = [
+        f'<h2 id="{metric}">{esc(label)}</h2>',
+        funnel_svg(metric, label, points, team_x, team_n),
+        '<p class="note">Each dot is an agent: its rate against its sample size. Dashed: '
+        "the team's rate; light and dark curves: the 95 % and 99.8 % limits. Outside the "
+        "dark curves an agent differs beyond chance; inside, not, however far from the "
+        "mean. Hollow dots: low sample.</p>",
+        f"<h3>{esc(label)} by week, the team</h3>",
+        team_trend_svg(metric, label, team_series, weeks),
+        '<div class="scroll"><table><tr><th>agent</th><th>rate</th><th>of</th>'
+        "<th>funnel</th><th>change</th><th>weekly, 0&#8211;100 %</th></tr>",
+    ]
+    for row in data.rows:
+        key = row_key(row)
+        x, n = counts(row, metric)
+        series = [
+            WeekPoint(week, *counts(by_week[week][key], metric))
+            for week in weeks
+            if key in by_week[week]
+        ]
+        low = metric in row.low_sample.split()
+        verdict = funnel_verdict(x, n, team) if team is not None else ""
+        out.append(
+            f'<tr data-agent="{esc(key)}"><td>{esc(_label(row, several))}</td>'
+            f"<td>{_pct(x, n)}</td><td>{n}{' <span class=low>low sample</span>' if low else ''}"
+            f"</td><td>{verdict}</td><td>{_change_cell(before.get(key), row, metric)}</td>"
+            f"<td>{row_trend_svg(key, metric, series, weeks, team)}</td></tr>"
+        )
+    out.append("</table></div>")
+    return out
+
+
+def _comments(data: PageData, several: bool) -> list[str]:
+    out = ["<h2>What customers said: the latest low-score comments</h2>"]
+    if not data.comments:
+        out.append('<p class="note">No low score with a comment in this period.</p>')
+    for row in data.rows:
+        said: Sequence[Comment] = data.comments.get(row_key(row), ())
+        if not said:
+            continue
+        out.append(f'<h3 data-agent="{esc(row_key(row))}">{esc(_label(row, several))}</h3><ul>')
+        for c in said:
+            where = f"{esc(c.low.source)} {esc(c.low.interaction_id)}"
+            link = (
+                f'<a href="{esc(c.link)}" rel="noopener noreferrer">{where}</a>'
+                if c.link is not None
+                else where
+            )
+            out.append(
+                f"<li>{c.low.first_answered_at:%Y-%m-%d}, score {esc(c.low.score)}, {link}"
+                f'<p class="comment">{esc(c.low.comment)}</p></li>'
+            )
+        out.append("</ul>")
+    return out
+
+
+def page_html(data: PageData) -> str:
+    """The whole page."""
+    several = len({row.source for row in data.rows}) > 1
+    title = f"deskmetrics {data.since} to {data.until - timedelta(days=1)}"
+    body = [
+        *_heading(data),
+        *_team(data),
+        *_agents(data, several),
+        *(line for m, label, _, _ in METRICS for line in _metric(data, m, label, several)),
+        *_comments(data, several),
+    ]
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f'<meta http-equiv="Content-Security-Policy" content="{_csp()}">',
+            '<meta name="referrer" content="no-referrer">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{esc(title)}</title>",
+            f"<style>{CSS}</style>",
+            "</head><body>",
+            *body,
+            "</body></html>",
+            "",
+        ]
+    )
+
+
+def write_page(
+    engine: Engine,
+    settings: Settings,
+    out: Path,
+    since: date,
+    until: date,
+    source: str | None = None,
+    by: str = "agent",
+    weeks: int = DEFAULT_WEEKS,
+) -> PageData:
+    """The page of local days [since, until) written to `out` (beside it first, then moved
+    into place: a mail client or browser never reads half of one); what it shows."""
+    if not out.parent.is_dir():
+        raise InputError(f"--out {out}: the folder {out.parent} does not exist.")
+    data = page_data(engine, settings, since, until, source, by, weeks)
+    partial = out.with_name(f".{out.name}.partial")
+    partial.write_text(page_html(data), encoding="utf-8")
+    os.replace(partial, out)
+    return data

@@ -26,6 +26,7 @@ from interactions.model import (
     Quarantined,
     Rating,
     RatingState,
+    SatisfactionChange,
     StatusChange,
     is_answer_score,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "Quarantined",
     "Rating",
     "RatingState",
+    "SatisfactionChange",
     "SourceError",
     "SourceUnavailableError",
     "StatusChange",

@@ -1,7 +1,8 @@
 """Moving a desk on: `advance_desk` moves the clock and applies a seeded batch of changes.
 
-Owns `advance_desk` (forced transfers, solves, reopens, ratings, a rating change, a deletion
-and new tickets, some of them repeat contacts, all strictly inside the interval; on a desk
+Owns `advance_desk` (forced transfers, solves, reopens, ratings, a rating change, on an
+advance of more than a day a rating answered and changed a day later, a deletion and new
+tickets, some of them repeat contacts, all strictly inside the interval; on a desk
 switched to new CSAT, surveys answered, a bad rating made good and surveys sent instead of
 the rating change) and the summary of what the batch changed.
 """
@@ -18,6 +19,9 @@ from sandbox.desk.sim_core import QUIET, Arrival, SimulationCore
 from sandbox.desk.state import Desk
 from sandbox.desk.survey_life import surveys_on
 from sandbox.desk.surveys import EXPIRES, category
+
+# How long after its answer the rating an advance of more than a day answers is changed.
+RATED_THEN_CHANGED = timedelta(days=1)
 
 
 def advance_desk(desk: Desk, minutes: int, seed: int) -> dict[str, Any]:
@@ -70,6 +74,13 @@ def _advance(desk: Desk, minutes: int, seed: int) -> dict[str, Any]:
         )
         if answered:
             sim.schedule(when(), "force_change_rating", rng.choice(answered))
+        if end - old > RATED_THEN_CHANGED + timedelta(minutes=1) and unrated[2:3]:
+            # A rating answered, then changed a day later: Zendesk re-dates the record to
+            # the change, and only the ticket's events keep the day of the first answer.
+            room = int((end - old - RATED_THEN_CHANGED).total_seconds())
+            rated = old + timedelta(seconds=rng.randint(1, room - 60))
+            sim.schedule(rated, "force_rate", unrated[2])
+            sim.schedule(rated + RATED_THEN_CHANGED, "force_change_rating", unrated[2])
     busy = set(owned_open[:6]) | set(solved[:4]) | set(answered)
     deletable = [tid for tid in live if tid not in busy]
     if deletable:

@@ -80,3 +80,40 @@ def test_a_legacy_rating_answered_and_changed_between_syncs_keeps_its_first_answ
         advance_desk(served.desk, minutes=180, seed=12)
         _sync(served)
         _each_day_equals_truth(served, _answer_and_change_days(changed))
+
+
+# A desk that switched to new CSAT a day before its clock: tickets rated under legacy CSAT
+# before the switch are still solved, so an advance can reopen and survey them.
+SWITCHED_LATELY = {"csat_switch_days": 1}
+
+
+def _rating_and_response_days(served: Served, tickets: list[int]) -> set[date]:
+    desk = served.desk
+    days = {desk.ratings[desk.sim.rating_of[t]].created_at.date() for t in tickets}
+    answered = [r.answered_at for r in desk.survey_responses.values() if r.ticket_id in tickets]
+    return days | {moment.date() for moment in answered if moment is not None}
+
+
+def test_a_rating_before_a_switch_and_a_response_after_it_count_in_their_periods_after_a_sync(
+    tmp_path: Path, any_engine: Engine
+) -> None:
+    with served_desk(tmp_path, **SWITCHED_LATELY) as served:
+        served.engine = any_engine
+        served.backfill()
+        changed = advance_desk(served.desk, minutes=180, seed=11)
+        _sync(served)
+        tickets = changed["surveyed_after_legacy_rating"]
+        assert tickets, "no ticket rated before the switch was surveyed after it"
+        _each_day_equals_truth(served, _rating_and_response_days(served, tickets))
+
+
+def test_a_rating_before_a_switch_and_a_response_after_it_count_in_their_periods_after_a_backfill(
+    tmp_path: Path, any_engine: Engine
+) -> None:
+    with served_desk(tmp_path, **SWITCHED_LATELY) as served:
+        served.engine = any_engine
+        changed = advance_desk(served.desk, minutes=180, seed=11)
+        served.backfill()
+        tickets = changed["surveyed_after_legacy_rating"]
+        assert tickets, "no ticket rated before the switch was surveyed after it"
+        _each_day_equals_truth(served, _rating_and_response_days(served, tickets))

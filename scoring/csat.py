@@ -32,7 +32,9 @@ class Response:
     """The one counted answer to one survey about one interaction."""
 
     survey_id: str
-    first_answered_at: datetime  # earliest created_at among the survey's answers
+    # The earliest created_at among the survey's answers, or for a record without an answer
+    # time of its own the first answer its round shows, if earlier.
+    first_answered_at: datetime
     # As recorded on the latest answer; for a survey response, which records no agent, the
     # interaction's owner at the moment of the latest answer (when `responses` is told it).
     agent_id: str | None

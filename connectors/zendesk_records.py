@@ -23,6 +23,7 @@ from interactions import (
     OwnershipChange,
     Rating,
     RatingState,
+    SatisfactionChange,
     StatusChange,
 )
 
@@ -173,10 +174,12 @@ def _optional_int(value: Any) -> int | None:
         return None
 
 
-def changes_from_event(
-    source: str, event: Mapping[str, Any]
-) -> Iterator[OwnershipChange | StatusChange]:
-    """The owner and status changes of one ticket event (one update, docs/metrics.md "Words")."""
+Change = OwnershipChange | StatusChange | SatisfactionChange
+
+
+def changes_from_event(source: str, event: Mapping[str, Any]) -> Iterator[Change]:
+    """The owner, status and satisfaction-score changes of one ticket event (one update,
+    docs/metrics.md "Words")."""
     event_id = _required_id("ticket_event", event, "id")
     ticket_id = _required_id("ticket_event", event, "ticket_id")
     at = _time("ticket_event", event, "created_at", required=False) or _time(
@@ -226,6 +229,26 @@ def changes_from_event(
                 ),
                 resolved=new_status in RESOLVED_STATUSES,
             )
+        if "satisfaction_score" in child:
+            # Zendesk's "Satisfaction rating event": where a rating's first answer is kept
+            # when the rating record is re-dated by a change (METRICS.md "CSAT").
+            previous_score = _score_word(child.get("previous_value")) if is_change else None
+            yield SatisfactionChange(
+                source=source,
+                change_id=f"{change_id}:satisfaction",
+                interaction_id=ticket_id,
+                update_id=event_id,
+                at=at,
+                previous_score=previous_score,
+                score=_score_word(child.get("satisfaction_score")) or "",
+            )
+
+
+def _score_word(value: Any) -> str | None:
+    """A satisfaction score as text (`good`, `offered`, …); None for null or ""."""
+    if value is None:
+        return None
+    return str(value).strip() or None
 
 
 SATISFACTION_FIELDS = ("satisfaction_score", "satisfaction_comment", "satisfaction_reason_code")
@@ -285,10 +308,8 @@ def agent_from_user(source: str, user: Mapping[str, Any]) -> Agent:
     )
 
 
-def changes_from_audit(
-    source: str, audit: Mapping[str, Any]
-) -> Iterator[OwnershipChange | StatusChange]:
-    """The owner and status changes of one ticket audit.
+def changes_from_audit(source: str, audit: Mapping[str, Any]) -> Iterator[Change]:
+    """The owner, status and satisfaction-score changes of one ticket audit.
 
     Audits are the repair path for a single ticket (DESIGN.md "Sources"), never the sync
     path; their `events` are children in the `field_name`/`value` shape.

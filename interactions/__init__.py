@@ -27,6 +27,7 @@ from interactions.model import (
     Quarantined,
     Rating,
     RatingState,
+    SatisfactionChange,
     StatusChange,
     is_answer_score,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "Quarantined",
     "Rating",
     "RatingState",
+    "SatisfactionChange",
     "SourceError",
     "SourceUnavailableError",
     "StatusChange",

@@ -92,6 +92,24 @@ class StatusChange:
 
 
 @dataclass(frozen=True)
+class SatisfactionChange:
+    """The satisfaction score an interaction shows changed (Zendesk ticket events'
+    `satisfaction_score`: a survey offered, answered, changed, offered again). `score` is
+    the source's own word (`offered`, `good`, …); `previous_score` is `None` when none was
+    shown. The interaction's history of these is where the first answer of a rating whose
+    record the source re-dates is kept (METRICS.md "CSAT").
+    """
+
+    source: str
+    change_id: str
+    interaction_id: str
+    update_id: str
+    at: datetime
+    previous_score: str | None
+    score: str
+
+
+@dataclass(frozen=True)
 class Rating:
     """One satisfaction-survey record about an interaction, as the source keeps it.
 
@@ -213,3 +231,4 @@ class History:
     ownership: tuple[OwnershipChange, ...] = field(default_factory=tuple)
     statuses: tuple[StatusChange, ...] = field(default_factory=tuple)
     ratings: tuple[Rating, ...] = field(default_factory=tuple)
+    satisfaction: tuple[SatisfactionChange, ...] = field(default_factory=tuple)

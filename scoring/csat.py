@@ -2,18 +2,25 @@
 
 Owns which rating records are responses, how a score becomes satisfied and a 0..100
 score (Zendesk legacy good/bad, a Zendesk survey response on its own scale 1..N, a number
-on the [csat] scale), which record of a survey is the answer that counts, and whom a
-survey response that names no agent belongs to.
+on the [csat] scale), which record of a survey is the answer that counts, the moment of its
+first answer, and whom a survey response that names no agent belongs to.
+
+Where the interaction's history shows its satisfaction score (`SatisfactionChange`: Zendesk
+ticket events), each offer of a survey starts a *round*: the records answered in one round
+are one survey's answers, the first answer shown in the round dates a record that has no
+answer time of its own (a legacy rating, which Zendesk re-dates when it is changed), and a
+good/bad record in the round of a survey response is that response seen through the ticket.
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from interactions import Rating
+from interactions import Rating, SatisfactionChange, is_answer_score
 from scoring.ordering import id_key
 from scoring.settings import ScoringSettings
 
@@ -25,7 +32,9 @@ class Response:
     """The one counted answer to one survey about one interaction."""
 
     survey_id: str
-    first_answered_at: datetime  # earliest created_at among the survey's answers
+    # The earliest created_at among the survey's answers, or for a record without an answer
+    # time of its own the first answer its round shows, if earlier.
+    first_answered_at: datetime
     # As recorded on the latest answer; for a survey response, which records no agent, the
     # interaction's owner at the moment of the latest answer (when `responses` is told it).
     agent_id: str | None
@@ -92,42 +101,84 @@ def _answered_at(rating: Rating) -> datetime:
     return rating.updated_at or rating.created_at
 
 
+class _Rounds:
+    """The offers and answers an interaction's history shows, by time."""
+
+    def __init__(self, shown: Iterable[SatisfactionChange]) -> None:
+        ordered = sorted(shown, key=lambda c: (c.at, id_key(c.change_id)))
+        self.offers = [c.at for c in ordered if not is_answer_score(c.score)]
+        self.answers = [c.at for c in ordered if is_answer_score(c.score)]
+
+    def round_of(self, moment: datetime) -> datetime | None:
+        """The offer that began the round `moment` falls in (None: before any shown)."""
+        index = bisect_right(self.offers, moment)
+        return self.offers[index - 1] if index else None
+
+    def first_answer(self, start: datetime | None) -> datetime | None:
+        """The first answer shown in the round begun by the offer at `start`."""
+        first = bisect_left(self.answers, start) if start is not None else 0
+        following = bisect_right(self.offers, start) if start is not None else 0
+        end = self.offers[following] if following < len(self.offers) else None
+        if first < len(self.answers) and (end is None or self.answers[first] < end):
+            return self.answers[first]
+        return None
+
+
 def responses(
-    ratings: Iterable[Rating], settings: ScoringSettings, owner_at: OwnerAt | None = None
+    ratings: Iterable[Rating],
+    settings: ScoringSettings,
+    owner_at: OwnerAt | None = None,
+    shown: Iterable[SatisfactionChange] = (),
 ) -> list[Response]:
     """One response per survey: its latest answer, dated by its first (docs/metrics.md "CSAT").
 
     `owner_at` gives the interaction's owner at a moment (`Timeline.owner_at`): a survey
     response, which names no agent, belongs to the owner at the moment of its latest answer.
+    `shown` is the interaction's satisfaction-score history, where there is one: a record
+    without an answer time of its own counts from the first answer its round shows.
     """
-    by_survey: dict[str, list[tuple[Rating, _Score]]] = {}
+    rounds = _Rounds(shown)
+    by_survey: dict[tuple[str, datetime | None], list[tuple[Rating, _Score]]] = {}
     for rating in ratings:
         score = _score(rating, settings)
         if score is not None:  # records that are no response are not answers at all
-            by_survey.setdefault(rating.survey_id, []).append((rating, score))
-    if any(r.scale_max is not None for answers in by_survey.values() for r, _ in answers):
-        # Under new CSAT a ticket shows its survey response's good/bad as the legacy
-        # `satisfaction_rating` (research/zendesk-new-csat.md "4"): the same survey seen
-        # through the ticket, not a second one (docs/metrics.md "CSAT": one response per survey).
-        by_survey = {
-            survey: kept
-            for survey, answers in by_survey.items()
-            if (kept := [(r, s) for r, s in answers if r.scale_max is not None])
-        }
+            key = (rating.survey_id, rounds.round_of(rating.created_at))
+            by_survey.setdefault(key, []).append((rating, score))
+    # Under new CSAT a ticket shows its survey response's good/bad as the legacy
+    # `satisfaction_rating` (research/zendesk-new-csat.md "4"): the same survey seen
+    # through the ticket, not a second one (docs/metrics.md "CSAT": one response per survey).
+    # A legacy rating of an earlier round (before a switch to new CSAT) is a survey of its
+    # own and keeps counting.
+    surveyed = {round_ for (_, round_), answers in by_survey.items() if _is_survey(answers)}
     result = []
-    for survey_id in sorted(by_survey):
-        answers = by_survey[survey_id]
+    for survey_id, round_ in sorted(by_survey, key=lambda k: (k[0], k[1] is not None, k[1])):
+        answers = by_survey[(survey_id, round_)]
+        if round_ in surveyed:
+            answers = [(r, s) for r, s in answers if r.scale_max is not None]
+            if not answers:
+                continue
         latest, score = max(answers, key=lambda a: (_answered_at(a[0]), id_key(a[0].rating_id)))
         agent = latest.agent_id
         if agent is None and latest.scale_max is not None and owner_at is not None:
             agent = owner_at(_answered_at(latest))
+        first = min(r.created_at for r, _ in answers)
+        shown_first = rounds.first_answer(round_)
+        if latest.scale_max is None and shown_first is not None:
+            # METRICS.md "CSAT": the first change of the score to an answer in the
+            # interaction's history, which a re-dated record no longer shows.
+            first = min(first, shown_first)
         result.append(
             Response(
                 survey_id=survey_id,
-                first_answered_at=min(r.created_at for r, _ in answers),
+                first_answered_at=first,
                 agent_id=agent,
                 satisfied=score.satisfied,
                 score_pct=score.score_pct,
             )
         )
     return result
+
+
+def _is_survey(answers: list[tuple[Rating, _Score]]) -> bool:
+    """Whether a survey's answers include a survey response on its own scale."""
+    return any(r.scale_max is not None for r, _ in answers)

@@ -116,7 +116,9 @@ def owned_responses(
     fallback = resolver_for_csat(history, timeline)
     return [
         (response, (response.agent_id or fallback) if timeline.ever_owned else None)
-        for response in responses(history.ratings, settings, timeline.owner_at)
+        for response in responses(
+            history.ratings, settings, timeline.owner_at, history.satisfaction
+        )
     ]
 
 

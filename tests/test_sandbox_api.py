@@ -13,6 +13,7 @@ import requests
 from zenpy import Zenpy
 
 from sandbox.desk import Desk, DeskSpec, advance_desk, generate_desk
+from sandbox.desk.model import iso
 from sandbox.desk.tickets import update_ticket
 from sandbox.zendesk import ZendeskSandbox
 from tests.conftest import SAMPLES
@@ -189,7 +190,7 @@ def test_ratings_through_zenpy(zenpy: Any, desk: Desk) -> None:
     recent = list(zenpy.satisfaction_ratings(start_time=start, score="bad"))
     assert recent and all(r.score == "bad" for r in recent)
     assert {r.id for r in recent} == {
-        r.id for r in desk.ratings.values() if r.score == "bad" and r.created_at >= start
+        r.id for r in desk.ratings.values() if r.score == "bad" and r.record_created_at >= start
     }
 
 
@@ -212,13 +213,16 @@ def test_rating_pages_and_keys(sandbox: ZendeskSandbox, desk: Desk) -> None:
     assert times == sorted(times, reverse=True)
 
 
-def test_changed_rating_keeps_id_and_created_at(sandbox: ZendeskSandbox, desk: Desk) -> None:
+def test_a_changed_rating_keeps_its_id_and_is_re_dated_to_the_change(
+    sandbox: ZendeskSandbox, desk: Desk
+) -> None:
+    # As a real account does (research: tap-zendesk PR #37): created_at = updated_at.
     changed = next(r for r in desk.ratings.values() if len(r.history) > 1)
-    start = int(changed.created_at.timestamp())
+    start = int(changed.updated_at.timestamp())
     body = get(sandbox, "/api/v2/satisfaction_ratings", start_time=start,
                end_time=start + 1).json()  # fmt: skip
     record = next(r for r in body["satisfaction_ratings"] if r["id"] == changed.id)
-    assert record["updated_at"] > record["created_at"]
+    assert record["created_at"] == record["updated_at"] == iso(changed.history[-1][0])
     assert record["score"] == changed.history[-1][1]
 
 

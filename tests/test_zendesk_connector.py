@@ -15,7 +15,13 @@ from connectors.zendesk import ZendeskConnector
 from connectors.zendesk_config import ZendeskConfig
 from connectors.zendesk_records import changes_from_event, optional_id
 from deskmetrics import pipeline
-from interactions import CursorStuckError, MalformedRecordError, OwnershipChange, StatusChange
+from interactions import (
+    CursorStuckError,
+    MalformedRecordError,
+    OwnershipChange,
+    SatisfactionChange,
+    StatusChange,
+)
 from sandbox.desk import truth as desk_truth
 from tests.desks import served_desk
 from tests.static_server import serving
@@ -131,6 +137,25 @@ def test_event_children_read_ids_as_text_and_empty_as_nobody() -> None:
     assert owners == [(None, "123"), ("123", None)]
     assert statuses == [("open", "solved", True)]
     assert {c.interaction_id for c in changes} == {"42"}
+
+
+def test_a_satisfaction_rating_event_is_read_as_a_satisfaction_change() -> None:
+    # Zendesk's "Satisfaction rating event": the score from offered to good, with its time.
+    event = {
+        "id": 7,
+        "ticket_id": 42,
+        "created_at": "2026-01-05T10:00:00Z",
+        "child_events": [
+            {"id": 1, "satisfaction_score": "good", "previous_value": "offered",
+             "event_type": "Change"},
+            {"id": 2, "satisfaction_comment": "Thanks", "previous_value": None,
+             "event_type": "Change"},
+        ],
+    }  # fmt: skip
+    [change] = changes_from_event("zendesk", event)
+    assert isinstance(change, SatisfactionChange)
+    assert (change.interaction_id, change.previous_score, change.score) == ("42", "offered", "good")
+    assert change.at == datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 
 
 def test_a_status_change_to_a_status_zendesk_has_not_names_the_ticket_and_value() -> None:

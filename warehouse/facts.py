@@ -23,7 +23,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import CompoundSelect, Connection, Engine, func, select, union
 
-from interactions import Agent, History, Interaction, OwnershipChange, Rating, StatusChange
+from interactions import (
+    Agent,
+    History,
+    Interaction,
+    OwnershipChange,
+    Rating,
+    SatisfactionChange,
+    StatusChange,
+)
 from warehouse.schema import (
     COUNTED_MOMENTS,
     FACT_COUNTS,
@@ -33,6 +41,7 @@ from warehouse.schema import (
     interactions,
     ownership_changes,
     ratings,
+    satisfaction_changes,
     status_changes,
 )
 from warehouse.store import BATCH, pop_dirty_days
@@ -146,18 +155,22 @@ def histories(conn: Connection, source: str, interaction_ids: Iterable[str]) -> 
     owners: dict[str, list[OwnershipChange]] = defaultdict(list)
     statuses: dict[str, list[StatusChange]] = defaultdict(list)
     answers: dict[str, list[Rating]] = defaultdict(list)
+    scores: dict[str, list[SatisfactionChange]] = defaultdict(list)
     for owner in _records(conn, ownership_changes, OwnershipChange, source, ids):
         owners[owner.interaction_id].append(owner)
     for status in _records(conn, status_changes, StatusChange, source, ids):
         statuses[status.interaction_id].append(status)
     for rating in _records(conn, ratings, Rating, source, ids):
         answers[rating.interaction_id].append(rating)
+    for score in _records(conn, satisfaction_changes, SatisfactionChange, source, ids):
+        scores[score.interaction_id].append(score)
     return [
         History(
             interaction=interaction,
             ownership=tuple(owners[interaction.interaction_id]),
             statuses=tuple(statuses[interaction.interaction_id]),
             ratings=tuple(answers[interaction.interaction_id]),
+            satisfaction=tuple(scores[interaction.interaction_id]),
         )
         for interaction in _records(conn, interactions, Interaction, source, ids)
     ]

@@ -8,7 +8,9 @@ answer before the ratings stream has it (`RatingState`). The stored row holds:
   has none; on a tie the copy read last): score, comment, `updated_at`, agent,
   interaction and survey;
 - in `created_at`, the first moment the record was seen answered: the day its response
-  counts on. Offers never set it (docs/metrics.md "CSAT": offers are not answers):
+  counts on, unless the interaction's satisfaction changes (ticket events) show its first
+  answer earlier (scoring/csat.py). Offers never set it (docs/metrics.md "CSAT": offers are
+  not answers):
   * an answer over a stored offer: the answer's `created_at` when it is later than the
     offer's (the source re-dated the record when it was answered), else the answer's
     `updated_at` (the source kept the offer's `created_at`: it was answered at the update);

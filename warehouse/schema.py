@@ -1,8 +1,9 @@
 """The SQL schema, one SQLAlchemy Core definition for SQLite and PostgreSQL, and opening it.
 
 Tables (DESIGN.md "Storage"): the model (`agents`, `interactions`, `ownership_changes`,
-`status_changes`, `ratings`), the additive facts BI tools read (`agent_day_facts`), and
-the completeness of each source they read (`source_completeness`), and bookkeeping
+`status_changes`, `satisfaction_changes`, `ratings`), the additive facts BI tools read
+(`agent_day_facts`), and the completeness of each source they read (`source_completeness`),
+and bookkeeping
 (`sync_state`, `dirty_days`, `quarantine`, `runs`, `leases`, `schema_version`).
 Times are stored as naive UTC and come back timezone-aware. `agent_day_facts.agent_id` is
 "" for the unassigned row (a key column cannot be NULL); the views turn it back into NULL.
@@ -136,6 +137,19 @@ status_changes = Table(
     Column("resolved", Boolean, nullable=False),
     Index("ix_status_interaction", "source", "interaction_id"),
     Index("ix_status_at", "source", "at"),
+)
+
+# The satisfaction score an interaction showed changed (Zendesk ticket events'
+# `satisfaction_score`): where the first answer of a re-dated rating is kept (METRICS.md
+# "CSAT").
+satisfaction_changes = Table(
+    "satisfaction_changes",
+    metadata,
+    *_change_columns(),
+    Column("previous_score", Text),
+    Column("score", Text, nullable=False),
+    Index("ix_satisfaction_interaction", "source", "interaction_id"),
+    Index("ix_satisfaction_at", "source", "at"),
 )
 
 ratings = Table(
@@ -294,11 +308,17 @@ leases = Table(
 )
 
 # The moments of an interaction's change records: every daily count (handled, transfer,
-# resolution, CSAT) falls on the day of one of these, or of the interaction's own creation
+# resolution, CSAT: a rating's first answer, or the satisfaction change that shows it) falls
+# on the day of one of these, or of the interaction's own creation
 # (an owner known only at creation) or resolution aggregates (`solved_at`, `updated_at`
 # of a resolved interaction): warehouse/facts.py adds those two (docs/metrics.md
 # "Handled" … "CSAT").
-COUNTED_MOMENTS = (ownership_changes.c.at, status_changes.c.at, ratings.c.created_at)
+COUNTED_MOMENTS = (
+    ownership_changes.c.at,
+    status_changes.c.at,
+    ratings.c.created_at,
+    satisfaction_changes.c.at,
+)
 
 # The schema's number as releases before Alembic read it (one row). Every revision writes
 # its own number here, so such a release refuses a database newer than itself; Alembic's

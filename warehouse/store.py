@@ -28,6 +28,7 @@ from interactions import (
     Quarantined,
     Rating,
     RatingState,
+    SatisfactionChange,
     StatusChange,
 )
 from warehouse.quarantine import quarantine_rows
@@ -40,6 +41,7 @@ from warehouse.schema import (
     ownership_changes,
     quarantine,
     ratings,
+    satisfaction_changes,
     status_changes,
     sync_state,
 )
@@ -129,6 +131,7 @@ def store_records(conn: Connection, records: Iterable[Any], seen_at: datetime) -
     upsert(conn, interactions, by_kind.get(Interaction, []), _newer_by("updated_at", interactions))
     upsert(conn, ownership_changes, by_kind.get(OwnershipChange, []))
     upsert(conn, status_changes, by_kind.get(StatusChange, []))
+    upsert(conn, satisfaction_changes, by_kind.get(SatisfactionChange, []))
     apply_ratings(
         conn,
         [Rating(**row) for row in by_kind.get(Rating, [])],

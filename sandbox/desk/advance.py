@@ -1,9 +1,11 @@
 """Moving a desk on: `advance_desk` moves the clock and applies a seeded batch of changes.
 
-Owns `advance_desk` (forced transfers, solves, reopens, ratings, a rating change, a deletion
-and new tickets, some of them repeat contacts, all strictly inside the interval; on a desk
-switched to new CSAT, surveys answered, a bad rating made good and surveys sent instead of
-the rating change) and the summary of what the batch changed.
+Owns `advance_desk` (forced transfers, solves, reopens, ratings, a rating change, on an
+advance of more than a day a rating answered and changed a day later, a deletion and new
+tickets, some of them repeat contacts, all strictly inside the interval; on a desk
+switched to new CSAT, surveys answered, a bad rating made good, surveys sent, and tickets
+rated under legacy CSAT before the switch reopened and surveyed, instead of the rating
+change) and the summary of what the batch changed.
 """
 
 from __future__ import annotations
@@ -15,9 +17,13 @@ from typing import Any
 
 from sandbox.desk.model import RESOLVED, iso
 from sandbox.desk.sim_core import QUIET, Arrival, SimulationCore
+from sandbox.desk.simulate import RESURVEY_TAKES
 from sandbox.desk.state import Desk
 from sandbox.desk.survey_life import surveys_on
 from sandbox.desk.surveys import EXPIRES, category
+
+# How long after its answer the rating an advance of more than a day answers is changed.
+RATED_THEN_CHANGED = timedelta(days=1)
 
 
 def advance_desk(desk: Desk, minutes: int, seed: int) -> dict[str, Any]:
@@ -61,7 +67,7 @@ def _advance(desk: Desk, minutes: int, seed: int) -> dict[str, Any]:
     for tid in unrated[:2]:
         sim.schedule(when(), "force_rate", tid)
     if surveys_on(desk, old):
-        answered = _survey_batch(desk, sim, rng, when, unrated[2:4], end)
+        answered = _survey_batch(desk, sim, rng, when, unrated[2:4], (old, end))
     else:
         answered = sorted(
             r.ticket_id
@@ -75,6 +81,13 @@ def _advance(desk: Desk, minutes: int, seed: int) -> dict[str, Any]:
             others = [tid for tid in answered if tid != changed]
             if others:
                 sim.schedule(when(), "delete", rng.choice(others))
+        if end - old > RATED_THEN_CHANGED + timedelta(minutes=1) and unrated[2:3]:
+            # A rating answered, then changed a day later: Zendesk re-dates the record to
+            # the change, and only the ticket's events keep the day of the first answer.
+            room = int((end - old - RATED_THEN_CHANGED).total_seconds())
+            rated = old + timedelta(seconds=rng.randint(1, room - 60))
+            sim.schedule(rated, "force_rate", unrated[2])
+            sim.schedule(rated + RATED_THEN_CHANGED, "force_change_rating", unrated[2])
     busy = set(owned_open[:6]) | set(solved[:4]) | set(answered)
     deletable = [tid for tid in live if tid not in busy]
     if deletable:
@@ -108,11 +121,13 @@ def _survey_batch(
     rng: random.Random,
     when: Callable[[], datetime],
     unsurveyed: list[int],
-    end: datetime,
+    interval: tuple[datetime, datetime],
 ) -> list[int]:
     """New CSAT: two surveys sent earlier are answered, two more are answered and followed
     by a new survey (the ticket reopened and solved again), a bad rating becomes good, two
-    surveys are sent and left unanswered. Returns the tickets with an answer."""
+    surveys are sent and left unanswered, two tickets rated under legacy CSAT are reopened,
+    surveyed and answered. Returns the tickets with an answer."""
+    start, end = interval
     live = [r for r in desk.survey_responses.values() if not desk.tickets[r.ticket_id].deleted]
     pending = sorted(
         r.ticket_id
@@ -133,7 +148,23 @@ def _survey_batch(
         sim.schedule(when(), "force_improve", rng.choice(bad))
     for tid in unsurveyed:
         sim.schedule(when(), "force_offer", tid)
-    return sorted({r.ticket_id for r in live if r.answered} | set(pending[:4]))
+    # Tickets rated under legacy CSAT before the switch and still solved: two are reopened,
+    # solved again and surveyed, and the survey is answered (none on a desk that switched
+    # longer ago than a solved ticket stays open to a reopen).
+    rated = sorted(
+        tid
+        for tid, rid in sim.rating_of.items()
+        if desk.ratings[rid].score in ("good", "bad")
+        and desk.tickets[tid].status == "solved"
+        and tid not in sim.survey_of
+    )
+    roomy = end - start > 2 * RESURVEY_TAKES
+    resurveyed = rng.sample(rated, min(2, len(rated))) if rated and roomy else []
+    for tid in resurveyed:
+        # Done before the batch's end: a change after the desk's clock is in no export.
+        sim.schedule(min(when(), end - RESURVEY_TAKES), "force_survey_after_rating", tid)
+    answered = {r.ticket_id for r in live if r.answered} | set(pending[:4]) | set(resurveyed)
+    return sorted(answered)
 
 
 def _summary(desk: Desk, old: datetime, first_event: int, first_log: int) -> dict[str, Any]:
@@ -160,6 +191,7 @@ def _summary(desk: Desk, old: datetime, first_event: int, first_log: int) -> dic
         "surveys_answered": ids("survey_answered"),
         "surveys_changed": ids("survey_changed"),
         "surveys_answered_then_offered": ids("survey_answered_then_offered"),
+        "surveyed_after_legacy_rating": ids("survey_after_legacy_rating"),
         "rating_changed": changed_ratings,
         "deleted": ids("deleted"),
         "events": len(desk.events) - first_event,

@@ -284,6 +284,13 @@ class Rating:
     history: list[tuple[datetime, str]] = field(default_factory=list)  # (answer time, score)
     offered_at: datetime | None = None  # when the survey was sent (created_at: first answer)
 
+    @property
+    def record_created_at(self) -> datetime:
+        """`created_at` as Zendesk keeps the record: a changed rating is re-dated to its
+        latest change (research/zendesk-api.md, 2026-12-06), so only the ticket's events
+        keep the first answer. `created_at` itself stays the first answer: the truth's."""
+        return self.updated_at if len(self.history) > 1 else self.created_at
+
     def to_json(self, base_url: str) -> JSON:
         return {
             "url": f"{base_url}/api/v2/satisfaction_ratings/{self.id}.json",
@@ -293,7 +300,7 @@ class Rating:
             "requester_id": self.requester_id,
             "ticket_id": self.ticket_id,
             "score": self.score,
-            "created_at": iso(self.created_at),
+            "created_at": iso(self.record_created_at),
             "updated_at": iso(self.updated_at),
             "comment": self.comment,
             "reason": self.reason,

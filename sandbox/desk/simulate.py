@@ -21,6 +21,9 @@ from sandbox.desk.survey_life import SurveyLife, set_up_survey, surveys_on
 from sandbox.desk.ticket_life import TicketLife
 from sandbox.desk.tickets import SYSTEM_USER, update_ticket
 
+# How long a forced reopen, solve, survey and answer of a rated ticket takes at most.
+RESURVEY_TAKES = timedelta(minutes=10)
+
 
 class Simulation(SurveyLife, TicketLife):
     """The simulation of one desk. Kept on the desk so `advance_desk` continues the same life."""
@@ -154,6 +157,31 @@ class Simulation(SurveyLife, TicketLife):
         self.desk.note("solved", t.id)
         self.offer_survey(at + timedelta(seconds=20), t)
         self.desk.note("survey_answered_then_offered", t.id)
+
+    def do_force_survey_after_rating(self, at: datetime, t: Ticket, _: int) -> None:
+        """A ticket rated under legacy CSAT before the switch is reopened, solved again and
+        sent a survey, which the customer answers, all within `RESURVEY_TAKES` of `at`: its
+        legacy rating stays as it was, and the ticket's events show good|bad → offered →
+        the survey's good|bad."""
+        rating = self.desk.ratings.get(self.rating_of.get(t.id, 0))
+        owner = t.assignee_id
+        if rating is None or rating.score == "offered" or owner is None:
+            return
+        if t.status != "solved" or t.id in self.survey_of:
+            return
+        at = update_ticket(
+            self.desk, t, at, t.requester_id, status="open",
+            comment=(t.requester_id, True, self.line(False)), via="Mail",
+        )  # fmt: skip
+        at = update_ticket(
+            self.desk, t, at + timedelta(minutes=5), owner, status="solved",
+            comment=(owner, True, self.line(True)),
+        )  # fmt: skip
+        self.desk.note("reopen", t.id)
+        self.desk.note("solved", t.id)
+        response = self.offer_survey(at + timedelta(seconds=20), t)
+        self.rate_survey(response.offered_at + timedelta(minutes=1), t, self._rating())
+        self.desk.note("survey_after_legacy_rating", t.id)
 
 
 # ---- building a desk ---------------------------------------------------------------------------

@@ -89,13 +89,13 @@ def _ratings(sb: Served, params: Params, path: str) -> JSON:
     chosen = [
         r
         for r in sb.desk.ratings.values()
-        if (start is None or unix(r.created_at) >= start)
-        and (end is None or unix(r.created_at) < end)
+        if (start is None or unix(r.record_created_at) >= start)
+        and (end is None or unix(r.record_created_at) < end)
         and (score is None or RATING_SCORES[score](r.score, r.comment))
     ]
 
     def key(r: Any) -> tuple[int, ...]:
-        return (sign * unix(r.created_at), sign * r.id)
+        return (sign * unix(r.record_created_at), sign * r.id)
 
     chosen.sort(key=key)
     keep = {

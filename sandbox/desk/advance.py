@@ -17,7 +17,7 @@ from typing import Any
 
 from sandbox.desk.model import RESOLVED, iso
 from sandbox.desk.sim_core import QUIET, Arrival, SimulationCore
-from sandbox.desk.simulate import RESURVEY_TAKES
+from sandbox.desk.simulate import ANSWER_THEN_OFFER_TAKES, RESURVEY_TAKES
 from sandbox.desk.state import Desk
 from sandbox.desk.survey_life import surveys_on
 from sandbox.desk.surveys import EXPIRES, category
@@ -138,8 +138,10 @@ def _survey_batch(
     for tid in pending[:2]:
         sim.schedule(when(), "force_answer", tid)
     solved = [tid for tid in pending[2:] if desk.tickets[tid].status == "solved"]
-    for tid in solved[:2]:
-        sim.schedule(when(), "force_answer_then_offer", tid)
+    if end - start > 2 * ANSWER_THEN_OFFER_TAKES:
+        for tid in solved[:2]:
+            # Done before the batch's end: a change after the desk's clock is in no export.
+            sim.schedule(min(when(), end - ANSWER_THEN_OFFER_TAKES), "force_answer_then_offer", tid)
     scale = desk.survey.scale if desk.survey else 5
     bad = sorted(
         r.ticket_id for r in live if r.rating is not None and category(r.rating, scale) == "bad"

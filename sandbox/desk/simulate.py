@@ -23,6 +23,9 @@ from sandbox.desk.tickets import SYSTEM_USER, update_ticket
 
 # How long a forced reopen, solve, survey and answer of a rated ticket takes at most.
 RESURVEY_TAKES = timedelta(minutes=10)
+# How long a forced answer, reopen, solve and new survey takes at most (two 5-minute steps,
+# 20 s, and the desk's spacing of events on one ticket).
+ANSWER_THEN_OFFER_TAKES = timedelta(minutes=12)
 
 
 class Simulation(SurveyLife, TicketLife):

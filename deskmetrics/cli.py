@@ -23,6 +23,11 @@ from sqlalchemy.exc import DBAPIError
 from deskmetrics import pipeline
 from deskmetrics.check import run_checks
 from deskmetrics.console import err, log_to, out, progress_bars
+from deskmetrics.explain import LedgerMismatch
+from deskmetrics.explain import explain as explain_row
+from deskmetrics.explain_view import as_csv as explain_csv
+from deskmetrics.explain_view import as_json as explain_json
+from deskmetrics.explain_view import print_explanation, summary
 from deskmetrics.export import FORMATS as EXPORT_FORMATS
 from deskmetrics.export import WHAT as EXPORT_WHAT
 from deskmetrics.export import export as write_export
@@ -415,6 +420,61 @@ def _print_rows(
             print_table(rows, out, title, wide, meta.min_sample, meta.lines())
         else:
             print_table(rows, out, title, wide, min_sample)
+
+
+@main.command()
+@config_option
+@click.option("--agent", "who", required=True, help="The agent's id or e-mail address.")
+@click.option("--since", "since_text", required=True, help="First day, YYYY-MM-DD (inclusive).")
+@click.option("--until", "until_text", required=True, help="Last day, YYYY-MM-DD (exclusive).")
+@click.option(
+    "--metric",
+    type=click.Choice(["transfer", "fcr", "csat"]),
+    default=None,
+    help="Only the credits of this metric (default: all three).",
+)
+@click.option("--source", default=None, help="Only this source.")
+@by_option("The row of one source agent, or of a person across sources (same e-mail).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+def explain(
+    config_path: Path | None,
+    who: str,
+    since_text: str,
+    until_text: str,
+    metric: str | None,
+    source: str | None,
+    by: str,
+    fmt: str,
+) -> None:
+    """The interactions behind an agent's report row over [since, until): each credit with
+    its verdict, the reason in words, the moments that decided it and a link to it in the
+    source; then whether they add up to the row (exit 1 when they do not).
+
+    Example: deskmetrics explain --agent ana@example.com --since 2026-10-01 --until
+    2026-11-01 --metric fcr
+    """
+    since, until = _day(since_text, "--since"), _day(until_text, "--until")
+    settings, engine = _setup(config_path)
+    found = explain_row(engine, settings, who, since, until, metric, source, by)
+    if fmt == "csv":
+        click.echo(explain_csv(found), nl=False, color=True)
+    elif fmt == "json":
+        click.echo(explain_json(found), color=True)
+    else:
+        last = until - timedelta(days=1)
+        heading = [
+            f"deskmetrics explain: {since} to {last} (local days in {settings.timezone})",
+            f"database: {_shown(engine)}",
+        ]
+        print_explanation(found, out, heading)
+    if not found.agrees:
+        raise LedgerMismatch(
+            f"the credits of {who} do not add up to the report row ({summary(found)}): the "
+            "credit ledger is older than the facts (a database upgraded and not rescored "
+            "since?). Run `deskmetrics score --all`, then explain again."
+        )
+    if fmt != "table":
+        err.print(summary(found), markup=False, highlight=False)
 
 
 STATUS_UNKNOWN = 3  # `status` could not tell (settings, database): as a monitor's UNKNOWN

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
 from deskmetrics import pipeline
+from deskmetrics.explain import explain
 from deskmetrics.settings import FcrSettings, Settings
 from interactions import History, Interaction, OwnershipChange, Rating, StatusChange
 from scoring import ScoringSettings, credits_of
@@ -152,3 +153,18 @@ def test_a_credit_names_the_transfer_the_reopen_and_the_repeat_contact() -> None
     response = found[("csat", "")]
     assert (response.agent_id, response.verdict) == ("b", "satisfied")
     assert "the resolver" in response.reason
+
+
+@settings(max_examples=30, deadline=None)
+@given(case=cases())
+def test_explains_totals_equal_every_report_row_for_every_metric(
+    tmp_path_factory: pytest.TempPathFactory, case: Case
+) -> None:
+    engine, config = stored(case, tmp_path_factory.mktemp("explain") / "w.sqlite")
+    since, until = datetime(2024, 3, 1).date(), datetime(2024, 6, 1).date()
+    rows = pipeline.report(engine, config, since, until, SOURCE)
+    for row in (r for r in rows if r.agent_id is not None):
+        found = explain(engine, config, row.agent_id, since, until, source=SOURCE)
+        assert found.agrees, found.checks
+        assert {c.column for c in found.checks} >= {"handled", "fcr", "csat_responses"}
+    engine.dispose()

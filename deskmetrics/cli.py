@@ -44,6 +44,7 @@ from deskmetrics.output import (
     visible,
 )
 from deskmetrics.provenance import SIDECAR_SUFFIX, FileMeta
+from deskmetrics.reconcile import reconcile as reconcile_counts
 from deskmetrics.settings import Settings, load_settings
 from deskmetrics.status import read_status
 from deskmetrics.status_view import lines_of, status_json
@@ -475,6 +476,57 @@ def explain(
         )
     if fmt != "table":
         err.print(summary(found), markup=False, highlight=False)
+
+
+class SourceDifference(DeskmetricsError):
+    """The warehouse's counts differ from the source's own (`reconcile`)."""
+
+
+@main.command()
+@config_option
+@click.option("--source", required=True, help="The source to compare, e.g. zendesk.")
+@click.option("--since", "since_text", required=True, help="First day, YYYY-MM-DD (inclusive).")
+@click.option("--until", "until_text", required=True, help="Last day, YYYY-MM-DD (exclusive).")
+def reconcile(config_path: Path | None, source: str, since_text: str, until_text: str) -> None:
+    """Per local day, the interactions created that the warehouse holds against the
+    source's own count (Zendesk: its search count; deleted tickets are in neither). Prints
+    the days that differ and by how much, the days left out (not read or indexed yet) and
+    the requests spent; exit 1 when a day differs.
+
+    Example: deskmetrics reconcile --source zendesk --since 2026-10-01 --until 2026-11-01
+    """
+    since, until = _day(since_text, "--since"), _day(until_text, "--until")
+    settings, engine = _setup(config_path)
+    found = reconcile_counts(engine, settings, source, since, until)
+
+    def say(line: str) -> None:
+        out.print(line, markup=False, highlight=False)
+
+    say(
+        f"deskmetrics reconcile: {source}, {since} to {until - timedelta(days=1)}, "
+        f"interactions created per local day ({settings.timezone})"
+    )
+    for day in found.differing:
+        say(
+            f"{day.day}: stored {day.stored}, {source} {day.at_source}, difference "
+            f"{day.difference:+d}"
+        )
+    if found.left_out:
+        say(
+            f"left out {len(found.left_out)} days from {found.left_out[0]}: not yet read "
+            "completely or not yet indexed by the source"
+        )
+    say(
+        f"compared {len(found.compared)} days, {len(found.differing)} differ; "
+        f"{found.requests} requests"
+    )
+    if found.differing:
+        days = ", ".join(str(d.day) for d in found.differing)
+        raise SourceDifference(
+            f"{source}: {len(found.differing)} days differ from the source's own counts "
+            f"({days}). Read them again with `deskmetrics backfill --source {source} --since "
+            f"{found.differing[0].day} --until {found.differing[-1].day + timedelta(days=1)}`."
+        )
 
 
 STATUS_UNKNOWN = 3  # `status` could not tell (settings, database): as a monitor's UNKNOWN

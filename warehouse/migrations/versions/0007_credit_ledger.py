@@ -1,8 +1,8 @@
-"""Schema 6: `credit_ledger`, one row per count an interaction adds to an agent's day, and
+"""Schema 7: `credit_ledger`, one row per count an interaction adds to an agent's day, and
 `source_links`, how a link into each source is made.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 
 Both start empty: the first `score` after the upgrade fills `source_links`, and the ledger
 of every day it scores (`deskmetrics score --all` fills it for every day). No imports from
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | None = None
 depends_on: str | None = None
 

@@ -33,6 +33,8 @@ _PIECE_BYTES = 64 * 1024  # one read of the body; the deadline is checked betwee
 MAX_JSON_DEPTH = 64
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_A_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+# Answers that are one number, not a page: Zendesk's search count is `{"count": N}`.
+COUNT_PATHS = ("/api/v2/search/count",)
 HELP_CENTER_PATH = "/api/v2/guide/"  # lists paged by meta.after_cursor, links optional
 
 
@@ -192,7 +194,9 @@ def parsed_page(response: requests.Response, body: bytes, where: str, path: str)
         )
     # A page holds a list of records, a single answer an object: `{}` or a few bare
     # values is neither, and the client library would fail on it with a traceback.
-    if not any(isinstance(v, list | dict) for v in value.values()):
+    if not any(isinstance(v, list | dict) for v in value.values()) and not path.startswith(
+        COUNT_PATHS
+    ):
         raise RetriableHTTPError(f"{where} answered with a JSON object that holds no records")
     # Every list of a page is a list of records (tickets, users, events…): an item that is
     # not an object would fail inside the client library with a traceback.

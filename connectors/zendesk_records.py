@@ -231,7 +231,7 @@ def changes_from_event(source: str, event: Mapping[str, Any]) -> Iterator[Change
             )
         if "satisfaction_score" in child:
             # Zendesk's "Satisfaction rating event": where a rating's first answer is kept
-            # when the rating record is re-dated by a change (METRICS.md "CSAT").
+            # when the rating record is re-dated by a change (docs/metrics.md "CSAT").
             previous_score = _score_word(child.get("previous_value")) if is_change else None
             yield SatisfactionChange(
                 source=source,

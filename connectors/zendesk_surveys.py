@@ -311,7 +311,7 @@ class SurveyReader:
             url, query = following, None
 
     def _response_records(self, response: Mapping[str, Any]) -> tuple[Any, ...]:
-        """An answered response as a `Rating`; an offer is nothing (METRICS.md "CSAT": an
+        """An answered response as a `Rating`; an offer is nothing (docs/metrics.md "CSAT": an
         offer never dates a response), and so is a response about no ticket."""
         if csat_rating_answer(response) is None or ticket_of_survey_response(response) is None:
             return ()

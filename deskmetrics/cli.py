@@ -23,6 +23,11 @@ from sqlalchemy.exc import DBAPIError
 from deskmetrics import pipeline
 from deskmetrics.check import run_checks
 from deskmetrics.console import err, log_to, out, progress_bars
+from deskmetrics.explain import LedgerMismatch
+from deskmetrics.explain import explain as explain_row
+from deskmetrics.explain_view import as_csv as explain_csv
+from deskmetrics.explain_view import as_json as explain_json
+from deskmetrics.explain_view import print_explanation, summary
 from deskmetrics.export import FORMATS as EXPORT_FORMATS
 from deskmetrics.export import WHAT as EXPORT_WHAT
 from deskmetrics.export import export as write_export
@@ -40,6 +45,7 @@ from deskmetrics.output import (
 )
 from deskmetrics.page import DEFAULT_WEEKS
 from deskmetrics.provenance import SIDECAR_SUFFIX, FileMeta
+from deskmetrics.reconcile import reconcile as reconcile_counts
 from deskmetrics.settings import Settings, load_settings
 from deskmetrics.status import read_status
 from deskmetrics.status_view import lines_of, status_json
@@ -486,6 +492,112 @@ def _print_rows(
             print_table(rows, out, title, wide, meta.min_sample, meta.lines())
         else:
             print_table(rows, out, title, wide, min_sample)
+
+
+@main.command()
+@config_option
+@click.option("--agent", "who", required=True, help="The agent's id or e-mail address.")
+@click.option("--since", "since_text", required=True, help="First day, YYYY-MM-DD (inclusive).")
+@click.option("--until", "until_text", required=True, help="Last day, YYYY-MM-DD (exclusive).")
+@click.option(
+    "--metric",
+    type=click.Choice(["transfer", "fcr", "csat"]),
+    default=None,
+    help="Only the credits of this metric (default: all three).",
+)
+@click.option("--source", default=None, help="Only this source.")
+@by_option("The row of one source agent, or of a person across sources (same e-mail).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+def explain(
+    config_path: Path | None,
+    who: str,
+    since_text: str,
+    until_text: str,
+    metric: str | None,
+    source: str | None,
+    by: str,
+    fmt: str,
+) -> None:
+    """The interactions behind an agent's report row over [since, until): each credit with
+    its verdict, the reason in words, the moments that decided it and a link to it in the
+    source; then whether they add up to the row (exit 1 when they do not).
+
+    Example: deskmetrics explain --agent ana@example.com --since 2026-10-01 --until
+    2026-11-01 --metric fcr
+    """
+    since, until = _day(since_text, "--since"), _day(until_text, "--until")
+    settings, engine = _setup(config_path)
+    found = explain_row(engine, settings, who, since, until, metric, source, by)
+    if fmt == "csv":
+        click.echo(explain_csv(found), nl=False, color=True)
+    elif fmt == "json":
+        click.echo(explain_json(found), color=True)
+    else:
+        last = until - timedelta(days=1)
+        heading = [
+            f"deskmetrics explain: {since} to {last} (local days in {settings.timezone})",
+            f"database: {_shown(engine)}",
+        ]
+        print_explanation(found, out, heading)
+    if not found.agrees:
+        raise LedgerMismatch(
+            f"the credits of {who} do not add up to the report row ({summary(found)}): the "
+            "credit ledger is older than the facts (a database upgraded and not rescored "
+            "since?). Run `deskmetrics score --all`, then explain again."
+        )
+    if fmt != "table":
+        err.print(summary(found), markup=False, highlight=False)
+
+
+class SourceDifference(DeskmetricsError):
+    """The warehouse's counts differ from the source's own (`reconcile`)."""
+
+
+@main.command()
+@config_option
+@click.option("--source", required=True, help="The source to compare, e.g. zendesk.")
+@click.option("--since", "since_text", required=True, help="First day, YYYY-MM-DD (inclusive).")
+@click.option("--until", "until_text", required=True, help="Last day, YYYY-MM-DD (exclusive).")
+def reconcile(config_path: Path | None, source: str, since_text: str, until_text: str) -> None:
+    """Per local day, the interactions created that the warehouse holds against the
+    source's own count (Zendesk: its search count; deleted tickets are in neither). Prints
+    the days that differ and by how much, the days left out (not read or indexed yet) and
+    the requests spent; exit 1 when a day differs.
+
+    Example: deskmetrics reconcile --source zendesk --since 2026-10-01 --until 2026-11-01
+    """
+    since, until = _day(since_text, "--since"), _day(until_text, "--until")
+    settings, engine = _setup(config_path)
+    found = reconcile_counts(engine, settings, source, since, until)
+
+    def say(line: str) -> None:
+        out.print(line, markup=False, highlight=False)
+
+    say(
+        f"deskmetrics reconcile: {source}, {since} to {until - timedelta(days=1)}, "
+        f"interactions created per local day ({settings.timezone})"
+    )
+    for day in found.differing:
+        say(
+            f"{day.day}: stored {day.stored}, {source} {day.at_source}, difference "
+            f"{day.difference:+d}"
+        )
+    if found.left_out:
+        say(
+            f"left out {len(found.left_out)} days from {found.left_out[0]}: not yet read "
+            "completely or not yet indexed by the source"
+        )
+    say(
+        f"compared {len(found.compared)} days, {len(found.differing)} differ; "
+        f"{found.requests} requests"
+    )
+    if found.differing:
+        days = ", ".join(str(d.day) for d in found.differing)
+        raise SourceDifference(
+            f"{source}: {len(found.differing)} days differ from the source's own counts "
+            f"({days}). Read them again with `deskmetrics backfill --source {source} --since "
+            f"{found.differing[0].day} --until {found.differing[-1].day + timedelta(days=1)}`."
+        )
 
 
 STATUS_UNKNOWN = 3  # `status` could not tell (settings, database): as a monitor's UNKNOWN

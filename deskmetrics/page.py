@@ -137,7 +137,7 @@ def _local(day: date, settings: Settings) -> datetime:
 
 
 def _kept(source: str | None) -> ColumnElement[bool]:
-    """Ratings of interactions that are not deleted (METRICS.md "Left out")."""
+    """Ratings of interactions that are not deleted (docs/metrics.md "Left out")."""
     alive = or_(interactions.c.deleted.is_(None), interactions.c.deleted.is_(False))
     return alive if source is None else and_(alive, ratings.c.source == source)
 

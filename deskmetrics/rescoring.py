@@ -1,10 +1,12 @@
 """Rescoring: the facts of dirty days recomputed from the warehouse, a chunk of days at a time.
 
 A chunk's facts are made from every interaction that counts on its days, its histories
-read in batches, and written in one transaction (`facts_of_days`). The scoring settings
-the facts were made with are remembered per source (`SCORING_ROW`): when they change,
-every day is scored again. Each score also rewrites every source's `source_completeness`
-row (warehouse/completeness.py), which the views join. The caller holds the scoring lease
+read in batches, and written in one transaction with the credit ledger they are the sums
+of (`scored_days`). The scoring settings the facts were made with are remembered per
+source (`SCORING_ROW`): when they change, every day is scored again. Each score also
+rewrites every source's `source_completeness` row (warehouse/completeness.py), which the
+views join, and every configured source's `source_links` row (how a link into it is made,
+for `explain` and the drill-through view). The caller holds the scoring lease
 (deskmetrics/pipeline.py).
 """
 
@@ -19,8 +21,16 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from deskmetrics.settings import Settings
-from scoring import AgentDayFact, Contact, FactTally, ScoringSettings, repeat_contact_windows
+from connectors.links import salesforce_case_link, zendesk_ticket_link
+from deskmetrics.settings import SalesforceSourceSettings, Settings, ZendeskSourceSettings
+from scoring import (
+    AgentDayFact,
+    Contact,
+    Credit,
+    FactTally,
+    ScoringSettings,
+    repeat_contact_windows,
+)
 from warehouse.completeness import write_completeness
 from warehouse.facts import (
     DirtyMark,
@@ -32,6 +42,7 @@ from warehouse.facts import (
     interaction_ids_on,
     replace_day_facts,
 )
+from warehouse.ledger import write_source_link
 from warehouse.store import high_water_mark, known_sources, load_cursor, mark_days, save_cursor
 
 log = logging.getLogger(__name__)
@@ -64,6 +75,9 @@ def score_leased(
         with engine.begin() as conn:
             window = timedelta(hours=scoring.repeat_window_hours)
             write_completeness(conn, name, scoring.timezone, window, now)
+            link = interaction_link(settings, name)
+            if link is not None:
+                write_source_link(conn, name, *link, now)
         if marks:
             log.info("%s: scored %d days", name, len(marks))
     return written
@@ -125,8 +139,8 @@ def _score_chunk(
 ) -> int:
     # Read the marks first, then the model, then write: a page stored after the marks were
     # read marks its days again under a new token, so `replace_day_facts` leaves them dirty.
-    facts = facts_of_days(engine, name, [mark.day for mark in marks], scoring)
-    return replace_day_facts(engine, name, marks, facts, now)
+    facts, credits = scored_days(engine, name, [mark.day for mark in marks], scoring)
+    return replace_day_facts(engine, name, marks, facts, now, credits)
 
 
 def facts_of_days(
@@ -136,16 +150,32 @@ def facts_of_days(
     scoring: ScoringSettings,
     batch_size: int = SCORE_BATCH,
 ) -> list[AgentDayFact]:
-    """The complete facts of these local days of source `name`: from every interaction
-    that counts on one of them, read `batch_size` histories at a time with the contacts
-    their repeat windows need. Facts add up, so the batches change no count."""
+    """The complete facts of these local days of source `name` (see `scored_days`)."""
+    return scored_days(engine, name, days, scoring, batch_size)[0]
+
+
+def scored_days(
+    engine: Engine,
+    name: str,
+    days: Sequence[date],
+    scoring: ScoringSettings,
+    batch_size: int = SCORE_BATCH,
+) -> tuple[list[AgentDayFact], list[Credit]]:
+    """The complete facts of these local days of source `name`, and the credits they are
+    the sums of (the credit ledger of those days): from every interaction that counts on
+    one of them, read `batch_size` histories at a time with the contacts their repeat
+    windows need. Facts add up, so the batches change no count."""
     tally = FactTally(scoring)
+    wanted = set(days)
+    credits: list[Credit] = []
     with engine.connect() as conn:
         mark = high_water_mark(conn, name)
         ids = sorted(interaction_ids_on(conn, name, days, scoring.timezone))
         for offset in range(0, len(ids), batch_size):
-            _tally_batch(conn, name, ids[offset : offset + batch_size], mark, scoring, tally)
-    return tally.facts(days)
+            batch = ids[offset : offset + batch_size]
+            found = _tally_batch(conn, name, batch, mark, scoring, tally)
+            credits.extend(credit for credit in found if credit.day in wanted)
+    return tally.facts(days), credits
 
 
 def _tally_batch(
@@ -155,7 +185,7 @@ def _tally_batch(
     mark: datetime | None,
     scoring: ScoringSettings,
     tally: FactTally,
-) -> None:
+) -> list[Credit]:
     # A function of its own, so one batch's histories are gone before the next is read.
     found = histories(conn, name, ids)
     windows = {
@@ -165,7 +195,18 @@ def _tally_batch(
         key: [Contact(i, at) for i, at in items]
         for key, items in contacts_of(conn, name, windows).items()
     }
-    tally.add(found, contacts, {name: mark})
+    return tally.add(found, contacts, {name: mark})
+
+
+def interaction_link(settings: Settings, name: str) -> tuple[str, str] | None:
+    """How a link to an interaction of source `name` is made (prefix, suffix), from its
+    settings; None for a source the settings no longer name."""
+    source = settings.sources.get(name)
+    if isinstance(source, SalesforceSourceSettings):
+        return salesforce_case_link(source.instance_url)
+    if isinstance(source, ZendeskSourceSettings):
+        return zendesk_ticket_link(source.subdomain, source.base_url)
+    return None
 
 
 def _fingerprint(scoring: ScoringSettings) -> dict[str, Any]:

@@ -97,7 +97,7 @@ class SatisfactionChange:
     `satisfaction_score`: a survey offered, answered, changed, offered again). `score` is
     the source's own word (`offered`, `good`, …); `previous_score` is `None` when none was
     shown. The interaction's history of these is where the first answer of a rating whose
-    record the source re-dates is kept (METRICS.md "CSAT").
+    record the source re-dates is kept (docs/metrics.md "CSAT").
     """
 
     source: str

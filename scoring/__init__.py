@@ -9,7 +9,9 @@ the records, the high-water marks and the settings.
     settings.py    ScoringSettings, day_of            METRICS "Words": Day
     timeline.py    owners, transfers, resolution      "Handled", "Transfer out", "Resolution"
     csat.py        responses per survey               "CSAT"
-    facts.py       AgentDayFact, Contact, FactTally,  "Additivity", "Left out",
+    ledger.py      Credit, credits_of, Contact        every rule, one credit a count, with
+                                                      its verdict and reason
+    facts.py       AgentDayFact, FactTally,           "Additivity" (credits summed)
                    score_days, repeat_contact_windows "FCR" (repeat contacts),
                    response_agents                    "CSAT" (whose response)
     confidence.py  wilson_interval, rounding          "Confidence"
@@ -20,12 +22,12 @@ the records, the high-water marks and the settings.
 from scoring.confidence import wilson_interval
 from scoring.facts import (
     AgentDayFact,
-    Contact,
     FactTally,
     repeat_contact_windows,
     response_agents,
     score_days,
 )
+from scoring.ledger import Contact, Credit, credits_of
 from scoring.report import REPORT_COLUMNS, ReportRow, Totals, report_rows, sum_facts
 from scoring.settings import ScoringSettings, day_of
 
@@ -33,10 +35,12 @@ __all__ = [
     "REPORT_COLUMNS",
     "AgentDayFact",
     "Contact",
+    "Credit",
     "FactTally",
     "ReportRow",
     "ScoringSettings",
     "Totals",
+    "credits_of",
     "day_of",
     "repeat_contact_windows",
     "report_rows",

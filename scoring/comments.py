@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from interactions import History
-from scoring.facts import owned_responses
+from scoring.ledger import owned_responses
 from scoring.ordering import id_key
 from scoring.settings import ScoringSettings
 from scoring.timeline import replay
@@ -32,7 +32,7 @@ class LowScore:
 def low_scores(history: History, settings: ScoringSettings) -> list[LowScore]:
     """The not-satisfied responses of one interaction whose latest answer has a comment."""
     found = []
-    for response, agent in owned_responses(history, replay(history), settings):
+    for response, agent, _why in owned_responses(history, replay(history), settings):
         if response.satisfied:
             continue
         answers = [r for r in history.ratings if r.survey_id == response.survey_id and r.is_answer]

@@ -40,6 +40,11 @@ class Response:
     agent_id: str | None
     satisfied: bool
     score_pct: float  # 100 * (score - min) / (max - min); good = 100, bad = 0
+    # What the credit ledger shows of it (scoring/ledger.py): the latest answer, as recorded
+    # and when, and whether `agent_id` is the owner at that moment rather than recorded.
+    score: str = ""
+    latest_answered_at: datetime | None = None
+    agent_is_owner_at_answer: bool = False
 
 
 @dataclass(frozen=True)
@@ -159,12 +164,13 @@ def responses(
                 continue
         latest, score = max(answers, key=lambda a: (_answered_at(a[0]), id_key(a[0].rating_id)))
         agent = latest.agent_id
-        if agent is None and latest.scale_max is not None and owner_at is not None:
+        owner_at_answer = agent is None and latest.scale_max is not None and owner_at is not None
+        if owner_at_answer and owner_at is not None:
             agent = owner_at(_answered_at(latest))
         first = min(r.created_at for r, _ in answers)
         shown_first = rounds.first_answer(round_)
         if latest.scale_max is None and shown_first is not None:
-            # METRICS.md "CSAT": the first change of the score to an answer in the
+            # docs/metrics.md "CSAT": the first change of the score to an answer in the
             # interaction's history, which a re-dated record no longer shows.
             first = min(first, shown_first)
         result.append(
@@ -174,6 +180,9 @@ def responses(
                 agent_id=agent,
                 satisfied=score.satisfied,
                 score_pct=score.score_pct,
+                score=latest.score,
+                latest_answered_at=_answered_at(latest),
+                agent_is_owner_at_answer=owner_at_answer,
             )
         )
     return result

@@ -1,7 +1,8 @@
 """Per-agent-per-day counts from interaction histories (docs/metrics.md "Additivity").
 
-Owns `AgentDayFact`, `Contact`, `FactTally` and `score_days`: the counts every rate is
-later computed from. Rates are never stored here, only numerators and denominators.
+Owns `AgentDayFact`, `FactTally` and `score_days`: the counts every rate is later
+computed from, each the sum of credits of the credit ledger (scoring/ledger.py, which
+applies the rules). Rates are never stored here, only numerators and denominators.
 Counts are additive over histories, so histories scored in any batches into one
 `FactTally` give exactly the facts of scoring them at once; and `repeat_contact_windows`
 says which contacts a batch needs, so a caller never loads a customer's whole past.
@@ -9,24 +10,15 @@ says which contacts a batch needs, so a caller never loads a customer's whole pa
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 
 from interactions import History
-from scoring.csat import Response, responses
-from scoring.settings import ScoringSettings, day_of
-from scoring.timeline import Timeline, replay, resolution_now, resolver_for_csat
-
-
-@dataclass(frozen=True)
-class Contact:
-    """One non-deleted interaction of a customer, for repeat-contact checks."""
-
-    interaction_id: str
-    created_at: datetime
+from scoring.ledger import Contact, ContactIndex, Credit, credits_of, owned_responses
+from scoring.settings import ScoringSettings
+from scoring.timeline import replay
 
 
 @dataclass(frozen=True, slots=True)  # slots: a chunk of days holds agents x days of them
@@ -51,7 +43,6 @@ _INT_FIELDS = COUNT_FIELDS[:-1]  # every count but csat_score_sum
 
 _Key = tuple[str, str | None, date]
 _CustomerKey = tuple[str, str]  # (source, customer_id)
-_InteractionKey = tuple[str, str]  # (source, interaction_id)
 
 
 class _Counts:
@@ -65,68 +56,11 @@ class _Counts:
         self.score_sum: Fraction | int = 0
 
 
-class _ContactIndex:
-    """Each customer's contacts sorted by creation time, built when first asked for."""
-
-    def __init__(
-        self,
-        contacts: Mapping[_CustomerKey, Sequence[Contact]],
-        deleted: frozenset[_InteractionKey],
-    ) -> None:
-        self._contacts = contacts
-        self._deleted = deleted
-        self._sorted: dict[_CustomerKey, tuple[list[datetime], list[str]]] = {}
-
-    def of(self, source: str, customer_id: str) -> tuple[list[datetime], list[str]]:
-        key = (source, customer_id)
-        found = self._sorted.get(key)
-        if found is None:
-            kept = sorted(
-                (c.created_at, c.interaction_id)
-                for c in self._contacts.get(key, ())
-                # docs/metrics.md "Resolution and first-contact resolution (FCR)": deleted
-                # interactions are no repeat contact.
-                if (source, c.interaction_id) not in self._deleted
-            )
-            found = ([at for at, _ in kept], [iid for _, iid in kept])
-            self._sorted[key] = found
-        return found
-
-
-def _has_repeat_contact(
-    history: History, resolved_at: datetime, index: _ContactIndex, window: timedelta
-) -> bool:
-    # docs/metrics.md "Resolution and first-contact resolution (FCR)", condition 2: another
-    # contact created strictly after I's creation and no later than resolution + window.
-    interaction = history.interaction
-    if interaction.customer_id is None:
-        return False
-    created, ids = index.of(interaction.source, interaction.customer_id)
-    first = bisect_right(created, interaction.created_at)
-    last = bisect_right(created, resolved_at + window)
-    return any(ids[k] != interaction.interaction_id for k in range(first, last))
-
-
-def owned_responses(
-    history: History, timeline: Timeline, settings: ScoringSettings
-) -> list[tuple[Response, str | None]]:
-    """Each response of the interaction with the agent it belongs to (docs/metrics.md "CSAT"):
-    the recorded agent (for a survey response, which records none, the owner at its latest
-    answer), else the resolver, else none (the unassigned row)."""
-    fallback = resolver_for_csat(history, timeline)
-    return [
-        (response, (response.agent_id or fallback) if timeline.ever_owned else None)
-        for response in responses(
-            history.ratings, settings, timeline.owner_at, history.satisfaction
-        )
-    ]
-
-
 def response_agents(history: History, settings: ScoringSettings) -> dict[str, str | None]:
     """The agent each survey's response of this interaction belongs to, by survey id; a
     survey with no response (offers only) is not named."""
     timeline = replay(history)
-    return {r.survey_id: agent for r, agent in owned_responses(history, timeline, settings)}
+    return {r.survey_id: agent for r, agent, _ in owned_responses(history, timeline, settings)}
 
 
 class FactTally:
@@ -141,20 +75,14 @@ class FactTally:
         self._settings = settings
         self._counts: dict[_Key, _Counts] = {}
 
-    def _add(self, key: _Key, index: int) -> None:
-        counts = self._counts.get(key)
-        if counts is None:
-            counts = self._counts[key] = _Counts()
-        counts.ints[index] += 1
-
     def add(
         self,
         histories: Iterable[History],
         contacts: Mapping[_CustomerKey, Sequence[Contact]],
         high_water_marks: Mapping[str, datetime | None],
-    ) -> None:
-        """Add what these histories count; see `score_days` for the arguments."""
-        settings = self._settings
+    ) -> list[Credit]:
+        """Add what these histories count; see `score_days` for the arguments. Returns
+        their credits (scoring/ledger.py), which the counts are the sums of."""
         batch = list(histories)
         # docs/metrics.md "Left out": deleted interactions and their ratings count nowhere.
         deleted = frozenset(
@@ -162,45 +90,26 @@ class FactTally:
             for h in batch
             if h.interaction.deleted
         )
-        index = _ContactIndex(contacts, deleted)
-        window = timedelta(hours=settings.repeat_window_hours)
-        handled, moved, resolved, eligible, fcr, answered, satisfied = range(len(_INT_FIELDS))
+        index = ContactIndex(contacts, deleted)
+        found: list[Credit] = []
         for history in batch:
-            interaction = history.interaction
-            if interaction.deleted:
-                continue
-            source = interaction.source
-            timeline = replay(history)
+            hwm = high_water_marks.get(history.interaction.source)
+            found.extend(credits_of(history, index, hwm, self._settings))
+        self.add_credits(found)
+        return found
 
-            # docs/metrics.md "Handled" and "Transfer out": both on the day A first became owner.
-            for agent, first_at in timeline.first_owned_at.items():
-                key: _Key = (source, agent, day_of(first_at, settings))
-                self._add(key, handled)
-                if agent in timeline.transferred_out:
-                    self._add(key, moved)
-
-            resolution = resolution_now(history, timeline)
-            if resolution is not None:
-                key = (source, resolution.resolver, day_of(resolution.at, settings))
-                hwm = high_water_marks.get(source)
-                self._add(key, resolved)
-                # docs/metrics.md "Resolution and first-contact resolution (FCR)": pending while
-                # the window is open.
-                if hwm is not None and resolution.at + window <= hwm:
-                    self._add(key, eligible)
-                    if (
-                        not timeline.reopened
-                        and not (settings.transfer_breaks_fcr and timeline.transferred_out)
-                        and not _has_repeat_contact(history, resolution.at, index, window)
-                    ):
-                        self._add(key, fcr)
-
-            for response, owner in owned_responses(history, timeline, settings):
-                key = (source, owner, day_of(response.first_answered_at, settings))
-                self._add(key, answered)
-                if response.satisfied:
-                    self._add(key, satisfied)
-                self._counts[key].score_sum += Fraction(response.score_pct)
+    def add_credits(self, credits: Iterable[Credit]) -> None:
+        """Add credits to the counts of their (source, agent, day)."""
+        for credit in credits:
+            key = (credit.source, credit.agent_id, credit.day)
+            counts = self._counts.get(key)
+            if counts is None:
+                counts = self._counts[key] = _Counts()
+            ints = counts.ints
+            for position, name in enumerate(_INT_FIELDS):
+                ints[position] += getattr(credit, name)
+            if credit.csat_responses:
+                counts.score_sum += Fraction(credit.csat_score_sum)
 
     def facts(self, days: Iterable[date] | None = None) -> list[AgentDayFact]:
         """The facts counted so far (only of `days` if given), without all-zero rows,

@@ -1,4 +1,4 @@
-"""Report rows from summed counts (METRICS.md "Confidence", "Rows of a report",
+"""Report rows from summed counts (docs/metrics.md "Confidence", "Rows of a report",
 "People across sources").
 
 Owns `Totals`, `ReportRow`, `REPORT_COLUMNS`, `sum_facts` and `report_rows`: rates, their
@@ -74,7 +74,7 @@ def _zero(source: str, agent_id: str | None) -> Totals:
 
 
 def sum_facts(facts: Iterable[AgentDayFact]) -> list[Totals]:
-    """Totals per (source, agent_id) of the given facts (METRICS.md "Additivity")."""
+    """Totals per (source, agent_id) of the given facts (docs/metrics.md "Additivity")."""
     sums: dict[tuple[str, str | None], Totals] = {}
     for f in facts:
         key = (f.source, f.agent_id)
@@ -90,12 +90,12 @@ def _nonzero(t: Totals) -> bool:
 def _rate(num: int, den: int) -> tuple[float | None, float | None, float | None]:
     interval = wilson_interval(num, den)
     if interval is None:
-        return (None, None, None)  # METRICS.md "Confidence": zero denominator, empty cells
+        return (None, None, None)  # docs/metrics.md "Confidence": zero denominator, empty cells
     return (percent(num, den), round1(100 * interval[0]), round1(100 * interval[1]))
 
 
 def _row(t: Totals, name: str | None, email: str | None, settings: ScoringSettings) -> ReportRow:
-    # METRICS.md "Confidence": flagged when 0 < denominator < min_sample, in this order.
+    # docs/metrics.md "Confidence": flagged when 0 < denominator < min_sample, in this order.
     denominators = (("transfer", t.handled), ("fcr", t.fcr_eligible), ("csat", t.csat_responses))
     flagged = [m for m, den in denominators if 0 < den < settings.min_sample]
     mean = round1(t.csat_score_sum / t.csat_responses) if t.csat_responses else None
@@ -120,7 +120,7 @@ def _row(t: Totals, name: str | None, email: str | None, settings: ScoringSettin
 
 
 def _order(row: ReportRow) -> tuple[str, bool, bool, str, str]:
-    # METRICS.md "Rows of a report": source, then name, each source's unassigned row last.
+    # docs/metrics.md "Rows of a report": source, then name, each source's unassigned row last.
     name = row.agent_name
     return (
         row.source,
@@ -138,7 +138,7 @@ def _address(agent: Agent | None) -> str:
 def _merged(
     totals: list[Totals], agents: Mapping[tuple[str, str], Agent]
 ) -> list[tuple[Totals, str | None, str | None]]:
-    """Totals merged into people (METRICS.md "People across sources"), with name and e-mail.
+    """Totals merged into people (docs/metrics.md "People across sources"), with name and e-mail.
 
     A person is named by every agent the warehouse knows with their address, whether or
     not each had activity in the period: the same person has the same key in every period.

@@ -8,7 +8,7 @@ transferred it out, whether it was reopened, and its resolution (docs/metrics.md
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from interactions import History, OwnershipChange, StatusChange
@@ -24,6 +24,14 @@ class Resolution:
 
 
 @dataclass(frozen=True)
+class Transfer:
+    """An agent's first transfer out of an interaction (docs/metrics.md "Transfer out")."""
+
+    at: datetime
+    to: str | None  # the new owner; None: no agent (a group or queue)
+
+
+@dataclass(frozen=True)
 class Timeline:
     """What the history of one interaction says, before any day bucketing."""
 
@@ -36,6 +44,10 @@ class Timeline:
     ends_resolved: bool | None
     initial_owner: str | None
     owner_steps: tuple[tuple[datetime, str | None], ...]  # owner after each update
+    # Per agent in `transferred_out`, their first transfer out: when, and to whom (None: to
+    # no agent, back to a group or queue). The credit ledger shows it (scoring/ledger.py).
+    transfers: Mapping[str, Transfer] = field(default_factory=dict)
+    reopened_at: datetime | None = None  # the first reopen, when `reopened`
 
     @property
     def ever_owned(self) -> bool:
@@ -97,8 +109,8 @@ def replay(history: History) -> Timeline:
     first_owned_at: dict[str, datetime] = {}
     if owner is not None:
         first_owned_at[owner] = interaction.created_at
-    transferred: set[str] = set()
-    reopened = False
+    transfers: dict[str, Transfer] = {}
+    reopened_at: datetime | None = None
     last_resolution: Resolution | None = None
     steps: list[tuple[datetime, str | None]] = []
 
@@ -108,8 +120,10 @@ def replay(history: History) -> Timeline:
         for oc in update.ownership:
             if oc.new_owner == owner:
                 continue  # A -> A is no change
-            if owner is not None and not resolved_before:
-                transferred.add(owner)  # docs/metrics.md "Transfer out"
+            if owner is not None and not resolved_before and owner not in transfers:
+                transfers[owner] = Transfer(
+                    update.at, oc.new_owner
+                )  # docs/metrics.md "Transfer out"
             owner = oc.new_owner
             if owner is not None and owner not in first_owned_at:
                 first_owned_at[owner] = update.at  # docs/metrics.md "Handled"
@@ -123,19 +137,21 @@ def replay(history: History) -> Timeline:
                 # docs/metrics.md "Resolution and first-contact resolution (FCR)": the new
                 # owner of this update is the resolver.
                 last_resolution = Resolution(at=update.at, resolver=owner)
-            if was_resolved and not sc.resolved:
-                reopened = True  # docs/metrics.md "Words": Reopened
+            if was_resolved and not sc.resolved and reopened_at is None:
+                reopened_at = update.at  # docs/metrics.md "Words": Reopened
             resolved = sc.resolved
         steps.append((update.at, owner))
 
     return Timeline(
         first_owned_at=first_owned_at,
-        transferred_out=frozenset(transferred),
-        reopened=reopened,
+        transferred_out=frozenset(transfers),
+        reopened=reopened_at is not None,
         last_resolution=last_resolution,
         ends_resolved=resolved if first_status else None,
         initial_owner=initial_owner,
         owner_steps=tuple(steps),
+        transfers=transfers,
+        reopened_at=reopened_at,
     )
 
 

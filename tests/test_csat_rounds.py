@@ -1,4 +1,4 @@
-"""METRICS.md "CSAT" where the interaction's history shows its satisfaction score (Zendesk
+"""docs/metrics.md "CSAT" where the interaction's history shows its satisfaction score (Zendesk
 ticket events), one rule a test: a re-dated legacy rating counts from the first answer its
 round shows, a legacy rating of an earlier round keeps counting beside a survey response,
 and the good/bad a ticket shows for a survey response is no second response

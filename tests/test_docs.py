@@ -275,23 +275,8 @@ def test_nothing_in_the_repository_points_outside_it() -> None:
     assert mentions == [], "\n".join(mentions)
 
 
-# CHANGELOG.md tells of the old name. The others are being changed by work under way at
-# the time of writing (Salesforce, Zendesk survey responses, the person key): they cite
-# the page by its old name until that work lands, then leave this list.
-OLD_NAME_FOR_NOW = {
-    "CHANGELOG.md",
-    "connectors/zendesk_surveys.py",
-    "sandbox/desk/survey_truth.py",
-    "sandbox/desk/truth.py",
-    "sandbox/salesforce/STATUS.md",
-    "sandbox/salesforce/face.py",
-    "sandbox/salesforce/feedback.py",
-    "sandbox/salesforce/truth.py",
-    "scoring/report.py",
-    "tests/test_people_across_sources.py",
-    "tests/test_scoring_report.py",
-    "tests/test_survey_responses.py",
-}
+# CHANGELOG.md tells of the old name.
+OLD_NAME_FOR_NOW = {"CHANGELOG.md"}
 
 
 def test_nothing_cites_the_metrics_page_by_a_name_the_repository_has_not() -> None:

@@ -1,4 +1,4 @@
-"""METRICS.md "People across sources": a Zendesk desk and a Salesforce desk backfilled into one
+"""docs/metrics.md "People across sources": a Zendesk desk and a Salesforce desk backfilled into one
 warehouse (a real SQLite file, both real connectors over 127.0.0.1), some agents working in
 both, reported by person: each person's row is the sum of their agents' rows, rates and
 intervals recomputed from the sums; unassigned rows stay per source."""
@@ -170,7 +170,7 @@ def test_people_who_work_in_both_desks_are_one_row_of_both_sources(
         assert person.agent_id == (
             f"salesforce:{user_id(salesforce_user.id)}+zendesk:{zendesk_agent.id}"
         )
-        # METRICS.md: the name of the first source's agent, the address in lower case.
+        # docs/metrics.md: the name of the first source's agent, the address in lower case.
         assert person.agent_name == salesforce_user.name
         assert person.agent_email == zendesk_agent.email.lower()
     joined = [r for r in people.values() if "+" in r.source]
@@ -214,7 +214,7 @@ def _round1(value: Decimal | float) -> float:
 
 
 def _rate(successes: int, trials: int) -> list[float | None]:
-    """METRICS.md "Confidence": percentage and 95 % Wilson interval, one decimal half-up."""
+    """docs/metrics.md "Confidence": percentage and 95 % Wilson interval, one decimal half-up."""
     if trials == 0:
         return [None, None, None]
     z, p = 1.96, successes / trials
@@ -227,7 +227,7 @@ def _rate(successes: int, trials: int) -> list[float | None]:
 
 
 def person_cells(counts: Counter[str]) -> list[Any]:
-    """A person's figures as METRICS.md computes them from the summed counts."""
+    """A person's figures as docs/metrics.md computes them from the summed counts."""
     flagged = [
         metric
         for metric, n in (

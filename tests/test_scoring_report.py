@@ -1,4 +1,4 @@
-"""METRICS.md "Confidence", "Rows of a report" and "People across sources" (scoring.report)."""
+"""docs/metrics.md "Confidence", "Rows of a report" and "People across sources" (scoring.report)."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def rows(
     return report_rows(items, agents or {}, by, settings)
 
 
-# METRICS.md "Confidence": Wilson score interval
+# docs/metrics.md "Confidence": Wilson score interval
 
 
 def test_wilson_interval_of_half_matches_hand_computation() -> None:
@@ -124,7 +124,7 @@ def test_report_columns_are_the_row_fields_in_order() -> None:
     assert REPORT_COLUMNS[-2:] == ("csat_mean_pct", "low_sample")
 
 
-# METRICS.md "Rows of a report"
+# docs/metrics.md "Rows of a report"
 
 
 def test_rows_ordered_by_source_then_name_with_unassigned_last() -> None:
@@ -180,7 +180,7 @@ def test_unknown_report_grouping_is_an_input_error() -> None:
         rows(totals("A", handled=1), by="team")
 
 
-# METRICS.md "People across sources"
+# docs/metrics.md "People across sources"
 
 
 def test_same_email_across_sources_is_one_person_with_rates_from_sums() -> None:

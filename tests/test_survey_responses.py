@@ -1,5 +1,5 @@
 """Zendesk survey responses (new CSAT) through the connector over real HTTP: the recorded
-page (tests/fixtures/zendesk/useairfoil_survey_responses_page.json), what METRICS.md "CSAT"
+page (tests/fixtures/zendesk/useairfoil_survey_responses_page.json), what docs/metrics.md "CSAT"
 makes of its records, how the stream asks, and which CSAT a setting or the account selects.
 
 Survey definitions are not recorded: they are served in the shape of the API reference

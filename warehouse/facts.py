@@ -32,6 +32,7 @@ from interactions import (
     SatisfactionChange,
     StatusChange,
 )
+from warehouse.ledger import UNASSIGNED, replace_day_credits
 from warehouse.schema import (
     COUNTED_MOMENTS,
     FACT_COUNTS,
@@ -45,8 +46,6 @@ from warehouse.schema import (
     status_changes,
 )
 from warehouse.store import BATCH, pop_dirty_days
-
-UNASSIGNED = ""
 
 # Moments of the interaction row itself that a count can fall on (docs/metrics.md "Handled":
 # an owner known only at creation; "Resolution": solved_at, else updated_at, stands in
@@ -209,13 +208,21 @@ def contacts_of(
 
 
 def replace_day_facts(
-    engine: Engine, source: str, marks: Sequence[DirtyMark], facts: Iterable[Any], now: datetime
+    engine: Engine,
+    source: str,
+    marks: Sequence[DirtyMark],
+    facts: Iterable[Any],
+    now: datetime,
+    credits: Iterable[Any] | None = None,
 ) -> int:
-    """Replace the facts of the marked days with `facts`, and clear those marks unless a
-    day was marked again since they were read (its new mark is left for the next score)."""
+    """Replace the facts of the marked days with `facts` (and, given `credits`, their
+    credit-ledger rows with those: the facts are their sums), and clear those marks unless
+    a day was marked again since they were read (its new mark is left for the next score)."""
     days = sorted({mark.day for mark in marks})
     kept = list(facts)
     with engine.begin() as conn:
+        if credits is not None:
+            replace_day_credits(conn, source, days, credits, now)
         for offset in range(0, len(days), BATCH):
             conn.execute(
                 agent_day_facts.delete().where(

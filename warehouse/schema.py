@@ -2,7 +2,8 @@
 
 Tables (DESIGN.md "Storage"): the model (`agents`, `interactions`, `ownership_changes`,
 `status_changes`, `satisfaction_changes`, `ratings`), the additive facts BI tools read
-(`agent_day_facts`), and the completeness of each source they read (`source_completeness`),
+(`agent_day_facts`) and the credits they are the sums of (`credit_ledger`), the completeness
+of each source they read (`source_completeness`) and how to link into it (`source_links`),
 and bookkeeping
 (`sync_state`, `dirty_days`, `quarantine`, `runs`, `leases`, `schema_version`).
 Times are stored as naive UTC and come back timezone-aware. `agent_day_facts.agent_id` is
@@ -140,7 +141,7 @@ status_changes = Table(
 )
 
 # The satisfaction score an interaction showed changed (Zendesk ticket events'
-# `satisfaction_score`): where the first answer of a re-dated rating is kept (METRICS.md
+# `satisfaction_score`): where the first answer of a re-dated rating is kept (docs/metrics.md
 # "CSAT").
 satisfaction_changes = Table(
     "satisfaction_changes",
@@ -228,6 +229,50 @@ agent_day_facts = Table(
     Column("week_start", Date, Computed(_PeriodStartOfDay("week_start"), persisted=True)),
     Column("month_start", Date, Computed(_PeriodStartOfDay("month_start"), persisted=True)),
     Index("ix_facts_day", "day"),
+)
+
+# The credit ledger (scoring/ledger.py): one row per count an interaction adds to an agent's
+# day, written by `score` with `agent_day_facts` in one transaction, so the ledger summed
+# per source, agent and day is `agent_day_facts` (docs/metrics.md "Explaining a figure").
+# `kind` is handled, resolution or csat; `credit_key` the agent, "" or the survey id; the
+# moments after the counts are those that decided the verdict.
+credit_ledger = Table(
+    "credit_ledger",
+    metadata,
+    _key("source"),
+    Column("day", Date, primary_key=True),
+    _key("interaction_id"),
+    _key("kind"),
+    _key("credit_key"),
+    Column("agent_id", Text, nullable=False),  # "" = unassigned
+    Column("at", UTCDateTime, nullable=False),
+    Column("verdict", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    *[Column(name, Integer, nullable=False) for name in FACT_COUNTS],
+    Column("csat_score_sum", Float, nullable=False),
+    Column("transferred_at", UTCDateTime),
+    Column("transferred_to", Text),
+    Column("reopened_at", UTCDateTime),
+    Column("repeat_interaction_id", Text),
+    Column("repeat_created_at", UTCDateTime),
+    Column("pending_until", UTCDateTime),
+    Column("score", Text),
+    Column("answered_at", UTCDateTime),
+    Column("computed_at", UTCDateTime, nullable=False),
+    Index("ix_ledger_agent_day", "source", "agent_id", "day"),
+    Index("ix_ledger_interaction", "source", "interaction_id"),
+)
+
+# Per source, how a link to one of its interactions is made: prefix + interaction_id +
+# suffix (Zendesk `…/agent/tickets/ID`, Salesforce `…/lightning/r/Case/ID/view`); written by
+# every score from the settings, read by `explain` and the `credit_drill_through` view.
+source_links = Table(
+    "source_links",
+    metadata,
+    _key("source"),
+    Column("link_prefix", Text, nullable=False),
+    Column("link_suffix", Text, nullable=False),
+    Column("computed_at", UTCDateTime, nullable=False),
 )
 
 # A day whose facts must be recomputed. `token` changes each time the day is marked, so a

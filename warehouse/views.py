@@ -30,6 +30,7 @@ from sqlalchemy import Connection, text
 
 from interactions import ConfigError
 from warehouse.comparison_views import COMPARISON_VIEWS, DESCRIPTIONS, comparison_sql
+from warehouse.drill_through import create_drill_view, drill_view_is_current, drop_drill_view
 
 PERIODS = ("day", "week", "month")
 VIEW_NAMES = tuple(f"agent_rates_by_{period}" for period in PERIODS)
@@ -205,17 +206,19 @@ def views_are_current(conn: Connection, min_sample: int = DEFAULT_MIN_SAMPLE) ->
             ).scalar()
         if stored is None or mark not in stored:
             return False
-    return True
+    return drill_view_is_current(conn)
 
 
 def drop_views(conn: Connection) -> None:
     """Drop the views (if there), e.g. before a migration changes the tables under them."""
     for name in (*COMPARISON_VIEWS, *VIEW_NAMES):
         conn.execute(text(f"DROP VIEW IF EXISTS {name}"))
+    drop_drill_view(conn)
 
 
 def create_views(conn: Connection, min_sample: int = DEFAULT_MIN_SAMPLE) -> None:
-    """(Re)create every view in `conn`'s transaction, with `min_sample` baked in."""
+    """(Re)create every view in `conn`'s transaction, with `min_sample` baked in, and the
+    drill-through view (warehouse/drill_through.py)."""
     dialect = conn.dialect.name
     drop_views(conn)
     for name, select, description in _definitions(dialect, min_sample):
@@ -227,3 +230,4 @@ def create_views(conn: Connection, min_sample: int = DEFAULT_MIN_SAMPLE) -> None
             # Shown by BI tools as the view's description; it also holds the mark.
             quoted = description.replace("'", "''")
             conn.execute(text(f"COMMENT ON VIEW {name} IS '{quoted}'"))
+    create_drill_view(conn)

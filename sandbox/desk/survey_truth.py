@@ -1,4 +1,4 @@
-"""The ground truth of survey responses (new CSAT), by construction (METRICS.md "CSAT").
+"""The ground truth of survey responses (new CSAT), by construction (docs/metrics.md "CSAT").
 
 Owns `survey_facts`: what each answered survey response adds to the per-agent-day counts.
 It reads the responses as the simulation left them and each ticket's recorded `Step`s,

@@ -1,4 +1,4 @@
-"""The ground truth of a desk: per-agent counts straight from METRICS.md, by construction.
+"""The ground truth of a desk: per-agent counts straight from docs/metrics.md, by construction.
 
 Owns `daily_facts` (per agent and local day counts) and `report_rows` (the report over a
 period). It reads what the simulation recorded as it went (each ticket's `Step`s: owner and
@@ -46,14 +46,14 @@ ROW_KEYS = (
 
 Key = tuple[int | None, date]  # (desk user id or None for no agent, local day)
 # Adds a face's CSAT responses to the counts: (desk, add, day_of, resolver_of), where
-# resolver_of maps each ticket that was ever resolved to its resolver (METRICS.md "CSAT").
+# resolver_of maps each ticket that was ever resolved to its resolver (docs/metrics.md "CSAT").
 CsatCounter = Callable[[Desk, Add, Callable[[datetime], date], Mapping[int, int | None]], None]
 
 
 def answered_ratings(desk: Desk) -> list[tuple[datetime, Rating]]:
     """Each live ticket's legacy rating answer: (first answered, latest answer), one per ticket.
 
-    METRICS.md "CSAT": a changed answer is one response, its latest answer counted on the
+    docs/metrics.md "CSAT": a changed answer is one response, its latest answer counted on the
     day of the first; offers are no answer, and a deleted ticket's ratings count nowhere.
     """
     answers: dict[int, list[Rating]] = defaultdict(list)
@@ -100,7 +100,7 @@ def daily_facts(
     agent_id: Callable[[int], str] = str,
 ) -> list[dict[str, Any]]:
     """Counts per (agent_id, or None for no agent; local day), non-zero rows only, as
-    METRICS.md "Additivity" stores them."""
+    docs/metrics.md "Additivity" stores them."""
     with desk.lock:
         facts = _facts(
             desk, timezone, repeat_window_hours, transfer_breaks_fcr, high_water_mark, csat
@@ -169,7 +169,7 @@ def _facts(
             elif was and not now:
                 reopened = True
         if resolved_at is not None:
-            # A response with no agent on it goes to the resolver (METRICS.md "CSAT"), the
+            # A response with no agent on it goes to the resolver (docs/metrics.md "CSAT"), the
             # owner at the last resolution, even when the ticket was reopened since.
             resolver_of[t.id] = resolver
         if t.status not in RESOLVED or resolved_at is None:

@@ -8,7 +8,7 @@ case: its `ParentId` is the response for odd rating ids and the invitation for e
 happen in real orgs). Feedback answers cannot be edited in Salesforce, yet a customer may
 change a rating (good -> bad): the rows carry the final answer, dated by the first
 (`CompletionDateTime` and `CreatedDate`; `LastModifiedDate`/`SystemModstamp` are the latest
-answer's, so an incremental reader sees the change), one answer per survey as METRICS.md
+answer's, so an incremental reader sees the change), one answer per survey as docs/metrics.md
 "CSAT" counts it. Key prefixes are the simulator's own.
 """
 

@@ -47,7 +47,7 @@ def survey_records(desk: Desk, written_at_send: bool) -> tuple[list[Record], lis
                 "Case__c": case,
                 "Score__c": float(score_of(rating.id, rating.score)) if answered else None,
                 "Comment__c": rating.comment if answered else None,
-                # The moment the customer first answered (METRICS.md "CSAT" counts it then).
+                # The moment the customer first answered (docs/metrics.md "CSAT" counts it then).
                 "Responded_At__c": sf_datetime(rating.created_at) if answered else None,
                 "IsDeleted": False,
                 **stamps(created, modified),

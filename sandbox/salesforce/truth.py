@@ -20,7 +20,8 @@ from sandbox.salesforce.ids import case_id, user_id
 from sandbox.salesforce.values import survey_score
 
 SOURCE = "salesforce"
-# METRICS.md "CSAT": the defaults of `csat.scale_min`, `csat.scale_max`, `csat.satisfied_threshold`.
+# docs/metrics.md "CSAT": the defaults of `csat.scale_min`, `csat.scale_max`,
+# `csat.satisfied_threshold`.
 SCALE_MIN, SCALE_MAX, SATISFIED_FROM = 1, 5, 4
 
 
@@ -54,7 +55,7 @@ def _salesforce_csat(
     day_of: Callable[[datetime], date],
     resolver_of: Mapping[int, int | None],
 ) -> None:
-    """METRICS.md "CSAT": Salesforce's answers name no agent, so each goes to the case's
+    """docs/metrics.md "CSAT": Salesforce's answers name no agent, so each goes to the case's
     resolver (even if reopened since), else to no agent."""
     for answer in csat_answers(desk):
         agent = resolver_of.get(answer.ticket_id)

@@ -17,6 +17,7 @@ from sandbox.desk.model import JSON, unix
 from sandbox.zendesk import pages
 from sandbox.zendesk.exports import event_export, ticket_export
 from sandbox.zendesk.params import ApiError, Params, int_param, one_param
+from sandbox.zendesk.search import search_count
 from sandbox.zendesk.served import Served
 from sandbox.zendesk.survey_api import survey, survey_responses, surveys
 
@@ -199,6 +200,7 @@ _ROUTES: list[tuple[re.Pattern[str], Handler]] = [
     (re.compile(r"/api/v2/users/(\d+)(?:\.json)?"), _user),
     (re.compile(r"/api/v2/tickets/(\d+)(?:\.json)?"), _ticket),
     (re.compile(r"/api/v2/groups(?:\.json)?"), _groups),
+    (re.compile(r"/api/v2/search/count(?:\.json)?"), search_count),
     (re.compile(r"/api/v2/guide/survey_responses"), survey_responses),
     (re.compile(rf"/api/v2/guide/({_LOCALE})/surveys"), surveys),
     (re.compile(rf"/api/v2/guide/({_LOCALE})/surveys/([0-9A-Z]{{26}})/(\d+)"), survey),

@@ -1,0 +1,100 @@
+"""`deskmetrics reconcile`: the stored counts per local day against the source's own.
+
+Owns `reconcile` and what it finds (`Reconciliation`): per local day of the period, the
+interactions created that the warehouse holds (not deleted) against the number the
+source's search counts (connectors/source_counts.py), the days it leaves out and why, and
+the requests it spent. A day is compared only once the source has been read past its end
+(the high-water mark) and the source's index has caught up with it (`INDEX_LAG`): a day
+the source may not have indexed yet would differ for no fault of the warehouse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from connectors.source_counts import zendesk_created_count
+from connectors.zendesk import ZendeskConnector
+from deskmetrics.settings import Settings, ZendeskSourceSettings
+from interactions import InputError
+from warehouse.reconcile_counts import created_per_day
+from warehouse.store import high_water_mark
+
+# Zendesk indexes a new ticket for search within minutes; a day is compared only when its
+# end is this far behind both the high-water mark and the clock.
+INDEX_LAG = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class DayCount:
+    day: date
+    stored: int
+    at_source: int
+
+    @property
+    def difference(self) -> int:
+        """Stored minus the source's: negative when the warehouse misses interactions."""
+        return self.stored - self.at_source
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    source: str
+    compared: list[DayCount]
+    left_out: list[date]  # days the source may not have indexed, or the warehouse read, yet
+    compared_until: datetime  # days ending after this were left out
+    requests: int
+
+    @property
+    def differing(self) -> list[DayCount]:
+        return [day for day in self.compared if day.difference]
+
+
+def reconcile(
+    engine: Engine,
+    settings: Settings,
+    source: str,
+    since: date,
+    until: date,
+    now: datetime | None = None,
+) -> Reconciliation:
+    """Compare the interactions created per local day of [since, until) with the source."""
+    if until <= since:
+        raise InputError(f"--until {until} is not after --since {since}; the period is empty.")
+    kind = settings.sources.get(source)
+    if kind is None:
+        known = ", ".join(sorted(settings.sources)) or "none"
+        raise InputError(f"--source {source!r} is not in the settings (configured: {known}).")
+    if not isinstance(kind, ZendeskSourceSettings):
+        raise InputError(
+            f"--source {source!r} is of type {kind.type!r}: reconcile counts Zendesk sources "
+            "only in this version."
+        )
+    with engine.connect() as conn:
+        mark = high_water_mark(conn, source)
+    now = now or datetime.now(UTC)
+    limit = min(mark, now) - INDEX_LAG if mark is not None else None
+    zone = ZoneInfo(settings.timezone)
+    stored = created_per_day(engine, source, since, until, settings.timezone)
+    compared: list[DayCount] = []
+    left_out: list[date] = []
+    config = settings.zendesk_config(source)
+    with ZendeskConnector(config, settings.retry_policy()) as connector:
+        for day, count in stored.items():
+            start = datetime.combine(day, time(), zone)
+            end = datetime.combine(day + timedelta(days=1), time(), zone)
+            if limit is None or end > limit:
+                left_out.append(day)
+                continue
+            compared.append(DayCount(day, count, zendesk_created_count(connector, start, end)))
+        requests = connector.usage.requests
+    return Reconciliation(
+        source,
+        compared,
+        left_out,
+        limit if limit is not None else datetime.min.replace(tzinfo=UTC),
+        requests,
+    )

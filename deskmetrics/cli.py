@@ -411,13 +411,17 @@ def report(
     """
     if (fmt == PAGE_FORMAT) != (out_path is not None):
         raise InputError("--format html and --out FILE go together: the page is a file.")
-    if fmt == PAGE_FORMAT:
-        _page(config_path, since_text, until_text, source, by, out_path, weeks, meta_path)
-        return
+    # Checked before the page is written: an option the page does not use is refused,
+    # never ignored.
     if raw_csv and fmt != "csv":
         raise InputError(f"--raw-csv applies to --format csv only, not --format {fmt}.")
     if wide and fmt != "table":
-        raise InputError(f"--wide applies to --format table only; {fmt} has every column.")
+        raise InputError(
+            f"--wide applies to --format table only, not --format {fmt}: it has every column."
+        )
+    if fmt == PAGE_FORMAT:
+        _page(config_path, since_text, until_text, source, by, out_path, weeks, meta_path)
+        return
     if meta_path is not None and fmt == "table":
         raise InputError("--meta applies to --format csv or json; the table says it above.")
     since, until = _day(since_text, "--since"), _day(until_text, "--until")

@@ -318,3 +318,19 @@ def test_a_new_database_logs_no_third_party_info_lines(tmp_path: Path) -> None:
     write_settings(tmp_path / "s.toml", tmp_path / "w.sqlite", "http://127.0.0.1:9")
     result = run_cli(["status", "--config", str(tmp_path / "s.toml")])
     assert "alembic" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "named"),
+    [("--wide", "--format table only"), ("--raw-csv", "--format csv only")],
+)
+def test_an_option_the_page_does_not_use_is_refused_in_one_line(
+    tmp_path: Path, option: str, named: str
+) -> None:
+    write_settings(tmp_path / "s.toml", tmp_path / "w.sqlite", "http://127.0.0.1:9")
+    page = tmp_path / "page.html"
+    args = ["report", "--config", str(tmp_path / "s.toml"), "--since", "2026-10-01",
+            "--until", "2026-11-01", "--format", "html", "--out", str(page), option]  # fmt: skip
+    line = _one_error_line(run_cli(args))
+    assert option in line and named in line and "--format html" in line
+    assert not page.exists()

@@ -133,7 +133,8 @@ def _team(data: PageData) -> list[str]:
         out.append(
             f'<tr data-team="{metric}"><td>{esc(label)}</td><td>{_pct(x, n)}</td><td>{n}</td>'
             f"<td>{_interval(x, n)}</td><td>{f'{_pct(bx, bn)} of {bn}' if bn else 'none'}</td>"
-            f"<td>{esc(change_sentence(label, change_test(bx, bn, x, n)))}</td></tr>"
+            f'<td data-change="{metric}">{esc(change_sentence(label, change_test(bx, bn, x, n)))}'
+            "</td></tr>"
         )
     out.append("</table></div>")
     for rate in data.response_rates:
@@ -218,7 +219,8 @@ def _metric(data: PageData, metric: str, label: str, several: bool) -> list[str]
         out.append(
             f'<tr data-agent="{esc(key)}"><td>{esc(_label(row, several))}</td>'
             f"<td>{_pct(x, n)}</td><td>{n}{' <span class=low>low sample</span>' if low else ''}"
-            f"</td><td>{verdict}</td><td>{_change_cell(before.get(key), row, metric)}</td>"
+            f'</td><td>{verdict}</td><td data-change="{metric}">'
+            f"{_change_cell(before.get(key), row, metric)}</td>"
             f"<td>{row_trend_svg(key, metric, series, weeks, team)}</td></tr>"
         )
     out.append("</table></div>")

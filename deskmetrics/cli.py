@@ -357,7 +357,8 @@ def score(
     type=int,
     default=DEFAULT_WEEKS,
     show_default=True,
-    help="With --format html: the trailing weeks of the weekly trends.",
+    help="With --format html: the trailing weeks of the weekly trends (from the first "
+    "with any figure).",
 )
 @click.option(
     "--raw-csv",

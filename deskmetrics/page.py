@@ -126,10 +126,19 @@ def page_data(
         rows=found.rows,
         previous_since=previous_since,
         previous=rows_of(previous_since, since),
-        weeks=[Week(start, end, rows_of(start, end)) for start, end in spans],
+        weeks=_from_first_activity([Week(start, end, rows_of(start, end)) for start, end in spans]),
         comments=_comments(engine, settings, since, until, source, found.rows),
         response_rates=_response_rates(engine, settings, since, until, source),
     )
+
+
+def _from_first_activity(weeks: list[Week]) -> list[Week]:
+    """The weeks from the first with any figure on: the trends' axis starts where the
+    history does, not weeks before it (the last week stays when none has a figure)."""
+    for number, week in enumerate(weeks):
+        if any(counts(row, metric)[1] for row in week.rows for metric, _, _, _ in METRICS):
+            return weeks[number:]
+    return weeks[-1:]
 
 
 def _local(day: date, settings: Settings) -> datetime:

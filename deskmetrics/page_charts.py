@@ -118,12 +118,20 @@ class WeekPoint:
     n: int
 
 
+def _week_x(weeks: Sequence[date], w: int, left: int, right: int) -> dict[date, float]:
+    """Where each week is along a trend's x axis: the first at `left`, the last at
+    w - `right`; a single week in the middle."""
+    if len(weeks) == 1:
+        return {weeks[0]: (left + w - right) / 2}
+    step = (w - left - right) / max(1, len(weeks) - 1)
+    return {week: left + i * step for i, week in enumerate(weeks)}
+
+
 def _trend(
-    series: Sequence[WeekPoint], weeks: Sequence[date], w: int, h: int, pad: int, titled: str
+    series: Sequence[WeekPoint], place: dict[date, float], h: int, pad: int, titled: str
 ) -> list[str]:
-    """Marks and 95 % interval whiskers of a weekly series on a 0-100 % scale."""
-    step = (w - 2 * pad) / max(1, len(weeks) - 1)
-    place = {week: pad + i * step for i, week in enumerate(weeks)}
+    """Marks and 95 % interval whiskers of a weekly series on a 0-100 % scale, each week
+    at its `place` along x."""
     whiskers, line, marks = [], [], []
     for p in series:
         if p.n == 0:
@@ -153,25 +161,36 @@ def _trend(
 def team_trend_svg(
     metric: str, label: str, series: Sequence[WeekPoint], weeks: Sequence[date]
 ) -> str:
-    """The team's weekly rate with each week's 95 % interval, dated along the bottom."""
-    w, h, pad = 640, 160, 24
+    """The team's weekly rate with each week's 95 % interval, dated along the bottom.
+
+    The percentages stand left of the plot, and the first and last dates are anchored at
+    their own end, so no label runs past the drawing's edge or over a mark."""
+    w, h, pad, left = 640, 160, 24, 44
+    place = _week_x(weeks, w, left, pad)
     parts = [
         f'<svg class="team-trend" data-metric="{metric}" viewBox="0 0 {w} {h + 16}" role="img" '
         f'aria-label="{esc(label)} by week">'
     ]
     for pct in (0, 50, 100):
         y = _f(pad + (1 - pct / 100) * (h - 2 * pad))
-        parts.append(f'<line class="grid" x1="{pad}" x2="{w - pad}" y1="{y}" y2="{y}"/>')
-        parts.append(f'<text class="axis" x="{pad + 2}" y="{y}">{pct}%</text>')
-    step = (w - 2 * pad) / max(1, len(weeks) - 1)
+        parts.append(f'<line class="grid" x1="{left}" x2="{w - pad}" y1="{y}" y2="{y}"/>')
+        parts.append(
+            f'<text class="axis" x="{left - 4}" y="{y}" text-anchor="end" '
+            f'dominant-baseline="middle">{pct}%</text>'
+        )
     every = max(1, math.ceil(len(weeks) / 8))
     for i, week in enumerate(weeks):
         if i % every == 0:
+            anchor = "middle"
+            if len(weeks) > 1 and i == 0:
+                anchor = "start"
+            elif len(weeks) > 1 and i == len(weeks) - 1:
+                anchor = "end"
             parts.append(
-                f'<text class="axis" x="{_f(pad + i * step)}" y="{h + 12}" '
-                f'text-anchor="middle">{week:%d %b}</text>'
+                f'<text class="axis" data-week="{week}" x="{_f(place[week])}" y="{h + 12}" '
+                f'text-anchor="{anchor}">{week:%d %b}</text>'
             )
-    parts.extend(_trend(series, weeks, w, h, pad, label))
+    parts.extend(_trend(series, place, h, pad, label))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -187,6 +206,6 @@ def row_trend_svg(
     if team is not None:
         y = _f(pad + (1 - team) * (h - 2 * pad))
         parts.append(f'<line class="team" x1="0" x2="{w}" y1="{y}" y2="{y}"/>')
-    parts.extend(_trend(series, weeks, w, h, pad, ""))
+    parts.extend(_trend(series, _week_x(weeks, w, pad, pad), h, pad, ""))
     parts.append("</svg>")
     return "".join(parts)

@@ -253,3 +253,37 @@ def test_the_demo_writes_its_page_beside_its_database_and_a_screenshot_of_it(
     shot = screenshot(result.page, tmp_path / "demo-page.png")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 20_000  # a blank page of this size is a few kilobytes
+
+
+@pytest.mark.parametrize("metric", [m for m, _, _, _ in METRICS])
+def test_the_team_trend_starts_at_the_first_week_with_figures(
+    rendered: Rendered, metric: str
+) -> None:
+    active = [
+        week
+        for week, rows in rendered.weeks.items()
+        if any(counts(r, m)[1] for r in rows for m, _, _, _ in METRICS)
+    ]
+    assert active[0] != min(rendered.weeks)  # the desk's history starts within the weeks
+    trend = _inside(rendered.dom, "svg", {"class": "team-trend", "data-metric": metric})
+    dates = [e.attrs["data-week"] for e in trend if e.tag == "text" and "data-week" in e.attrs]
+    assert dates[0] == active[0]
+
+
+@pytest.mark.parametrize("metric", [m for m, _, _, _ in METRICS])
+def test_the_team_trends_dates_end_inside_the_chart(rendered: Rendered, metric: str) -> None:
+    # A date centred on the first or last week runs past the drawing's edge (the parser
+    # lowercases attribute names: viewBox is `viewbox`).
+    svg = next(
+        e
+        for e in rendered.dom
+        if e.tag == "svg" and e.attrs.get("class") == "team-trend"
+        and e.attrs.get("data-metric") == metric
+    )  # fmt: skip
+    width = float(svg.attrs["viewbox"].split()[2])
+    trend = _inside(rendered.dom, "svg", {"class": "team-trend", "data-metric": metric})
+    dates = [e for e in trend if e.tag == "text" and "data-week" in e.attrs]
+    first, last = dates[0], dates[-1]
+    assert first.attrs["text-anchor"] == "start" and float(first.attrs["x"]) >= 0
+    if last.attrs["data-week"] == max(rendered.weeks):  # the last week is labelled
+        assert last.attrs["text-anchor"] == "end" and float(last.attrs["x"]) <= width

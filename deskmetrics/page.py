@@ -14,10 +14,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from itertools import groupby
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Engine, and_, func, or_, select
+from sqlalchemy import ColumnElement, Engine, and_, or_, select
 
 from deskmetrics import pipeline
 from deskmetrics.export import fresh_report
@@ -27,7 +28,7 @@ from interactions import InputError, is_answer_score
 from scoring import ReportRow
 from scoring.comments import LowScore, low_scores
 from warehouse.facts import histories
-from warehouse.schema import interactions, ratings
+from warehouse.schema import interactions, ratings, satisfaction_changes
 
 # (metric, label, numerator, denominator) of each rate, as the report names its columns.
 METRICS: tuple[tuple[str, str, str, str], ...] = (
@@ -38,6 +39,7 @@ METRICS: tuple[tuple[str, str, str, str], ...] = (
 DEFAULT_WEEKS = 13
 MAX_WEEKS = 104
 COMMENTS_PER_ROW = 3
+OFFER = "offered"  # the score an interaction shows once a survey is sent
 WITHDRAWN = "unoffered"  # a survey offer taken back: neither an offer nor an answer
 
 
@@ -169,27 +171,60 @@ def _rated(
 def _response_rates(
     engine: Engine, settings: Settings, since: date, until: date, source: str | None
 ) -> list[ResponseRate]:
-    """Per source that records offers: surveys answered of those sent in the period
-    (a record is dated by its offer, or by its first answer once answered)."""
-    joined, where = _rated(since, until, settings, source)
-    query = (
-        select(ratings.c.source, ratings.c.score, func.count())
-        .select_from(joined)
-        .where(where)
-        .group_by(ratings.c.source, ratings.c.score)
+    """Per source whose interactions record survey offers (Zendesk ticket events: the
+    satisfaction score went to `offered`, for a legacy rating or a survey response alike):
+    of the surveys sent in the period, how many were answered by now (docs/metrics.md
+    "CSAT response rate"). A survey is an offer and what its interaction shows until the
+    next offer: answered once that shows an answer; withdrawn (`unoffered`) before an
+    answer, it was not sent. Deleted interactions count nowhere ("Left out")."""
+    changes = satisfaction_changes.c
+    alive = or_(interactions.c.deleted.is_(None), interactions.c.deleted.is_(False))
+    offered = (
+        select(changes.source, changes.interaction_id)
+        .where(
+            changes.score == OFFER,
+            changes.at >= _local(since, settings),
+            changes.at < _local(until, settings),
+            *([changes.source == source] if source is not None else []),
+        )
+        .distinct()
+        .subquery()
     )
+    query = (
+        select(changes.source, changes.interaction_id, changes.at, changes.score)
+        .join(
+            offered,
+            (offered.c.source == changes.source)
+            & (offered.c.interaction_id == changes.interaction_id),
+        )
+        .join(
+            interactions,
+            (interactions.c.source == changes.source)
+            & (interactions.c.interaction_id == changes.interaction_id),
+        )
+        .where(alive)
+        .order_by(changes.source, changes.interaction_id, changes.at, changes.change_id)
+    )
+    start, end = _local(since, settings), _local(until, settings)
     answered: dict[str, int] = defaultdict(int)
-    waiting: dict[str, int] = defaultdict(int)
+    sent: dict[str, int] = defaultdict(int)
     with engine.connect() as conn:
-        for name, score, number in conn.execute(query):
-            if score.strip().lower() == WITHDRAWN:
-                continue
-            (answered if is_answer_score(score) else waiting)[name] += int(number)
-    return [
-        ResponseRate(name, answered[name], answered[name] + waiting[name])
-        for name in sorted(waiting)
-        if waiting[name]
-    ]
+        rows = conn.execute(query).all()
+    for (name, _), history in groupby(rows, key=lambda row: (row[0], row[1])):
+        survey: list[bool] | None = None  # [answered] of the open survey sent in the period
+        for _, _, at, score in history:
+            word = score.strip().lower()
+            if word == OFFER:
+                survey = [False] if start <= at < end else None
+                if survey is not None:
+                    sent[name] += 1
+            elif survey is not None and word == WITHDRAWN and not survey[0]:
+                sent[name] -= 1
+                survey = None
+            elif survey is not None and is_answer_score(score) and not survey[0]:
+                survey[0] = True
+                answered[name] += 1
+    return [ResponseRate(name, answered[name], sent[name]) for name in sorted(sent) if sent[name]]
 
 
 def _comments(

@@ -144,7 +144,7 @@ def _team(data: PageData) -> list[str]:
             f"({rate.answered} answered of {rate.offered} surveys sent)</p>"
         )
     if not data.response_rates:
-        out.append('<p class="note">No source records unanswered surveys in this period: '
+        out.append('<p class="note">No source records survey offers in this period: '
                    "no CSAT response rate.</p>")  # fmt: skip
     return out
 

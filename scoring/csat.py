@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,6 +46,17 @@ class Response:
     score: str = ""
     latest_answered_at: datetime | None = None
     agent_is_owner_at_answer: bool = False
+    # The offer that opened this survey's round, when one survey id was answered in several
+    # rounds of the interaction (offered again after an answer): each is a response.
+    round_offered_at: datetime | None = None
+
+    @property
+    def key(self) -> str:
+        """What tells this response from the interaction's others: its survey, and the
+        round's offer when the history shows rounds."""
+        if self.round_offered_at is None:
+            return self.survey_id
+        return f"{self.survey_id}@{self.round_offered_at.isoformat()}"
 
 
 @dataclass(frozen=True)
@@ -155,6 +167,7 @@ def responses(
     # A legacy rating of an earlier round (before a switch to new CSAT) is a survey of its
     # own and keeps counting.
     surveyed = {round_ for (_, round_), answers in by_survey.items() if _is_survey(answers)}
+    rounds_of = Counter(survey_id for survey_id, _ in by_survey)
     result = []
     for survey_id, round_ in sorted(by_survey, key=lambda k: (k[0], k[1] is not None, k[1])):
         answers = by_survey[(survey_id, round_)]
@@ -183,6 +196,7 @@ def responses(
                 score=latest.score,
                 latest_answered_at=_answered_at(latest),
                 agent_is_owner_at_answer=owner_at_answer,
+                round_offered_at=round_ if rounds_of[survey_id] > 1 else None,
             )
         )
     return result

@@ -267,7 +267,7 @@ def _csat_credits(history: History, timeline: Timeline, settings: ScoringSetting
                 agent,
                 day_of(first, settings),
                 CSAT,
-                response.survey_id,
+                response.key,
                 first,
                 SATISFIED if response.satisfied else UNSATISFIED,
                 f"answered {response.score!r} (first answer {_when(first)}), "

@@ -63,7 +63,7 @@ def upgrade() -> None:
         sa.Column("link_suffix", sa.Text(), nullable=False),
         sa.Column("computed_at", sa.DateTime(), nullable=False),
     )
-    op.execute(sa.text("UPDATE schema_version SET version = 6"))
+    op.execute(sa.text("UPDATE schema_version SET version = 7"))
 
 
 def downgrade() -> None:

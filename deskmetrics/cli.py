@@ -565,9 +565,10 @@ class SourceDifference(DeskmetricsError):
 @click.option("--until", "until_text", required=True, help="Last day, YYYY-MM-DD (exclusive).")
 def reconcile(config_path: Path | None, source: str, since_text: str, until_text: str) -> None:
     """Per local day, the interactions created that the warehouse holds against the
-    source's own count (Zendesk: its search count; deleted tickets are in neither). Prints
-    the days that differ and by how much, the days left out (not read or indexed yet) and
-    the requests spent; exit 1 when a day differs.
+    source's own count (Zendesk: its search count; Salesforce: aggregate SOQL by day, the
+    API user's time zone being the settings' unless that is UTC; deleted ones are in
+    neither). Prints the days that differ and by how much, the days left out (not read or
+    indexed yet) and the requests spent; exit 1 when a day differs.
 
     Example: deskmetrics reconcile --source zendesk --since 2026-10-01 --until 2026-11-01
     """

@@ -2,10 +2,12 @@
 
 Owns `reconcile` and what it finds (`Reconciliation`): per local day of the period, the
 interactions created that the warehouse holds (not deleted) against the number the
-source's search counts (connectors/source_counts.py), the days it leaves out and why, and
+source counts itself (connectors/source_counts.py: Zendesk's search count, a request a day;
+Salesforce's aggregate SOQL, one query for the period), the days it leaves out and why, and
 the requests it spent. A day is compared only once the source has been read past its end
 (the high-water mark) and the source's index has caught up with it (`INDEX_LAG`): a day
-the source may not have indexed yet would differ for no fault of the warehouse.
+the source may not have indexed (or, in Salesforce, committed) yet would differ for no fault
+of the warehouse.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from connectors.source_counts import zendesk_created_count
+from connectors.salesforce import SalesforceConnector
+from connectors.source_counts import salesforce_created_per_day, zendesk_created_count
 from connectors.zendesk import ZendeskConnector
-from deskmetrics.settings import Settings, ZendeskSourceSettings
+from deskmetrics.settings import SalesforceSourceSettings, Settings, ZendeskSourceSettings
 from interactions import InputError
 from warehouse.reconcile_counts import created_per_day
 from warehouse.store import high_water_mark
@@ -68,10 +71,10 @@ def reconcile(
     if kind is None:
         known = ", ".join(sorted(settings.sources)) or "none"
         raise InputError(f"--source {source!r} is not in the settings (configured: {known}).")
-    if not isinstance(kind, ZendeskSourceSettings):
+    if not isinstance(kind, ZendeskSourceSettings | SalesforceSourceSettings):
         raise InputError(
-            f"--source {source!r} is of type {kind.type!r}: reconcile counts Zendesk sources "
-            "only in this version."
+            f"--source {source!r} is of type {kind.type!r}: reconcile counts Zendesk and "
+            "Salesforce sources only."
         )
     with engine.connect() as conn:
         mark = high_water_mark(conn, source)
@@ -79,18 +82,17 @@ def reconcile(
     limit = min(mark, now) - INDEX_LAG if mark is not None else None
     zone = ZoneInfo(settings.timezone)
     stored = created_per_day(engine, source, since, until, settings.timezone)
-    compared: list[DayCount] = []
-    left_out: list[date] = []
-    config = settings.zendesk_config(source)
-    with ZendeskConnector(config, settings.retry_policy()) as connector:
-        for day, count in stored.items():
-            start = datetime.combine(day, time(), zone)
-            end = datetime.combine(day + timedelta(days=1), time(), zone)
-            if limit is None or end > limit:
-                left_out.append(day)
-                continue
-            compared.append(DayCount(day, count, zendesk_created_count(connector, start, end)))
-        requests = connector.usage.requests
+    compared_days = [
+        day
+        for day in stored
+        if limit is not None and datetime.combine(day + timedelta(days=1), time(), zone) <= limit
+    ]
+    left_out = [day for day in stored if day not in compared_days]
+    if isinstance(kind, SalesforceSourceSettings):
+        at_source, requests = _salesforce_counts(settings, source, compared_days, zone)
+    else:
+        at_source, requests = _zendesk_counts(settings, source, compared_days, zone)
+    compared = [DayCount(day, stored[day], at_source.get(day, 0)) for day in compared_days]
     return Reconciliation(
         source,
         compared,
@@ -98,3 +100,32 @@ def reconcile(
         limit if limit is not None else datetime.min.replace(tzinfo=UTC),
         requests,
     )
+
+
+def _bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    return datetime.combine(day, time(), zone), datetime.combine(
+        day + timedelta(days=1), time(), zone
+    )
+
+
+def _zendesk_counts(
+    settings: Settings, source: str, days: list[date], zone: ZoneInfo
+) -> tuple[dict[date, int], int]:
+    """Zendesk's search count of each day: one request a day."""
+    with ZendeskConnector(settings.zendesk_config(source), settings.retry_policy()) as connector:
+        found = {day: zendesk_created_count(connector, *_bounds(day, zone)) for day in days}
+        return found, connector.usage.requests
+
+
+def _salesforce_counts(
+    settings: Settings, source: str, days: list[date], zone: ZoneInfo
+) -> tuple[dict[date, int], int]:
+    """Salesforce's counts of these days: one aggregate query over them all (and, for a
+    zone other than UTC, one userinfo request), besides the login."""
+    if not days:
+        return {}, 0
+    config = settings.salesforce_config(source)
+    with SalesforceConnector(config, settings.retry_policy()) as connector:
+        start, end = _bounds(days[0], zone)[0], _bounds(days[-1], zone)[1]
+        found = salesforce_created_per_day(connector, start, end, settings.timezone)
+        return found, connector.usage.requests

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from fractions import Fraction
+from operator import add, attrgetter
 
 from interactions import History
 from scoring.ledger import Contact, ContactIndex, Credit, credits_of, owned_responses
@@ -40,6 +41,7 @@ class AgentDayFact:
 
 COUNT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(AgentDayFact))[3:]
 _INT_FIELDS = COUNT_FIELDS[:-1]  # every count but csat_score_sum
+_credit_ints = attrgetter(*_INT_FIELDS)  # a credit's counts of _INT_FIELDS, in order
 
 _Key = tuple[str, str | None, date]
 _CustomerKey = tuple[str, str]  # (source, customer_id)
@@ -105,9 +107,7 @@ class FactTally:
             counts = self._counts.get(key)
             if counts is None:
                 counts = self._counts[key] = _Counts()
-            ints = counts.ints
-            for position, name in enumerate(_INT_FIELDS):
-                ints[position] += getattr(credit, name)
+            counts.ints = list(map(add, counts.ints, _credit_ints(credit)))
             if credit.csat_responses:
                 counts.score_sum += Fraction(credit.csat_score_sum)
 

@@ -14,6 +14,7 @@ from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from interactions import History
 from scoring.csat import Response, responses
@@ -86,9 +87,12 @@ class ContactIndex:
         return None
 
 
-@dataclass(frozen=True, slots=True)  # slots: a chunk of days holds many thousands of them
-class Credit:
+class Credit(NamedTuple):
     """One row of the credit ledger: what one interaction adds to one agent's day.
+
+    Immutable like the model's records, but a named tuple rather than a frozen dataclass:
+    a score makes several per interaction, and a frozen dataclass's `__init__` (a
+    `object.__setattr__` per field) cost a fifth of computing them.
 
     `agent_id` None is the source's unassigned row. `key` tells credits of the same kind of
     one interaction apart: the agent for `handled`, "" for `resolution`, the survey id for

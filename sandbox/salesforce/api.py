@@ -3,9 +3,11 @@
 Owns the server lifecycle, fault injection (sandbox.wire.faults kinds, acted on by wire.py's
 `Replies`; Salesforce error codes via `inject_error`, queued in injected.py) and routing:
 logins (logins.py), `query`, `queryAll`, `query/{locator}-{offset}` (queries.py), Bulk API 2.0
-`jobs/query...` (bulk.py), `sobjects/{Object}/describe`, `limits`. Sessions and the daily API
-allowance, and so the `Sforce-Limit-Info` of every answer, are access.py's. Records come from
-face.py (cached per desk version), hidden while inside `commit_lag`; SOQL from soql.py.
+`jobs/query...` (bulk.py), `sobjects/{Object}/describe`, `limits`, and the API user's
+`/services/oauth2/userinfo` (its time zone, which SOQL's convertTimezone uses). Sessions and
+the daily API allowance, and so the `Sforce-Limit-Info` of every answer, are access.py's.
+Records come from face.py (cached per desk version), hidden while inside `commit_lag`; SOQL
+from soql.py and aggregates.py.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from sandbox.desk import Desk
-from sandbox.salesforce import logins
+from sandbox.salesforce import ids, logins
 from sandbox.salesforce.access import Access
 from sandbox.salesforce.bends import Bends
 from sandbox.salesforce.bulk import DEFAULT_MAX_RECORDS, BulkJobs, Reply
@@ -66,8 +68,12 @@ class SalesforceSandbox(InjectsFaults):
         commit_lag: timedelta = timedelta(0),
         surveys_at_send: bool = False,
         score_history: bool = False,
+        user_time_zone: str = "UTC",
     ) -> None:
         self.desk = desk
+        # The API user's time zone (TimeZoneSidKey): SOQL's convertTimezone converts to it,
+        # and /services/oauth2/userinfo says it as `zoneinfo`.
+        self.user_time_zone = user_time_zone
         self.credentials = logins.Credentials(
             username, password, security_token, consumer_key, consumer_secret, jwt_public_key_pem
         )
@@ -213,6 +219,8 @@ class SalesforceSandbox(InjectsFaults):
                 ),
                 {},
             )
+        if req.command == "GET" and path == "/services/oauth2/userinfo":
+            return (*self._userinfo(req), {})
         match = _DATA.match(path)
         if match is None:
             return (*error(404, "NOT_FOUND", "The requested resource does not exist"), {})
@@ -259,6 +267,20 @@ class SalesforceSandbox(InjectsFaults):
             source = [r for r in source if r[stamp] <= visible_until]
         return source
 
+    def _userinfo(self, req: Handler) -> Answer:
+        """OpenID Connect userinfo of the API user, the part Salesforce gives that matters
+        here (its time zone as `zoneinfo`); a bad session is 401 as for data requests."""
+        refused = self.access.admit(req.headers.get("Authorization", ""))
+        if refused is not None:
+            return refused
+        found = {
+            "user_id": ids.sf_id(ids.USER, 1),
+            "organization_id": logins.ORG_ID,
+            "preferred_username": self.credentials.username,
+            "zoneinfo": self.user_time_zone,
+        }
+        return 200, json.dumps(found).encode(), JSON_TYPE
+
     def _route(self, req: Handler, version: str, rest: str, query: str) -> Answer:
         params = parse_qs(query)
         if rest in ("query", "queryAll"):
@@ -266,7 +288,9 @@ class SalesforceSandbox(InjectsFaults):
                 return error(400, "MALFORMED_QUERY", "A query string is required (q=)")
             batch = batch_size(req.headers.get("Sforce-Query-Options", ""), self.page_size)
             soql, all_rows = params["q"][0], rest == "queryAll"
-            return self.cursors.first_page(version, soql, all_rows, batch, self._records_of)
+            return self.cursors.first_page(
+                version, soql, all_rows, batch, self._records_of, self.user_time_zone
+            )
         more = re.fullmatch(r"query(?:All)?/(?P<locator>[A-Za-z0-9]+)-(?P<offset>\d+)", rest)
         if more:
             batch = batch_size(req.headers.get("Sforce-Query-Options", ""), self.page_size)

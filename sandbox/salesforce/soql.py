@@ -6,7 +6,8 @@ condition is `field op literal` (op one of = != < <= > >=; a literal is a dateti
 2024-01-01T00:00:00Z, a 'quoted string', a number, true, false or null) or
 `field IN ('a', 'b')`. Anything else (OR, functions, relationship fields, sub-queries,
 aggregates) is a `SoqlError` carrying Salesforce's error code: MALFORMED_QUERY, INVALID_FIELD
-or INVALID_TYPE. Keywords, object and field names are case-insensitive, as in Salesforce.
+or INVALID_TYPE; the one aggregate form the simulator answers (a count per day) is
+aggregates.py's. Keywords, object and field names are case-insensitive, as in Salesforce.
 """
 
 from __future__ import annotations

@@ -3,15 +3,15 @@
 zenpy turns every page into objects (and each object, once more, into a dict of its own
 fields); the connector reads the records as the API sent them. The session's hook has
 already parsed and checked each page's JSON once (`ParsedResponse.parsed`,
-connectors/wire.py), so `use_raw_pages` gives the APIs the connector calls a response
-handler that hands that JSON back as a `RawPage`: zenpy still builds each request's URL
-from its arguments and sends it through the connector's session, and deserialises nothing.
-That object building was about half of a backfill's own CPU time (bench/PROFILE.md).
+connectors/wire.py), so `use_raw_pages` makes the APIs the connector calls hand that JSON
+back as a `RawPage`: zenpy still builds each request's URL from its arguments and sends it
+through the connector's session, and builds nothing of the answer. That object building
+was about half of a backfill's own CPU time (bench/PROFILE.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from zenpy import Zenpy
@@ -52,23 +52,18 @@ class RawPage:
         self.body = self._api._get(url, raw_response=True).json()
 
 
-class _RawPageHandler:
-    """A zenpy response handler (zenpy.lib.response) that builds nothing."""
-
-    def __init__(self, api: Any, object_mapping: Any = None) -> None:
-        self.api = api
-
-    @staticmethod
-    def applies_to(api: Any, response: Any) -> bool:
-        return True
-
-    def build(self, response: Any) -> RawPage:
-        body = response.json()
-        return RawPage(self.api, body if isinstance(body, Mapping) else {})
-
-
 def use_raw_pages(client: Zenpy) -> None:
     """Make the APIs the connector calls answer `RawPage`s instead of zenpy objects."""
-    # zenpy picks the first of an API's `_response_handlers` that applies to a response.
     for api in (client.tickets, client.satisfaction_ratings, client.users):
-        api._response_handlers = (_RawPageHandler,)
+        # Every answer of an API passes `_process_response` (zenpy is pinned), which picks
+        # a response handler to build objects, and first formats the whole page into a
+        # debug message even when nothing logs it: neither is needed here.
+        api._process_response = _raw_page_of(api)
+
+
+def _raw_page_of(api: Any) -> Callable[..., RawPage]:
+    def raw_page(response: Any, object_mapping: Any = None) -> RawPage:
+        body = response.json()
+        return RawPage(api, body if isinstance(body, Mapping) else {})
+
+    return raw_page

@@ -37,6 +37,7 @@ from connectors.protocol import Page as Page  # re-exported: connectors.zendesk.
 from connectors.wire import origin_of
 from connectors.zendesk_config import ZendeskConfig
 from connectors.zendesk_kept import kept_record
+from connectors.zendesk_raw import RawPage, use_raw_pages
 from connectors.zendesk_records import (
     AGENT_ROLES,
     agent_from_user,
@@ -105,6 +106,7 @@ class ZendeskConnector:
             timeout=policy.timeout_seconds,
             disable_cache=True,
         )
+        use_raw_pages(self._client)
         self.surveys = SurveyReader(self)
 
     def close(self) -> None:
@@ -163,17 +165,13 @@ class ZendeskConnector:
             f"{self.config.source} {what}", pointed_call, self.policy, self.usage
         )
 
-    def _next_page(self, what: str, generator: Any) -> bool:
-        """Fetch the generator's next page in place; False at the end of the stream."""
-
-        def advance() -> bool:
-            try:
-                generator.handle_pagination()
-            except StopIteration:
-                return False
-            return True
-
-        return bool(self._request(what, advance))
+    def _next_page(self, what: str, page: RawPage) -> bool:
+        """Read the page's next page in its place; False when it links to none."""
+        link = page.next_link()
+        if link is None:
+            return False
+        self._request(what, lambda: page.follow(link))
+        return True
 
     def _server_now(self) -> datetime:
         return self.usage.last_server_time or datetime.now(UTC)
@@ -204,13 +202,13 @@ class ZendeskConnector:
         if asked:
             guard.followed(asked)
         while True:
-            generator = self._ticket_export_page(start_time, asked)
+            page = self._ticket_export_page(start_time, asked)
             began = began or self._server_now()
-            raw = _page_records(generator, "tickets")
+            raw = page.records("tickets")
             records = self._records("tickets", raw, self._ticket_records)
-            after = getattr(generator, "after_cursor", None)
+            after = page.scalar("after_cursor")
             reached_until = until is not None and any(_generated_at(t) >= until for t in raw)
-            if bool(getattr(generator, "end_of_stream", False)) or not after or reached_until:
+            if bool(page.scalar("end_of_stream")) or not after or reached_until:
                 complete = self._server_now() - EXPORT_LAG
                 if until is not None:
                     complete = min(complete, until)
@@ -230,26 +228,19 @@ class ZendeskConnector:
                     read=len(raw),
                 )
                 return
-            guard.followed(after, getattr(generator, "after_url", None), len(raw))
+            guard.followed(after, page.scalar("after_url"), len(raw))
             reached = max((_generated_at(t) for t in raw), default=None)
             page_cursor = {"start_time": start_time, "after_cursor": after, "began": _stamp(began)}
             yield Page("tickets", records, page_cursor, False, reached=reached, read=len(raw))
             asked = after
 
-    def _ticket_export_page(self, start_time: int, after_cursor: str | None) -> Any:
-        if after_cursor:
-            return self._request(
-                "tickets export",
-                lambda: self._client.tickets.incremental(
-                    cursor=after_cursor, include=["metric_sets"]
-                ),
-            )
-        return self._request(
+    def _ticket_export_page(self, start_time: int, after_cursor: str | None) -> RawPage:
+        asked = {"cursor": after_cursor} if after_cursor else {"start_time": start_time}
+        page: RawPage = self._request(
             "tickets export",
-            lambda: self._client.tickets.incremental(
-                start_time=start_time, include=["metric_sets"]
-            ),
+            lambda: self._client.tickets.incremental(**asked, include=["metric_sets"]),
         )
+        return page
 
     def _ticket_records(self, ticket: Mapping[str, Any]) -> tuple[Any, ...]:
         state = rating_state_from_ticket(self.config.source, ticket)
@@ -267,15 +258,15 @@ class ZendeskConnector:
         guard = LoopGuard(self.config, "ticket events export")
         while True:
             asked = start_time
-            generator = self._events_from(asked)
+            page = self._events_from(asked)
             began = began or self._server_now()
-            raw = _page_records(generator, "ticket_events")
+            raw = page.records("ticket_events")
             records = self._records("ticket_events", raw, self._event_records)
-            end_time = _export_time(getattr(generator, "end_time", None))
+            end_time = _export_time(page.scalar("end_time"))
             moved = end_time is not None and end_time > asked
             end = (
-                bool(getattr(generator, "end_of_stream", False))
-                or not getattr(generator, "next_page", None)
+                bool(page.scalar("end_of_stream"))
+                or not page.scalar("next_page")
                 or not raw
                 or end_time is None
                 # A short page that does not move past its start is the tail, re-read.
@@ -316,10 +307,11 @@ class ZendeskConnector:
             }
             yield Page("events", records, page_cursor, False, reached=reached, read=len(raw))
 
-    def _events_from(self, start_time: int) -> Any:
-        return self._request(
+    def _events_from(self, start_time: int) -> RawPage:
+        page: RawPage = self._request(
             "ticket events export", lambda: self._client.tickets.events(start_time=start_time)
         )
+        return page
 
     def _event_records(self, event: Mapping[str, Any]) -> tuple[Any, ...]:
         changes = tuple(changes_from_event(self.config.source, event))
@@ -350,11 +342,11 @@ class ZendeskConnector:
             guard.followed(resume)
             # zenpy has no public call for a stored next-page link; `_get` is what its own
             # generators use to follow one (zenpy is pinned).
-            generator = self._request(
+            page: RawPage = self._request(
                 "satisfaction ratings", lambda: self._client.satisfaction_ratings._get(resume)
             )
         else:
-            generator = self._request(
+            page = self._request(
                 "satisfaction ratings",
                 lambda: self._client.satisfaction_ratings(
                     score="received",
@@ -365,13 +357,13 @@ class ZendeskConnector:
             )
         began = began or self._server_now()
         while True:
-            raw = _page_records(generator, "satisfaction_ratings")
+            raw = page.records("satisfaction_ratings")
             records = self._records("satisfaction_ratings", raw, self._rating_records)
             if until is not None:
                 records = tuple(
                     r for r in records if not isinstance(r, Rating) or r.created_at < until
                 )
-            next_url = _next_link(generator)
+            next_url = page.next_link()
             newest = max((r.created_at for r in records if isinstance(r, Rating)), default=None)
             if next_url is None:
                 restart = max(start_time, int((began - self.config.overlap).timestamp()))
@@ -382,7 +374,7 @@ class ZendeskConnector:
             guard.followed(next_url, None, len(raw))
             page_cursor = {"start_time": start_time, "next_url": next_url, "began": _stamp(began)}
             yield Page("ratings", records, page_cursor, False, reached=newest, read=len(raw))
-            if not self._next_page("satisfaction ratings", generator):
+            if not self._next_page("satisfaction ratings", page):
                 raise CursorStuckError(
                     f"{self.config.source} satisfaction ratings: the page said more follow "
                     "but its next link led nowhere; stopping with the cursor kept. Run "
@@ -400,24 +392,24 @@ class ZendeskConnector:
 
     def agent_pages(self, cursor: Cursor | None = None) -> Iterator[Page]:
         """Every agent and admin, read whole each pass (a desk has few)."""
-        generator = self._request("agents", lambda: self._client.users(role=["agent", "admin"]))
+        page: RawPage = self._request("agents", lambda: self._client.users(role=["agent", "admin"]))
         guard = LoopGuard(self.config, "agents")
         while True:
             # Asked for agents: a user without a role is one; a server that ignores the role
             # filter must not fill `agents` with customers.
             raw = [
                 {**user, "role": user.get("role") or "agent"}
-                for user in _page_records(generator, "users")
+                for user in page.records("users")
                 if user.get("role") in AGENT_ROLES or not user.get("role")
             ]
             agents = self._records("users", raw, self._agent_records)
-            next_url = _next_link(generator)
+            next_url = page.next_link()
             if next_url is None:
                 yield Page("agents", agents, {}, True, read=len(raw))
                 return
             guard.followed(next_url, None, len(raw))
             yield Page("agents", agents, {}, False, read=len(raw))
-            if not self._next_page("agents", generator):
+            if not self._next_page("agents", page):
                 yield Page("agents", (), {}, True)
                 return
 
@@ -460,8 +452,8 @@ class ZendeskConnector:
         return found
 
     def _users(self, ids: list[int | str]) -> list[dict[str, Any]]:
-        found = self._request("users show_many", lambda: list(self._client.users(ids=ids)))
-        return [user.to_dict() for user in found]
+        found: RawPage = self._request("users show_many", lambda: self._client.users(ids=ids))
+        return found.records("users")
 
     def recall(self, cursors: Mapping[str, Cursor | None]) -> None:
         """Nothing: each Zendesk stream's cursor is all that stream needs."""
@@ -470,8 +462,9 @@ class ZendeskConnector:
         """One cheap authenticated request (`GET /api/v2/users/me.json`, for `deskmetrics
         check`): whom the token belongs to. Zendesk's incremental exports are for admins
         only, so an agent, an end user or the anonymous user is an `AuthenticationError`."""
-        me = self._request("users/me", lambda: self._client.users.me())
-        user: dict[str, Any] = me.to_dict() if me is not None else {}
+        me: RawPage = self._request("users/me", lambda: self._client.users.me())
+        found = me.body.get("user")
+        user: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
         who = f"{user.get('name') or 'a user'} <{user.get('email') or 'no e-mail'}>"
         if not user.get("id"):
             raise AuthenticationError(
@@ -487,34 +480,6 @@ class ZendeskConnector:
                 f"token in {self.config.token_env}."
             )
         return f"authenticated as {who}, an admin"
-
-
-def _page_records(generator: Any, key: str) -> list[dict[str, Any]]:
-    """The records of the page zenpy holds, as the API sent them.
-
-    zenpy also builds objects of them, but turning those back into dicts (`to_dict`) costs
-    a quarter of a backfill's CPU; the page JSON it keeps (`_response_json`, already
-    checked by connectors/wire.py: every list item an object) holds the same records.
-    """
-    body = getattr(generator, "_response_json", None)
-    records = body.get(key) if isinstance(body, Mapping) else None
-    return [r for r in records if isinstance(r, dict)] if isinstance(records, list) else []
-
-
-def _next_link(generator: Any) -> str | None:
-    """The next-page link of a cursor-paginated list page; None on its last page.
-
-    zenpy keeps `links` and `meta` only in the page JSON it holds (`_response_json`).
-    """
-    body = getattr(generator, "_response_json", None)
-    if not isinstance(body, Mapping):
-        return None
-    meta, links = body.get("meta"), body.get("links")
-    link = links.get("next") if isinstance(links, Mapping) else None
-    if isinstance(meta, Mapping) and "has_more" in meta:
-        return str(link) if meta.get("has_more") and link else None
-    following = link or body.get("next_page")
-    return str(following) if following else None
 
 
 def _moment(stamp: Any) -> datetime | None:

@@ -90,16 +90,19 @@ _DESCRIPTION = (
 
 
 def drill_view_is_current(conn: Connection) -> bool:
-    if conn.dialect.name == "sqlite":
-        stored = conn.execute(
-            text("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = :name"),
-            {"name": DRILL_VIEW},
-        ).scalar()
-    else:
-        stored = conn.execute(
-            text("SELECT obj_description(to_regclass(:name), 'pg_class')"), {"name": DRILL_VIEW}
-        ).scalar()
+    stored = stored_view_text(conn, DRILL_VIEW)
     return stored is not None and _MARK in stored
+
+
+def stored_view_text(conn: Connection, name: str) -> str | None:
+    """Where a view's mark is kept: SQLite's stored definition, PostgreSQL's comment on the
+    view; None when there is no such view."""
+    if conn.dialect.name == "sqlite":
+        query = "SELECT sql FROM sqlite_master WHERE type = 'view' AND name = :name"
+    else:
+        query = "SELECT obj_description(to_regclass(:name), 'pg_class')"
+    stored = conn.execute(text(query), {"name": name}).scalar()
+    return None if stored is None else str(stored)
 
 
 def drop_drill_view(conn: Connection) -> None:

@@ -30,7 +30,12 @@ from sqlalchemy import Connection, text
 
 from interactions import ConfigError
 from warehouse.comparison_views import COMPARISON_VIEWS, DESCRIPTIONS, comparison_sql
-from warehouse.drill_through import create_drill_view, drill_view_is_current, drop_drill_view
+from warehouse.drill_through import (
+    create_drill_view,
+    drill_view_is_current,
+    drop_drill_view,
+    stored_view_text,
+)
 
 PERIODS = ("day", "week", "month")
 VIEW_NAMES = tuple(f"agent_rates_by_{period}" for period in PERIODS)
@@ -195,15 +200,7 @@ def views_are_current(conn: Connection, min_sample: int = DEFAULT_MIN_SAMPLE) ->
     """Whether every view exists with the definition `create_views` would give it now."""
     for name, _, description in _definitions(conn.dialect.name, min_sample):
         mark = description[description.rindex("[") + 1 : -1]
-        if conn.dialect.name == "sqlite":
-            stored = conn.execute(
-                text("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = :name"),
-                {"name": name},
-            ).scalar()
-        else:
-            stored = conn.execute(
-                text("SELECT obj_description(to_regclass(:name), 'pg_class')"), {"name": name}
-            ).scalar()
+        stored = stored_view_text(conn, name)
         if stored is None or mark not in stored:
             return False
     return drill_view_is_current(conn)

@@ -29,9 +29,9 @@ from bench.rescore import SOURCE, T0, _desk, _fresh_warehouse, _store_all
 from deskmetrics import pipeline
 from deskmetrics.rescoring import _chunks, facts_of_days
 from deskmetrics.settings import Settings
+from warehouse.day_marks import mark_days
 from warehouse.facts import all_fact_days, dirty_marks, replace_day_facts
 from warehouse.schema import credit_ledger
-from warehouse.store import mark_days
 
 Timing = tuple[float, float]  # wall seconds, CPU seconds
 

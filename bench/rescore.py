@@ -9,7 +9,7 @@ One customer: `score_days` over hand-built histories (assigned, solved an hour l
 minute; every other one is a repeat contact of the one before), then the same customer
 stored in a SQLite warehouse and rescored with `score --all` (up to 10,000). A warehouse:
 generated model records (transfers, resolutions, reopens, ratings, repeat contacts) stored
-through `warehouse.store.store_records` into a fresh SQLite file, then `score --all` timed,
+through `warehouse.upserts.store_records` into a fresh SQLite file, then `score --all` timed,
 then run again under tracemalloc for its peak.
 """
 
@@ -33,8 +33,10 @@ from deskmetrics import pipeline
 from deskmetrics.settings import Settings
 from interactions import History, Interaction, OwnershipChange, Rating, StatusChange
 from scoring import Contact, ScoringSettings, score_days
+from warehouse.cursors import raise_high_water_mark
+from warehouse.day_marks import DirtyRule
 from warehouse.schema import open_engine
-from warehouse.store import DirtyRule, raise_high_water_mark, store_records
+from warehouse.upserts import store_records
 
 SOURCE = "zendesk"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

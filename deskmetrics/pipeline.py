@@ -35,10 +35,10 @@ from deskmetrics.rescoring import score_leased
 from deskmetrics.settings import Settings
 from interactions import DeskmetricsError, InputError
 from scoring import ReportRow, Totals, report_rows
+from warehouse.cursors import known_sources
 from warehouse.facts import known_agents, period_totals
 from warehouse.leases import HeldLease, LeaseHeldError, holding
 from warehouse.runs import finish_run, start_run
-from warehouse.store import known_sources
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from deskmetrics.settings import Settings
 from warehouse.completeness import Completeness, completeness_of
-from warehouse.store import known_sources
+from warehouse.cursors import known_sources
 
 META_KEY = "deskmetrics"  # the Parquet key-value metadata key
 SIDECAR_SUFFIX = ".meta.json"

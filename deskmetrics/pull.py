@@ -34,18 +34,12 @@ from interactions import (
     Quarantined,
 )
 from warehouse.access import database_file_gone
+from warehouse.cursors import StreamRead, high_water_mark, load_cursor, load_cursors, record_error
+from warehouse.day_marks import DirtyRule
 from warehouse.facts import owners_without_agent, recent_activity
 from warehouse.leases import HeldLease
-from warehouse.store import (
-    DirtyRule,
-    StreamRead,
-    high_water_mark,
-    load_cursor,
-    load_cursors,
-    record_error,
-    store_page,
-    store_records,
-)
+from warehouse.store import store_page
+from warehouse.upserts import store_records
 
 log = logging.getLogger(__name__)
 

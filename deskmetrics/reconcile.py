@@ -23,8 +23,8 @@ from connectors.source_counts import salesforce_created_per_day, zendesk_created
 from connectors.zendesk import ZendeskConnector
 from deskmetrics.settings import SalesforceSourceSettings, Settings, ZendeskSourceSettings
 from interactions import InputError
+from warehouse.cursors import high_water_mark
 from warehouse.reconcile_counts import created_per_day
-from warehouse.store import high_water_mark
 
 # Zendesk indexes a new ticket for search within minutes; a day is compared only when its
 # end is this far behind both the high-water mark and the clock.

@@ -32,6 +32,8 @@ from scoring import (
     repeat_contact_windows,
 )
 from warehouse.completeness import write_completeness
+from warehouse.cursors import high_water_mark, known_sources, load_cursor, save_cursor
+from warehouse.day_marks import mark_days
 from warehouse.facts import (
     DirtyMark,
     all_fact_days,
@@ -43,7 +45,6 @@ from warehouse.facts import (
     replace_day_facts,
 )
 from warehouse.ledger import write_source_link
-from warehouse.store import high_water_mark, known_sources, load_cursor, mark_days, save_cursor
 
 log = logging.getLogger(__name__)
 

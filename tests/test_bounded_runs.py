@@ -26,8 +26,8 @@ from deskmetrics.settings import Settings
 from interactions import SourceUnavailableError
 from sandbox.desk import truth as desk_truth
 from tests.desks import TINY, TOKEN_ENV, Served, served_desk
+from warehouse.cursors import load_cursor
 from warehouse.schema import runs, sync_state
-from warehouse.store import load_cursor
 
 
 @pytest.fixture

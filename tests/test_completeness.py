@@ -15,8 +15,9 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from tests.desks import TINY, Served, served_desk
+from warehouse.cursors import StreamRead, complete_stream, high_water_mark
+from warehouse.day_marks import DirtyRule
 from warehouse.schema import open_engine
-from warehouse.store import DirtyRule, StreamRead, complete_stream, high_water_mark
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 RULE = DirtyRule("UTC", timedelta(hours=72))

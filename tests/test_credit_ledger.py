@@ -25,6 +25,7 @@ from interactions import History, Interaction, OwnershipChange, Rating, StatusCh
 from scoring import ScoringSettings, credits_of
 from scoring.ledger import Contact, ContactIndex
 from tests.test_scoring_properties import Case, cases
+from warehouse.day_marks import DirtyRule
 from warehouse.schema import (
     FACT_COUNTS,
     agent_day_facts,
@@ -32,7 +33,7 @@ from warehouse.schema import (
     dirty_days,
     open_engine,
 )
-from warehouse.store import DirtyRule, store_page
+from warehouse.store import store_page
 
 SOURCE = "zd"
 COUNTS = (*FACT_COUNTS, "csat_score_sum")

@@ -17,9 +17,10 @@ from deskmetrics import pipeline
 from deskmetrics.settings import Settings, load_settings
 from tests.desks import write_settings
 from tests.test_docs import AGENTS, SOURCE, _histories, _moment, _page, _table
+from warehouse.day_marks import DirtyRule
 from warehouse.drill_through import DRILL_COLUMNS, DRILL_VIEW
 from warehouse.schema import FACT_COUNTS, agent_day_facts, credit_ledger
-from warehouse.store import DirtyRule, store_page
+from warehouse.store import store_page
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = "https://acme.example"

@@ -18,8 +18,8 @@ from sandbox.desk import advance_desk
 from sandbox.desk import truth as desk_truth
 from scoring import ReportRow
 from tests.desks import TINY, Served, served_desk, set_desk_now
+from warehouse.cursors import load_cursor
 from warehouse.schema import interactions
-from warehouse.store import load_cursor
 
 
 def _as_dicts(rows: list[ReportRow]) -> list[dict[str, Any]]:

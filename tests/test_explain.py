@@ -16,8 +16,9 @@ from sqlalchemy import update
 
 from tests.desks import run_cli, write_settings
 from tests.test_docs import AGENTS, SOURCE, WEEK, _cell, _histories, _moment, _page, _table
+from warehouse.day_marks import DirtyRule
 from warehouse.schema import credit_ledger, open_engine
-from warehouse.store import DirtyRule, store_page
+from warehouse.store import store_page
 
 SANDBOX = "http://127.0.0.1:9"  # a base_url as the sandbox's; nothing is requested
 PERIOD = ["--since", "2024-05-06", "--until", "2024-05-08"]

@@ -20,8 +20,9 @@ from deskmetrics.cli import main
 from interactions import Agent, Interaction, OwnershipChange, Rating, StatusChange
 from scoring import REPORT_COLUMNS
 from tests.desks import write_settings
+from warehouse.day_marks import DirtyRule
 from warehouse.schema import open_engine
-from warehouse.store import DirtyRule, store_page
+from warehouse.store import store_page
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PERIOD = ["--since", "2026-03-02", "--until", "2026-03-03"]

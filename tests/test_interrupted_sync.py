@@ -18,8 +18,8 @@ from deskmetrics import pipeline
 from deskmetrics.cli import STOPPED_EARLY
 from tests.desks import TINY, served_desk, table_dump, write_settings
 from tests.salesforce_desks import CUSTOM_OBJECT, SOURCE, served_org
+from warehouse.cursors import load_cursor
 from warehouse.schema import open_engine, runs
-from warehouse.store import load_cursor
 
 
 def _sync(settings: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:

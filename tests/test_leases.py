@@ -19,10 +19,10 @@ from deskmetrics import pipeline
 from deskmetrics.settings import settings_from
 from tests.desks import served_desk
 from warehouse import leases
+from warehouse.day_marks import dirty_days_of, mark_days
 from warehouse.leases import HeldLease, LeaseHeldError, LeaseLostError
 from warehouse.runs import start_run
 from warehouse.schema import runs
-from warehouse.store import dirty_days_of, mark_days
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 TTL = timedelta(minutes=10)

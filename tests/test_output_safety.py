@@ -19,8 +19,9 @@ from deskmetrics.output import as_csv, print_table, spreadsheet_safe, visible
 from interactions import Agent, Interaction, OwnershipChange
 from scoring import ReportRow
 from tests.desks import write_settings
+from warehouse.day_marks import DirtyRule
 from warehouse.schema import open_engine
-from warehouse.store import DirtyRule, store_page
+from warehouse.store import store_page
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PERIOD = ["--since", "2026-03-02", "--until", "2026-03-03"]

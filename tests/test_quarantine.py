@@ -15,9 +15,11 @@ from sqlalchemy import Engine
 from deskmetrics.cli import main
 from interactions import Quarantined
 from tests.desks import write_settings
+from warehouse.cursors import load_cursor
+from warehouse.day_marks import DirtyRule, dirty_days_of
 from warehouse.quarantine import QuarantineEntry, quarantine_counts, quarantined
 from warehouse.schema import open_engine
-from warehouse.store import DirtyRule, dirty_days_of, load_cursor, store_page
+from warehouse.store import store_page
 
 RULE = DirtyRule(timezone="UTC", repeat_window=timedelta(hours=72))
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

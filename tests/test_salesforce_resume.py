@@ -14,7 +14,7 @@ from pathlib import Path
 from sandbox.desk import DeskSpec, generate_desk
 from tests.desks import desk_now
 from tests.salesforce_desks import CUSTOM_OBJECT, DESK, ENVIRON, SOURCE, ServedOrg, served_org
-from warehouse.store import load_cursor
+from warehouse.cursors import load_cursor
 
 # Bulk jobs for cases and history (several result pages each), REST for the few answers.
 BULK = {**CUSTOM_OBJECT, "bulk_threshold": 50, "bulk_page_records": 100}

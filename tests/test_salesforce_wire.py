@@ -23,8 +23,8 @@ from tests.salesforce_desks import (
     served_org,
     write_settings,
 )
+from warehouse.cursors import load_cursor
 from warehouse.schema import agents, quarantine, status_changes
-from warehouse.store import load_cursor
 
 # Windows of several REST pages of 200; Bulk jobs of several result pages of 100.
 REST = {**CUSTOM_OBJECT, "bulk_threshold": 100_000}

@@ -15,9 +15,10 @@ from sqlalchemy import Engine, select
 from deskmetrics import pipeline, rescoring
 from deskmetrics.settings import Settings
 from interactions import Interaction, OwnershipChange
+from warehouse.day_marks import DirtyRule, mark_days
 from warehouse.facts import dirty_marks, replace_day_facts
 from warehouse.schema import agent_day_facts, dirty_days
-from warehouse.store import DirtyRule, mark_days, store_page
+from warehouse.store import store_page
 
 SOURCE = "zendesk"
 RULE = DirtyRule(timezone="UTC", repeat_window=timedelta(hours=72))

@@ -18,9 +18,10 @@ from sqlalchemy import Engine, event
 from deskmetrics import rescoring
 from interactions import History, Interaction, OwnershipChange, StatusChange
 from scoring import Contact, ScoringSettings, score_days
+from warehouse.day_marks import DirtyRule
 from warehouse.facts import contacts_of, count_interactions_on
 from warehouse.schema import metadata
-from warehouse.store import DirtyRule, store_page
+from warehouse.store import store_page
 
 SOURCE = "zendesk"
 RULE = DirtyRule(timezone="UTC", repeat_window=timedelta(hours=72))

@@ -24,8 +24,9 @@ from deskmetrics import pipeline, rescoring
 from deskmetrics.settings import Settings
 from interactions import History, Interaction, OwnershipChange, Rating, StatusChange
 from scoring import AgentDayFact, Contact, ScoringSettings, score_days
+from warehouse.day_marks import DirtyRule
 from warehouse.schema import FACT_COUNTS, agent_day_facts, dirty_days, open_engine
-from warehouse.store import DirtyRule, store_page
+from warehouse.store import store_page
 
 SOURCE = "zendesk"
 T0 = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday; the US moves to summer time on day 6

@@ -23,8 +23,10 @@ from deskmetrics.status_view import status_lines
 from interactions import CursorStuckError, Quarantined, Rating, SourceUnavailableError
 from tests.desks import TINY, Served, served_desk, table_dump
 from tests.static_server import Query, serving
+from warehouse.cursors import high_water_mark, load_cursor
+from warehouse.day_marks import DirtyRule
 from warehouse.schema import interactions, open_engine, ratings, sync_state
-from warehouse.store import DirtyRule, high_water_mark, load_cursor, store_page
+from warehouse.store import store_page
 
 EXPORT = "/api/v2/incremental/tickets/cursor.json"
 EVENTS = "/api/v2/incremental/ticket_events.json"

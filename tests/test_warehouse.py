@@ -13,8 +13,10 @@ from deskmetrics import pipeline
 from deskmetrics.pull import CSAT_SILENCE_MIN_RESOLUTIONS, csat_silence
 from deskmetrics.settings import Settings
 from interactions import Interaction, OwnershipChange, Rating, StatusChange
+from warehouse.cursors import load_cursor
+from warehouse.day_marks import DirtyRule, dirty_days_of
 from warehouse.schema import agent_day_facts, interactions, metadata, ratings, sync_state
-from warehouse.store import DirtyRule, dirty_days_of, load_cursor, store_page
+from warehouse.store import store_page
 
 RULE = DirtyRule(timezone="UTC", repeat_window=timedelta(hours=72))
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

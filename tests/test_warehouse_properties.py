@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from interactions import Interaction, Rating
 from tests.desks import table_dump
+from warehouse.day_marks import DirtyRule
 from warehouse.schema import open_engine
-from warehouse.store import DirtyRule, store_page
+from warehouse.store import store_page
 
 RULE = DirtyRule(timezone="UTC", repeat_window=timedelta(hours=72))
 T0 = datetime(2026, 5, 1, tzinfo=UTC)

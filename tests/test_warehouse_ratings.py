@@ -18,9 +18,10 @@ from deskmetrics.settings import Settings
 from interactions import OFFER_SCORES, Interaction, OwnershipChange, Rating, RatingState
 from interactions import StatusChange as Status
 from scoring import ReportRow
+from warehouse.day_marks import DirtyRule
 from warehouse.ratings import merged_rating
 from warehouse.schema import ratings
-from warehouse.store import DirtyRule, store_page
+from warehouse.store import store_page
 
 RULE = DirtyRule(timezone="UTC", repeat_window=timedelta(hours=72))
 DAY1 = date(2026, 3, 2)

@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from interactions import Agent, Interaction, Rating, StatusChange
+from warehouse.day_marks import DirtyRule
 from warehouse.schema import agents, interactions, ratings, status_changes
-from warehouse.store import DirtyRule, store_page
+from warehouse.store import store_page
 
 RULE = DirtyRule(timezone="UTC", repeat_window=timedelta(hours=72))
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

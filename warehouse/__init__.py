@@ -4,7 +4,10 @@ It knows SQL (SQLAlchemy Core, SQLite or PostgreSQL) and the interaction model, 
 nothing of HTTP or of the metric rules.
 
     schema.py   tables, types, open_engine          views.py   BI views with rates
-    store.py    upserts, store_page, cursors, dirty days, high-water marks
+    store.py    store_page: a page's records, cursor and dirty days in one transaction
+    upserts.py  upsert by natural key, model records to rows, rating merges
+    cursors.py  stream cursors, errors, stream marks and the source's high-water mark
+    day_marks.py  dirty days: marked by writes, cleared by `score`
     facts.py    histories for scoring, replacing day facts, period totals
     ratings.py  merging copies of a rating (first answer, latest answer)
     text.py     the text rule: NUL removed, lone surrogates replaced, on both databases

@@ -20,8 +20,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from warehouse.cursors import high_water_mark
 from warehouse.schema import source_completeness
-from warehouse.store import high_water_mark, upsert
+from warehouse.upserts import upsert
 
 
 @dataclass(frozen=True)

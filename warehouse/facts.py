@@ -32,6 +32,7 @@ from interactions import (
     SatisfactionChange,
     StatusChange,
 )
+from warehouse.day_marks import pop_dirty_days
 from warehouse.ledger import UNASSIGNED, replace_day_credits
 from warehouse.schema import (
     COUNTED_MOMENTS,
@@ -45,7 +46,7 @@ from warehouse.schema import (
     satisfaction_changes,
     status_changes,
 )
-from warehouse.store import BATCH, pop_dirty_days
+from warehouse.upserts import BATCH
 
 # Moments of the interaction row itself that a count can fall on (docs/metrics.md "Handled":
 # an owner known only at creation; "Resolution": solved_at, else updated_at, stands in

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Dialect, Engine, select
 
 from warehouse.schema import FACT_COUNTS, credit_ledger, source_links
-from warehouse.store import BATCH
+from warehouse.upserts import BATCH
 
 UNASSIGNED = ""  # the agent_id of a source's unassigned row (a key column cannot be NULL)
 

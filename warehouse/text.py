@@ -4,7 +4,7 @@ PostgreSQL refuses a NUL character in a text value, and neither database driver 
 encode a lone UTF-16 surrogate (JSON can carry one as `\\ud800`). A value from a source
 is therefore stored with every NUL character removed and every lone surrogate replaced by
 U+FFFD; nothing else changes (emoji, other control characters and any length are kept).
-The rule is applied to every text value `warehouse.store.upsert` writes, keys included,
+The rule is applied to every text value `warehouse.upserts.upsert` writes, keys included,
 and to model records before they are merged with stored rows, so both see the same ids.
 """
 

@@ -10,7 +10,7 @@ import math
 import os
 from contextlib import AbstractContextManager
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
@@ -24,7 +24,7 @@ from interactions import SourceUnavailableError
 from sandbox.desk import advance_desk
 from sandbox.desk import truth as desk_truth
 from sandbox.desk.surveys import category
-from tests.desks import TINY, Served, served_desk
+from tests.desks import TINY, Served, served_desk, set_desk_now
 
 RESPONSES = "/api/v2/guide/survey_responses"
 SCALES = [pytest.param(3, True, id="1-3 emoji"), pytest.param(5, False, id="1-5 numeric")]
@@ -139,7 +139,9 @@ def test_a_survey_answered_then_offered_again_counts_after_a_sync(
 ) -> None:
     # The advance answers surveys, reopens and solves their tickets again and sends new
     # surveys seconds later: the exported tickets show `offered`, their events offered →
-    # good|bad → offered.
+    # good|bad → offered. A desk of a fixed time: one made at the minute the test runs may
+    # bring no such survey.
+    set_desk_now(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
     with _switched(tmp_path) as served:
         served.engine = any_engine
         served.backfill()

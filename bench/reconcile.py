@@ -5,9 +5,12 @@ Prints labelled figures; asserts nothing.
 
 A generated desk is served by the Zendesk sandbox and another by the Salesforce sandbox
 (both answer the counting requests as the real APIs do), each backfilled into one SQLite
-warehouse; then `reconcile` compares the last `--days` days of each source, as
-`deskmetrics reconcile --source S --since … --until …` does, and its requests are printed
-(Zendesk: a search count a day; Salesforce: a login and one aggregate query, plus one
+warehouse, the Salesforce org twice: as the demo's source (CSAT in Feedback Management) and
+as a source whose CSAT is the custom object `Case_Survey__c`. Then `reconcile` compares the
+last `--days` days of each source, as `deskmetrics reconcile --source S --since … --until …`
+does, and prints the counts compared (interactions created and resolved; ratings answered
+where the source counts them cheaply) and not compared, and the requests spent (Zendesk:
+two search counts a day; Salesforce: a login and one aggregate query per count, plus one
 userinfo request when the settings' time zone is not UTC), with the wall time it took.
 """
 
@@ -32,10 +35,27 @@ from deskmetrics.demo import (
     demo_settings,
 )
 from deskmetrics.reconcile import reconcile
+from deskmetrics.settings import Settings
 from sandbox.desk import DeskSpec, generate_desk
 from sandbox.salesforce import SalesforceSandbox
 from sandbox.zendesk import ZendeskSandbox
 from warehouse.schema import open_engine
+
+CUSTOM_CSAT_SOURCE = "service_csat"
+SOURCES = (DEMO_SOURCE, SALESFORCE_SOURCE, CUSTOM_CSAT_SOURCE)
+
+
+def with_custom_csat_source(settings: Settings) -> Settings:
+    """The settings and the demo's Salesforce org again, its CSAT read from the custom
+    object the sandbox keeps (answers dated by `Responded_At__c`)."""
+    custom = settings.sources[SALESFORCE_SOURCE].model_copy(
+        update={
+            "csat_question": "",
+            "csat_object": "Case_Survey__c",
+            "csat_date_field": "Responded_At__c",
+        }
+    )
+    return settings.model_copy(update={"sources": {**settings.sources, CUSTOM_CSAT_SOURCE: custom}})
 
 
 def main() -> None:
@@ -55,26 +75,31 @@ def main() -> None:
     )
     database = Path(tempfile.mkdtemp(prefix="deskmetrics-bench-")) / "reconcile.sqlite"
     with ZendeskSandbox(zendesk_desk) as zendesk, SalesforceSandbox(salesforce_desk) as org:
-        settings = demo_settings(database, zendesk.base_url, zendesk.email, org.instance_url)
+        settings = with_custom_csat_source(
+            demo_settings(database, zendesk.base_url, zendesk.email, org.instance_url)
+        )
         os.environ.update({TOKEN_ENV: zendesk.token, **SALESFORCE_SECRETS})
         engine = open_engine(settings.database_url())
         start = (now - timedelta(days=spec.days + 1)).date()
-        for name in (DEMO_SOURCE, SALESFORCE_SOURCE):
+        for name in SOURCES:
             pipeline.backfill(
                 engine, settings, name, start, None, config=settings.source_config(name)
             )
         until = now.date()
         since = until - timedelta(days=args.days)
-        for name in (DEMO_SOURCE, SALESFORCE_SOURCE):
+        for name in SOURCES:
             started = time.perf_counter()
             found = reconcile(engine, settings, name, since, until, now)
             took = time.perf_counter() - started
+            counts = ", ".join(dict.fromkeys(count.what for count in found.counts))
             print(
-                f"{name:<10} {args.days} days ({since} to {until}): "
-                f"{len(found.compared)} compared, {len(found.differing)} differ, "
-                f"{len(found.left_out)} left out; "
+                f"{name:<14} {args.days} days ({since} to {until}): "
+                f"{len(found.days)} days compared ({counts}), "
+                f"{len(found.differing_days)} differ, {len(found.left_out)} left out; "
                 f"{found.requests} requests, {took:.2f} s"
             )
+            for what, why in found.not_compared.items():
+                print(f"{'':<14} not compared: {what}: {why}")
 
 
 if __name__ == "__main__":

@@ -1,26 +1,35 @@
 """The source's own counts, for `deskmetrics reconcile`: how many interactions it says were
-created between two moments.
+created, or resolved, and how many ratings it says were answered, between two moments.
 
-Owns `zendesk_created_count`: one request to Zendesk's search count endpoint,
-`GET /api/v2/search/count.json?query=type:ticket created>=… created<…`, through the
-connector's session (its retries, its usage count). Zendesk's search does not see deleted
-tickets and indexes new ones with a lag of minutes: `reconcile` compares accordingly
-(deskmetrics/reconcile.py).
+Owns the Zendesk counts: `zendesk_search_count`, one request to Zendesk's search count
+endpoint, `GET /api/v2/search/count.json?query=…`, through the connector's session (its
+retries, its usage count), for the queries `zendesk_created_query` (`created` bounds) and
+`zendesk_resolved_query` (`status>=solved` and `solved` bounds: tickets solved or closed now,
+counted at their latest solve, which is the ticket metric set's `solved_at`). Zendesk's
+search does not see deleted tickets and indexes changes with a lag of minutes: `reconcile`
+compares accordingly (deskmetrics/reconcile.py). It cannot count ratings by the day they were
+answered without listing them (a page of 100 at a time), so it does not.
 
-And `salesforce_created_per_day`: one aggregate SOQL query counting the cases created (not
-deleted: `query`, not `queryAll`) per day of a period, through the connector's client (its
-retries, session renewal and usage count). SOQL's `convertTimezone` gives the day in the
-API user's time zone, so a local day is asked for only when that zone is the settings' own
-(one userinfo request says it); for UTC, DAY_ONLY of the stored UTC moment needs neither.
+And the Salesforce counts: `salesforce_per_day`, one aggregate SOQL query counting the
+records of a `DayCounter` (the cases created, `CASES_CREATED`; the cases closed now, by
+`ClosedDate`, `CASES_CLOSED`; the answers of a custom CSAT object by its answer date,
+`salesforce_ratings_counter`) per day of a period, not deleted (`query`, not `queryAll`),
+through the connector's client (its retries, session renewal and usage count). SOQL's
+`convertTimezone` gives the day in the API user's time zone, so a local day is asked for only
+when that zone is the settings' own (`salesforce_converts_days`: one userinfo request says
+it); for UTC, DAY_ONLY of the stored UTC moment needs neither.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from connectors.http import call_with_retries
 from connectors.salesforce import SalesforceConnector
+from connectors.salesforce_config import SalesforceConfig
+from connectors.salesforce_records import identifier
 from connectors.zendesk_surveys import ZendeskConnector
 from interactions import ConfigError, MalformedRecordError
 
@@ -31,9 +40,18 @@ def _iso(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def zendesk_created_count(connector: ZendeskConnector, start: datetime, end: datetime) -> int:
-    """Tickets Zendesk's search finds created in [start, end) (deleted ones are not)."""
-    query = f"type:ticket created>={_iso(start)} created<{_iso(end)}"
+def zendesk_created_query(start: datetime, end: datetime) -> str:
+    """Tickets created in [start, end)."""
+    return f"type:ticket created>={_iso(start)} created<{_iso(end)}"
+
+
+def zendesk_resolved_query(start: datetime, end: datetime) -> str:
+    """Tickets solved or closed now whose latest solve is in [start, end)."""
+    return f"type:ticket status>=solved solved>={_iso(start)} solved<{_iso(end)}"
+
+
+def zendesk_search_count(connector: ZendeskConnector, query: str) -> int:
+    """The tickets Zendesk's search finds for `query` (deleted ones are not searched)."""
     url = f"{connector._scheme}://{connector._netloc}{SEARCH_COUNT_PATH}"
 
     def call() -> Any:
@@ -54,6 +72,50 @@ def zendesk_created_count(connector: ZendeskConnector, start: datetime, end: dat
     return count
 
 
+@dataclass(frozen=True)
+class DayCounter:
+    """Records Salesforce counts per day of one datetime field: `obj` rows meeting
+    `condition` (SOQL, may be empty) whose `field` falls on the day."""
+
+    obj: str
+    field: str
+    condition: str = ""
+
+
+CASES_CREATED = DayCounter("Case", "CreatedDate")
+# A reopened case is open again (IsClosed false): counted when it closes again, by then.
+CASES_CLOSED = DayCounter("Case", "ClosedDate", "IsClosed = true")
+
+
+def salesforce_ratings_counter(config: SalesforceConfig) -> DayCounter | str:
+    """How the org's answered ratings are counted per day with one aggregate query, or why
+    they cannot be (the ratings stream's rules: connectors/salesforce_csat.py)."""
+    if config.csat_question:
+        return (
+            "Feedback Management answers reach their case through SurveySubject, which one "
+            "aggregate query cannot follow"
+        )
+    if not config.csat_object:
+        return "no CSAT source is configured"
+    if config.csat_date_field.lower() == "createddate":
+        return (
+            "answers dated by CreatedDate may be dated by the score's field history instead, "
+            "which one aggregate query cannot read"
+        )
+    fields = [
+        identifier(name, key)
+        for name, key in (
+            (config.csat_object, "csat_object"),
+            (config.csat_date_field, "csat_date_field"),
+            (config.csat_case_field, "csat_case_field"),
+            (config.csat_score_field, "csat_score_field"),
+        )
+    ]
+    obj, answered, case, score = fields
+    # A record with no score is an offer; one with no case belongs to a deleted case.
+    return DayCounter(obj, answered, f"{case} != null AND {score} != null")
+
+
 def salesforce_user_time_zone(connector: SalesforceConnector) -> str:
     """The API user's time zone (`zoneinfo` of /services/oauth2/userinfo)."""
     found = connector._call("userinfo", lambda sf: sf.oauth2("userinfo"))
@@ -66,27 +128,39 @@ def salesforce_user_time_zone(connector: SalesforceConnector) -> str:
     return zone
 
 
-def salesforce_created_per_day(
-    connector: SalesforceConnector, start: datetime, end: datetime, timezone: str
+def salesforce_converts_days(connector: SalesforceConnector, timezone: str) -> bool:
+    """Whether days of `timezone` (the settings' zone) are asked for with convertTimezone:
+    no for UTC, yes when the API user's zone is it (one userinfo request), else refused."""
+    if timezone == "UTC":
+        return False
+    zone = salesforce_user_time_zone(connector)
+    if zone != timezone:
+        source = connector.config.source
+        raise ConfigError(
+            f"{source}: Salesforce counts days in its API user's time zone {zone}, but "
+            f"the settings' timezone is {timezone}, so its days are not the warehouse's. "
+            f"Set the time zone of the API user of sources.{source} to {timezone} in "
+            "Salesforce (Personal Information, Time Zone), or run reconcile with settings "
+            'whose timezone is "UTC".'
+        )
+    return True
+
+
+def salesforce_per_day(
+    connector: SalesforceConnector,
+    counter: DayCounter,
+    start: datetime,
+    end: datetime,
+    converted: bool,
 ) -> dict[date, int]:
-    """Cases Salesforce holds (not deleted) created in [start, end), per day of `timezone`
-    (the settings' zone): UTC days, or the API user's days when that is the same zone."""
-    source = connector.config.source
-    day = "DAY_ONLY(CreatedDate)"
-    if timezone != "UTC":
-        zone = salesforce_user_time_zone(connector)
-        if zone != timezone:
-            raise ConfigError(
-                f"{source}: Salesforce counts days in its API user's time zone {zone}, but "
-                f"the settings' timezone is {timezone}, so its days are not the warehouse's. "
-                f"Set the time zone of the API user of sources.{source} to {timezone} in "
-                "Salesforce (Personal Information, Time Zone), or run reconcile with settings "
-                'whose timezone is "UTC".'
-            )
-        day = "DAY_ONLY(convertTimezone(CreatedDate))"
+    """Records of `counter` Salesforce holds (not deleted) with its field in [start, end),
+    per UTC day, or per day of the API user's zone when `converted`."""
+    field = counter.field
+    day = f"DAY_ONLY(convertTimezone({field}))" if converted else f"DAY_ONLY({field})"
+    condition = f"{counter.condition} AND " if counter.condition else ""
     soql = (
-        f"SELECT {day} d, COUNT(Id) n FROM Case WHERE CreatedDate >= {_iso(start)} "
-        f"AND CreatedDate < {_iso(end)} GROUP BY {day}"
+        f"SELECT {day} d, COUNT(Id) n FROM {counter.obj} WHERE {condition}{field} >= "
+        f"{_iso(start)} AND {field} < {_iso(end)} GROUP BY {day}"
     )
     counts: dict[date, int] = {}
     for row in connector._rows(soql):
@@ -94,7 +168,8 @@ def salesforce_created_per_day(
             counts[date.fromisoformat(row["d"])] = int(row["n"])
         except (KeyError, TypeError, ValueError):
             raise MalformedRecordError(
-                f"{source}: a count per day answered a row without a day and a count "
-                f"({str(row)[:200]!r}). Try again later, or report it with this message."
+                f"{connector.config.source}: a count per day ({counter.obj}.{field}) answered "
+                f"a row without a day and a count ({str(row)[:200]!r}). Try again later, or "
+                "report it with this message."
             ) from None
     return counts

@@ -564,11 +564,13 @@ class SourceDifference(DeskmetricsError):
 @click.option("--since", "since_text", required=True, help="First day, YYYY-MM-DD (inclusive).")
 @click.option("--until", "until_text", required=True, help="Last day, YYYY-MM-DD (exclusive).")
 def reconcile(config_path: Path | None, source: str, since_text: str, until_text: str) -> None:
-    """Per local day, the interactions created that the warehouse holds against the
-    source's own count (Zendesk: its search count; Salesforce: aggregate SOQL by day, the
-    API user's time zone being the settings' unless that is UTC; deleted ones are in
-    neither). Prints the days that differ and by how much, the days left out (not read or
-    indexed yet) and the requests spent; exit 1 when a day differs.
+    """Per local day, the interactions created, the interactions resolved (now, at their
+    latest resolution) and, where the source counts them cheaply, the ratings answered that
+    the warehouse holds against the source's own counts (Zendesk: its search count, ratings
+    not counted; Salesforce: aggregate SOQL by day, the API user's time zone being the
+    settings' unless that is UTC; deleted ones are in neither). Prints a row for each count
+    of a day that differs and by how much, the counts not compared and why, the days left out
+    (not read or indexed yet) and the requests spent; exit 1 when a count differs.
 
     Example: deskmetrics reconcile --source zendesk --since 2026-10-01 --until 2026-11-01
     """
@@ -579,30 +581,33 @@ def reconcile(config_path: Path | None, source: str, since_text: str, until_text
     def say(line: str) -> None:
         out.print(line, markup=False, highlight=False)
 
+    compared = ", ".join(dict.fromkeys(count.what for count in found.counts)) or "nothing"
     say(
         f"deskmetrics reconcile: {source}, {since} to {until - timedelta(days=1)}, "
-        f"interactions created per local day ({settings.timezone})"
+        f"counts per local day ({settings.timezone}): {compared}"
     )
-    for day in found.differing:
-        say(
-            f"{day.day}: stored {day.stored}, {source} {day.at_source}, difference "
-            f"{day.difference:+d}"
-        )
+    if found.differing:
+        say(f"{'day':<10}  {'count':<16}  {'stored':>7}  {source[:7]:>7}  {'difference':>10}")
+        for count in found.differing:
+            say(
+                f"{count.day!s:<10}  {count.what:<16}  {count.stored:>7}  "
+                f"{count.at_source:>7}  {count.difference:>+10d}"
+            )
+    for what, why in found.not_compared.items():
+        say(f"not compared: {what}: {why}")
     if found.left_out:
         say(
             f"left out {len(found.left_out)} days from {found.left_out[0]}: not yet read "
             "completely or not yet indexed by the source"
         )
-    say(
-        f"compared {len(found.compared)} days, {len(found.differing)} differ; "
-        f"{found.requests} requests"
-    )
-    if found.differing:
-        days = ", ".join(str(d.day) for d in found.differing)
+    days = found.differing_days
+    say(f"compared {len(found.days)} days, {len(days)} differ; {found.requests} requests")
+    if days:
+        listed = ", ".join(str(day) for day in days)
         raise SourceDifference(
-            f"{source}: {len(found.differing)} days differ from the source's own counts "
-            f"({days}). Read them again with `deskmetrics backfill --source {source} --since "
-            f"{found.differing[0].day} --until {found.differing[-1].day + timedelta(days=1)}`."
+            f"{source}: {len(days)} days differ from the source's own counts ({listed}). Read "
+            f"them again with `deskmetrics backfill --source {source} --since {days[0]} "
+            f"--until {days[-1] + timedelta(days=1)}`."
         )
 
 

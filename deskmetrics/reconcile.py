@@ -1,17 +1,20 @@
 """`deskmetrics reconcile`: the stored counts per local day against the source's own.
 
 Owns `reconcile` and what it finds (`Reconciliation`): per local day of the period, the
-interactions created that the warehouse holds (not deleted) against the number the
-source counts itself (connectors/source_counts.py: Zendesk's search count, a request a day;
-Salesforce's aggregate SOQL, one query for the period), the days it leaves out and why, and
-the requests it spent. A day is compared only once the source has been read past its end
-(the high-water mark) and the source's index has caught up with it (`INDEX_LAG`): a day
-the source may not have indexed (or, in Salesforce, committed) yet would differ for no fault
-of the warehouse.
+interactions created, the interactions resolved now (at their latest resolution) and, where
+the source counts them cheaply, the ratings answered, as the warehouse holds them
+(warehouse/reconcile_counts.py) against the numbers the source counts itself
+(connectors/source_counts.py: Zendesk's search count, two requests a day, ratings not
+counted; Salesforce's aggregate SOQL, one query per count for the whole period), the counts
+not compared and why, the days it leaves out and why, and the requests it spent. A day is
+compared only once the source has been read past its end (the high-water mark) and the
+source's index has caught up with it (`INDEX_LAG`): a day the source may not have indexed
+(or, in Salesforce, committed) yet would differ for no fault of the warehouse.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -19,41 +22,77 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from connectors.salesforce import SalesforceConnector
-from connectors.source_counts import salesforce_created_per_day, zendesk_created_count
+from connectors.source_counts import (
+    CASES_CLOSED,
+    CASES_CREATED,
+    DayCounter,
+    salesforce_converts_days,
+    salesforce_per_day,
+    salesforce_ratings_counter,
+    zendesk_created_query,
+    zendesk_resolved_query,
+    zendesk_search_count,
+)
 from connectors.zendesk import ZendeskConnector
 from deskmetrics.settings import SalesforceSourceSettings, Settings, ZendeskSourceSettings
 from interactions import InputError
 from warehouse.cursors import high_water_mark
-from warehouse.reconcile_counts import created_per_day
+from warehouse.reconcile_counts import (
+    answered_ratings_per_day,
+    created_per_day,
+    resolved_per_day,
+)
 
 # Zendesk indexes a new ticket for search within minutes; a day is compared only when its
 # end is this far behind both the high-water mark and the clock.
 INDEX_LAG = timedelta(minutes=15)
 
+# What is counted, as the output names it.
+CREATED = "created"
+RESOLVED = "resolved"
+RATINGS = "ratings answered"
+ZENDESK_RATINGS_NOT_COUNTED = (
+    "Zendesk counts ratings by the day they were answered only by listing them, 100 a page"
+)
+
+StoredCounts = Callable[[Engine, str, date, date, str], dict[date, int]]
+STORED: dict[str, StoredCounts] = {
+    CREATED: created_per_day,
+    RESOLVED: resolved_per_day,
+    RATINGS: answered_ratings_per_day,
+}
+
 
 @dataclass(frozen=True)
 class DayCount:
     day: date
+    what: str  # CREATED, RESOLVED or RATINGS
     stored: int
     at_source: int
 
     @property
     def difference(self) -> int:
-        """Stored minus the source's: negative when the warehouse misses interactions."""
+        """Stored minus the source's: negative when the warehouse misses some."""
         return self.stored - self.at_source
 
 
 @dataclass(frozen=True)
 class Reconciliation:
     source: str
-    compared: list[DayCount]
+    days: list[date]  # the days compared
+    counts: list[DayCount]  # one per day compared and count compared, by day
+    not_compared: dict[str, str]  # a count the source cannot count cheaply: why
     left_out: list[date]  # days the source may not have indexed, or the warehouse read, yet
     compared_until: datetime  # days ending after this were left out
     requests: int
 
     @property
     def differing(self) -> list[DayCount]:
-        return [day for day in self.compared if day.difference]
+        return [count for count in self.counts if count.difference]
+
+    @property
+    def differing_days(self) -> list[date]:
+        return sorted({count.day for count in self.differing})
 
 
 def reconcile(
@@ -64,7 +103,7 @@ def reconcile(
     until: date,
     now: datetime | None = None,
 ) -> Reconciliation:
-    """Compare the interactions created per local day of [since, until) with the source."""
+    """Compare the counts per local day of [since, until) with the source's."""
     if until <= since:
         raise InputError(f"--until {until} is not after --since {since}; the period is empty.")
     kind = settings.sources.get(source)
@@ -81,22 +120,30 @@ def reconcile(
     now = now or datetime.now(UTC)
     limit = min(mark, now) - INDEX_LAG if mark is not None else None
     zone = ZoneInfo(settings.timezone)
-    stored = created_per_day(engine, source, since, until, settings.timezone)
-    compared_days = [
+    all_days = [since + timedelta(days=n) for n in range((until - since).days)]
+    days = [
         day
-        for day in stored
+        for day in all_days
         if limit is not None and datetime.combine(day + timedelta(days=1), time(), zone) <= limit
     ]
-    left_out = [day for day in stored if day not in compared_days]
     if isinstance(kind, SalesforceSourceSettings):
-        at_source, requests = _salesforce_counts(settings, source, compared_days, zone)
+        at_source, not_compared, requests = _salesforce_counts(settings, source, days, zone)
     else:
-        at_source, requests = _zendesk_counts(settings, source, compared_days, zone)
-    compared = [DayCount(day, stored[day], at_source.get(day, 0)) for day in compared_days]
+        at_source, not_compared, requests = _zendesk_counts(settings, source, days, zone)
+    stored = {
+        what: STORED[what](engine, source, since, until, settings.timezone) for what in at_source
+    }
+    counts = [
+        DayCount(day, what, stored[what][day], at_source[what].get(day, 0))
+        for day in days
+        for what in at_source
+    ]
     return Reconciliation(
         source,
-        compared,
-        left_out,
+        days,
+        counts,
+        not_compared,
+        [day for day in all_days if day not in days],
         limit if limit is not None else datetime.min.replace(tzinfo=UTC),
         requests,
     )
@@ -108,24 +155,42 @@ def _bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     )
 
 
+SourceCounts = tuple[dict[str, dict[date, int]], dict[str, str], int]
+
+
 def _zendesk_counts(
     settings: Settings, source: str, days: list[date], zone: ZoneInfo
-) -> tuple[dict[date, int], int]:
-    """Zendesk's search count of each day: one request a day."""
+) -> SourceCounts:
+    """Zendesk's search counts of each day: two requests a day (created, resolved)."""
+    queries = {CREATED: zendesk_created_query, RESOLVED: zendesk_resolved_query}
     with ZendeskConnector(settings.zendesk_config(source), settings.retry_policy()) as connector:
-        found = {day: zendesk_created_count(connector, *_bounds(day, zone)) for day in days}
-        return found, connector.usage.requests
+        found = {
+            what: {day: zendesk_search_count(connector, query(*_bounds(day, zone))) for day in days}
+            for what, query in queries.items()
+        }
+        return found, {RATINGS: ZENDESK_RATINGS_NOT_COUNTED}, connector.usage.requests
 
 
 def _salesforce_counts(
     settings: Settings, source: str, days: list[date], zone: ZoneInfo
-) -> tuple[dict[date, int], int]:
-    """Salesforce's counts of these days: one aggregate query over them all (and, for a
-    zone other than UTC, one userinfo request), besides the login."""
-    if not days:
-        return {}, 0
+) -> SourceCounts:
+    """Salesforce's counts of these days: one aggregate query per count over them all (and,
+    for a zone other than UTC, one userinfo request), besides the login."""
     config = settings.salesforce_config(source)
+    counters: dict[str, DayCounter] = {CREATED: CASES_CREATED, RESOLVED: CASES_CLOSED}
+    ratings = salesforce_ratings_counter(config)
+    not_compared = {}
+    if isinstance(ratings, DayCounter):
+        counters[RATINGS] = ratings
+    else:
+        not_compared[RATINGS] = ratings
+    if not days:
+        return {what: {} for what in counters}, not_compared, 0
+    start, end = _bounds(days[0], zone)[0], _bounds(days[-1], zone)[1]
     with SalesforceConnector(config, settings.retry_policy()) as connector:
-        start, end = _bounds(days[0], zone)[0], _bounds(days[-1], zone)[1]
-        found = salesforce_created_per_day(connector, start, end, settings.timezone)
-        return found, connector.usage.requests
+        converted = salesforce_converts_days(connector, settings.timezone)
+        found = {
+            what: salesforce_per_day(connector, counter, start, end, converted)
+            for what, counter in counters.items()
+        }
+        return found, not_compared, connector.usage.requests

@@ -1,111 +1,113 @@
 """`deskmetrics reconcile` against the Zendesk sandbox, whose search count answers as
-Zendesk's does (deleted tickets not searched, new ones indexed after a lag): a warehouse
-synced completely reconciles with no difference; one missing a page of tickets, or holding
-a ticket since deleted at the source, shows the day and the size of the difference and
-exits 1."""
+Zendesk's does (deleted tickets not searched, `solved` the latest solve, changes indexed after
+a lag): a warehouse synced completely reconciles with no difference in the interactions
+created or resolved per day; one missing a page of tickets, or a resolved ticket, or holding
+a ticket since deleted at the source, shows the days, the counts and the size of the
+difference and exits 1; ratings are said not to be compared."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from unittest.mock import patch
 
 import pytest
-from sqlalchemy import delete, select
 
-from deskmetrics.reconcile import Reconciliation, reconcile
-from sandbox.desk.tickets import update_ticket
+from deskmetrics.reconcile import (
+    CREATED,
+    RATINGS,
+    RESOLVED,
+    ZENDESK_RATINGS_NOT_COUNTED,
+    Reconciliation,
+)
 from sandbox.zendesk.search import INDEX_LAG
-from tests.desks import TINY, Served, served_desk
-from warehouse.schema import interactions
+from tests.desks import TINY, Served, served_desk, set_desk_now
+from tests.reconcile_desks import (
+    FIXED_NOW,
+    compared,
+    delete_at_source,
+    differences,
+    drop_first_page,
+    drop_interactions,
+    reconcile_cli,
+    reconciled,
+    resolved_interaction,
+)
 
 
 @pytest.fixture
 def synced(tmp_path: Path) -> Iterator[Served]:
+    set_desk_now(FIXED_NOW)
     with served_desk(tmp_path, **TINY) as served:
         served.sync()
         yield served
 
 
-def reconciled(served: Served) -> Reconciliation:
-    since, until = served.period()
-    with patch.dict(os.environ, served.environ):
-        return reconcile(served.engine, served.settings, "zendesk", since, until, served.desk.now)
+def reconcile_zendesk(served: Served) -> Reconciliation:
+    return reconciled(served, "zendesk", served.environ)
 
 
 def test_a_completely_synced_warehouse_reconciles_with_no_difference(synced: Served) -> None:
-    found = reconciled(synced)
-    assert len(found.compared) >= 30 and found.differing == []
-    assert sum(day.at_source for day in found.compared) > 0
-    assert found.requests == len(found.compared)  # one search count a day
+    found = reconcile_zendesk(synced)
+    assert len(found.days) >= 30 and found.differing == []
+    for what in (CREATED, RESOLVED):
+        assert sum(c.at_source for c in found.counts if c.what == what) > 0, what
+
+
+def test_zendesk_spends_two_search_counts_a_day(synced: Served) -> None:
+    found = reconcile_zendesk(synced)
+    assert found.requests == 2 * len(found.days)
+
+
+def test_zendesk_ratings_are_said_not_to_be_compared(synced: Served) -> None:
+    found = reconcile_zendesk(synced)
+    assert found.not_compared == {RATINGS: ZENDESK_RATINGS_NOT_COUNTED}
+    assert {count.what for count in found.counts} == {CREATED, RESOLVED}
 
 
 def test_days_the_source_may_not_have_indexed_are_left_out(synced: Served) -> None:
-    found = reconciled(synced)
+    found = reconcile_zendesk(synced)
     last = synced.desk.now - INDEX_LAG
     assert found.left_out and found.left_out[0] >= (last - timedelta(days=1)).date()
-    assert all(day.day < last.date() for day in found.compared)
+    assert all(day < last.date() for day in found.days)
 
 
 def test_a_warehouse_missing_a_page_of_tickets_shows_the_days_and_the_sizes(
     synced: Served,
 ) -> None:
-    with synced.engine.begin() as conn:
-        page = conn.execute(
-            select(interactions.c.interaction_id, interactions.c.created_at)
-            .where(interactions.c.deleted.is_(False))
-            .order_by(interactions.c.created_at)
-            .limit(25)
-        ).all()
-        conn.execute(
-            delete(interactions).where(
-                interactions.c.interaction_id.in_([row.interaction_id for row in page])
-            )
-        )
-    missing: dict[object, int] = {}
-    for row in page:
-        missing[row.created_at.date()] = missing.get(row.created_at.date(), 0) - 1
-    found = reconciled(synced)
-    assert {day.day: day.difference for day in found.differing} == missing
+    missing = drop_first_page(synced.engine)
+    found = reconcile_zendesk(synced)
+    assert differences(found) == compared(missing, found)
 
 
-def test_a_ticket_deleted_at_the_source_since_the_sync_shows_on_its_day(synced: Served) -> None:
-    desk = synced.desk
-    old = desk.now - timedelta(days=5)
-    ticket = next(t for t in desk.tickets.values() if not t.deleted and t.created_at < old)
-    with desk.lock:
-        update_ticket(desk, ticket, desk.now, 1, status="deleted")
-    found = reconciled(synced)
-    assert [(d.day, d.difference) for d in found.differing] == [(ticket.created_at.date(), 1)]
+def test_a_resolved_ticket_missing_from_the_warehouse_shows_on_its_solved_day(
+    synced: Served,
+) -> None:
+    ticket, solved_at = resolved_interaction(synced.engine, FIXED_NOW - timedelta(days=2))
+    missing = drop_interactions(synced.engine, [ticket])
+    found = reconcile_zendesk(synced)
+    assert differences(found)[(solved_at.date(), RESOLVED)] == -1
+    assert differences(found) == compared(missing, found)
 
 
-def test_reconcile_exits_1_naming_the_days_that_differ(synced: Served) -> None:
-    desk = synced.desk
-    ticket = next(
-        t
-        for t in desk.tickets.values()
-        if not t.deleted and t.created_at < desk.now - timedelta(days=3)
-    )
-    with desk.lock:
-        update_ticket(desk, ticket, desk.now, 1, status="deleted")
-    since, until = synced.period()
-    done = synced.cli(
-        "reconcile", "--source", "zendesk", "--since", str(since), "--until", str(until)
-    )
-    day = ticket.created_at.date()
+def test_a_ticket_deleted_at_the_source_since_the_sync_shows_on_its_days(synced: Served) -> None:
+    extra = delete_at_source(synced, 5, str)
+    found = reconcile_zendesk(synced)
+    assert differences(found) == compared(extra, found) != {}
+
+
+def test_reconcile_exits_1_with_a_row_for_each_count_that_differs(synced: Served) -> None:
+    ticket, solved_at = resolved_interaction(synced.engine, FIXED_NOW - timedelta(days=2))
+    drop_interactions(synced.engine, [ticket])
+    done = reconcile_cli(synced, "zendesk")
     assert done.returncode == 1
-    assert f"{day}: stored " in done.stdout and "difference +1" in done.stdout
-    assert done.stderr.startswith(
-        f"Error: zendesk: 1 days differ from the source's own counts ({day})"
-    )
+    assert "day         count              stored  zendesk  difference" in done.stdout
+    assert f"{solved_at.date()}  resolved " in done.stdout and "-1\n" in done.stdout
+    assert done.stderr.startswith("Error: zendesk: 2 days differ from the source's own counts")
 
 
 def test_reconcile_of_a_complete_warehouse_exits_0(synced: Served) -> None:
-    since, until = synced.period()
-    done = synced.cli(
-        "reconcile", "--source", "zendesk", "--since", str(since), "--until", str(until)
-    )
+    done = reconcile_cli(synced, "zendesk")
     assert done.returncode == 0, done.stderr
     assert ", 0 differ; " in done.stdout
+    assert f"not compared: {RATINGS}: " in done.stdout

@@ -1,107 +1,122 @@
-"""`deskmetrics reconcile` against the Salesforce sandbox, whose aggregate SOQL counts cases
+"""`deskmetrics reconcile` against the Salesforce sandbox, whose aggregate SOQL counts records
 per day as Salesforce does (deleted cases not in `query`, `convertTimezone` in the API
-user's time zone): a warehouse synced completely reconciles with no difference; one missing
-cases, or holding a case since deleted in the org, shows the day and the size of the
-difference and exits 1; a settings time zone that is not the API user's is refused."""
+user's time zone): a warehouse synced completely reconciles with no difference in the cases
+created, the cases closed and the CSAT answers per day; one missing cases, a closed case or
+an answer, or holding a case since deleted in the org, shows the days, the counts and the
+size of the difference and exits 1; a settings time zone that is not the API user's is
+refused; CSAT kept where one aggregate query cannot count it is said not to be compared."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from unittest.mock import patch
 
 import pytest
-from sqlalchemy import delete, select
 
-from deskmetrics.reconcile import Reconciliation, reconcile
+from deskmetrics.reconcile import CREATED, RATINGS, RESOLVED, Reconciliation
 from deskmetrics.settings import Settings
 from interactions import ConfigError
-from sandbox.desk.tickets import update_ticket
-from tests.salesforce_desks import ENVIRON, SOURCE, ServedOrg, served_org
-from warehouse.schema import interactions
+from sandbox.salesforce.ids import case_id
+from tests.desks import set_desk_now
+from tests.reconcile_desks import (
+    FIXED_NOW,
+    compared,
+    delete_at_source,
+    differences,
+    drop_answered_rating,
+    drop_first_page,
+    drop_interactions,
+    reconcile_cli,
+    reconciled,
+    resolved_interaction,
+)
+from tests.salesforce_desks import CUSTOM_OBJECT, ENVIRON, FEEDBACK, SOURCE, ServedOrg, served_org
 
 PARIS = "Europe/Paris"
 
 
 @pytest.fixture
 def synced(tmp_path: Path) -> Iterator[ServedOrg]:
-    with served_org(tmp_path, {"user_time_zone": PARIS}) as served:
-        served.sync()
+    set_desk_now(FIXED_NOW)
+    with served_org(tmp_path, {"user_time_zone": PARIS}, **CUSTOM_OBJECT) as served:
+        served.backfill()  # from the period's start: `sync` looks back from the wall clock
         yield served
 
 
-def reconciled(served: ServedOrg, timezone: str = "UTC") -> Reconciliation:
-    since, until = served.period()
+def reconcile_org(served: ServedOrg, timezone: str = "UTC") -> Reconciliation:
     settings = Settings.model_validate({**served.settings.model_dump(), "timezone": timezone})
-    with patch.dict(os.environ, ENVIRON):
-        return reconcile(served.engine, settings, SOURCE, since, until, served.desk.now)
+    return reconciled(served, SOURCE, ENVIRON, settings)
 
 
 def test_a_completely_synced_org_reconciles_with_no_difference(synced: ServedOrg) -> None:
-    found = reconciled(synced)
-    assert len(found.compared) >= 20 and found.differing == []
-    assert sum(day.at_source for day in found.compared) > 0
-    assert found.requests <= 2  # a login and one aggregate query for the whole period
+    found = reconcile_org(synced)
+    assert len(found.days) >= 20 and found.differing == [] and found.not_compared == {}
+    for what in (CREATED, RESOLVED, RATINGS):
+        assert sum(c.at_source for c in found.counts if c.what == what) > 0, what
+
+
+def test_salesforce_spends_a_login_and_an_aggregate_query_per_count(synced: ServedOrg) -> None:
+    assert reconcile_org(synced).requests == 1 + 3
 
 
 def test_days_in_the_api_users_time_zone_reconcile_when_the_settings_share_it(
     synced: ServedOrg,
 ) -> None:
-    found = reconciled(synced, PARIS)
-    assert len(found.compared) >= 20 and found.differing == []
-    assert sum(day.at_source for day in found.compared) > 0
+    found = reconcile_org(synced, PARIS)
+    assert len(found.days) >= 20 and found.differing == []
+    for what in (CREATED, RESOLVED, RATINGS):
+        assert sum(c.at_source for c in found.counts if c.what == what) > 0, what
+    assert found.requests == 1 + 1 + 3  # and the userinfo request
 
 
 def test_a_settings_time_zone_other_than_the_api_users_is_refused(synced: ServedOrg) -> None:
     with pytest.raises(ConfigError, match=r"API user's time zone Europe/Paris.*America/Chicago"):
-        reconciled(synced, "America/Chicago")
+        reconcile_org(synced, "America/Chicago")
 
 
 def test_a_warehouse_missing_cases_shows_the_days_and_the_sizes(synced: ServedOrg) -> None:
-    with synced.engine.begin() as conn:
-        page = conn.execute(
-            select(interactions.c.interaction_id, interactions.c.created_at)
-            .where(interactions.c.deleted.is_(False))
-            .order_by(interactions.c.created_at)
-            .limit(25)
-        ).all()
-        conn.execute(
-            delete(interactions).where(
-                interactions.c.interaction_id.in_([row.interaction_id for row in page])
-            )
-        )
-    missing: dict[object, int] = {}
-    for row in page:
-        missing[row.created_at.date()] = missing.get(row.created_at.date(), 0) - 1
-    found = reconciled(synced)
-    assert {day.day: day.difference for day in found.differing} == missing
+    missing = drop_first_page(synced.engine)
+    found = reconcile_org(synced)
+    assert differences(found) == compared(missing, found)
 
 
-def test_a_case_deleted_in_the_org_since_the_sync_shows_on_its_day(synced: ServedOrg) -> None:
-    desk = synced.desk
-    old = desk.now - timedelta(days=5)
-    ticket = next(t for t in desk.tickets.values() if not t.deleted and t.created_at < old)
-    with desk.lock:
-        update_ticket(desk, ticket, desk.now, 1, status="deleted")
-    found = reconciled(synced)
-    assert [(d.day, d.difference) for d in found.differing] == [(ticket.created_at.date(), 1)]
+def test_a_closed_case_missing_from_the_warehouse_shows_on_its_closed_day(
+    synced: ServedOrg,
+) -> None:
+    case, closed_at = resolved_interaction(synced.engine, FIXED_NOW - timedelta(days=2))
+    missing = drop_interactions(synced.engine, [case])
+    found = reconcile_org(synced)
+    assert differences(found)[(closed_at.date(), RESOLVED)] == -1
+    assert differences(found) == compared(missing, found)
+
+
+def test_an_answer_missing_from_the_warehouse_shows_on_its_day(synced: ServedOrg) -> None:
+    missing = drop_answered_rating(synced.engine, FIXED_NOW - timedelta(days=2))
+    found = reconcile_org(synced)
+    assert differences(found) == missing
+
+
+def test_a_case_deleted_in_the_org_since_the_sync_shows_on_its_days(synced: ServedOrg) -> None:
+    extra = delete_at_source(synced, 5, case_id)
+    found = reconcile_org(synced)
+    assert differences(found) == compared(extra, found) != {}
+
+
+def test_feedback_management_answers_are_said_not_to_be_compared(tmp_path: Path) -> None:
+    set_desk_now(FIXED_NOW)
+    with served_org(tmp_path, **FEEDBACK) as served:
+        served.backfill()
+        found = reconcile_org(served)
+    assert list(found.not_compared) == [RATINGS]
+    assert "SurveySubject" in found.not_compared[RATINGS]
+    assert {count.what for count in found.counts} == {CREATED, RESOLVED}
 
 
 def test_reconcile_exits_1_naming_the_day_and_the_requests_spent(synced: ServedOrg) -> None:
-    desk = synced.desk
-    ticket = next(
-        t
-        for t in desk.tickets.values()
-        if not t.deleted and t.created_at < desk.now - timedelta(days=3)
-    )
-    with desk.lock:
-        update_ticket(desk, ticket, desk.now, 1, status="deleted")
-    since, until = synced.period()
-    done = synced.cli("reconcile", "--source", SOURCE, "--since", str(since), "--until", str(until))
-    day = ticket.created_at.date()
+    drop_answered_rating(synced.engine, FIXED_NOW - timedelta(days=2))
+    done = reconcile_cli(synced, SOURCE)
     assert done.returncode == 1
-    assert f"{day}: stored " in done.stdout and "difference +1" in done.stdout
+    assert "  ratings answered  " in done.stdout and "-1\n" in done.stdout
     assert " requests" in done.stdout
     assert done.stderr.startswith(f"Error: {SOURCE}: 1 days differ from the source's own counts")

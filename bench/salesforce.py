@@ -43,6 +43,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -126,10 +127,18 @@ class SandboxProcess:
 
 
 def measured_backfill(
-    sandbox: SandboxProcess, days: int, threshold: int, page_records: int, traced: bool
+    sandbox: SandboxProcess,
+    days: int,
+    threshold: int,
+    page_records: int,
+    traced: bool,
+    postgres: str | None = None,
+    code: Path | None = None,
 ) -> dict[str, Any]:
     """One backfill in a fresh process (bench/salesforce_measured.py); its figures, with the
-    requests the sandbox counted meanwhile (`served`)."""
+    requests the sandbox counted meanwhile (`served`). `postgres`: a new database on that
+    server instead of a SQLite file; `code`: another checkout of deskmetrics whose code the
+    backfill runs (put first on PYTHONPATH), e.g. the commit before a change."""
     desk = sandbox.desk
     since = (desk.now - timedelta(days=days + 1)).date()
     before = sandbox.served()
@@ -137,8 +146,13 @@ def measured_backfill(
         sys.executable, str(HERE / "salesforce_measured.py"), "--instance-url",
         desk.instance_url, "--since", since.isoformat(), "--bulk-threshold", str(threshold),
         "--bulk-page-records", str(page_records),
-    ] + (["--tracemalloc"] if traced else [])  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    ] + (["--tracemalloc"] if traced else []) + (
+        ["--postgres", postgres] if postgres else []
+    )  # fmt: skip
+    environment = None
+    if code is not None:
+        environment = {**os.environ, "PYTHONPATH": str(code.resolve())}
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=environment)
     if done.returncode != 0:
         sys.stderr.write(done.stderr[-4000:])
         raise SystemExit(f"the measured backfill failed ({done.returncode})")

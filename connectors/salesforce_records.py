@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from connectors.record_fields import in_range, shown, time_field
@@ -65,9 +66,23 @@ def identifier(name: str, what: str) -> str:
     return name
 
 
+# Distinct values remembered by the cached readers below: a page repeats a few values many
+# times (a case's Id in each of its history rows, an owner in each of its cases, an update's
+# CreatedDate in each of its rows, next to each other), so a small cache finds nearly every
+# repeat, and its size does not grow with the desk (peak memory, bench/PROFILE.md).
+REMEMBERED_VALUES = 4096
+
+
 def is_salesforce_id(value: Any) -> bool:
     """Whether `value` has the shape of a 15- or 18-character Salesforce record Id."""
-    return isinstance(value, str) and _SALESFORCE_ID.match(value) is not None
+    return isinstance(value, str) and _id_form(value) is not None
+
+
+@lru_cache(maxsize=REMEMBERED_VALUES)
+def _id_form(value: str) -> str | None:
+    """`value` as an 18-character Id, or None when it has no Id's shape; worked out once per
+    distinct value (a regular expression and the suffix are most of reading a history row)."""
+    return full_id(value) if _SALESFORCE_ID.match(value) is not None else None
 
 
 _SUFFIX_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
@@ -90,7 +105,7 @@ def full_id(value: str) -> str:
 
 def salesforce_id(value: Any) -> str | None:
     """`value` as an 18-character Id, or None when it is no Salesforce Id."""
-    return full_id(str(value)) if is_salesforce_id(value) else None
+    return _id_form(value) if isinstance(value, str) else None
 
 
 def is_user_id(value: Any) -> bool:
@@ -106,7 +121,8 @@ def is_queue_id(value: Any) -> bool:
 
 def owner_of(value: Any) -> str | None:
     """The owning agent an `OwnerId` names: the user, or None for a queue (no owner)."""
-    return full_id(str(value)) if is_user_id(value) else None
+    found = salesforce_id(value)
+    return found if found is not None and found.startswith(USER_PREFIX) else None
 
 
 def _fail(obj: str, record: Mapping[str, Any], field: str, problem: str) -> MalformedRecordError:
@@ -118,9 +134,10 @@ def _fail(obj: str, record: Mapping[str, Any], field: str, problem: str) -> Malf
 
 def _required_id(obj: str, record: Mapping[str, Any], field: str) -> str:
     value = record.get(field)
-    if not is_salesforce_id(value):
+    found = salesforce_id(value)
+    if found is None:
         raise _fail(obj, record, field, f"is not a Salesforce Id ({shown(value)})")
-    return full_id(str(value))
+    return found
 
 
 def _optional_text(value: Any) -> str | None:
@@ -149,6 +166,13 @@ def parse_time(value: Any) -> datetime | None:
         return None
     if not isinstance(value, str):
         raise ValueError(f"not a time: {value!r}")
+    return _utc_time(value)
+
+
+@lru_cache(maxsize=REMEMBERED_VALUES)
+def _utc_time(value: str) -> datetime:
+    """`parse_time` of a text, worked out once per distinct text (a `ValueError` is not
+    remembered, and is raised again each time)."""
     moment = datetime.fromisoformat(value.strip())  # Python 3.11 reads `+0000` and `Z`
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)  # a Date field: midnight UTC
@@ -157,6 +181,12 @@ def parse_time(value: Any) -> datetime | None:
 
 
 def _time(obj: str, record: Mapping[str, Any], field: str, required: bool) -> datetime | None:
+    value = record.get(field)
+    if isinstance(value, str) and value:
+        try:
+            return _utc_time(value)  # the usual case, without building the error's reader
+        except ValueError:
+            pass  # read again below, for the message
     return time_field(
         record, field, required, parse_time, lambda problem: _fail(obj, record, field, problem)
     )
@@ -263,9 +293,13 @@ def case_statuses_from(rows: Iterable[Mapping[str, Any]]) -> CaseStatuses:
 def _is_owner_id_row(row: Mapping[str, Any]) -> bool:
     """An owner change writes two rows, names and ids; this is the ids one (any value given
     is a user or queue Id, and one is given)."""
-    values = [row.get("OldValue"), row.get("NewValue")]
-    given = [value for value in values if value not in (None, "")]
-    return bool(given) and all(is_user_id(v) or is_queue_id(v) for v in given)
+    given = [v for v in (row.get("OldValue"), row.get("NewValue")) if v not in (None, "")]
+    return bool(given) and all(_is_owner_or_queue(value) for value in given)
+
+
+def _is_owner_or_queue(value: Any) -> bool:
+    found = salesforce_id(value)
+    return found is not None and found.startswith((USER_PREFIX, QUEUE_PREFIX))
 
 
 def changes_from_case_history(
@@ -282,6 +316,7 @@ def changes_from_case_history(
     # so only the current moment's changes need remembering.
     seen_at: datetime | None = None
     seen: set[tuple[str, str | None, str | None]] = set()
+    at_text: tuple[Any, str] = (None, "")  # the last CreatedDate's text in the update id
     for row in rows:
         field = row.get("Field")
         is_owner = field in OWNER_FIELDS and _is_owner_id_row(row)
@@ -290,7 +325,9 @@ def changes_from_case_history(
         row_id = _required_id("CaseHistory", row, "Id")
         case_id = _required_id("CaseHistory", row, "CaseId")
         at = _required_time("CaseHistory", row, "CreatedDate")
-        update_id = f"{case_id}@{at.isoformat()}"  # the same text from REST and Bulk times
+        if at_text[0] != at:  # an update's rows come together: each moment is written once
+            at_text = (at, at.isoformat())
+        update_id = f"{case_id}@{at_text[1]}"  # the same text from REST and Bulk times
         if is_owner:
             previous, new = owner_of(row.get("OldValue")), owner_of(row.get("NewValue"))
             if at != seen_at:

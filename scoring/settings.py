@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from interactions import ConfigError
@@ -47,6 +48,7 @@ class ScoringSettings:
             )
 
 
+@cache  # day_of asks once per credit; a failed look-up raises again, it is not kept
 def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from interactions import History, OwnershipChange, StatusChange
 from scoring.ordering import id_key
@@ -63,33 +64,46 @@ class Timeline:
         return owner
 
 
-@dataclass(frozen=True)
-class _Update:
+class _Update(NamedTuple):
     at: datetime
     update_id: str
     ownership: tuple[OwnershipChange, ...]
     statuses: tuple[StatusChange, ...]
 
 
+def _change_order(change: OwnershipChange | StatusChange) -> tuple[datetime, tuple[int, int, str]]:
+    return (change.at, id_key(change.change_id))
+
+
+def _update_order(update: _Update) -> tuple[datetime, tuple[int, int, str]]:
+    return (update.at, id_key(update.update_id))
+
+
 def _updates(history: History) -> list[_Update]:
     # docs/metrics.md "Words": Update -- changes sharing update_id happen at one moment.
     grouped: dict[str, tuple[list[OwnershipChange], list[StatusChange]]] = {}
     for oc in history.ownership:
-        grouped.setdefault(oc.update_id, ([], []))[0].append(oc)
+        group = grouped.get(oc.update_id)
+        if group is None:
+            group = grouped[oc.update_id] = ([], [])
+        group[0].append(oc)
     for sc in history.statuses:
-        grouped.setdefault(sc.update_id, ([], []))[1].append(sc)
+        group = grouped.get(sc.update_id)
+        if group is None:
+            group = grouped[sc.update_id] = ([], [])
+        group[1].append(sc)
     updates = []
+    # Sorts only where there is more than one thing to order: most updates hold one change.
     for update_id, (owns, stats) in grouped.items():
-        at = min([c.at for c in owns] + [c.at for c in stats])
-        updates.append(
-            _Update(
-                at=at,
-                update_id=update_id,
-                ownership=tuple(sorted(owns, key=lambda c: (c.at, id_key(c.change_id)))),
-                statuses=tuple(sorted(stats, key=lambda c: (c.at, id_key(c.change_id)))),
-            )
-        )
-    updates.sort(key=lambda u: (u.at, id_key(u.update_id)))
+        if len(owns) > 1:
+            owns.sort(key=_change_order)
+        if len(stats) > 1:
+            stats.sort(key=_change_order)
+        # Each list is sorted by moment first, so its first change is its earliest.
+        firsts = [changes[0].at for changes in (owns, stats) if changes]
+        updates.append(_Update(min(firsts), update_id, tuple(owns), tuple(stats)))
+    if len(updates) > 1:
+        updates.sort(key=_update_order)
     return updates
 
 

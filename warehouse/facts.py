@@ -145,7 +145,8 @@ def _records(
         query = select(*columns).where(
             table.c.source == source, table.c.interaction_id.in_(ids[offset : offset + BATCH])
         )
-        found.extend(model(*row) for row in conn.execute(query))
+        # `all()`: one fetch of the batch, not a driver call per row.
+        found.extend(model(*row) for row in conn.execute(query).all())
     return found
 
 
@@ -189,22 +190,21 @@ def contacts_of(
         # One query per batch over the widest window; each customer's own window below.
         start = min(windows[name][0] for name in batch)
         end = max(windows[name][1] for name in batch)
-        for row in conn.execute(
-            select(
-                interactions.c.customer_id,
-                interactions.c.interaction_id,
-                interactions.c.created_at,
-            ).where(
-                interactions.c.source == source,
-                interactions.c.customer_id.in_(batch),
-                interactions.c.created_at >= start,
-                interactions.c.created_at <= end,
-                interactions.c.deleted.is_(False),
-            )
-        ):
-            low, high = windows[row.customer_id]
-            if low <= row.created_at <= high:
-                found[(source, row.customer_id)].append((row.interaction_id, row.created_at))
+        query = select(
+            interactions.c.customer_id,
+            interactions.c.interaction_id,
+            interactions.c.created_at,
+        ).where(
+            interactions.c.source == source,
+            interactions.c.customer_id.in_(batch),
+            interactions.c.created_at >= start,
+            interactions.c.created_at <= end,
+            interactions.c.deleted.is_(False),
+        )
+        for customer, interaction_id, created_at in conn.execute(query).all():
+            low, high = windows[customer]
+            if low <= created_at <= high:
+                found[(source, customer)].append((interaction_id, created_at))
     return found
 
 

@@ -16,6 +16,7 @@ new revision there, and tests/test_migrations.py checks that both give the same 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +26,7 @@ from sqlalchemy import (
     Computed,
     Date,
     DateTime,
+    Dialect,
     Engine,
     Float,
     Index,
@@ -62,6 +64,48 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         return value.replace(tzinfo=UTC) if value is not None else None
+
+    # A score reads and writes several moments per interaction: on SQLite, whose column is
+    # text, the two steps (aware <-> naive, naive <-> text) are done as one, in C, with the
+    # same text SQLAlchemy's DATETIME stores ("YYYY-MM-DD HH:MM:SS.ffffff") and reads.
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+        utc = UTC
+
+        def process(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError(f"naive datetime {value!r} given to the warehouse")
+            return value.astimezone(utc).isoformat(" ", "microseconds")[:26]
+
+        return process
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
+        if dialect.name != "sqlite":
+            if self.impl_instance.dialect_impl(dialect).result_processor(dialect, coltype):
+                return super().result_processor(dialect, coltype)
+            utc = UTC
+
+            def aware(value: datetime | None) -> datetime | None:
+                # The driver's naive datetime (psycopg), made aware in one call.
+                return value.replace(tzinfo=utc) if value is not None else None
+
+            return aware
+        parse = datetime.fromisoformat
+
+        def process(value: str | None) -> datetime | None:
+            if value is None:
+                return None
+            try:
+                # "+00:00" makes it aware in UTC (datetime.UTC itself) in the one parse.
+                return parse(value + "+00:00")
+            except ValueError:  # text that names its own offset: read as before
+                return parse(value).replace(tzinfo=UTC)
+
+        return process
 
 
 metadata = MetaData()

@@ -1,0 +1,195 @@
+"""Benchmark `score --all` (issue 20): own CPU time, interactions per second and peak memory
+of scoring every day of a generated warehouse, on SQLite and PostgreSQL, at several sizes,
+optionally beside the same bench run on another tree (the code before a change). Prints a
+table; asserts nothing.
+
+    python -m bench.score [--sizes 10000,100000] [--database-url URL] [--before DIR]
+                          [--days 90] [--seed 7] [--no-traced]
+
+The warehouse is bench/rescore.py's generated desk (transfers, resolutions, reopens,
+ratings, repeat contacts; three tickets per ten customers), stored through
+`store_records` by one child process; a second, fresh child runs `pipeline.score(…,
+everything=True)` (what `deskmetrics score --all` runs) and reports:
+
+- CPU: its own `time.process_time()` over the score, user + system (on PostgreSQL the
+  server's work is not in it; on SQLite the database's is);
+- interactions/s: the interactions stored divided by that CPU time;
+- peak RSS: the child's `ru_maxrss` after the score (interpreter and imports included);
+- traced peak: the peak of Python allocations (`tracemalloc`) over a second score of the
+  same warehouse, in the same child (skipped with --no-traced).
+
+PostgreSQL runs when `--database-url` (or DESKMETRICS_TEST_POSTGRES_URL) names a server: each
+warehouse is a fresh database on it, dropped afterwards. `--before DIR` is a checkout of
+another commit (e.g. `git worktree add DIR 13829fd`): its children import DIR's code (the
+bench itself is not needed there), and its figures are printed beside this tree's.
+The last line projects 1,000,000 interactions from the largest size's rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent.parent  # this tree
+
+
+@dataclass(frozen=True)
+class Figures:
+    cpu: float  # own CPU seconds of the score
+    wall: float
+    rss_mib: float  # the scoring child's peak resident set
+    traced_mib: float | None  # peak traced Python allocations of a second score
+
+    def rate(self, interactions: int) -> float:
+        return interactions / self.cpu
+
+
+# -- children: run with the code of one tree (PYTHONPATH) --------------------------------
+
+
+def _child_build(url: str, tickets: int, days: int, seed: int) -> None:
+    from bench.rescore import T0, _desk, _store_all
+    from warehouse.schema import open_engine
+
+    engine = open_engine(url)
+    _store_all(engine, _desk(tickets, days, seed), T0 + timedelta(days=days + 7))
+    engine.dispose()
+
+
+def _child_score(url: str, traced: bool) -> None:
+    import deskmetrics
+    from deskmetrics import pipeline
+    from deskmetrics.settings import Settings
+    from warehouse.schema import open_engine
+
+    engine = open_engine(url)
+    cpu, wall = time.process_time(), time.perf_counter()
+    pipeline.score(engine, Settings(), everything=True)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    peak = None
+    if traced:
+        tracemalloc.start()
+        pipeline.score(engine, Settings(), everything=True)
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    engine.dispose()
+    found = {"cpu": cpu, "wall": wall, "rss_mib": rss, "traced_mib": peak}
+    print(json.dumps({**found, "code": str(Path(deskmetrics.__file__).parent.parent)}))
+
+
+def _run_child(tree: Path, *args: str) -> dict[str, Any]:
+    # -P: the tree's own code on PYTHONPATH comes first, not this script's folder.
+    command = [sys.executable, "-P", str(Path(__file__).resolve()), "--child", *args]
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    done = subprocess.run(command, env=env, cwd=tree, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"child {shlex.join(args)} in {tree} failed:\n{done.stderr}")
+    last = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "{}"
+    return json.loads(last)  # type: ignore[no-any-return]
+
+
+# -- parent -------------------------------------------------------------------------------
+
+
+@contextmanager
+def _warehouse(database: str, admin_url: str | None) -> Iterator[str]:
+    """The URL of a fresh, empty warehouse, removed afterwards."""
+    if database == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="deskmetrics-bench-") as folder:
+            yield f"sqlite:///{Path(folder) / 'warehouse.sqlite'}"
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    assert admin_url is not None
+    name = f"dm_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def measure(
+    tree: Path, database: str, admin_url: str | None, tickets: int, args: argparse.Namespace
+) -> Figures:
+    with _warehouse(database, admin_url) as url:
+        _run_child(tree, "build", url, str(tickets), str(args.days), str(args.seed))
+        found = _run_child(tree, "score", url, "traced" if args.traced else "untraced")
+    if Path(found.pop("code")).resolve() != tree.resolve():
+        raise SystemExit(f"the child scored with code outside {tree}")
+    return Figures(**found)
+
+
+def _cell(figures: Figures | None, tickets: int) -> str:
+    if figures is None:
+        return f"{'':>8} {'':>9} {'':>7} {'':>7}"
+    traced = "-" if figures.traced_mib is None else f"{figures.traced_mib:7.1f}"
+    rate = figures.rate(tickets)
+    return f"{figures.cpu:8.2f} {rate:9,.0f} {figures.rss_mib:7.1f} {traced:>7}"
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        kind, rest = sys.argv[2], sys.argv[3:]
+        if kind == "build":
+            _child_build(rest[0], int(rest[1]), int(rest[2]), int(rest[3]))
+        else:
+            _child_score(rest[0], rest[1] == "traced")
+        return
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--database-url", default=os.environ.get("DESKMETRICS_TEST_POSTGRES_URL"))
+    parser.add_argument("--before", type=Path, help="a checkout of the code to compare with")
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-traced", dest="traced", action="store_false")
+    parser.add_argument("--sqlite-only", action="store_true")
+    args = parser.parse_args()
+    print("command:", shlex.join([Path(sys.executable).name, "-m", "bench.score", *sys.argv[1:]]))
+    sizes = [int(part) for part in args.sizes.split(",") if part]
+    databases = ["sqlite"] + ([] if args.sqlite_only or not args.database_url else ["postgresql"])
+    head = f"{'CPU s':>8} {'inter./s':>9} {'RSS MiB':>7} {'traced':>7}"
+    print(f"{'database':<10} {'size':>7} | before: {head} | after: {head}")
+    largest: tuple[int, Figures] | None = None
+    for database in databases:
+        for tickets in sizes:
+            before = None
+            if args.before is not None:
+                before = measure(args.before, database, args.database_url, tickets, args)
+            after = measure(HERE, database, args.database_url, tickets, args)
+            line = f"{database:<10} {tickets:>7,} | before: {_cell(before, tickets)}"
+            print(f"{line} | after: {_cell(after, tickets)}", flush=True)
+            if database == "sqlite" and (largest is None or tickets > largest[0]):
+                largest = (tickets, after)
+    if largest is not None:
+        tickets, figures = largest
+        projected = 1_000_000 / figures.rate(tickets)
+        print(
+            f"projection, 1,000,000 interactions on SQLite at the {tickets:,} rate: "
+            f"{projected:,.0f} s CPU ({projected / 60:.1f} min)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -15,7 +15,7 @@ from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, and_, select
+from sqlalchemy import Connection, Engine, select
 
 from interactions import Interaction, Rating, RatingState
 from warehouse.schema import COUNTED_MOMENTS, dirty_days, interactions, ratings, status_changes
@@ -152,40 +152,46 @@ def _add_interaction_moments(
 def _repeat_window_moments(
     conn: Connection, source: str, customers: dict[str, datetime], rule: DirtyRule
 ) -> list[datetime]:
-    """Resolution moments of a customer's interactions that a contact at or after
-    `earliest` can be a repeat contact for (docs/metrics.md
-    "Resolution and first-contact resolution (FCR)", condition 2)."""
+    """Resolution moments of a customer's interactions that a contact at or after the
+    customer's `earliest` can be a repeat contact for (docs/metrics.md
+    "Resolution and first-contact resolution (FCR)", condition 2).
+
+    Read by customer, then by interaction, and the window applied here: with a time
+    condition in SQL, or one query joining both, SQLite's planner reads by the time index
+    (or all of the source's status changes) instead and steps through every resolution
+    stored so far, for every page of a backfill (bench/PROFILE.md)."""
     moments: list[datetime] = []
+    since: dict[str, datetime] = {}  # interaction id: the earliest resolution that counts
     names = sorted(customers)
     for offset in range(0, len(names), BATCH):
-        batch = names[offset : offset + BATCH]
-        since = min(customers[c] for c in batch) - rule.repeat_window
-        owned_by_batch = and_(
-            interactions.c.source == source,
-            interactions.c.customer_id.in_(batch),
-        )
-        moments.extend(
-            conn.execute(
-                select(status_changes.c.at)
-                .join(
-                    interactions,
-                    and_(
-                        interactions.c.source == status_changes.c.source,
-                        interactions.c.interaction_id == status_changes.c.interaction_id,
-                    ),
-                )
-                .where(owned_by_batch, status_changes.c.resolved.is_(True))
-                .where(status_changes.c.at >= since)
-            ).scalars()
-        )
         for row in conn.execute(
-            select(interactions.c.updated_at, interactions.c.solved_at).where(
-                owned_by_batch,
-                interactions.c.resolved.is_(True),
-                interactions.c.updated_at >= since,
+            select(
+                interactions.c.interaction_id,
+                interactions.c.customer_id,
+                interactions.c.resolved,
+                interactions.c.updated_at,
+                interactions.c.solved_at,
+            ).where(
+                interactions.c.source == source,
+                interactions.c.customer_id.in_(names[offset : offset + BATCH]),
             )
         ):
-            moments.extend(m for m in (row.updated_at, row.solved_at) if m)
+            earliest = customers[row.customer_id] - rule.repeat_window
+            since[row.interaction_id] = earliest
+            if row.resolved and row.updated_at >= earliest:
+                moments.append(row.updated_at)
+                if row.solved_at is not None:
+                    moments.append(row.solved_at)
+    ids = sorted(since)
+    for offset in range(0, len(ids), BATCH):
+        resolutions = conn.execute(
+            select(status_changes.c.interaction_id, status_changes.c.at).where(
+                status_changes.c.source == source,
+                status_changes.c.interaction_id.in_(ids[offset : offset + BATCH]),
+                status_changes.c.resolved.is_(True),
+            )
+        )
+        moments.extend(at for interaction, at in resolutions if at >= since[interaction])
     return moments
 
 

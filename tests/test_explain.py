@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,10 +25,11 @@ SANDBOX = "http://127.0.0.1:9"  # a base_url as the sandbox's; nothing is reques
 PERIOD = ["--since", "2024-05-06", "--until", "2024-05-08"]
 
 
-@pytest.fixture
-def example(tmp_path: Path) -> Path:
-    """Settings of a warehouse holding the worked example, scored."""
-    database = tmp_path / "example.sqlite"
+@pytest.fixture(scope="module")
+def scored_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse holding the worked example, scored: built once, each test gets a copy."""
+    folder = tmp_path_factory.mktemp("example")
+    database = folder / "example.sqlite"
     engine = open_engine(f"sqlite:///{database}")
     found = re.search(r"high-water mark is \*\*(\w{3} \d\d:\d\d)\*\*", _page())
     assert found
@@ -37,9 +39,19 @@ def example(tmp_path: Path) -> Path:
     rule = DirtyRule(timezone="UTC", repeat_window=timedelta(hours=72))
     store_page(engine, SOURCE, "tickets", records, {}, rule, _moment(found[1]), _moment(found[1]))
     engine.dispose()
-    settings = tmp_path / "settings.toml"
+    settings = folder / "settings.toml"
     write_settings(settings, database, SANDBOX)
     assert run_cli(["score", "--config", str(settings)]).returncode == 0
+    return database
+
+
+@pytest.fixture
+def example(scored_example: Path, tmp_path: Path) -> Path:
+    """Settings of a copy of the scored worked example (a test may change its copy)."""
+    database = tmp_path / "example.sqlite"
+    shutil.copyfile(scored_example, database)
+    settings = tmp_path / "settings.toml"
+    write_settings(settings, database, SANDBOX)
     return settings
 
 

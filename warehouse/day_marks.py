@@ -112,7 +112,9 @@ def mark_interactions_dirty(
                     select(column).where(
                         table.c.source == source, table.c.interaction_id.in_(batch)
                     )
-                ).scalars()
+                )
+                .scalars()
+                .all()
             )
     _add_interaction_moments(conn, source, ids, customers, moments)
     moments.extend(_repeat_window_moments(conn, source, customers, rule))
@@ -142,7 +144,7 @@ def _add_interaction_moments(
                 interactions.c.source == source,
                 interactions.c.interaction_id.in_(ids[offset : offset + BATCH]),
             )
-        ):
+        ).all():
             moments.extend(m for m in (row.created_at, row.updated_at, row.solved_at) if m)
             if row.customer_id is not None:
                 earliest = customers.get(row.customer_id, row.created_at)
@@ -175,7 +177,7 @@ def _repeat_window_moments(
                 interactions.c.source == source,
                 interactions.c.customer_id.in_(names[offset : offset + BATCH]),
             )
-        ):
+        ).all():
             earliest = customers[row.customer_id] - rule.repeat_window
             since[row.interaction_id] = earliest
             if row.resolved and row.updated_at >= earliest:
@@ -190,7 +192,7 @@ def _repeat_window_moments(
                 status_changes.c.interaction_id.in_(ids[offset : offset + BATCH]),
                 status_changes.c.resolved.is_(True),
             )
-        )
+        ).all()
         moments.extend(at for interaction, at in resolutions if at >= since[interaction])
     return moments
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.record_fields import in_range, shown, time_field
+from connectors.record_fields import EARLIEST, LATEST, in_range, shown, time_field
 from interactions import (
     PAGE_NOT_STORED,
     Agent,
@@ -91,9 +91,23 @@ def _moment(value: Any) -> datetime:
 
 
 def _time(stream: str, record: Mapping[str, Any], field: str, required: bool) -> datetime | None:
+    value = record.get(field)
+    if type(value) is str:
+        # Nearly every time is ISO text in UTC ("…Z"): read in one step; anything else, and
+        # every error, by `parse_time` below.
+        try:
+            moment = _from_iso(value)
+        except ValueError:
+            pass
+        else:
+            if moment.tzinfo is UTC and EARLIEST <= moment < LATEST:
+                return moment
     return time_field(
         record, field, required, parse_time, lambda problem: _fail(stream, record, field, problem)
     )
+
+
+_from_iso = datetime.fromisoformat
 
 
 def interaction_from_ticket(source: str, ticket: Mapping[str, Any]) -> Interaction:
@@ -258,12 +272,17 @@ def ticket_of_satisfaction_change(event: Mapping[str, Any]) -> str | None:
     """The ticket whose satisfaction one ticket event changes (a survey offered, answered,
     changed, or offered again: Zendesk's "Satisfaction rating event"), else None."""
     children = event.get("child_events")
-    for raw_child in children if isinstance(children, list) else []:
-        if isinstance(raw_child, Mapping):
-            child = _keyed_by_field(raw_child)
-            if any(field in child for field in SATISFACTION_FIELDS):
-                return optional_id(event.get("ticket_id"))
+    for child in children if isinstance(children, list) else []:
+        # A child names the field as a key, or in the audit shape (`_keyed_by_field`).
+        if isinstance(child, Mapping) and (
+            not _SATISFACTION_KEYS.isdisjoint(child)
+            or (child.get("field_name") in _SATISFACTION_KEYS and "value" in child)
+        ):
+            return optional_id(event.get("ticket_id"))
     return None
+
+
+_SATISFACTION_KEYS = frozenset(SATISFACTION_FIELDS)
 
 
 def _keyed_by_field(child: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -15,7 +15,14 @@ from deskmetrics.settings import Settings
 from interactions import Interaction, OwnershipChange, Rating, StatusChange
 from warehouse.cursors import load_cursor
 from warehouse.day_marks import DirtyRule, dirty_days_of
-from warehouse.schema import agent_day_facts, interactions, metadata, ratings, sync_state
+from warehouse.schema import (
+    agent_day_facts,
+    dirty_days,
+    interactions,
+    metadata,
+    ratings,
+    sync_state,
+)
 from warehouse.store import store_page
 
 RULE = DirtyRule(timezone="UTC", repeat_window=timedelta(hours=72))
@@ -141,8 +148,6 @@ def test_a_new_contact_marks_the_resolution_day_of_the_customers_earlier_interac
     )
     with any_engine.begin() as conn:
         conn.execute(sync_state.delete())
-        from warehouse.schema import dirty_days
-
         conn.execute(dirty_days.delete())
     repeat = Interaction(
         "zendesk",
@@ -158,6 +163,44 @@ def test_a_new_contact_marks_the_resolution_day_of_the_customers_earlier_interac
     )
     _store(any_engine, [repeat])
     assert date(2026, 3, 7) in dirty_days_of(any_engine, "zendesk")
+
+
+def test_a_new_contact_marks_the_day_of_an_earlier_resolution_change_not_only_its_solved_day(
+    any_engine: Engine,
+) -> None:
+    resolved_at = datetime(2026, 3, 7, 23, 30, tzinfo=UTC)  # the status change: day D
+    solved_at = datetime(2026, 3, 8, 1, 0, tzinfo=UTC)  # the ticket's own times: day D+1
+    earlier = Interaction(
+        "zendesk", "1", T0, solved_at, "solved", True, False, "c1", "a1", None, solved_at
+    )
+    change = StatusChange("zendesk", "e2", "1", "u2", resolved_at, "open", "solved", False, True)
+    _store(any_engine, [earlier, change])
+    with any_engine.begin() as conn:
+        conn.execute(dirty_days.delete())
+    contact = datetime(2026, 3, 8, 10, 0, tzinfo=UTC)  # within the repeat window of both
+    repeat = Interaction("zendesk", "2", contact, contact, "new", False, False, "c1", None, None)
+    _store(any_engine, [repeat], {"start_time": 2})
+    assert date(2026, 3, 7) in dirty_days_of(any_engine, "zendesk")
+
+
+def test_a_moment_is_marked_on_its_local_day_in_a_half_hour_zone(any_engine: Engine) -> None:
+    kolkata = DirtyRule(timezone="Asia/Kolkata", repeat_window=timedelta(hours=72))
+    at = datetime(2026, 3, 2, 18, 40, tzinfo=UTC)  # 00:10 on March 3rd in Kolkata (+05:30)
+    ticket = Interaction("zendesk", "1", at, at, "new", False, False, "c1", None, None)
+    store_page(any_engine, "zendesk", "tickets", [ticket], {"start_time": 1}, kolkata, now=at)
+    assert date(2026, 3, 3) in dirty_days_of(any_engine, "zendesk")
+
+
+def test_a_moment_is_marked_on_its_local_day_when_the_offset_changes_within_its_hour(
+    any_engine: Engine,
+) -> None:
+    st_johns = DirtyRule(timezone="America/St_Johns", repeat_window=timedelta(hours=72))
+    # 00:00:30 on October 25th in St. John's, half a minute before it fell back from -2:30
+    # to -3:30 at 00:01: the hour's first and last instants are both on the 24th there.
+    at = datetime(1987, 10, 25, 2, 30, 30, tzinfo=UTC)
+    ticket = Interaction("zendesk", "1", at, at, "new", False, False, "c1", None, None)
+    store_page(any_engine, "zendesk", "tickets", [ticket], {"start_time": 1}, st_johns, now=at)
+    assert date(1987, 10, 25) in dirty_days_of(any_engine, "zendesk")
 
 
 def test_solved_tickets_without_any_rating_raise_the_new_csat_warning(engine: Engine) -> None:

@@ -10,15 +10,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, Text, select, union
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from interactions import Interaction, Rating, RatingState
-from warehouse.schema import COUNTED_MOMENTS, dirty_days, interactions, ratings, status_changes
+from warehouse.schema import (
+    COUNTED_MOMENTS,
+    UTCDateTime,
+    dirty_days,
+    interactions,
+    ratings,
+    status_changes,
+)
 from warehouse.text import storable_text
 from warehouse.upserts import BATCH, dialect_insert
 
@@ -33,6 +44,83 @@ class DirtyRule:
 
 def local_day(at: datetime, rule: DirtyRule) -> date:
     return at.astimezone(ZoneInfo(rule.timezone)).date()
+
+
+# A moment is read back as its UTC hour, "YYYY-MM-DD HH" (`hour_of`): a page's thousands of
+# moments fall into a few hundred hours, each turned into local days once. An hour's local
+# days are all those its instants can show (`_hour_days`): more than its first and last
+# instant's where the zone's offset changes within it (St. John's fell back at 00:01 local
+# until 2011, so a minute of the next day lay between two instants of the same day). A
+# day marked needlessly is only scored again; one left unmarked would keep wrong facts.
+
+
+class _HourOf(FunctionElement[str]):
+    """A stored moment's UTC hour as text, "YYYY-MM-DD HH", in the database's own words."""
+
+    type = Text()
+    inherit_cache = True
+
+
+@compiles(_HourOf, "sqlite")
+def _hour_of_sqlite(element: _HourOf, compiler: SQLCompiler, **kw: Any) -> str:
+    # The column holds "YYYY-MM-DD HH:MM:SS.ffffff" (warehouse/schema.py `UTCDateTime`).
+    return f"substr({compiler.process(element.clauses, **kw)}, 1, 13)"
+
+
+@compiles(_HourOf, "postgresql")
+def _hour_of_postgresql(element: _HourOf, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM-DD HH24')"
+
+
+def hour_of(column: Any) -> _HourOf:
+    return _HourOf(column)
+
+
+def hour_label(at: datetime) -> str:
+    """The UTC hour of an aware moment, as `hour_of` reads it from the database."""
+    return at.astimezone(UTC).isoformat(" ")[:13]
+
+
+class _NoIndex(FunctionElement[datetime]):
+    """A moment column in a condition that SQLite must not read by its index (unary plus)."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+
+
+@compiles(_NoIndex)
+def _no_index(element: _NoIndex, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(_NoIndex, "sqlite")
+def _no_index_sqlite(element: _NoIndex, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"+{compiler.process(element.clauses, **kw)}"
+
+
+@lru_cache(maxsize=1 << 16)
+def _hour_days(hour: str, timezone: str) -> tuple[date, ...]:
+    """Every local day of an instant of this UTC hour: from its start at the smaller of its
+    first and last instant's offsets to its end at the larger (an offset changes at most
+    once within an hour)."""
+    zone = ZoneInfo(timezone)
+    start = datetime.fromisoformat(f"{hour}:00+00:00")
+    end = start + _LAST_INSTANT
+    offsets = (start.astimezone(zone).utcoffset(), end.astimezone(zone).utcoffset())
+    low = (start + min(o for o in offsets if o is not None)).date()
+    high = (end + max(o for o in offsets if o is not None)).date()
+    return tuple(low + timedelta(days=n) for n in range((high - low).days + 1))
+
+
+_LAST_INSTANT = timedelta(hours=1) - timedelta(microseconds=1)
+
+
+def days_of_hours(hours: Iterable[str], rule: DirtyRule) -> set[date]:
+    """The local days of every instant of these UTC hours (`hour_of`)."""
+    days: set[date] = set()
+    for hour in hours:
+        days.update(_hour_days(hour, rule.timezone))
+    return days
 
 
 def mark_days(conn: Connection, source: str, days: Iterable[date]) -> None:
@@ -59,12 +147,12 @@ def mark_day_range(
 
 def stored_before(
     conn: Connection, source: str, records: Sequence[Any]
-) -> tuple[dict[str, datetime], list[datetime]]:
+) -> tuple[dict[str, datetime], set[str]]:
     """What is stored now of a page's interactions and ratings: their customers (each with
     the earliest creation time under it; a changed requester frees the old customer's
     earlier resolutions, docs/metrics.md "Resolution and first-contact resolution (FCR)")
-    and their moments (a rating's first answer or a resolution time can move to another
-    day)."""
+    and the hours of their moments (`hour_of`: a rating's first answer or a resolution time
+    can move to another day)."""
     interaction_ids = sorted(
         {storable_text(r.interaction_id) for r in records if isinstance(r, Interaction)}
     )
@@ -72,18 +160,22 @@ def stored_before(
         {storable_text(r.rating_id) for r in records if isinstance(r, Rating | RatingState)}
     )
     customers: dict[str, datetime] = {}
-    moments: list[datetime] = []
-    _add_interaction_moments(conn, source, interaction_ids, customers, moments)
+    hours: set[str] = set()
+    _add_interaction_hours(conn, source, interaction_ids, customers, hours)
     for offset in range(0, len(rating_ids), BATCH):
-        moments.extend(
+        hours.update(
             conn.execute(
-                select(ratings.c.created_at).where(
+                select(hour_of(ratings.c.created_at))
+                .where(
                     ratings.c.source == source,
                     ratings.c.rating_id.in_(rating_ids[offset : offset + BATCH]),
                 )
-            ).scalars()
+                .distinct()
+            )
+            .scalars()
+            .all()
         )
-    return customers, moments
+    return customers, hours
 
 
 def mark_interactions_dirty(
@@ -92,109 +184,127 @@ def mark_interactions_dirty(
     interaction_ids: set[str],
     rule: DirtyRule,
     former_customers: dict[str, datetime] | None = None,
-    former_moments: Iterable[datetime] = (),
+    former_hours: Iterable[str] = (),
 ) -> None:
     """Mark every day these interactions count on, and the resolution days of their
     customers' other interactions whose repeat window they may fall into (DESIGN.md
     "Data flow", step 3). `former_customers` (customer id: earliest creation time of
-    these interactions under it) and `former_moments` are what was stored before this
-    page: a contact that moved to another customer no longer breaks the old one's FCR,
-    and a count that moved to another day leaves its old day."""
+    these interactions under it) and `former_hours` (`hour_of` their moments) are what was
+    stored before this page: a contact that moved to another customer no longer breaks the
+    old one's FCR, and a count that moved to another day leaves its old day."""
     ids = sorted(interaction_ids)
-    moments: list[datetime] = list(former_moments)
+    hours: set[str] = set(former_hours)
     customers: dict[str, datetime] = dict(former_customers or {})
     for offset in range(0, len(ids), BATCH):
         batch = ids[offset : offset + BATCH]
-        for column in COUNTED_MOMENTS:
-            table = column.table
-            moments.extend(
-                conn.execute(
-                    select(column).where(
-                        table.c.source == source, table.c.interaction_id.in_(batch)
-                    )
+        # One statement for every change table (UNION leaves each hour once).
+        counted = union(
+            *(
+                select(hour_of(column)).where(
+                    column.table.c.source == source, column.table.c.interaction_id.in_(batch)
                 )
-                .scalars()
-                .all()
+                for column in COUNTED_MOMENTS
             )
-    _add_interaction_moments(conn, source, ids, customers, moments)
-    moments.extend(_repeat_window_moments(conn, source, customers, rule))
-    # A page's moments repeat (an interaction's, its events', its customer's): each
-    # distinct one is turned into a local day once.
-    mark_days(conn, source, (local_day(m, rule) for m in set(moments)))
+        )
+        hours.update(conn.execute(counted).scalars().all())
+    _add_interaction_hours(conn, source, ids, customers, hours)
+    hours.update(_repeat_window_hours(conn, source, customers, rule))
+    mark_days(conn, source, days_of_hours(hours, rule))
 
 
-def _add_interaction_moments(
+def _add_interaction_hours(
     conn: Connection,
     source: str,
     ids: Sequence[str],
     customers: dict[str, datetime],
-    moments: list[datetime],
+    hours: set[str],
 ) -> None:
-    """Add the stored moments of these interactions (creation, update, resolution) to
-    `moments`, and their customers, each with the earliest creation under it, to
+    """Add the hours of these interactions' stored moments (creation, update, resolution) to
+    `hours`, and their customers, each with the earliest creation under it, to
     `customers`."""
     for offset in range(0, len(ids), BATCH):
-        for row in conn.execute(
+        for customer, created_at, *moments in conn.execute(
             select(
                 interactions.c.customer_id,
                 interactions.c.created_at,
-                interactions.c.updated_at,
-                interactions.c.solved_at,
+                hour_of(interactions.c.created_at),
+                hour_of(interactions.c.updated_at),
+                hour_of(interactions.c.solved_at),
             ).where(
                 interactions.c.source == source,
                 interactions.c.interaction_id.in_(ids[offset : offset + BATCH]),
             )
         ).all():
-            moments.extend(m for m in (row.created_at, row.updated_at, row.solved_at) if m)
-            if row.customer_id is not None:
-                earliest = customers.get(row.customer_id, row.created_at)
-                customers[row.customer_id] = min(earliest, row.created_at)
+            hours.update(m for m in moments if m)
+            if customer is not None:
+                earliest = customers.get(customer, created_at)
+                customers[customer] = min(earliest, created_at)
 
 
-def _repeat_window_moments(
+def _repeat_window_hours(
     conn: Connection, source: str, customers: dict[str, datetime], rule: DirtyRule
-) -> list[datetime]:
-    """Resolution moments of a customer's interactions that a contact at or after the
-    customer's `earliest` can be a repeat contact for (docs/metrics.md
-    "Resolution and first-contact resolution (FCR)", condition 2).
+) -> set[str]:
+    """Hours of the resolution moments of a customer's interactions that a contact at or
+    after the customer's `earliest` can be a repeat contact for (docs/metrics.md
+    "Resolution and first-contact resolution (FCR)", condition 2): the resolved
+    interactions' update and solve times, and every resolving status change of any of the
+    customer's interactions, whatever the interaction's own row says (a source's history
+    stream may be ahead of its interaction stream).
 
-    Read by customer, then by interaction, and the window applied here: with a time
-    condition in SQL, or one query joining both, SQLite's planner reads by the time index
-    (or all of the source's status changes) instead and steps through every resolution
-    stored so far, for every page of a backfill (bench/PROFILE.md)."""
-    moments: list[datetime] = []
-    since: dict[str, datetime] = {}  # interaction id: the earliest resolution that counts
-    names = sorted(customers)
+    Customers are read in batches of near window starts; SQL leaves out what precedes the
+    batch's earliest start, and each customer's own start is applied here, by hour. The time
+    conditions are kept off the time indexes (`_NoIndex`): with one, or with a join, SQLite's
+    planner reads by time instead of by customer and steps through every resolution stored
+    so far, for every page of a backfill (bench/PROFILE.md); as written, it reads the
+    customers' interactions by `ix_interactions_customer_created` and their status changes
+    by `ix_status_interaction`."""
+    hours: set[str] = set()
+    starts = {name: earliest - rule.repeat_window for name, earliest in customers.items()}
+    labels = {name: hour_label(start) for name, start in starts.items()}
+    names = sorted(starts, key=lambda name: (starts[name], name))
     for offset in range(0, len(names), BATCH):
-        for row in conn.execute(
+        batch = names[offset : offset + BATCH]
+        since = starts[batch[0]]
+        for customer, updated, solved in conn.execute(
             select(
-                interactions.c.interaction_id,
                 interactions.c.customer_id,
-                interactions.c.resolved,
-                interactions.c.updated_at,
-                interactions.c.solved_at,
+                hour_of(interactions.c.updated_at),
+                hour_of(interactions.c.solved_at),
             ).where(
                 interactions.c.source == source,
-                interactions.c.customer_id.in_(names[offset : offset + BATCH]),
+                interactions.c.customer_id.in_(batch),
+                interactions.c.resolved.is_(True),
+                _NoIndex(interactions.c.updated_at) >= since,
             )
         ).all():
-            earliest = customers[row.customer_id] - rule.repeat_window
-            since[row.interaction_id] = earliest
-            if row.resolved and row.updated_at >= earliest:
-                moments.append(row.updated_at)
-                if row.solved_at is not None:
-                    moments.append(row.solved_at)
-    ids = sorted(since)
-    for offset in range(0, len(ids), BATCH):
-        resolutions = conn.execute(
-            select(status_changes.c.interaction_id, status_changes.c.at).where(
-                status_changes.c.source == source,
-                status_changes.c.interaction_id.in_(ids[offset : offset + BATCH]),
-                status_changes.c.resolved.is_(True),
+            if updated >= labels[customer]:
+                hours.add(updated)
+                if solved is not None:
+                    hours.add(solved)
+        of_batch = select(interactions.c.interaction_id).where(
+            interactions.c.source == source, interactions.c.customer_id.in_(batch)
+        )
+        owner = (
+            select(interactions.c.customer_id)
+            .where(
+                interactions.c.source == status_changes.c.source,
+                interactions.c.interaction_id == status_changes.c.interaction_id,
             )
-        ).all()
-        moments.extend(at for interaction, at in resolutions if at >= since[interaction])
-    return moments
+            .scalar_subquery()
+        )
+        for customer, hour in conn.execute(
+            select(owner, hour_of(status_changes.c.at))
+            .where(
+                status_changes.c.source == source,
+                status_changes.c.interaction_id.in_(of_batch),
+                status_changes.c.resolved.is_(True),
+                _NoIndex(status_changes.c.at) >= since,
+            )
+            .distinct()
+        ).all():
+            if hour >= labels[customer]:
+                hours.add(hour)
+    return hours
 
 
 def pop_dirty_days(conn: Connection, source: str, marks: Iterable[tuple[date, str | None]]) -> None:

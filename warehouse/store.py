@@ -41,9 +41,9 @@ def store_page(
     with engine.begin() as conn:
         # Read before the upsert what the page may move away from: the days it leaves
         # must be scored again too.
-        customers, moments = stored_before(conn, source, records)
+        customers, hours = stored_before(conn, source, records)
         touched = store_records(conn, records, now)
-        mark_interactions_dirty(conn, source, touched, rule, customers, moments)
+        mark_interactions_dirty(conn, source, touched, rule, customers, hours)
         save_cursor(conn, source, stream_key, cursor, now)
         if read is not None:
             complete_stream(conn, source, read, rule, now)

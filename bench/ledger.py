@@ -53,8 +53,8 @@ def score_facts_only(engine: Engine, settings: Settings) -> None:
         mark_days(conn, SOURCE, all_fact_days(conn, SOURCE, scoring.timezone))
     now = datetime.now(UTC)
     for chunk in _chunks(engine, SOURCE, dirty_marks(engine, SOURCE), scoring):
-        facts = facts_of_days(engine, SOURCE, [mark.day for mark in chunk], scoring)
-        replace_day_facts(engine, SOURCE, chunk, facts, now)
+        facts = facts_of_days(engine, SOURCE, [mark.day for mark in chunk.marks], scoring)
+        replace_day_facts(engine, SOURCE, chunk.marks, facts, now)
 
 
 def main() -> None:

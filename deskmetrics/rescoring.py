@@ -2,8 +2,10 @@
 
 A chunk's facts are made from every interaction that counts on its days, its histories
 read in batches, and written in one transaction with the credit ledger they are the sums
-of (`scored_days`). The scoring settings the facts were made with are remembered per
-source (`SCORING_ROW`): when they change, every day is scored again. Each score also
+of (`scored_days`). An interaction with moments in several chunks of one score is read
+and replayed once: its credits on the later chunks' days wait for them (`_Carry`). The
+scoring settings the facts were made with are remembered per source (`SCORING_ROW`): when
+they change, every day is scored again. Each score also
 rewrites every source's `source_completeness` row (warehouse/completeness.py), which the
 views join, and every configured source's `source_links` row (how a link into it is made,
 for `explain` and the drill-through view). The caller holds the scoring lease
@@ -14,8 +16,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
-from dataclasses import asdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -38,7 +40,6 @@ from warehouse.facts import (
     DirtyMark,
     all_fact_days,
     contacts_of,
-    count_interactions_on,
     dirty_marks,
     histories,
     interaction_ids_on,
@@ -51,9 +52,13 @@ log = logging.getLogger(__name__)
 # Scoring memory is bounded by work, not by the warehouse: a chunk of days (scored, then
 # written in one transaction) spans at most SCORE_CHUNK_DAYS days and, unless one day alone
 # has more, SCORE_CHUNK_INTERACTIONS interactions; its histories are read SCORE_BATCH at a
-# time.
+# time. A chunk's credits are held until it is written, so the cap bounds the peak; each
+# interaction is counted once per chunk (it was once per day before, hence 20,000 then).
+# Measured at 100,000 interactions (bench/PROFILE.md): 20,000 traced 38 MiB, 10,000 21 MiB,
+# 5,000 12 MiB but a fifth more CPU (interactions with moments in later chunks and no
+# credit there are read again, and each chunk is one more transaction).
 SCORE_CHUNK_DAYS = 31
-SCORE_CHUNK_INTERACTIONS = 20_000
+SCORE_CHUNK_INTERACTIONS = 10_000
 SCORE_BATCH = 1_000
 SCORING_ROW = "*scoring"  # sync_state row remembering the settings the facts were made with
 
@@ -70,8 +75,9 @@ def score_leased(
     written = 0
     for name in sorted(known_sources(engine) | set(settings.sources)):
         marks = _days_to_score(engine, name, scoring, everything, days)
+        carry = _Carry([mark.day for mark in marks])
         for chunk in _chunks(engine, name, marks, scoring):
-            written += _score_chunk(engine, name, chunk, scoring, now)
+            written += _score_chunk(engine, name, chunk, scoring, now, carry)
         _remember_scoring(engine, name, scoring, now)
         with engine.begin() as conn:
             window = timedelta(hours=scoring.repeat_window_hours)
@@ -103,45 +109,95 @@ def _days_to_score(
     return dirty_marks(engine, name)
 
 
+@dataclass(frozen=True)
+class Chunk:
+    """Marked days scored and written together, and the interactions with a moment on one
+    of them (`interaction_ids_on`), read while the chunk was made."""
+
+    marks: list[DirtyMark]
+    interaction_ids: set[str]
+
+
 def _chunks(
     engine: Engine, name: str, marks: Sequence[DirtyMark], scoring: ScoringSettings
-) -> list[list[DirtyMark]]:
+) -> Iterator[Chunk]:
     """The marks in day order, grouped so that each group spans at most SCORE_CHUNK_DAYS
-    days and, unless one day alone has more, SCORE_CHUNK_INTERACTIONS interactions."""
-    chunks: list[list[DirtyMark]] = []
-    with engine.connect() as conn:
-        for offset in range(0, len(marks), SCORE_CHUNK_DAYS):
-            block = list(marks[offset : offset + SCORE_CHUNK_DAYS])
-            if _interactions_on(conn, name, block, scoring) <= SCORE_CHUNK_INTERACTIONS:
-                chunks.append(block)
-                continue
-            # A busy block: fill chunks day by day, an interaction counted once for each
-            # day it counts on (never fewer than it is).
-            held = 0
-            chunks.append([])
-            for mark in block:
-                count = _interactions_on(conn, name, [mark], scoring)
-                if chunks[-1] and held + count > SCORE_CHUNK_INTERACTIONS:
-                    chunks.append([])
-                    held = 0
-                chunks[-1].append(mark)
-                held += count
-    return chunks
+    marked days and, unless one day alone has more, SCORE_CHUNK_INTERACTIONS interactions;
+    made one chunk ahead of the scoring, so no more than one chunk's ids are held."""
+    held: list[DirtyMark] = []
+    ids: set[str] = set()
+    for mark in sorted(marks, key=lambda m: m.day):
+        # The ids of one day at a time: they size the chunk and are the chunk's ids (a
+        # count first, then the ids again, read every moment twice or three times).
+        with engine.connect() as conn:
+            found = interaction_ids_on(conn, name, [mark.day], scoring.timezone)
+        if held and (
+            len(held) == SCORE_CHUNK_DAYS or len(ids) + len(found - ids) > SCORE_CHUNK_INTERACTIONS
+        ):
+            yield Chunk(held, ids)
+            held, ids = [], set()
+        held.append(mark)
+        ids |= found
+    if held:
+        yield Chunk(held, ids)
 
 
-def _interactions_on(
-    conn: Connection, name: str, marks: Sequence[DirtyMark], scoring: ScoringSettings
-) -> int:
-    return count_interactions_on(conn, name, [mark.day for mark in marks], scoring.timezone)
+class _Carry:
+    """Credits of interactions already scored in this run that fall on a later chunk's days.
+
+    An interaction with moments on days of several chunks is read and replayed once, in
+    the first of them: its credits on a later chunk's days wait here (by interaction), and
+    that chunk takes them instead of scoring the interaction again. Held: only the credits
+    that reach past the chunk being written.
+    """
+
+    def __init__(self, days: Sequence[date]) -> None:
+        self._later = set(days)
+        self._credits: dict[str, list[Credit]] = {}
+
+    def take(self, days: Sequence[date]) -> tuple[set[str], list[Credit]]:
+        """Start scoring these days: the interactions scored already, and their credits on
+        these days."""
+        self._later.difference_update(days)
+        scored = set(self._credits)
+        wanted = set(days)
+        taken: list[Credit] = []
+        for interaction_id in scored:
+            credits = self._credits[interaction_id]
+            taken.extend(credit for credit in credits if credit.day in wanted)
+            kept = [credit for credit in credits if credit.day in self._later]
+            if kept:
+                self._credits[interaction_id] = kept
+            else:
+                del self._credits[interaction_id]
+        return scored, taken
+
+    def keep(self, credits: Iterable[Credit]) -> None:
+        """Keep the credits on days of later chunks, of interactions scored now."""
+        for credit in credits:
+            if credit.day in self._later:
+                self._credits.setdefault(credit.interaction_id, []).append(credit)
 
 
 def _score_chunk(
-    engine: Engine, name: str, marks: Sequence[DirtyMark], scoring: ScoringSettings, now: datetime
+    engine: Engine,
+    name: str,
+    chunk: Chunk,
+    scoring: ScoringSettings,
+    now: datetime,
+    carry: _Carry,
 ) -> int:
     # Read the marks first, then the model, then write: a page stored after the marks were
     # read marks its days again under a new token, so `replace_day_facts` leaves them dirty.
-    facts, credits = scored_days(engine, name, [mark.day for mark in marks], scoring)
-    return replace_day_facts(engine, name, marks, facts, now, credits)
+    days = [mark.day for mark in chunk.marks]
+    scored, taken = carry.take(days)
+    tally = FactTally(scoring)
+    tally.add_credits(taken)
+    found = _score_interactions(engine, name, chunk.interaction_ids - scored, scoring, tally)
+    carry.keep(found)
+    wanted = set(days)
+    credits = taken + [credit for credit in found if credit.day in wanted]
+    return replace_day_facts(engine, name, chunk.marks, tally.facts(days), now, credits)
 
 
 def facts_of_days(
@@ -164,19 +220,34 @@ def scored_days(
 ) -> tuple[list[AgentDayFact], list[Credit]]:
     """The complete facts of these local days of source `name`, and the credits they are
     the sums of (the credit ledger of those days): from every interaction that counts on
-    one of them, read `batch_size` histories at a time with the contacts their repeat
-    windows need. Facts add up, so the batches change no count."""
+    one of them (see `_score_interactions`)."""
+    with engine.connect() as conn:
+        ids = interaction_ids_on(conn, name, days, scoring.timezone)
     tally = FactTally(scoring)
     wanted = set(days)
+    found = _score_interactions(engine, name, ids, scoring, tally, batch_size)
+    return tally.facts(days), [credit for credit in found if credit.day in wanted]
+
+
+def _score_interactions(
+    engine: Engine,
+    name: str,
+    interaction_ids: Iterable[str],
+    scoring: ScoringSettings,
+    tally: FactTally,
+    batch_size: int = SCORE_BATCH,
+) -> list[Credit]:
+    """Every credit of these interactions, on any day, added to `tally`: read `batch_size`
+    histories at a time with the contacts their repeat windows need. Facts add up, so the
+    batches change no count."""
     credits: list[Credit] = []
     with engine.connect() as conn:
         mark = high_water_mark(conn, name)
-        ids = sorted(interaction_ids_on(conn, name, days, scoring.timezone))
+        ids = sorted(interaction_ids)
         for offset in range(0, len(ids), batch_size):
             batch = ids[offset : offset + batch_size]
-            found = _tally_batch(conn, name, batch, mark, scoring, tally)
-            credits.extend(credit for credit in found if credit.day in wanted)
-    return tally.facts(days), credits
+            credits.extend(_tally_batch(conn, name, batch, mark, scoring, tally))
+    return credits
 
 
 def _tally_batch(

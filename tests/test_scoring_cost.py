@@ -1,7 +1,8 @@
 """Scoring cost grows with the work, not with the warehouse (issue 9.9).
 
 Every query that scoring days makes searches an index (SQLite's own query plans say so);
-a customer's contacts are read only inside the repeat windows that matter; the
+an interaction counted in several chunks of days is read once; a customer's contacts are
+read only inside the repeat windows that matter; the
 repeat-contact check (a binary search) agrees with docs/metrics.md's definition read literally.
 """
 
@@ -11,15 +12,18 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, event
 
-from deskmetrics import rescoring
+from deskmetrics import pipeline, rescoring
+from deskmetrics.settings import Settings
 from interactions import History, Interaction, OwnershipChange, StatusChange
 from scoring import Contact, ScoringSettings, score_days
 from warehouse.day_marks import DirtyRule
-from warehouse.facts import contacts_of, count_interactions_on
+from warehouse.facts import contacts_of
+from warehouse.ledger import credits_between
 from warehouse.schema import metadata
 from warehouse.store import store_page
 
@@ -78,8 +82,6 @@ def test_every_query_of_scoring_days_searches_an_index(engine: Engine) -> None:
     days = [T0.date(), T0.date() + timedelta(days=1)]
 
     def score_the_days() -> None:
-        with engine.connect() as conn:
-            count_interactions_on(conn, SOURCE, days, "UTC")  # how `score` sizes its chunks
         rescoring.facts_of_days(engine, SOURCE, days, ScoringSettings())
 
     plans = list(select_plans(engine, score_the_days))
@@ -88,6 +90,32 @@ def test_every_query_of_scoring_days_searches_an_index(engine: Engine) -> None:
         assert not scans, f"{statement}\n{steps}"
     used = {word for _, steps in plans for step in steps for word in step.split()}
     assert used >= MOMENT_INDEXES
+
+
+def test_an_interaction_counted_in_two_chunks_is_read_once_and_credited_in_both(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Handled on T0's day, resolved the next day: with a chunk per day, in two chunks.
+    read_to = T0 + timedelta(days=2)
+    store_page(engine, SOURCE, "tickets", solved("1", "c1", T0, hours=30), {}, RULE, read_to, T0)
+    monkeypatch.setattr(rescoring, "SCORE_CHUNK_DAYS", 1)
+    reads: list[Any] = []
+
+    def grab(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().startswith("SELECT") and "FROM status_changes" in statement:
+            reads.append(parameters)
+
+    event.listen(engine, "before_cursor_execute", grab)
+    try:
+        pipeline.score(engine, Settings(), everything=True, now=read_to)
+    finally:
+        event.remove(engine, "before_cursor_execute", grab)
+    assert len([parameters for parameters in reads if "1" in parameters]) == 1  # its history
+    ledger = credits_between(engine, [(SOURCE, "A")], T0.date(), T0.date() + timedelta(days=2))
+    assert [(row.values["day"], row.values["kind"]) for row in ledger] == [
+        (T0.date(), "handled"),
+        (T0.date() + timedelta(days=1), "resolution"),
+    ]
 
 
 def test_contacts_outside_the_repeat_windows_are_not_read(engine: Engine) -> None:

@@ -33,7 +33,8 @@ from interactions import (
     StatusChange,
 )
 from warehouse.day_marks import pop_dirty_days
-from warehouse.ledger import UNASSIGNED, replace_day_credits
+from warehouse.ledger import replace_day_credits
+from warehouse.row_insert import RowInsert
 from warehouse.schema import (
     COUNTED_MOMENTS,
     FACT_COUNTS,
@@ -100,19 +101,6 @@ def interaction_ids_on(
     for start, end in day_ranges(days, timezone):
         ids.update(conn.execute(_ids_between(source, start, end)).scalars())
     return ids
-
-
-def count_interactions_on(
-    conn: Connection, source: str, days: Sequence[date], timezone: str
-) -> int:
-    """How many interactions `interaction_ids_on` finds, counted by the database (one with
-    moments on separate runs of days is counted once per run)."""
-    return sum(
-        conn.execute(
-            select(func.count()).select_from(_ids_between(source, start, end).subquery())
-        ).scalar_one()
-        for start, end in day_ranges(days, timezone)
-    )
 
 
 def _ids_between(source: str, start: datetime, end: datetime) -> CompoundSelect[str]:
@@ -231,23 +219,11 @@ def replace_day_facts(
                     agent_day_facts.c.day.in_(days[offset : offset + BATCH]),
                 )
             )
-        for offset in range(0, len(kept), BATCH):
-            # Rows are built a batch at a time: a chunk of days can hold many facts.
-            rows = [_fact_row(source, fact, now) for fact in kept[offset : offset + BATCH]]
-            conn.execute(agent_day_facts.insert(), rows)
+        shared = {"source": source, "computed_at": now}
+        attributes = {name: name for name in ("agent_id", "day", *FACT_COUNTS, "csat_score_sum")}
+        RowInsert(conn.dialect, agent_day_facts, shared, attributes).insert_all(conn, kept)
         pop_dirty_days(conn, source, [(mark.day, mark.token) for mark in marks])
     return len(kept)
-
-
-def _fact_row(source: str, fact: Any, now: datetime) -> dict[str, Any]:
-    return {
-        "source": source,
-        "agent_id": fact.agent_id if fact.agent_id is not None else UNASSIGNED,
-        "day": fact.day,
-        **{name: getattr(fact, name) for name in FACT_COUNTS},
-        "csat_score_sum": fact.csat_score_sum,
-        "computed_at": now,
-    }
 
 
 def period_totals(

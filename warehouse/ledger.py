@@ -11,15 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from operator import attrgetter, itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Engine, select
+from sqlalchemy import Connection, Engine, select
 
+from warehouse.row_insert import UNASSIGNED, RowInsert
 from warehouse.schema import FACT_COUNTS, credit_ledger, source_links
 from warehouse.upserts import BATCH
-
-UNASSIGNED = ""  # the agent_id of a source's unassigned row (a key column cannot be NULL)
 
 # The columns of a ledger row taken from a credit's attributes of the same name.
 _CREDIT_COLUMNS = (
@@ -53,66 +51,10 @@ def replace_day_credits(
                 credit_ledger.c.day.in_(days[offset : offset + BATCH]),
             )
         )
-    insert = _LedgerInsert(conn.dialect, source, now)
-    rows: list[tuple[Any, ...]] = []
-    for credit in credits:
-        rows.append(insert.row(credit))
-        if len(rows) == _ROWS_PER_EXECUTE:
-            insert.execute(conn, rows)
-            rows = []
-    if rows:
-        insert.execute(conn, rows)
-
-
-# A score writes a row per credit, several per interaction: SQLAlchemy's per-row handling
-# of an `insert()` given dicts cost more than computing the credits, so the rows go to the
-# driver's executemany as plain tuples, their values converted by the columns' own bind
-# processors (so what is stored is what `insert()` stores): once for the values every row
-# shares, and for a credit's own values only where they are not None.
-_ROWS_PER_EXECUTE = 5_000
-_COLUMNS = ("source", "computed_at", "agent_id", "credit_key", *_CREDIT_COLUMNS)
-
-
-class _LedgerInsert:
-    """The INSERT of one source's `credit_ledger` rows, compiled for a dialect; its rows."""
-
-    def __init__(self, dialect: Dialect, source: str, now: datetime) -> None:
-        compiled = credit_ledger.insert().compile(dialect=dialect, column_keys=list(_COLUMNS))
-        self._sql = str(compiled)
-        self._named = not dialect.positional
-        # The statement's parameters in its own order (the table's), or by name.
-        self._names = _COLUMNS if self._named else tuple(compiled.positiontup or ())
-        self._reorder = itemgetter(*(_COLUMNS.index(name) for name in self._names))
-        process = {
-            name: credit_ledger.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-            for name in _COLUMNS
-        }
-        self._shared = tuple(
-            value if process[name] is None else process[name](value)  # type: ignore[misc]
-            for name, value in (("source", source), ("computed_at", now))
-        )
-        self._credit_values = attrgetter(*_CREDIT_COLUMNS)
-        self._processors = [
-            (position, function)
-            for position, name in enumerate(_CREDIT_COLUMNS)
-            if (function := process[name]) is not None
-        ]
-
-    def row(self, credit: Any) -> tuple[Any, ...]:
-        values = list(self._credit_values(credit))
-        for position, process in self._processors:
-            value = values[position]
-            if value is not None:
-                values[position] = process(value)
-        agent = credit.agent_id if credit.agent_id is not None else UNASSIGNED
-        return self._reorder((*self._shared, agent, credit.key, *values))  # type: ignore[no-any-return]
-
-    def execute(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-        if self._named:
-            names = self._names
-            conn.exec_driver_sql(self._sql, [dict(zip(names, row, strict=True)) for row in rows])
-        else:
-            conn.exec_driver_sql(self._sql, rows)
+    shared = {"source": source, "computed_at": now}
+    attributes = {"agent_id": "agent_id", "credit_key": "key"}
+    attributes.update({name: name for name in _CREDIT_COLUMNS})
+    RowInsert(conn.dialect, credit_ledger, shared, attributes).insert_all(conn, credits)
 
 
 def write_source_link(

@@ -57,7 +57,8 @@ def _peak_rss_kib() -> int:
 @contextmanager
 def fresh_database(postgres: str | None) -> Iterator[str]:
     """The URL of a new, empty database: a SQLite file, or a database of its own on the
-    `postgres` server; removed afterwards."""
+    `postgres` server; removed afterwards (bench/salesforce.py, bench/zendesk_speed.py and
+    bench/score.py all measure on one)."""
     if postgres is None:
         folder = Path(tempfile.mkdtemp(prefix="deskmetrics-bench-sf-"))
         try:
@@ -73,7 +74,7 @@ def fresh_database(postgres: str | None) -> Iterator[str]:
         yield make_url(postgres).set(database=name).render_as_string(False)
     finally:
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}"'))
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         admin.dispose()
 
 

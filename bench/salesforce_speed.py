@@ -107,13 +107,7 @@ def print_speed(
                     f"{f['rss_pulled'] / MIB:8.1f}  {scoring:9.1f}".rjust(36)
                 )
             print(f"  {database:10}  {cases:>7,}  {records:>9,}  " + "  ".join(shown))
-    print("  peak memory of the largest desk over the smallest's (goal 1.2x):")
-    for database, _ in databases:
-        ratios = []
-        for code, _ in codes:
-            small, large = figures[(database, sizes[0], code)], figures[(database, sizes[-1], code)]
-            ratios.append(f"{code} {large['rss_pulled'] / small['rss_pulled']:.2f}x")
-        print(f"    {database:10}  {sizes[-1]:,} / {sizes[0]:,} cases: {', '.join(ratios)}")
+    print_memory_ratios(sizes, databases, codes, figures, "cases")
     for database, _ in databases:
         for code, _ in codes:
             f = figures[(database, sizes[-1], code)]
@@ -125,6 +119,31 @@ def print_speed(
                 f"{PROJECTED_CASES * per_case:,.0f} records, {seconds:,.0f} s CPU "
                 f"({seconds / 60:.1f} min) at {speed:,.0f} records/s"
             )
+    print_codes(codes, figures)
+
+
+def print_memory_ratios(
+    sizes: list[int],
+    databases: list[tuple[str, str | None]],
+    codes: list[tuple[str, Path | None]],
+    figures: dict[tuple[str, int, str], dict[str, Any]],
+    unit: str,
+) -> None:
+    """Each database's peak memory of the largest desk over the smallest's, per code (the
+    speed benches of both sources print it)."""
+    print("  peak memory of the largest desk over the smallest's (goal 1.2x):")
+    for database, _ in databases:
+        ratios = []
+        for code, _ in codes:
+            small, large = figures[(database, sizes[0], code)], figures[(database, sizes[-1], code)]
+            ratios.append(f"{code} {large['rss_pulled'] / small['rss_pulled']:.2f}x")
+        print(f"    {database:10}  {sizes[-1]:,} / {sizes[0]:,} {unit}: {', '.join(ratios)}")
+
+
+def print_codes(
+    codes: list[tuple[str, Path | None]], figures: dict[tuple[str, int, str], dict[str, Any]]
+) -> None:
+    """Which checkout each column's backfills really ran."""
     for code, _ in codes:
         ran = {f["code"] for (_, _, c), f in figures.items() if c == code}
         print(f"  code of {code!r}: {', '.join(sorted(ran))}")

@@ -34,12 +34,8 @@ import resource
 import shlex
 import subprocess
 import sys
-import tempfile
 import time
 import tracemalloc
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -107,33 +103,14 @@ def _run_child(tree: Path, *args: str) -> dict[str, Any]:
 # -- parent -------------------------------------------------------------------------------
 
 
-@contextmanager
-def _warehouse(database: str, admin_url: str | None) -> Iterator[str]:
-    """The URL of a fresh, empty warehouse, removed afterwards."""
-    if database == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="deskmetrics-bench-") as folder:
-            yield f"sqlite:///{Path(folder) / 'warehouse.sqlite'}"
-        return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    assert admin_url is not None
-    name = f"dm_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def measure(
     tree: Path, database: str, admin_url: str | None, tickets: int, args: argparse.Namespace
 ) -> Figures:
-    with _warehouse(database, admin_url) as url:
+    # Imported here, in the parent only: a child runs with another tree's code first on
+    # its path, whose bench may not have it.
+    from bench.salesforce_measured import fresh_database
+
+    with fresh_database(admin_url if database != "sqlite" else None) as url:
         _run_child(tree, "build", url, str(tickets), str(args.days), str(args.seed))
         found = _run_child(tree, "score", url, "traced" if args.traced else "untraced")
     if Path(found.pop("code")).resolve() != tree.resolve():

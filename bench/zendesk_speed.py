@@ -37,9 +37,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from salesforce import MIB
+from salesforce_speed import print_codes, print_memory_ratios
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-MIB = 1024  # ru_maxrss is in KiB
 PROJECTED_TICKETS = 1_000_000
 
 
@@ -136,13 +138,7 @@ def print_speed(
                     f"{1000 * f['cpu'] / tickets:8.2f}  {f['rss_pulled'] / MIB:8.1f}"
                 )
             print(f"  {database:10}  {tickets:>7,}  {records:>9,}  " + "  ".join(shown))
-    print("  peak memory of the largest desk over the smallest's (goal 1.2x):")
-    for database, _ in databases:
-        ratios = []
-        for code, _ in codes:
-            small, large = figures[(database, sizes[0], code)], figures[(database, sizes[-1], code)]
-            ratios.append(f"{code} {large['rss_pulled'] / small['rss_pulled']:.2f}x")
-        print(f"    {database:10}  {sizes[-1]:,} / {sizes[0]:,} tickets: {', '.join(ratios)}")
+    print_memory_ratios(sizes, databases, codes, figures, "tickets")
     for database, _ in databases:
         for code, _ in codes:
             f = figures[(database, sizes[-1], code)]
@@ -152,9 +148,7 @@ def print_speed(
                 f"{PROJECTED_TICKETS * f['records'] / sizes[-1]:,.0f} records, "
                 f"{seconds:,.0f} s CPU ({seconds / 60:.1f} min) with scoring"
             )
-    for code, _ in codes:
-        ran = {f["code"] for (_, _, c), f in figures.items() if c == code}
-        print(f"  code of {code!r}: {', '.join(sorted(ran))}")
+    print_codes(codes, figures)
 
 
 if __name__ == "__main__":

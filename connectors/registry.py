@@ -13,11 +13,9 @@ from dataclasses import dataclass, replace
 
 from connectors.http import RetryPolicy
 from connectors.protocol import SourceConnector
-from connectors.salesforce import STREAMS as SALESFORCE_STREAMS
-from connectors.salesforce import SalesforceConnector
+from connectors.salesforce_config import STREAMS as SALESFORCE_STREAMS
 from connectors.salesforce_config import SalesforceConfig
-from connectors.zendesk import STREAMS as ZENDESK_STREAMS
-from connectors.zendesk import ZendeskConnector
+from connectors.zendesk_config import STREAMS as ZENDESK_STREAMS
 from connectors.zendesk_config import ZendeskConfig
 from interactions import ConfigError
 
@@ -37,12 +35,21 @@ class SourceType:
     opened: Callable[[SourceConfig, RetryPolicy], SourceConnector] | None
 
 
+# A connector's module is imported when one is opened: each loads its API client library
+# (zenpy, simple-salesforce), which a command that reads no source (report, status,
+# explain) or reads the other type should not wait for at every start.
+
+
 def _zendesk(config: SourceConfig, policy: RetryPolicy) -> SourceConnector:
+    from connectors.zendesk import ZendeskConnector
+
     assert isinstance(config, ZendeskConfig)  # the settings build each type's own config
     return ZendeskConnector(config, policy)
 
 
 def _salesforce(config: SourceConfig, policy: RetryPolicy) -> SourceConnector:
+    from connectors.salesforce import SalesforceConnector
+
     assert isinstance(config, SalesforceConfig)
     # Messages about the server name the setting that names a Salesforce org's.
     address = f"sources.{config.source}.instance_url"

@@ -32,7 +32,7 @@ from connectors import salesforce_bulk as bulk
 from connectors.http import RetryPolicy, call_with_retries
 from connectors.pagination import LoopGuard
 from connectors.protocol import Cursor, Page
-from connectors.salesforce_config import SalesforceConfig
+from connectors.salesforce_config import STREAMS, SalesforceConfig
 from connectors.salesforce_csat import CsatJoins, ratings_from_rows
 from connectors.salesforce_http import (
     SalesforceUsage,
@@ -58,7 +58,6 @@ from interactions import (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-STREAMS = ("agents", "cases", "case_history", "ratings")
 CASE_FIELDS = (
     "Id", "OwnerId", "Status", "IsClosed", "IsDeleted", "ContactId", "SuppliedEmail",
     "ClosedDate", "CreatedDate", "LastModifiedDate", "SystemModstamp",

@@ -1,9 +1,12 @@
-"""What a Salesforce connector is configured with: one frozen record, built from settings."""
+"""What a Salesforce connector is configured with: one frozen record, built from settings,
+and the streams it reads (here, so that naming them loads no API client)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+
+STREAMS = ("agents", "cases", "case_history", "ratings")
 
 
 @dataclass(frozen=True)

@@ -24,14 +24,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connectors.http import call_with_retries
-from connectors.salesforce import SalesforceConnector
 from connectors.salesforce_config import SalesforceConfig
 from connectors.salesforce_records import identifier
 from connectors.zendesk_surveys import ZendeskConnector
 from interactions import ConfigError, MalformedRecordError
+
+if TYPE_CHECKING:  # only a type here; the module loads simple-salesforce
+    from connectors.salesforce import SalesforceConnector
 
 SEARCH_COUNT_PATH = "/api/v2/search/count.json"
 

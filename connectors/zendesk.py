@@ -35,7 +35,7 @@ from connectors.pagination import LoopGuard
 from connectors.protocol import Cursor as Cursor  # re-exported: connectors.zendesk.Cursor
 from connectors.protocol import Page as Page  # re-exported: connectors.zendesk.Page
 from connectors.wire import origin_of
-from connectors.zendesk_config import ZendeskConfig
+from connectors.zendesk_config import STREAMS, ZendeskConfig
 from connectors.zendesk_kept import kept_record
 from connectors.zendesk_raw import RawPage, use_raw_pages
 from connectors.zendesk_records import (
@@ -59,10 +59,6 @@ from interactions import (
     Rating,
 )
 
-# survey_responses after tickets: it reads the responses of the tickets this run's ticket
-# export showed answered (connectors/zendesk_surveys.py); after events too, so that a failing
-# Help Center API (a run stops at a stream that keeps failing) holds up legacy ratings only.
-STREAMS = ("agents", "tickets", "events", "survey_responses", "ratings")
 # Zendesk leaves out what changed in the last minute
 # (docs/metrics.md "Resolution and first-contact resolution (FCR)").
 EXPORT_LAG = timedelta(minutes=1)

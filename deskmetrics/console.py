@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from connectors.zendesk import Page
+from connectors.protocol import Page
 from deskmetrics import pull
 from deskmetrics.output import visible
 

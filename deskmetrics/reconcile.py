@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from connectors.salesforce import SalesforceConnector
 from connectors.source_counts import (
     CASES_CLOSED,
     CASES_CREATED,
@@ -33,7 +32,6 @@ from connectors.source_counts import (
     zendesk_resolved_query,
     zendesk_search_count,
 )
-from connectors.zendesk import ZendeskConnector
 from deskmetrics.settings import SalesforceSourceSettings, Settings, ZendeskSourceSettings
 from interactions import InputError
 from warehouse.cursors import high_water_mark
@@ -162,6 +160,9 @@ def _zendesk_counts(
     settings: Settings, source: str, days: list[date], zone: ZoneInfo
 ) -> SourceCounts:
     """Zendesk's search counts of each day: two requests a day (created, resolved)."""
+    # Imported here: the API client loads with it, which other commands need not wait for.
+    from connectors.zendesk import ZendeskConnector
+
     queries = {CREATED: zendesk_created_query, RESOLVED: zendesk_resolved_query}
     with ZendeskConnector(settings.zendesk_config(source), settings.retry_policy()) as connector:
         found = {
@@ -176,6 +177,8 @@ def _salesforce_counts(
 ) -> SourceCounts:
     """Salesforce's counts of these days: one aggregate query per count over them all (and,
     for a zone other than UTC, one userinfo request), besides the login."""
+    from connectors.salesforce import SalesforceConnector  # as in `_zendesk_counts`
+
     config = settings.salesforce_config(source)
     counters: dict[str, DayCounter] = {CREATED: CASES_CREATED, RESOLVED: CASES_CLOSED}
     ratings = salesforce_ratings_counter(config)

@@ -76,7 +76,19 @@ class HttpSettings(_Section):
     deadline_seconds: float = Field(300.0, gt=0)
     max_attempts: int = Field(8, ge=1)
     max_wait_seconds: float = Field(600.0, gt=0)
+    backoff_initial_seconds: float = Field(1.0, gt=0)
+    backoff_max_seconds: float = Field(60.0, gt=0)
     max_quota_share: float = Field(0.5, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _backoff_bounds(self) -> HttpSettings:
+        if self.backoff_max_seconds < self.backoff_initial_seconds:
+            raise ValueError(
+                f"backoff_max_seconds ({self.backoff_max_seconds:g}) is below "
+                f"backoff_initial_seconds ({self.backoff_initial_seconds:g}): the longest wait "
+                "cannot be shorter than the first; raise it or lower the first"
+            )
+        return self
 
 
 class SyncSettings(_Section):
@@ -368,6 +380,8 @@ class Settings(_Section):
         return RetryPolicy(
             max_attempts=self.http.max_attempts,
             max_wait_seconds=self.http.max_wait_seconds,
+            backoff_initial_seconds=self.http.backoff_initial_seconds,
+            backoff_max_seconds=self.http.backoff_max_seconds,
             timeout_seconds=self.http.timeout_seconds,
             connect_timeout_seconds=self.http.connect_timeout_seconds,
             deadline_seconds=self.http.deadline_seconds,

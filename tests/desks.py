@@ -105,6 +105,8 @@ url = "sqlite:///{database}"
 max_attempts = 3
 max_wait_seconds = 10
 timeout_seconds = {TEST_TIMEOUT_SECONDS}
+backoff_initial_seconds = 0.05
+backoff_max_seconds = 0.2
 [sources.zendesk]
 subdomain = "sandbox"
 base_url = "{base_url}"

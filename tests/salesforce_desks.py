@@ -100,6 +100,8 @@ url = "sqlite:///{database}"
 max_attempts = 3
 max_wait_seconds = 10
 timeout_seconds = {TEST_TIMEOUT_SECONDS}
+backoff_initial_seconds = 0.05
+backoff_max_seconds = 0.2
 [sync]
 initial_lookback_days = {DESK["days"] + 2}
 [sources.{SOURCE}]

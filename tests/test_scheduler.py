@@ -203,6 +203,8 @@ url = "{database_url}"
 max_attempts = 3
 max_wait_seconds = 10
 timeout_seconds = 30.0
+backoff_initial_seconds = 0.05
+backoff_max_seconds = 0.2
 {SHORT_SCHEDULE}
 [sources.zendesk]
 base_url = "{first.sandbox.base_url}"

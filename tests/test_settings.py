@@ -121,3 +121,15 @@ def test_check_of_the_shipped_settings_says_to_fill_in_or_disable_the_empty_sour
     results = run_checks(tmp_path / "settings.toml", environ={})
     zendesk = next(r for r in results if r.name == "source zendesk")
     assert not zendesk.ok and "fill in or disable" in zendesk.line()
+
+
+def test_the_backoff_between_tries_comes_from_the_http_settings() -> None:
+    policy = settings_from(
+        {"http": {"backoff_initial_seconds": 0.25, "backoff_max_seconds": 4}}
+    ).retry_policy()
+    assert (policy.backoff_initial_seconds, policy.backoff_max_seconds) == (0.25, 4.0)
+
+
+def test_a_longest_backoff_below_the_first_is_a_config_error_naming_both() -> None:
+    with pytest.raises(ConfigError, match=r"backoff_max_seconds \(0\.5\) is below backoff_initial"):
+        settings_from({"http": {"backoff_initial_seconds": 2, "backoff_max_seconds": 0.5}})

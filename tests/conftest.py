@@ -33,6 +33,16 @@ hypothesis.settings.register_profile(
 )
 hypothesis.settings.load_profile("deskmetrics")
 
+# Workers per usable core for `-n auto` (pyproject.toml): many tests spend much of their
+# time waiting, not computing (a child process starting, killed and resumed; a sandbox
+# holding a request; a PostgreSQL server working), so one worker per core leaves the cores
+# idle for that long; two per core keep them busy (CHANGELOG, issue 20: the measured times).
+WORKERS_PER_CORE = 2
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    return WORKERS_PER_CORE * len(os.sched_getaffinity(0))
+
 
 @pytest.fixture(autouse=True)
 def one_desk_now_per_test() -> Iterator[None]:

@@ -5,9 +5,9 @@ score reads every row of several tables about each interaction it scores, and
 SQLAlchemy's per-statement work (an IN list of literals coerced and compiled per batch)
 and per-row work (a `Row` per row, each value through its column's processor) cost more
 than the database's own. The statement is compiled once per dialect and IN-list length
-and run with `exec_driver_sql` (so engine events still see it); values are converted by
-the columns' own result processors, a column at a time and only for columns that have
-one, so a record holds what `select()` would have given it.
+(padded to a power of two) and run with `exec_driver_sql` (so engine events still see
+it); values are converted by the columns' own result processors, a column at a time and
+only for columns that have one, so a record holds what `select()` would have given it.
 """
 
 from __future__ import annotations
@@ -76,8 +76,12 @@ class RowSelect:
         `columns`); one statement, so `ids` should be a batch of a few hundred."""
         if not ids:
             return []
-        compiled = self._compile(conn.dialect, len(ids))
-        values = tuple(source if slot == _SOURCE else ids[slot] for slot in compiled.slots)
+        # The IN list padded to a power of two with the last id again (which finds no row
+        # twice), so that a long-running process compiles a few lengths, not every one.
+        length = 1 << (len(ids) - 1).bit_length()
+        padded = [*ids, *[ids[-1]] * (length - len(ids))]
+        compiled = self._compile(conn.dialect, length)
+        values = tuple(source if slot == _SOURCE else padded[slot] for slot in compiled.slots)
         if compiled.names is None:
             result = conn.exec_driver_sql(compiled.sql, values)
         else:

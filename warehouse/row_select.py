@@ -5,9 +5,10 @@ score reads every row of several tables about each interaction it scores, and
 SQLAlchemy's per-statement work (an IN list of literals coerced and compiled per batch)
 and per-row work (a `Row` per row, each value through its column's processor) cost more
 than the database's own. The statement is compiled once per dialect and IN-list length
-(padded to a power of two) and run with `exec_driver_sql` (so engine events still see
-it); values are converted by the columns' own result processors, a column at a time and
-only for columns that have one, so a record holds what `select()` would have given it.
+(padded to a power of two; on PostgreSQL one array parameter instead) and run with
+`exec_driver_sql` (so engine events still see it); values are converted by the columns'
+own result processors, a column at a time and only for columns that have one, so a
+record holds what `select()` would have given it.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Dialect, Table, bindparam, select
+from sqlalchemy import Connection, Dialect, Table, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 _Record = TypeVar("_Record")
 _SOURCE = -1  # the slot of the source in a statement's parameters; ids are 0, 1, …
+_ALL_IDS = -2  # the slot of an array of every id (PostgreSQL)
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,8 @@ class RowSelect:
         self._compiled: dict[tuple[str, str, str, int], _Compiled] = {}
 
     def _compile(self, dialect: Dialect, length: int) -> _Compiled:
-        key = (dialect.name, dialect.driver, dialect.paramstyle, length)
+        array = dialect.name == "postgresql"
+        key = (dialect.name, dialect.driver, dialect.paramstyle, 0 if array else length)
         found = self._compiled.get(key)
         if found is not None:
             return found
@@ -47,13 +51,15 @@ class RowSelect:
         # Each parameter's value at compile time is its slot, so the compiled parameters
         # say which value goes where, whatever the dialect names or orders them; their type
         # is the column's (PostgreSQL casts each parameter to it).
+        ids = table.c.interaction_id
+        if array:
+            # One array parameter: psycopg parses a long statement's placeholders again at
+            # every execution, and an IN list of hundreds makes it long.
+            among = ids == any_(bindparam("ids", _ALL_IDS, type_=ARRAY(ids.type)))
+        else:
+            among = ids.in_(bindparam("ids", list(range(length)), type_=ids.type, expanding=True))
         query = select(*(table.c[name] for name in self._columns)).where(
-            table.c.source == bindparam("source", _SOURCE, type_=table.c.source.type),
-            table.c.interaction_id.in_(
-                bindparam(
-                    "ids", list(range(length)), type_=table.c.interaction_id.type, expanding=True
-                )
-            ),
+            table.c.source == bindparam("source", _SOURCE, type_=table.c.source.type), among
         )
         compiled = query.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
         values = compiled.params
@@ -76,12 +82,15 @@ class RowSelect:
         `columns`); one statement, so `ids` should be a batch of a few hundred."""
         if not ids:
             return []
-        # The IN list padded to a power of two with the last id again (which finds no row
+        # An IN list padded to a power of two with the last id again (which finds no row
         # twice), so that a long-running process compiles a few lengths, not every one.
         length = 1 << (len(ids) - 1).bit_length()
         padded = [*ids, *[ids[-1]] * (length - len(ids))]
         compiled = self._compile(conn.dialect, length)
-        values = tuple(source if slot == _SOURCE else padded[slot] for slot in compiled.slots)
+        values = tuple(
+            source if slot == _SOURCE else list(ids) if slot == _ALL_IDS else padded[slot]
+            for slot in compiled.slots
+        )
         if compiled.names is None:
             result = conn.exec_driver_sql(compiled.sql, values)
         else:

@@ -35,7 +35,7 @@ from interactions import (
 from warehouse.day_marks import pop_dirty_days
 from warehouse.ledger import replace_day_credits
 from warehouse.row_insert import RowInsert
-from warehouse.row_select import RowSelect
+from warehouse.row_select import RowSelect, one_of
 from warehouse.schema import (
     COUNTED_MOMENTS,
     FACT_COUNTS,
@@ -201,7 +201,7 @@ def contacts_of(
             interactions.c.created_at,
         ).where(
             interactions.c.source == source,
-            interactions.c.customer_id.in_(batch),
+            one_of(interactions.c.customer_id, batch, conn.dialect),
             interactions.c.created_at >= start,
             interactions.c.created_at <= end,
             interactions.c.deleted.is_(False),

@@ -8,7 +8,8 @@ than the database's own. The statement is compiled once per dialect and IN-list 
 (padded to a power of two; on PostgreSQL one array parameter instead) and run with
 `exec_driver_sql` (so engine events still see it); values are converted by the columns'
 own result processors, a column at a time and only for columns that have one, so a
-record holds what `select()` would have given it.
+record holds what `select()` would have given it. `one_of` is the same choice of IN list
+or array for a statement built with SQLAlchemy (the customers' contacts).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Dialect, Table, any_, bindparam, select
+from sqlalchemy import ColumnElement, Connection, Dialect, Table, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 _Record = TypeVar("_Record")
@@ -111,3 +112,11 @@ class RowSelect:
             if process is not None:
                 columns[index] = map(process, columns[index])
         return list(map(model, *columns))
+
+
+def one_of(column: ColumnElement[Any], values: Sequence[Any], dialect: Dialect) -> Any:
+    """`column IN (values)`; on PostgreSQL `column = ANY(array)`, one parameter, as in
+    `RowSelect` (psycopg parses a long list of placeholders again at every execution)."""
+    if dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)

@@ -16,6 +16,7 @@ from operator import attrgetter, itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Date, Dialect, Table
+from sqlalchemy.exc import DBAPIError
 
 UNASSIGNED = ""  # the agent_id of a source's unassigned row (a key column cannot be NULL)
 ROWS_PER_EXECUTE = 5_000  # rows handed to one executemany
@@ -92,9 +93,17 @@ class RowInsert:
     def execute(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         if self._copy is not None:
             driver: Any = conn.connection.driver_connection  # a psycopg.Connection
-            with driver.cursor() as cursor, cursor.copy(self._copy) as copy:
-                for row in rows:
-                    copy.write_row(row)
+            refused = conn.dialect.loaded_dbapi.Error
+            try:
+                with driver.cursor() as cursor, cursor.copy(self._copy) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            except refused as error:
+                # Wrapped as SQLAlchemy wraps a refused statement, so that a refusal (a full
+                # disk, a lost server) is told apart the same way (warehouse/access.py).
+                raise DBAPIError.instance(
+                    self._copy, None, error, refused, dialect=conn.dialect
+                ) from error
         elif self._named:
             names = self._names
             conn.exec_driver_sql(self._sql, [dict(zip(names, row, strict=True)) for row in rows])

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
+from operator import lt
 from typing import NamedTuple
 
 from interactions import History, OwnershipChange, StatusChange
@@ -100,10 +102,14 @@ def _updates(history: History) -> list[_Update]:
         if len(stats) > 1:
             stats.sort(key=_change_order)
         # Each list is sorted by moment first, so its first change is its earliest.
-        firsts = [changes[0].at for changes in (owns, stats) if changes]
-        updates.append(_Update(min(firsts), update_id, tuple(owns), tuple(stats)))
+        at = min(owns[0].at, stats[0].at) if owns and stats else (owns or stats)[0].at
+        updates.append(_Update(at, update_id, tuple(owns), tuple(stats)))
     if len(updates) > 1:
-        updates.sort(key=_update_order)
+        # Updates in strictly increasing moments (most histories, as read back) are in
+        # order already: the ids only break ties.
+        moments = [update.at for update in updates]
+        if not all(map(lt, moments, islice(moments, 1, None))):
+            updates.sort(key=_update_order)
     return updates
 
 

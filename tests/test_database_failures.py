@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from unittest.mock import patch
 
@@ -20,8 +20,10 @@ from deskmetrics import pipeline
 from deskmetrics.scheduler import SchedulerJobs
 from deskmetrics.settings import load_settings
 from interactions import WarehouseError
+from scoring import Credit
 from tests.desks import TINY, TOKEN_ENV, run_cli, served_desk, write_settings
 from warehouse.access import DatabaseUnreachableError, database_failure
+from warehouse.ledger import replace_day_credits
 from warehouse.schema import connect, open_engine
 
 
@@ -93,6 +95,18 @@ def test_a_constraint_violation_is_no_refusal_and_keeps_its_traceback(engine: En
     with engine.connect() as conn, pytest.raises(DBAPIError) as broken:
         conn.execute(text("INSERT INTO leases (source) VALUES ('x')"))
     assert database_failure(broken.value, "db") is None
+
+
+def test_a_refused_ledger_write_is_the_sql_layers_error_on_both_databases(
+    any_engine: Engine,
+) -> None:
+    # Two credits with one key: the database refuses the rows (on PostgreSQL a COPY, which
+    # the SQL layer does not run), and the refusal must reach database_failure all the same.
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    credit = Credit("zd", "1", "A", at.date(), "handled", "A", at, "kept", "owner", handled=1)
+    with any_engine.begin() as conn, pytest.raises(DBAPIError) as refused:
+        replace_day_credits(conn, "zd", [at.date()], [credit, credit], at)
+    assert database_failure(refused.value, "db") is None  # a bug, not a refusal to retry
 
 
 def _jobs(tmp_path: Path) -> SchedulerJobs:

@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CompoundSelect, Connection, Engine, func, select, union
+from sqlalchemy import CompoundSelect, Connection, Engine, bindparam, func, select, union
 
 from interactions import (
     Agent,
@@ -35,6 +35,7 @@ from interactions import (
 from warehouse.day_marks import pop_dirty_days
 from warehouse.ledger import replace_day_credits
 from warehouse.row_insert import RowInsert
+from warehouse.row_select import RowSelect, one_of
 from warehouse.schema import (
     COUNTED_MOMENTS,
     FACT_COUNTS,
@@ -99,13 +100,18 @@ def interaction_ids_on(
     with a count there)."""
     ids: set[str] = set()
     for start, end in day_ranges(days, timezone):
-        ids.update(conn.execute(_ids_between(source, start, end)).scalars())
+        found = conn.execute(_IDS_BETWEEN, {"source": source, "start": start, "end": end})
+        ids.update(found.scalars())
     return ids
 
 
-def _ids_between(source: str, start: datetime, end: datetime) -> CompoundSelect[str]:
+def _ids_between() -> CompoundSelect[str]:
     """One SELECT per moment, each filtering on that moment alone so that it can use its
-    index, joined by UNION so that the database drops the repeats."""
+    index, joined by UNION so that the database drops the repeats; of the interactions of
+    source `source` with a moment in [`start`, `end`)."""
+    source = bindparam("source", type_=interactions.c.source.type)
+    start = bindparam("start", type_=interactions.c.created_at.type)
+    end = bindparam("end", type_=interactions.c.created_at.type)
     branches = []
     for column in (*COUNTED_MOMENTS, CREATED_MOMENT, *RESOLUTION_MOMENTS):
         table = column.table
@@ -118,23 +124,34 @@ def _ids_between(source: str, start: datetime, end: datetime) -> CompoundSelect[
     return union(*branches)
 
 
+# Built once: a score asks it once per marked day, and building it cost more than running it.
+_IDS_BETWEEN = _ids_between()
+
+
 _Record = TypeVar("_Record")
+
+# Per model table, its columns in the order of the model's fields, so that a row builds a
+# record by position (far cheaper than by name when a chunk holds many thousand histories).
+_HISTORY_SELECTS: dict[str, RowSelect] = {
+    table.name: RowSelect(table, [f.name for f in fields(model)])
+    for table, model in (
+        (interactions, Interaction),
+        (ownership_changes, OwnershipChange),
+        (status_changes, StatusChange),
+        (ratings, Rating),
+        (satisfaction_changes, SatisfactionChange),
+    )
+}
 
 
 def _records(
     conn: Connection, table: Any, model: type[_Record], source: str, ids: Sequence[str]
 ) -> list[_Record]:
     """The rows of `table` about these interactions, as `model` records."""
-    # Columns in the order of the model's fields, so a row builds a record by position
-    # (far cheaper than by name when a chunk of days holds many thousand histories).
-    columns = [table.c[f.name] for f in fields(model)]  # type: ignore[arg-type]
+    reader = _HISTORY_SELECTS[table.name]
     found: list[_Record] = []
     for offset in range(0, len(ids), BATCH):
-        query = select(*columns).where(
-            table.c.source == source, table.c.interaction_id.in_(ids[offset : offset + BATCH])
-        )
-        # `all()`: one fetch of the batch, not a driver call per row.
-        found.extend(model(*row) for row in conn.execute(query).all())
+        found.extend(reader.records(conn, source, ids[offset : offset + BATCH], model))
     return found
 
 
@@ -184,7 +201,7 @@ def contacts_of(
             interactions.c.created_at,
         ).where(
             interactions.c.source == source,
-            interactions.c.customer_id.in_(batch),
+            one_of(interactions.c.customer_id, batch, conn.dialect),
             interactions.c.created_at >= start,
             interactions.c.created_at <= end,
             interactions.c.deleted.is_(False),

@@ -1,20 +1,22 @@
-"""An INSERT of many rows made from records, handed to the driver's executemany as tuples.
+"""An INSERT of many rows made from records, handed to the driver's executemany as tuples
+(on PostgreSQL through psycopg, a COPY of them).
 
 Owns `RowInsert`, which scoring's writes use (the credit ledger, warehouse/ledger.py, and
 `agent_day_facts`, warehouse/facts.py): a score writes several rows per interaction, and
 SQLAlchemy's per-row handling of an `insert()` given dicts cost more than computing them.
 Values are converted by the columns' own bind processors, so what is stored is what
-`insert()` stores: once for the values every row shares, and for a record's own values
-only where they are not None.
+`insert()` stores: once for the values every row shares, a column at a time for a
+record's own values where they are not None (a day once per distinct day).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from operator import attrgetter, itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Table
+from sqlalchemy import Connection, Date, Dialect, Table
+from sqlalchemy.exc import DBAPIError
 
 UNASSIGNED = ""  # the agent_id of a source's unassigned row (a key column cannot be NULL)
 ROWS_PER_EXECUTE = 5_000  # rows handed to one executemany
@@ -39,6 +41,15 @@ class RowInsert:
         # The statement's parameters in its own order (the table's), or by name.
         self._names = columns if self._named else tuple(compiled.positiontup or ())
         self._reorder = itemgetter(*(columns.index(name) for name in self._names))
+        # psycopg: the rows as one COPY stream. Its executemany (pipelined) did a statement's
+        # worth of Python per row, most of a score's own CPU on PostgreSQL.
+        quote = dialect.identifier_preparer
+        self._copy = (
+            f"COPY {quote.format_table(table)} ({', '.join(map(quote.quote, self._names))}) "
+            "FROM STDIN"
+            if dialect.driver == "psycopg"
+            else None
+        )
         process = {
             name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
             for name in columns
@@ -51,23 +62,49 @@ class RowInsert:
         own = tuple(attributes)
         self._agent = own.index("agent_id") if "agent_id" in own else None
         self._processors = [
-            (position, function)
+            (position, function, isinstance(table.c[name].type, Date))
             for position, name in enumerate(own)
             if (function := process[name]) is not None
         ]
 
-    def row(self, record: Any) -> tuple[Any, ...]:
-        values = list(self._values(record))
-        if self._agent is not None and values[self._agent] is None:
-            values[self._agent] = UNASSIGNED
-        for position, process in self._processors:
-            value = values[position]
-            if value is not None:
-                values[position] = process(value)
-        return self._reorder((*self._shared, *values))  # type: ignore[no-any-return]
+    def rows(self, records: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """The rows of these records, converted a column at a time, None left as it is; a
+        date column (the day: a chunk's rows fall on a few dozen days) once per distinct
+        day."""
+        if not records:
+            return []
+        count = len(records)
+        columns: list[Any] = [[value] * count for value in self._shared]
+        columns.extend(zip(*map(self._values, records), strict=True))
+        if self._agent is not None:
+            position = len(self._shared) + self._agent
+            columns[position] = [UNASSIGNED if v is None else v for v in columns[position]]
+        for position, process, by_value in self._processors:
+            values = columns[len(self._shared) + position]
+            if by_value:
+                converted = {value: process(value) for value in set(values)}
+                columns[len(self._shared) + position] = map(converted.__getitem__, values)
+            else:  # most moments of a credit are None (no transfer, no repeat contact, …)
+                columns[len(self._shared) + position] = [
+                    None if value is None else process(value) for value in values
+                ]
+        return list(zip(*self._reorder(columns), strict=True))
 
     def execute(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-        if self._named:
+        if self._copy is not None:
+            driver: Any = conn.connection.driver_connection  # a psycopg.Connection
+            refused = conn.dialect.loaded_dbapi.Error
+            try:
+                with driver.cursor() as cursor, cursor.copy(self._copy) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            except refused as error:
+                # Wrapped as SQLAlchemy wraps a refused statement, so that a refusal (a full
+                # disk, a lost server) is told apart the same way (warehouse/access.py).
+                raise DBAPIError.instance(
+                    self._copy, None, error, refused, dialect=conn.dialect
+                ) from error
+        elif self._named:
             names = self._names
             conn.exec_driver_sql(self._sql, [dict(zip(names, row, strict=True)) for row in rows])
         else:
@@ -75,11 +112,11 @@ class RowInsert:
 
     def insert_all(self, conn: Connection, records: Any) -> None:
         """Insert a row per record, ROWS_PER_EXECUTE rows built at a time."""
-        rows: list[tuple[Any, ...]] = []
+        held: list[Any] = []
         for record in records:
-            rows.append(self.row(record))
-            if len(rows) == ROWS_PER_EXECUTE:
-                self.execute(conn, rows)
-                rows = []
-        if rows:
-            self.execute(conn, rows)
+            held.append(record)
+            if len(held) == ROWS_PER_EXECUTE:
+                self.execute(conn, self.rows(held))
+                held = []
+        if held:
+            self.execute(conn, self.rows(held))

@@ -8,7 +8,6 @@ marked again while it was being scored stays dirty.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -17,13 +16,13 @@ from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, Text, and_, bindparam, cast, func, null, select, union
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Connection, Engine, Text, and_, null, select, union
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from interactions import Interaction, Rating, RatingState
+from warehouse.json_params import among, json_param, pairs
 from warehouse.schema import (
     COUNTED_MOMENTS,
     dirty_days,
@@ -164,19 +163,11 @@ def stored_before(
     customers: dict[str, datetime] = {}
     hours: set[str] = set()
     _add_interaction_hours(conn, source, interaction_ids, customers, hours)
-    for offset in range(0, len(rating_ids), BATCH):
-        hours.update(
-            conn.execute(
-                select(hour_of(ratings.c.created_at))
-                .where(
-                    ratings.c.source == source,
-                    ratings.c.rating_id.in_(rating_ids[offset : offset + BATCH]),
-                )
-                .distinct()
-            )
-            .scalars()
-            .all()
+    if rating_ids:
+        moments = select(hour_of(ratings.c.created_at)).where(
+            ratings.c.source == source, among(conn, ratings.c.rating_id, "ids")
         )
+        hours.update(conn.execute(moments.distinct(), {"ids": json_param(rating_ids)}).scalars())
     return customers, hours
 
 
@@ -197,18 +188,18 @@ def mark_interactions_dirty(
     ids = sorted(interaction_ids)
     hours: set[str] = set(former_hours)
     customers: dict[str, datetime] = dict(former_customers or {})
-    for offset in range(0, len(ids), BATCH):
-        batch = ids[offset : offset + BATCH]
+    if ids:
         # One statement for every change table (UNION leaves each hour once).
         counted = union(
             *(
                 select(hour_of(column)).where(
-                    column.table.c.source == source, column.table.c.interaction_id.in_(batch)
+                    column.table.c.source == source,
+                    among(conn, column.table.c.interaction_id, "ids"),
                 )
                 for column in COUNTED_MOMENTS
             )
         )
-        hours.update(conn.execute(counted).scalars().all())
+        hours.update(conn.execute(counted, {"ids": json_param(ids)}).scalars())
     _add_interaction_hours(conn, source, ids, customers, hours)
     hours.update(_repeat_window_hours(conn, source, customers, rule))
     mark_days(conn, source, days_of_hours(hours, rule))
@@ -224,23 +215,20 @@ def _add_interaction_hours(
     """Add the hours of these interactions' stored moments (creation, update, resolution) to
     `hours`, and their customers, each with the earliest creation under it, to
     `customers`."""
-    for offset in range(0, len(ids), BATCH):
-        for customer, created_at, *moments in conn.execute(
-            select(
-                interactions.c.customer_id,
-                interactions.c.created_at,
-                hour_of(interactions.c.created_at),
-                hour_of(interactions.c.updated_at),
-                hour_of(interactions.c.solved_at),
-            ).where(
-                interactions.c.source == source,
-                interactions.c.interaction_id.in_(ids[offset : offset + BATCH]),
-            )
-        ).all():
-            hours.update(m for m in moments if m)
-            if customer is not None:
-                earliest = customers.get(customer, created_at)
-                customers[customer] = min(earliest, created_at)
+    if not ids:
+        return
+    stored = select(
+        interactions.c.customer_id,
+        interactions.c.created_at,
+        hour_of(interactions.c.created_at),
+        hour_of(interactions.c.updated_at),
+        hour_of(interactions.c.solved_at),
+    ).where(interactions.c.source == source, among(conn, interactions.c.interaction_id, "ids"))
+    for customer, created_at, *moments in conn.execute(stored, {"ids": json_param(ids)}).all():
+        hours.update(m for m in moments if m)
+        if customer is not None:
+            earliest = customers.get(customer, created_at)
+            customers[customer] = min(earliest, created_at)
 
 
 def _repeat_window_hours(
@@ -254,17 +242,17 @@ def _repeat_window_hours(
     stream may be ahead of its interaction stream).
 
     One statement for all the customers: they go in as one JSON parameter (customer id:
-    the UTC hour its window starts in, `hour_label`), read as a table (`_window_starts`),
-    and each customer's own start is applied in SQL, by hour, so that only the distinct
-    hours come back, not every resolution (in a backfill each page's customers have
-    hundreds of thousands; bench/PROFILE.md). Read by customer: the customers' interactions
+    the UTC hour its window starts in, `hour_label`; warehouse/json_params.py `pairs`), and
+    each customer's own start is applied in SQL, by hour, so that only the distinct hours
+    come back, not every resolution (in a backfill each page's customers have hundreds of
+    thousands; bench/PROFILE.md). Read by customer: the customers' interactions
     by `ix_interactions_customer_created`, their resolving status changes from
     `ix_status_interaction_resolved` alone; a time condition is an hour's text, which no
     time index answers (one that did would step through every resolution stored so far,
     for every page of a backfill)."""
     if not customers:
         return set()
-    starts = _window_starts(conn)
+    starts = pairs(conn, "window_starts", "customer_id", "since")
     labels = {
         name: hour_label(earliest - rule.repeat_window) for name, earliest in customers.items()
     }
@@ -300,26 +288,10 @@ def _repeat_window_hours(
         )
     )
     rows: Sequence[Any] = conn.execute(
-        union(resolved, resolving), {"window_starts": json.dumps(labels)}
+        union(resolved, resolving), {"window_starts": json_param(labels)}
     ).all()
     # A row is a resolved interaction's update and solve hours, or a change's hour and NULL.
     return {hour for row in rows for hour in row if hour is not None}
-
-
-def _window_starts(conn: Connection) -> Any:
-    """The `window_starts` parameter, a JSON object, as a table of (customer_id, since).
-    Materialized: as a join's inner table SQLite would read it once per interaction."""
-    payload = bindparam("window_starts", type_=Text())
-    if conn.dialect.name == "postgresql":
-        rows = func.jsonb_each_text(cast(payload, JSONB))
-    else:
-        rows = func.json_each(payload)
-    table = rows.table_valued("key", "value").alias("window_starts")
-    return (
-        select(table.c.key.label("customer_id"), table.c.value.label("since"))
-        .cte("starts")
-        .prefix_with("MATERIALIZED")
-    )
 
 
 def pop_dirty_days(conn: Connection, source: str, marks: Iterable[tuple[date, str | None]]) -> None:

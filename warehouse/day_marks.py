@@ -82,8 +82,8 @@ def hour_label(at: datetime) -> str:
 
 
 class _NoIndex(FunctionElement[str]):
-    """A text column in a join condition that SQLite must not look it up by (unary plus):
-    it leaves SQLite's planner one order for the join, the one that reads by customer."""
+    """A text column in a join condition whose index SQLite must not use (unary plus): it
+    leaves SQLite's planner one order for the join, the one that reads by customer."""
 
     type = Text()
     inherit_cache = True

@@ -134,7 +134,8 @@ def _fail(obj: str, record: Mapping[str, Any], field: str, problem: str) -> Malf
 
 def _required_id(obj: str, record: Mapping[str, Any], field: str) -> str:
     value = record.get(field)
-    found = salesforce_id(value)
+    # `salesforce_id`, one call less: two ids of every history row come through here.
+    found = _id_form(value) if isinstance(value, str) else None
     if found is None:
         raise _fail(obj, record, field, f"is not a Salesforce Id ({shown(value)})")
     return found
@@ -193,6 +194,12 @@ def _time(obj: str, record: Mapping[str, Any], field: str, required: bool) -> da
 
 
 def _required_time(obj: str, record: Mapping[str, Any], field: str) -> datetime:
+    value = record.get(field)
+    if isinstance(value, str) and value:
+        try:
+            return _utc_time(value)  # the usual case, one call less than through `_time`
+        except ValueError:
+            pass  # read again below, for the message
     moment = _time(obj, record, field, required=True)
     assert moment is not None  # _time raised otherwise
     return moment
@@ -293,8 +300,14 @@ def case_statuses_from(rows: Iterable[Mapping[str, Any]]) -> CaseStatuses:
 def _is_owner_id_row(row: Mapping[str, Any]) -> bool:
     """An owner change writes two rows, names and ids; this is the ids one (any value given
     is a user or queue Id, and one is given)."""
-    given = [v for v in (row.get("OldValue"), row.get("NewValue")) if v not in (None, "")]
-    return bool(given) and all(_is_owner_or_queue(value) for value in given)
+    given = False
+    for value in (row.get("OldValue"), row.get("NewValue")):
+        if value is None or value == "":
+            continue
+        if not _is_owner_or_queue(value):
+            return False
+        given = True
+    return given
 
 
 def _is_owner_or_queue(value: Any) -> bool:

@@ -11,6 +11,7 @@ nothing of HTTP or of the metric rules.
     facts.py    histories for scoring, replacing day facts, period totals
     ratings.py  merging copies of a rating (first answer, latest answer)
     text.py     the text rule: NUL removed, lone surrogates replaced, on both databases
+    json_params.py  lists of values bound as one JSON parameter, read as a table
     quarantine.py  records set aside, for `status` and `deskmetrics quarantine`
     runs.py     the runs table
     leases.py   who may write a source now (one lease row per source)

@@ -16,15 +16,15 @@ from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, Text, select, union
+from sqlalchemy import Connection, Engine, Text, and_, null, select, union
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from interactions import Interaction, Rating, RatingState
+from warehouse.json_params import among, json_param, pairs
 from warehouse.schema import (
     COUNTED_MOMENTS,
-    UTCDateTime,
     dirty_days,
     interactions,
     ratings,
@@ -81,10 +81,11 @@ def hour_label(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(" ")[:13]
 
 
-class _NoIndex(FunctionElement[datetime]):
-    """A moment column in a condition that SQLite must not read by its index (unary plus)."""
+class _NoIndex(FunctionElement[str]):
+    """A text column in a join condition whose index SQLite must not use (unary plus): it
+    leaves SQLite's planner one order for the join, the one that reads by customer."""
 
-    type = UTCDateTime()
+    type = Text()
     inherit_cache = True
 
 
@@ -162,19 +163,11 @@ def stored_before(
     customers: dict[str, datetime] = {}
     hours: set[str] = set()
     _add_interaction_hours(conn, source, interaction_ids, customers, hours)
-    for offset in range(0, len(rating_ids), BATCH):
-        hours.update(
-            conn.execute(
-                select(hour_of(ratings.c.created_at))
-                .where(
-                    ratings.c.source == source,
-                    ratings.c.rating_id.in_(rating_ids[offset : offset + BATCH]),
-                )
-                .distinct()
-            )
-            .scalars()
-            .all()
+    if rating_ids:
+        moments = select(hour_of(ratings.c.created_at)).where(
+            ratings.c.source == source, among(conn, ratings.c.rating_id, "ids")
         )
+        hours.update(conn.execute(moments.distinct(), {"ids": json_param(rating_ids)}).scalars())
     return customers, hours
 
 
@@ -195,18 +188,18 @@ def mark_interactions_dirty(
     ids = sorted(interaction_ids)
     hours: set[str] = set(former_hours)
     customers: dict[str, datetime] = dict(former_customers or {})
-    for offset in range(0, len(ids), BATCH):
-        batch = ids[offset : offset + BATCH]
+    if ids:
         # One statement for every change table (UNION leaves each hour once).
         counted = union(
             *(
                 select(hour_of(column)).where(
-                    column.table.c.source == source, column.table.c.interaction_id.in_(batch)
+                    column.table.c.source == source,
+                    among(conn, column.table.c.interaction_id, "ids"),
                 )
                 for column in COUNTED_MOMENTS
             )
         )
-        hours.update(conn.execute(counted).scalars().all())
+        hours.update(conn.execute(counted, {"ids": json_param(ids)}).scalars())
     _add_interaction_hours(conn, source, ids, customers, hours)
     hours.update(_repeat_window_hours(conn, source, customers, rule))
     mark_days(conn, source, days_of_hours(hours, rule))
@@ -222,23 +215,20 @@ def _add_interaction_hours(
     """Add the hours of these interactions' stored moments (creation, update, resolution) to
     `hours`, and their customers, each with the earliest creation under it, to
     `customers`."""
-    for offset in range(0, len(ids), BATCH):
-        for customer, created_at, *moments in conn.execute(
-            select(
-                interactions.c.customer_id,
-                interactions.c.created_at,
-                hour_of(interactions.c.created_at),
-                hour_of(interactions.c.updated_at),
-                hour_of(interactions.c.solved_at),
-            ).where(
-                interactions.c.source == source,
-                interactions.c.interaction_id.in_(ids[offset : offset + BATCH]),
-            )
-        ).all():
-            hours.update(m for m in moments if m)
-            if customer is not None:
-                earliest = customers.get(customer, created_at)
-                customers[customer] = min(earliest, created_at)
+    if not ids:
+        return
+    stored = select(
+        interactions.c.customer_id,
+        interactions.c.created_at,
+        hour_of(interactions.c.created_at),
+        hour_of(interactions.c.updated_at),
+        hour_of(interactions.c.solved_at),
+    ).where(interactions.c.source == source, among(conn, interactions.c.interaction_id, "ids"))
+    for customer, created_at, *moments in conn.execute(stored, {"ids": json_param(ids)}).all():
+        hours.update(m for m in moments if m)
+        if customer is not None:
+            earliest = customers.get(customer, created_at)
+            customers[customer] = min(earliest, created_at)
 
 
 def _repeat_window_hours(
@@ -251,60 +241,57 @@ def _repeat_window_hours(
     customer's interactions, whatever the interaction's own row says (a source's history
     stream may be ahead of its interaction stream).
 
-    Customers are read in batches of near window starts; SQL leaves out what precedes the
-    batch's earliest start, and each customer's own start is applied here, by hour. The time
-    conditions are kept off the time indexes (`_NoIndex`): with one, or with a join, SQLite's
-    planner reads by time instead of by customer and steps through every resolution stored
-    so far, for every page of a backfill (bench/PROFILE.md); as written, it reads the
-    customers' interactions by `ix_interactions_customer_created` and their status changes
-    by `ix_status_interaction`."""
-    hours: set[str] = set()
-    starts = {name: earliest - rule.repeat_window for name, earliest in customers.items()}
-    labels = {name: hour_label(start) for name, start in starts.items()}
-    names = sorted(starts, key=lambda name: (starts[name], name))
-    for offset in range(0, len(names), BATCH):
-        batch = names[offset : offset + BATCH]
-        since = starts[batch[0]]
-        for customer, updated, solved in conn.execute(
-            select(
-                interactions.c.customer_id,
-                hour_of(interactions.c.updated_at),
-                hour_of(interactions.c.solved_at),
-            ).where(
-                interactions.c.source == source,
-                interactions.c.customer_id.in_(batch),
-                interactions.c.resolved.is_(True),
-                _NoIndex(interactions.c.updated_at) >= since,
-            )
-        ).all():
-            if updated >= labels[customer]:
-                hours.add(updated)
-                if solved is not None:
-                    hours.add(solved)
-        of_batch = select(interactions.c.interaction_id).where(
-            interactions.c.source == source, interactions.c.customer_id.in_(batch)
+    One statement for all the customers: they go in as one JSON parameter (customer id:
+    the UTC hour its window starts in, `hour_label`; warehouse/json_params.py `pairs`), and
+    each customer's own start is applied in SQL, by hour, so that only the distinct hours
+    come back, not every resolution (in a backfill each page's customers have hundreds of
+    thousands; bench/PROFILE.md). Read by customer: the customers' interactions
+    by `ix_interactions_customer_created`, their resolving status changes from
+    `ix_status_interaction_resolved` alone; a time condition is an hour's text, which no
+    time index answers (one that did would step through every resolution stored so far,
+    for every page of a backfill)."""
+    if not customers:
+        return set()
+    starts = pairs(conn, "window_starts", "customer_id", "since")
+    labels = {
+        name: hour_label(earliest - rule.repeat_window) for name, earliest in customers.items()
+    }
+    # Each join reads its right side by the left side's value, never the other way round
+    # (`_NoIndex`): SQLite would otherwise scan every status change or interaction of the
+    # source and look each one's customer up.
+    of_customer = and_(
+        interactions.c.source == source,
+        interactions.c.customer_id == _NoIndex(starts.c.customer_id),
+    )
+    resolved = (
+        select(hour_of(interactions.c.updated_at), hour_of(interactions.c.solved_at))
+        .select_from(starts.join(interactions, of_customer))
+        .where(
+            interactions.c.resolved.is_(True),
+            hour_of(interactions.c.updated_at) >= starts.c.since,
         )
-        owner = (
-            select(interactions.c.customer_id)
-            .where(
-                interactions.c.source == status_changes.c.source,
-                interactions.c.interaction_id == status_changes.c.interaction_id,
+    )
+    resolving = (
+        select(hour_of(status_changes.c.at), null())
+        .select_from(
+            starts.join(interactions, of_customer).join(
+                status_changes,
+                and_(
+                    status_changes.c.source == interactions.c.source,
+                    status_changes.c.interaction_id == _NoIndex(interactions.c.interaction_id),
+                ),
             )
-            .scalar_subquery()
         )
-        for customer, hour in conn.execute(
-            select(owner, hour_of(status_changes.c.at))
-            .where(
-                status_changes.c.source == source,
-                status_changes.c.interaction_id.in_(of_batch),
-                status_changes.c.resolved.is_(True),
-                _NoIndex(status_changes.c.at) >= since,
-            )
-            .distinct()
-        ).all():
-            if hour >= labels[customer]:
-                hours.add(hour)
-    return hours
+        .where(
+            status_changes.c.resolved.is_(True),
+            hour_of(status_changes.c.at) >= starts.c.since,
+        )
+    )
+    rows: Sequence[Any] = conn.execute(
+        union(resolved, resolving), {"window_starts": json_param(labels)}
+    ).all()
+    # A row is a resolved interaction's update and solve hours, or a change's hour and NULL.
+    return {hour for row in rows for hour in row if hour is not None}
 
 
 def pop_dirty_days(conn: Connection, source: str, marks: Iterable[tuple[date, str | None]]) -> None:

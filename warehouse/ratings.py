@@ -43,10 +43,10 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from interactions import Rating, RatingState
+from warehouse.json_params import among, json_param
 from warehouse.schema import ratings
 
 RatingKey = tuple[str, str]  # (source, rating_id)
-BATCH = 500
 
 
 def merged_rating(stored: Rating | None, incoming: Rating) -> Rating:
@@ -138,12 +138,9 @@ def stored_ratings(conn: Connection, keys: Iterable[RatingKey]) -> dict[RatingKe
         by_source[source].append(rating_id)
     found: dict[RatingKey, Rating] = {}
     for source, ids in by_source.items():
-        for offset in range(0, len(ids), BATCH):
-            for row in conn.execute(
-                select(ratings).where(
-                    ratings.c.source == source,
-                    ratings.c.rating_id.in_(ids[offset : offset + BATCH]),
-                )
-            ):
-                found[(row.source, row.rating_id)] = Rating(**row._mapping)
+        rows = select(ratings).where(
+            ratings.c.source == source, among(conn, ratings.c.rating_id, "ids")
+        )
+        for row in conn.execute(rows, {"ids": json_param(ids)}):
+            found[(row.source, row.rating_id)] = Rating(**row._mapping)
     return found

@@ -54,13 +54,15 @@ log = logging.getLogger(__name__)
 # Scoring memory is bounded by work, not by the warehouse: a chunk of days (scored, then
 # written in one transaction) spans at most SCORE_CHUNK_DAYS days and, unless one day alone
 # has more, SCORE_CHUNK_INTERACTIONS interactions; its histories are read SCORE_BATCH at a
-# time. A chunk's credits are held until it is written, so the cap bounds the peak; each
-# interaction is counted once per chunk (it was once per day before, hence 20,000 then).
-# Measured at 100,000 interactions (bench/PROFILE.md): 20,000 traced 38 MiB, 10,000 21 MiB,
-# 5,000 12 MiB but a fifth more CPU (interactions with moments in later chunks and no
-# credit there are read again, and each chunk is one more transaction).
+# time. A chunk's credits are held until it is written, so the cap bounds the peak. The cap
+# is what a month of a small desk holds, so a large warehouse's chunks are no bigger than a
+# small one's: measured on bench/rescore.py's desks (bench/PROFILE.md), 10,000 interactions
+# (chunks of 31 days, about 3,400) traced an 11 MiB peak; 100,000 (chunks of a few days)
+# traced 22 MiB at a cap of 10,000, 12 MiB at 5,000 for a tenth more CPU (interactions with
+# moments in later chunks and no credit there are read again, and each chunk is one more
+# transaction), 8 MiB at 3,000 for a sixth more.
 SCORE_CHUNK_DAYS = 31
-SCORE_CHUNK_INTERACTIONS = 10_000
+SCORE_CHUNK_INTERACTIONS = 5_000
 SCORE_BATCH = 1_000
 SCORING_ROW = "*scoring"  # sync_state row remembering the settings the facts were made with
 

@@ -41,7 +41,10 @@ WORKERS_PER_CORE = 2
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    return WORKERS_PER_CORE * len(os.sched_getaffinity(0))
+    # The cores this process may use (a container's share), where the system tells them.
+    usable = getattr(os, "sched_getaffinity", None)
+    cores = len(usable(0)) if usable is not None else os.cpu_count() or 1
+    return WORKERS_PER_CORE * cores
 
 
 @pytest.fixture(autouse=True)

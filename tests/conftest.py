@@ -40,6 +40,26 @@ hypothesis.settings.load_profile("deskmetrics")
 WORKERS_PER_CORE = 2
 
 
+# Tests that run for ten seconds or more each (`pytest --durations=25`): run first, so that
+# none of them starts near the end and runs alone while the other workers have nothing left
+# (pyproject.toml hands the tests out in order, one at a time, as workers free up).
+LONG_TESTS = {
+    "test_a_sync_killed_at_any_page_resumes_to_identical_tables",
+    "test_a_backfill_then_syncs_give_the_facts_of_one_backfill_of_the_whole",
+    "test_a_bulk_backfill_killed_after_every_4_requests_finishes_with_every_cell_right",
+    "test_any_split_of_a_desks_history_into_a_backfill_and_syncs_gives_the_same_facts",
+    "test_any_order_and_any_repeat_of_pages_stores_the_same_rows",
+    "test_two_workers_on_one_postgresql_sync_each_source_one_at_a_time",
+    "test_scoring_any_split_of_days_in_any_order_gives_the_facts_of_score_all",
+    "test_the_ledger_summed_per_source_agent_and_day_is_agent_day_facts",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A stable sort: the long tests first, everything else in its usual order.
+    items.sort(key=lambda item: getattr(item, "originalname", item.name) not in LONG_TESTS)
+
+
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     # The cores this process may use (a container's share), where the system tells them.
     usable = getattr(os, "sched_getaffinity", None)

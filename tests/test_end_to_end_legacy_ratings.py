@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from unittest.mock import patch
 
@@ -18,7 +18,7 @@ from deskmetrics import pipeline
 from sandbox.desk import advance_desk
 from sandbox.desk import truth as desk_truth
 from sandbox.desk.model import Rating
-from tests.desks import Served, served_desk
+from tests.desks import Served, served_desk, set_desk_now
 
 
 def _sync(served: Served) -> None:
@@ -83,8 +83,10 @@ def test_a_legacy_rating_answered_and_changed_between_syncs_keeps_its_first_answ
 
 
 # A desk that switched to new CSAT a day before its clock: tickets rated under legacy CSAT
-# before the switch are still solved, so an advance can reopen and survey them.
+# before the switch are still solved, so an advance can reopen and survey them. Its clock is
+# fixed: a desk made at the minute the test runs may bring no such survey in three hours.
 SWITCHED_LATELY = {"csat_switch_days": 1}
+SWITCHED_AT = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 def _rating_and_response_days(served: Served, tickets: list[int]) -> set[date]:
@@ -97,6 +99,7 @@ def _rating_and_response_days(served: Served, tickets: list[int]) -> set[date]:
 def test_a_rating_before_a_switch_and_a_response_after_it_count_in_their_periods_after_a_sync(
     tmp_path: Path, any_engine: Engine
 ) -> None:
+    set_desk_now(SWITCHED_AT)
     with served_desk(tmp_path, **SWITCHED_LATELY) as served:
         served.engine = any_engine
         served.backfill()
@@ -110,6 +113,7 @@ def test_a_rating_before_a_switch_and_a_response_after_it_count_in_their_periods
 def test_a_rating_before_a_switch_and_a_response_after_it_count_in_their_periods_after_a_backfill(
     tmp_path: Path, any_engine: Engine
 ) -> None:
+    set_desk_now(SWITCHED_AT)
     with served_desk(tmp_path, **SWITCHED_LATELY) as served:
         served.engine = any_engine
         changed = advance_desk(served.desk, minutes=180, seed=11)

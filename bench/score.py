@@ -4,7 +4,7 @@ optionally beside the same bench run on another tree (the code before a change).
 table; asserts nothing.
 
     python -m bench.score [--sizes 10000,100000] [--database-url URL] [--before DIR]
-                          [--days 90] [--seed 7] [--no-traced]
+                          [--days 90] [--seed 7] [--no-traced] [--driver-share]
 
 The warehouse is bench/rescore.py's generated desk (transfers, resolutions, reopens,
 ratings, repeat contacts; three tickets per ten customers), stored through
@@ -16,7 +16,13 @@ everything=True)` (what `deskmetrics score --all` runs) and reports:
 - interactions/s: the interactions stored divided by that CPU time;
 - peak RSS: the child's `ru_maxrss` after the score (interpreter and imports included);
 - traced peak: the peak of Python allocations (`tracemalloc`) over a second score of the
-  same warehouse, in the same child (skipped with --no-traced).
+  same warehouse, in the same child (skipped with --no-traced);
+- SQLite s (`--driver-share`, SQLite only): the CPU spent inside SQLite's own calls
+  (execute, executemany, fetch, commit) over a third score of the same warehouse, run under
+  cProfile with a CPU clock. The profiler's cost is per Python call, and the driver is
+  called a few thousand times, so this is nearly what the database's work costs the
+  process: the floor no Python change can go below (a rescore, whose ledger deletes come
+  on top of the first score's work).
 
 PostgreSQL runs when `--database-url` (or DESKMETRICS_TEST_POSTGRES_URL) names a server: each
 warehouse is a fresh database on it, dropped afterwards. `--before DIR` is a checkout of
@@ -50,6 +56,7 @@ class Figures:
     wall: float
     rss_mib: float  # the scoring child's peak resident set
     traced_mib: float | None  # peak traced Python allocations of a second score
+    sqlite_cpu: float | None  # CPU inside SQLite's calls over a third score (--driver-share)
 
     def rate(self, interactions: int) -> float:
         return interactions / self.cpu
@@ -67,7 +74,22 @@ def _child_build(url: str, tickets: int, days: int, seed: int) -> None:
     engine.dispose()
 
 
-def _child_score(url: str, traced: bool) -> None:
+def _sqlite_cpu(score: Any) -> float:
+    """CPU seconds spent inside SQLite's own calls while `score()` runs."""
+    import cProfile
+    import pstats
+
+    profile = cProfile.Profile(time.process_time)
+    profile.runcall(score)
+    found: Any = pstats.Stats(profile)  # its `stats` is not in the type stubs
+    stats: dict[tuple[str, int, str], tuple[Any, ...]] = found.stats
+    # Built-in methods are named like "<method 'execute' of 'sqlite3.Cursor' objects>".
+    return float(
+        sum(own for (_, _, name), (_, _, own, _, _) in stats.items() if "'sqlite3." in name)
+    )
+
+
+def _child_score(url: str, traced: bool, driver_share: bool) -> None:
     import deskmetrics
     from deskmetrics import pipeline
     from deskmetrics.settings import Settings
@@ -84,8 +106,17 @@ def _child_score(url: str, traced: bool) -> None:
         pipeline.score(engine, Settings(), everything=True)
         peak = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
+    sqlite_cpu = None
+    if driver_share and engine.dialect.name == "sqlite":
+        sqlite_cpu = _sqlite_cpu(lambda: pipeline.score(engine, Settings(), everything=True))
     engine.dispose()
-    found = {"cpu": cpu, "wall": wall, "rss_mib": rss, "traced_mib": peak}
+    found = {
+        "cpu": cpu,
+        "wall": wall,
+        "rss_mib": rss,
+        "traced_mib": peak,
+        "sqlite_cpu": sqlite_cpu,
+    }
     print(json.dumps({**found, "code": str(Path(deskmetrics.__file__).parent.parent)}))
 
 
@@ -112,7 +143,13 @@ def measure(
 
     with fresh_database(admin_url if database != "sqlite" else None) as url:
         _run_child(tree, "build", url, str(tickets), str(args.days), str(args.seed))
-        found = _run_child(tree, "score", url, "traced" if args.traced else "untraced")
+        found = _run_child(
+            tree,
+            "score",
+            url,
+            "traced" if args.traced else "untraced",
+            "driver-share" if args.driver_share else "no-driver-share",
+        )
     if Path(found.pop("code")).resolve() != tree.resolve():
         raise SystemExit(f"the child scored with code outside {tree}")
     return Figures(**found)
@@ -120,10 +157,11 @@ def measure(
 
 def _cell(figures: Figures | None, tickets: int) -> str:
     if figures is None:
-        return f"{'':>8} {'':>9} {'':>7} {'':>7}"
+        return f"{'':>8} {'':>9} {'':>7} {'':>7} {'':>8}"
     traced = "-" if figures.traced_mib is None else f"{figures.traced_mib:7.1f}"
+    sqlite_cpu = "-" if figures.sqlite_cpu is None else f"{figures.sqlite_cpu:8.2f}"
     rate = figures.rate(tickets)
-    return f"{figures.cpu:8.2f} {rate:9,.0f} {figures.rss_mib:7.1f} {traced:>7}"
+    return f"{figures.cpu:8.2f} {rate:9,.0f} {figures.rss_mib:7.1f} {traced:>7} {sqlite_cpu:>8}"
 
 
 def main() -> None:
@@ -132,7 +170,7 @@ def main() -> None:
         if kind == "build":
             _child_build(rest[0], int(rest[1]), int(rest[2]), int(rest[3]))
         else:
-            _child_score(rest[0], rest[1] == "traced")
+            _child_score(rest[0], rest[1] == "traced", rest[2] == "driver-share")
         return
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000")
@@ -142,11 +180,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-traced", dest="traced", action="store_false")
     parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument(
+        "--driver-share",
+        action="store_true",
+        help="also measure the CPU inside SQLite's own calls (a third, profiled score)",
+    )
     args = parser.parse_args()
     print("command:", shlex.join([Path(sys.executable).name, "-m", "bench.score", *sys.argv[1:]]))
     sizes = [int(part) for part in args.sizes.split(",") if part]
     databases = ["sqlite"] + ([] if args.sqlite_only or not args.database_url else ["postgresql"])
-    head = f"{'CPU s':>8} {'inter./s':>9} {'RSS MiB':>7} {'traced':>7}"
+    head = f"{'CPU s':>8} {'inter./s':>9} {'RSS MiB':>7} {'traced':>7} {'SQLite s':>8}"
     print(f"{'database':<10} {'size':>7} | before: {head} | after: {head}")
     largest: tuple[int, Figures] | None = None
     for database in databases:

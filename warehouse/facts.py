@@ -33,9 +33,10 @@ from interactions import (
     StatusChange,
 )
 from warehouse.day_marks import pop_dirty_days
+from warehouse.json_params import among, json_param
 from warehouse.ledger import replace_day_credits
 from warehouse.row_insert import RowInsert
-from warehouse.row_select import RowSelect, one_of
+from warehouse.row_select import RowSelect
 from warehouse.schema import (
     COUNTED_MOMENTS,
     FACT_COUNTS,
@@ -101,7 +102,7 @@ def interaction_ids_on(
     ids: set[str] = set()
     for start, end in day_ranges(days, timezone):
         found = conn.execute(_IDS_BETWEEN, {"source": source, "start": start, "end": end})
-        ids.update(found.scalars())
+        ids.update(found.scalars().all())  # one fetch of them all, not one per row
     return ids
 
 
@@ -201,12 +202,13 @@ def contacts_of(
             interactions.c.created_at,
         ).where(
             interactions.c.source == source,
-            one_of(interactions.c.customer_id, batch, conn.dialect),
+            among(conn, interactions.c.customer_id, "customers"),
             interactions.c.created_at >= start,
             interactions.c.created_at <= end,
             interactions.c.deleted.is_(False),
         )
-        for customer, interaction_id, created_at in conn.execute(query).all():
+        given = {"customers": json_param(batch)}
+        for customer, interaction_id, created_at in conn.execute(query, given).all():
             low, high = windows[customer]
             if low <= created_at <= high:
                 found[(source, customer)].append((interaction_id, created_at))

@@ -4,12 +4,11 @@ Owns `RowSelect`, which scoring's reads of whole histories use (warehouse/facts.
 score reads every row of several tables about each interaction it scores, and
 SQLAlchemy's per-statement work (an IN list of literals coerced and compiled per batch)
 and per-row work (a `Row` per row, each value through its column's processor) cost more
-than the database's own. The statement is compiled once per dialect and IN-list length
-(padded to a power of two; on PostgreSQL one array parameter instead) and run with
-`exec_driver_sql` (so engine events still see it); values are converted by the columns'
-own result processors, a column at a time and only for columns that have one, so a
-record holds what `select()` would have given it. `one_of` is the same choice of IN list
-or array for a statement built with SQLAlchemy (the customers' contacts).
+than the database's own. The ids are one JSON parameter (warehouse/json_params.py
+`among`, as the write path binds its lists), so the statement is compiled once per
+dialect and run with `exec_driver_sql` (engine events still see it); values are converted
+by the columns' own result processors, a column at a time and only for columns that have
+one, so a record holds what `select()` would have given it.
 """
 
 from __future__ import annotations
@@ -18,19 +17,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Dialect, Table, any_, bindparam, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Connection, Table, bindparam, select
+
+from warehouse.json_params import among, json_param
 
 _Record = TypeVar("_Record")
-_SOURCE = -1  # the slot of the source in a statement's parameters; ids are 0, 1, …
-_ALL_IDS = -2  # the slot of an array of every id (PostgreSQL)
 
 
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    slots: tuple[int, ...]  # per parameter in the statement's order: _SOURCE or an id's index
-    names: tuple[str, ...] | None  # the parameters' names (None: positional)
+    names: tuple[str, ...]  # the parameters ("source", "ids") in the statement's order
+    positional: bool
 
 
 class RowSelect:
@@ -40,36 +38,22 @@ class RowSelect:
     def __init__(self, table: Table, columns: Sequence[str]) -> None:
         self._table = table
         self._columns = tuple(columns)
-        self._compiled: dict[tuple[str, str, str, int], _Compiled] = {}
+        self._compiled: dict[tuple[str, str, str], _Compiled] = {}
 
-    def _compile(self, dialect: Dialect, length: int) -> _Compiled:
-        array = dialect.name == "postgresql"
-        key = (dialect.name, dialect.driver, dialect.paramstyle, 0 if array else length)
+    def _compile(self, conn: Connection) -> _Compiled:
+        dialect = conn.dialect
+        key = (dialect.name, dialect.driver, dialect.paramstyle)
         found = self._compiled.get(key)
         if found is not None:
             return found
         table = self._table
-        # Each parameter's value at compile time is its slot, so the compiled parameters
-        # say which value goes where, whatever the dialect names or orders them; their type
-        # is the column's (PostgreSQL casts each parameter to it).
-        ids = table.c.interaction_id
-        if array:
-            # One array parameter: psycopg parses a long statement's placeholders again at
-            # every execution, and an IN list of hundreds makes it long.
-            among = ids == any_(bindparam("ids", _ALL_IDS, type_=ARRAY(ids.type)))
-        else:
-            among = ids.in_(bindparam("ids", list(range(length)), type_=ids.type, expanding=True))
         query = select(*(table.c[name] for name in self._columns)).where(
-            table.c.source == bindparam("source", _SOURCE, type_=table.c.source.type), among
+            table.c.source == bindparam("source", type_=table.c.source.type),
+            among(conn, table.c.interaction_id, "ids"),
         )
-        compiled = query.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
-        values = compiled.params
-        names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(values)
-        found = self._compiled[key] = _Compiled(
-            sql=compiled.string,
-            slots=tuple(values[name] for name in names),
-            names=None if compiled.positional else names,
-        )
+        compiled = query.compile(dialect=dialect)
+        names = tuple(compiled.positiontup or ()) if compiled.positional else ("source", "ids")
+        found = self._compiled[key] = _Compiled(compiled.string, names, compiled.positional)
         return found
 
     def records(
@@ -83,21 +67,12 @@ class RowSelect:
         `columns`); one statement, so `ids` should be a batch of a few hundred."""
         if not ids:
             return []
-        # An IN list padded to a power of two with the last id again (which finds no row
-        # twice), so that a long-running process compiles a few lengths, not every one.
-        length = 1 << (len(ids) - 1).bit_length()
-        padded = [*ids, *[ids[-1]] * (length - len(ids))]
-        compiled = self._compile(conn.dialect, length)
-        values = tuple(
-            source if slot == _SOURCE else list(ids) if slot == _ALL_IDS else padded[slot]
-            for slot in compiled.slots
-        )
-        if compiled.names is None:
-            result = conn.exec_driver_sql(compiled.sql, values)
+        compiled = self._compile(conn)
+        given = {"source": source, "ids": json_param(ids)}
+        if compiled.positional:
+            result = conn.exec_driver_sql(compiled.sql, tuple(given[n] for n in compiled.names))
         else:
-            result = conn.exec_driver_sql(
-                compiled.sql, dict(zip(compiled.names, values, strict=True))
-            )
+            result = conn.exec_driver_sql(compiled.sql, given)
         # A processor may depend on the type the driver reports (PostgreSQL numerics).
         types = [entry[1] for entry in result.cursor.description]
         rows = result.cursor.fetchall()
@@ -112,11 +87,3 @@ class RowSelect:
             if process is not None:
                 columns[index] = map(process, columns[index])
         return list(map(model, *columns))
-
-
-def one_of(column: ColumnElement[Any], values: Sequence[Any], dialect: Dialect) -> Any:
-    """`column IN (values)`; on PostgreSQL `column = ANY(array)`, one parameter, as in
-    `RowSelect` (psycopg parses a long list of placeholders again at every execution)."""
-    if dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-    return column.in_(values)

@@ -52,6 +52,7 @@ from interactions import (
     Agent,
     AllowanceShareUsed,
     AuthenticationError,
+    Interaction,
     SourceUnavailableError,
 )
 
@@ -264,15 +265,19 @@ class SalesforceConnector:
         source, key = self.config.source, self.config.customer_hash_key
         # The statuses are looked up at each page: a status read again counts from then on.
         if stream == "cases":
+
+            def cases(rows: list[dict[str, Any]]) -> tuple[Interaction, ...]:
+                statuses = self._ready().statuses  # once a page, not once a row
+                return tuple(
+                    interaction_from_case(source, row, statuses, email_key=key) for row in rows
+                )
+
             return Window(
                 stream,
                 "Case",
                 CASE_FIELDS,
                 "SystemModstamp",
-                lambda rows: tuple(
-                    interaction_from_case(source, row, self._ready().statuses, email_key=key)
-                    for row in rows
-                ),
+                cases,
                 include_deleted=True,
                 unknown_status=self._statuses_again,
             )

@@ -133,13 +133,15 @@ def _result_page(answer: Any) -> ResultPage:
 
     `csv.reader` gives each row as a list in C; the row is zipped with the header into a
     dict. `csv.DictReader` did the same one row at a time in Python, and most of a page's
-    parsing time was its `__next__` (bench/PROFILE.md, Salesforce)."""
+    parsing time was its `__next__` (bench/PROFILE.md, Salesforce). The dict is made in one
+    comprehension, without a list of the row's values first."""
     try:
         lines = csv.reader(io.StringIO(answer["records"]))
         header = next(lines, [])
-        # A short row's missing cells read as None (`.get`), as DictReader's did.
+        # A short row's missing cells read as None (`.get`), as DictReader's did; a long
+        # row's extra cells are left out (`zip` stops at the header's end).
         rows = [
-            dict(zip(header, [value or None for value in row], strict=False))
+            {name: value or None for name, value in zip(header, row, strict=False)}
             for row in lines
             if row
         ]

@@ -141,6 +141,17 @@ def _required_id(obj: str, record: Mapping[str, Any], field: str) -> str:
     return found
 
 
+def _own_id(obj: str, record: Mapping[str, Any]) -> str:
+    """A record's own `Id`, as `_required_id` reads it. Each is met once in a backfill (a
+    case's, a history row's), so the cache of `_id_form` would only miss, and push out the
+    ids that repeat: an Id in the 18-character form the API sends, letters and digits, is
+    known as it is, and anything else is read by `_required_id`."""
+    value = record.get("Id")
+    if type(value) is str and len(value) == 18 and value.isascii() and value.isalnum():
+        return value
+    return _required_id(obj, record, "Id")
+
+
 def _optional_text(value: Any) -> str | None:
     if value is None:
         return None
@@ -155,8 +166,10 @@ def _flag(obj: str, record: Mapping[str, Any], field: str, default: bool) -> boo
         return default
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in ("true", "false"):
+            return word == "true"
     raise _fail(obj, record, field, f"is not true or false ({shown(value)})")
 
 
@@ -251,7 +264,7 @@ def interaction_from_case(
 ) -> Interaction:
     """A `Case` as it stands now. `statuses` (from `case_statuses_from`) decides resolution
     only when the record carries no `IsClosed`; a status it does not list is refused."""
-    case_id = _required_id("Case", case, "Id")
+    case_id = _own_id("Case", case)
     status = statuses.checked("Case", case, "Status", case.get("Status"))
     created_at = _required_time("Case", case, "CreatedDate")
     changed = [
@@ -264,7 +277,8 @@ def interaction_from_case(
     customer_id = salesforce_id(contact)
     if customer_id is None and email is not None:
         customer_id = hashed_email(email, email_key)
-    owner = case.get("OwnerId")
+    # An owner is a user (the owning agent) or a queue (a group, no owner): one reading.
+    owner = salesforce_id(case.get("OwnerId"))
     return Interaction(
         source=source,
         interaction_id=case_id,
@@ -274,8 +288,8 @@ def interaction_from_case(
         resolved=_flag("Case", case, "IsClosed", default=status in statuses.closed),
         deleted=_flag("Case", case, "IsDeleted", default=False),
         customer_id=customer_id,
-        owner_id=owner_of(owner),
-        group_id=full_id(str(owner)) if is_queue_id(owner) else None,
+        owner_id=owner if owner is not None and owner.startswith(USER_PREFIX) else None,
+        group_id=owner if owner is not None and owner.startswith(QUEUE_PREFIX) else None,
         solved_at=_time("Case", case, "ClosedDate", required=False),
     )
 
@@ -297,22 +311,23 @@ def case_statuses_from(rows: Iterable[Mapping[str, Any]]) -> CaseStatuses:
     return CaseStatuses(frozenset(known), frozenset(closed))
 
 
-def _is_owner_id_row(row: Mapping[str, Any]) -> bool:
-    """An owner change writes two rows, names and ids; this is the ids one (any value given
-    is a user or queue Id, and one is given)."""
+def _owners_of_id_row(row: Mapping[str, Any]) -> tuple[str | None, str | None] | None:
+    """The previous and new owner (`owner_of`: a queue is none) of an owner change's ids
+    row; None for its names row. An owner change writes two rows, names and ids; the ids
+    one is that where any value given is a user or queue Id, and one is given. Each value
+    is read once, for both questions."""
+    owners: list[str | None] = []
     given = False
     for value in (row.get("OldValue"), row.get("NewValue")):
         if value is None or value == "":
+            owners.append(None)
             continue
-        if not _is_owner_or_queue(value):
-            return False
+        found = salesforce_id(value)
+        if found is None or not found.startswith((USER_PREFIX, QUEUE_PREFIX)):
+            return None
         given = True
-    return given
-
-
-def _is_owner_or_queue(value: Any) -> bool:
-    found = salesforce_id(value)
-    return found is not None and found.startswith((USER_PREFIX, QUEUE_PREFIX))
+        owners.append(found if found.startswith(USER_PREFIX) else None)
+    return (owners[0], owners[1]) if given else None
 
 
 def changes_from_case_history(
@@ -330,19 +345,20 @@ def changes_from_case_history(
     seen_at: datetime | None = None
     seen: set[tuple[str, str | None, str | None]] = set()
     at_text: tuple[Any, str] = (None, "")  # the last CreatedDate's text in the update id
+    closed = statuses.closed
     for row in rows:
         field = row.get("Field")
-        is_owner = field in OWNER_FIELDS and _is_owner_id_row(row)
-        if not is_owner and field != STATUS_FIELD:
+        owners = _owners_of_id_row(row) if field in OWNER_FIELDS else None
+        if owners is None and field != STATUS_FIELD:
             continue  # other tracked fields, and the name twin of an owner change
-        row_id = _required_id("CaseHistory", row, "Id")
+        row_id = _own_id("CaseHistory", row)
         case_id = _required_id("CaseHistory", row, "CaseId")
         at = _required_time("CaseHistory", row, "CreatedDate")
         if at_text[0] != at:  # an update's rows come together: each moment is written once
             at_text = (at, at.isoformat())
         update_id = f"{case_id}@{at_text[1]}"  # the same text from REST and Bulk times
-        if is_owner:
-            previous, new = owner_of(row.get("OldValue")), owner_of(row.get("NewValue"))
+        if owners is not None:
+            previous, new = owners
             if at != seen_at:
                 seen_at, seen = at, set()
             if (update_id, previous, new) in seen:
@@ -373,10 +389,8 @@ def changes_from_case_history(
             at=at,
             previous_status=previous_status,
             new_status=new_status,
-            previous_resolved=(
-                previous_status in statuses.closed if previous_status is not None else None
-            ),
-            resolved=new_status in statuses.closed,
+            previous_resolved=previous_status in closed if previous_status is not None else None,
+            resolved=new_status in closed,
         )
 
 

@@ -43,14 +43,19 @@ def _fail(stream: str, record: Mapping[str, Any], field: str, problem: str) -> M
 
 
 def _required_id(stream: str, record: Mapping[str, Any], field: str) -> str:
-    value = optional_id(record.get(field))
+    raw = record.get(field)
+    value = optional_id(raw)
     if value is None:
-        raise _fail(stream, record, field, f"is missing or empty ({record.get(field)!r})")
+        raise _fail(stream, record, field, f"is missing or empty ({raw!r})")
     return value
 
 
 def optional_id(value: Any) -> str | None:
     """A Zendesk id as text; None for null, "", 0 (Zendesk's ways of saying "nobody")."""
+    # Nearly every id is a JSON integer: read before the checks for the other shapes (a
+    # bool is no `int` here, `type` being exact; it is "nobody" below).
+    if type(value) is int:
+        return str(value) if value != 0 else None
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -204,14 +209,19 @@ def changes_from_event(source: str, event: Mapping[str, Any]) -> Iterator[Change
     if not isinstance(children, list):
         raise _fail("ticket_event", event, "child_events", "is not a list")
     for index, raw_child in enumerate(children):
-        if not isinstance(raw_child, Mapping):
+        # A child is a JSON object: `type` is a quick yes for it, where `isinstance`
+        # against the `Mapping` ABC, for each child of each event, is not.
+        if type(raw_child) is dict:
+            if _names_no_change(raw_child):
+                continue  # most children: a comment, the subject, tags, priority…
+        elif not isinstance(raw_child, Mapping):
             continue
         child = _keyed_by_field(raw_child)
         kind = child.get("event_type", child.get("type"))
         if kind not in ("Create", "Change", None):
             continue  # comments, notifications, SLA… carry no ownership or status
         is_change = kind == "Change"
-        change_id = f"{optional_id(child.get('id')) or f'{event_id}.{index}'}"
+        change_id = optional_id(child.get("id")) or f"{event_id}.{index}"
         if "assignee_id" in child:
             yield OwnershipChange(
                 source=source,
@@ -258,6 +268,22 @@ def changes_from_event(source: str, event: Mapping[str, Any]) -> Iterator[Change
             )
 
 
+# The fields `changes_from_event` reads a change of.
+_CHANGE_FIELDS = frozenset({"assignee_id", "status", "satisfaction_score"})
+
+
+def _names_no_change(child: dict[str, Any]) -> bool:
+    """Whether a child names none of `_CHANGE_FIELDS`, as a key or in the audit shape
+    (`_keyed_by_field`): such a child gives no change whatever its type. Most children of
+    an event are such (a ticket's creation sets its subject, tags, priority… too), and the
+    check is two set operations, before any other of the child's fields is read."""
+    if _CHANGE_FIELDS.isdisjoint(child):
+        field = child.get("field_name")
+        # Only a text names a field (an odd `field_name` such as a list is no key here).
+        return not (isinstance(field, str) and field in _CHANGE_FIELDS)
+    return False
+
+
 def _score_word(value: Any) -> str | None:
     """A satisfaction score as text (`good`, `offered`, …); None for null or ""."""
     if value is None:
@@ -273,8 +299,9 @@ def ticket_of_satisfaction_change(event: Mapping[str, Any]) -> str | None:
     changed, or offered again: Zendesk's "Satisfaction rating event"), else None."""
     children = event.get("child_events")
     for child in children if isinstance(children, list) else []:
-        # A child names the field as a key, or in the audit shape (`_keyed_by_field`).
-        if isinstance(child, Mapping) and (
+        # A child names the field as a key, or in the audit shape (`_keyed_by_field`). A
+        # child is a JSON object: `type` is a quick yes for it (see `changes_from_event`).
+        if (type(child) is dict or isinstance(child, Mapping)) and (
             not _SATISFACTION_KEYS.isdisjoint(child)
             or (child.get("field_name") in _SATISFACTION_KEYS and "value" in child)
         ):

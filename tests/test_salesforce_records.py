@@ -229,6 +229,27 @@ def test_a_history_row_with_a_malformed_date_raises_naming_the_field() -> None:
         _changes(_history("0175g00000Hist1AAA", "Owner", ALICE, BOB, at="5 Jan"))
 
 
+# Of the 18 characters of an Id, each is an ASCII letter or digit: not É, not a space.
+NO_IDS = [None, "", 5005, "5005g00000AbCdEAA", "5005g00000AbCdÉAAA", "5005g00000AbCd AAA"]
+
+
+@pytest.mark.parametrize("case_id", NO_IDS)
+def test_a_case_whose_id_is_no_salesforce_id_raises_naming_the_field(case_id: Any) -> None:
+    with pytest.raises(MalformedRecordError, match=r"salesforce Case record .*'Id' is not a"):
+        interaction_from_case("sf", _case(Id=case_id), STATUSES, email_key=KEY)
+
+
+@pytest.mark.parametrize("row_id", NO_IDS)
+def test_a_history_row_whose_id_is_no_salesforce_id_raises_naming_the_field(row_id: Any) -> None:
+    with pytest.raises(MalformedRecordError, match=r"salesforce CaseHistory record .*'Id' is not"):
+        _changes(_history(row_id, "Status", "New", "Working"))
+
+
+def test_a_case_owned_by_a_queue_by_its_15_character_id_sits_in_it_by_its_18() -> None:
+    case = interaction_from_case("sf", _case(OwnerId=QUEUE[:15]), STATUSES, email_key=KEY)
+    assert (case.owner_id, case.group_id) == (None, full_id(QUEUE[:15]))
+
+
 def test_a_float_score_is_kept_as_text() -> None:
     fields = SurveyFields("CSAT_Survey__c", "Case__c", "Score__c", "Answered__c", "Comment__c")
     record = {

@@ -167,8 +167,13 @@ def test_a_status_change_to_a_status_zendesk_has_not_names_the_ticket_and_value(
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(0, None), ("", None), (None, None), ("0", None), (17, "17"), ("17", "17")],
-)
+    [
+        (0, None), ("", None), (None, None), ("0", None), ("null", None), (17, "17"),
+        ("17", "17"), (" 17 ", "17"), (17.0, "17"), (0.0, None), (17.5, "17.5"),
+        # A JSON boolean is no id, though Python counts it an int.
+        (True, None), (False, None),
+    ],
+)  # fmt: skip
 def test_ids_read_as_text(value: object, expected: str | None) -> None:
     assert optional_id(value) == expected
 

@@ -302,11 +302,17 @@ def ticket_of_satisfaction_change(event: Mapping[str, Any]) -> str | None:
         # A child names the field as a key, or in the audit shape (`_keyed_by_field`). A
         # child is a JSON object: `type` is a quick yes for it (see `changes_from_event`).
         if (type(child) is dict or isinstance(child, Mapping)) and (
-            not _SATISFACTION_KEYS.isdisjoint(child)
-            or (child.get("field_name") in _SATISFACTION_KEYS and "value" in child)
+            not _SATISFACTION_KEYS.isdisjoint(child) or _names_satisfaction_field(child)
         ):
             return optional_id(event.get("ticket_id"))
     return None
+
+
+def _names_satisfaction_field(child: Mapping[str, Any]) -> bool:
+    # Only a text names a field: an odd `field_name` (a list, an object) names none, and
+    # is no key to look up.
+    field = child.get("field_name")
+    return isinstance(field, str) and field in _SATISFACTION_KEYS and "value" in child
 
 
 _SATISFACTION_KEYS = frozenset(SATISFACTION_FIELDS)

@@ -108,6 +108,22 @@ def test_a_short_event_page_that_does_not_move_ends_the_stream() -> None:
     assert pages[-1].cursor["start_time"] <= stamp + 60
 
 
+def test_an_event_child_whose_field_name_is_no_text_names_no_field() -> None:
+    # A hostile or broken export: `field_name` a list or an object. It names no field, so
+    # the child changes nothing; the page is read, not stopped by a crash.
+    stamp = 1767607200
+    event = _event(1, stamp)
+    event["child_events"] = [
+        {"id": 11, "field_name": ["satisfaction_score"], "value": "good"},
+        {"id": 12, "field_name": {"status": 1}, "value": "solved"},
+        {"id": 13, "status": "open", "previous_value": "new", "event_type": "Change"},
+    ]
+    page = {"ticket_events": [event], "end_time": stamp, "count": 1, "end_of_stream": True}
+    with serving({EVENTS: [page]}) as base_url:
+        [read] = _connector(base_url).event_pages({"start_time": stamp}, SINCE)
+    assert [type(record).__name__ for record in read.records] == ["StatusChange"]
+
+
 def test_event_children_read_ids_as_text_and_empty_as_nobody() -> None:
     event = {
         "id": 7,

@@ -25,6 +25,7 @@ from sqlalchemy import Engine
 from connectors.http import ApiUsage, RetryPolicy
 from connectors.protocol import Page, SourceConnector
 from connectors.registry import SourceConfig, open_connector
+from deskmetrics.collector import pages_with_collector_paused
 from deskmetrics.settings import Settings
 from interactions import (
     AllowanceShareUsed,
@@ -242,7 +243,9 @@ def _pull_streams(
         result.streams.append(done)
         cursor = _connector_cursor(saved[stream])
         try:
-            for page in connector.pages(stream, cursor, since, until):
+            # The collector paused over each page (deskmetrics/collector.py).
+            pages = pages_with_collector_paused(connector.pages(stream, cursor, since, until))
+            for page in pages:
                 kept = {**page.cursor, "pass": number, "done": page.done}
                 if page.reached is not None:
                     kept["reached"] = int(page.reached.timestamp())
@@ -262,6 +265,7 @@ def _pull_streams(
                 if bounds is not None and bounds.after_page(name, stream):
                     result.stopped, result.stopped_by = True, STOP_ASKED
                     break
+                del page  # freed before the collection between pages
         except AllowanceShareUsed as share_used:
             # A clean stop: the page in hand is stored with its cursor; the next run goes on.
             log.warning("%s", share_used)

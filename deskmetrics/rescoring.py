@@ -14,11 +14,9 @@ for `explain` and the drill-through view). The caller holds the scoring lease
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -26,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from connectors.links import salesforce_case_link, zendesk_ticket_link
+from deskmetrics.collector import collector_paused
 from deskmetrics.settings import SalesforceSourceSettings, Settings, ZendeskSourceSettings
 from scoring import (
     AgentDayFact,
@@ -81,7 +80,7 @@ def score_leased(
         marks = _days_to_score(engine, name, scoring, everything, days)
         carry = _Carry([mark.day for mark in marks])
         for chunk in _chunks(engine, name, marks, scoring):
-            with _collector_paused():
+            with collector_paused():
                 written += _score_chunk(engine, name, chunk, scoring, now, carry)
         _remember_scoring(engine, name, scoring, now)
         with engine.begin() as conn:
@@ -93,24 +92,6 @@ def score_leased(
         if marks:
             log.info("%s: scored %d days", name, len(marks))
     return written
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector paused, then resumed if it ran before.
-
-    A chunk makes a few hundred thousand records, credits and rows that hold no reference
-    cycles (reference counting frees them), and the collector walked every one that lived
-    on, again and again: a sixth of a score's own CPU (bench/PROFILE.md). The few cycles a
-    chunk leaves (the SQL layer's) wait for the collector's next run after it.
-    """
-    running = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if running:
-            gc.enable()
 
 
 def _days_to_score(

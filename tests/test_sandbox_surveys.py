@@ -18,6 +18,7 @@ from sandbox.desk import truth as desk_truth
 from sandbox.desk.surveys import category
 from sandbox.zendesk import ZendeskSandbox
 from tests.conftest import SAMPLES
+from tests.desks import SMALL
 
 NOW = datetime(2026, 10, 30, 12, 0, tzinfo=UTC)
 AUTH = ("demo@example.com/token", "sandbox-token")
@@ -264,3 +265,19 @@ def test_the_switch_day_is_counted_from_the_specs_now() -> None:
     spec = DeskSpec(now=NOW, csat_switch_days=3, **SWITCHED)
     desk = generate_desk(spec)
     assert desk.survey is not None and desk.survey.created_at == NOW - timedelta(days=3)
+
+
+def test_a_legacy_rating_is_not_changed_once_its_ticket_was_sent_a_survey() -> None:
+    # Zendesk has one CSAT option active at a time: a ticket rated under legacy CSAT and
+    # surveyed after the switch shows the survey's answer, and a change of the legacy
+    # rating scheduled before (a customer's second thought) no longer happens.
+    desk = generate_desk(
+        DeskSpec(now=datetime(2026, 11, 2, 9, 0, tzinfo=UTC), csat_switch_days=1, **SMALL)
+    )
+    tickets = advance_desk(desk, minutes=180, seed=11)["surveyed_after_legacy_rating"]
+    assert tickets, "no ticket rated before the switch was surveyed after it"
+    for ticket_id in tickets:
+        rating = desk.ratings[desk.sim.rating_of[ticket_id]]
+        before = (rating.score, rating.updated_at, list(rating.history))
+        desk.sim.do_change_rating(desk.now, desk.tickets[ticket_id], 0)
+        assert (rating.score, rating.updated_at, rating.history) == before

@@ -104,6 +104,11 @@ class Simulation(SurveyLife, TicketLife):
         rating = self.desk.ratings.get(self.rating_of.get(t.id, 0))
         if rating is None or rating.score == "offered":
             return
+        if t.id in self.survey_of:
+            # Sent a survey under new CSAT since: the ticket's satisfaction is the survey's
+            # now, and its legacy rating can no longer be changed (Zendesk's legacy CSAT
+            # docs: "You can have only one CSAT option activated at a time").
+            return
         new = "bad" if rating.score == "good" else "good"
         self.answer(at, t, rating, new)
 

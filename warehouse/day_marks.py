@@ -224,8 +224,14 @@ def _add_interaction_hours(
         hour_of(interactions.c.updated_at),
         hour_of(interactions.c.solved_at),
     ).where(interactions.c.source == source, among(conn, interactions.c.interaction_id, "ids"))
-    for customer, created_at, *moments in conn.execute(stored, {"ids": json_param(ids)}).all():
-        hours.update(m for m in moments if m)
+    rows = conn.execute(stored, {"ids": json_param(ids)}).all()
+    if not rows:
+        return
+    # A column at a time: a backfill's page reads thousands of rows here.
+    owners, created, *moments = zip(*rows, strict=True)
+    for hours_of_moment in moments:
+        hours.update(filter(None, hours_of_moment))
+    for customer, created_at in zip(owners, created, strict=True):
         if customer is not None:
             earliest = customers.get(customer, created_at)
             customers[customer] = min(earliest, created_at)

@@ -183,6 +183,31 @@ def test_a_new_contact_marks_the_day_of_an_earlier_resolution_change_not_only_it
     assert date(2026, 3, 7) in dirty_days_of(any_engine, "zendesk")
 
 
+def test_a_page_of_history_alone_marks_no_other_interactions_resolution_day(
+    any_engine: Engine,
+) -> None:
+    # A change of the later ticket leaves its customer, creation and deletion as they were,
+    # so it is no new repeat contact for the earlier one: condition 2 of
+    # docs/metrics.md "Resolution and first-contact resolution (FCR)".
+    solved = datetime(2026, 3, 7, 9, 0, tzinfo=UTC)
+    contact = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)  # within the repeat window
+    repeat = Interaction("zendesk", "2", contact, contact, "new", False, False, "c1", None, None)
+    _store(
+        any_engine,
+        [
+            _ticket("1", "solved", solved),
+            StatusChange("zendesk", "e2", "1", "u2", solved, "open", "solved", False, True),
+            repeat,
+        ],
+    )
+    with any_engine.begin() as conn:
+        conn.execute(dirty_days.delete())
+    later = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+    change = StatusChange("zendesk", "e3", "2", "u3", later, "new", "open", False, False)
+    _store(any_engine, [change], {"start_time": 2})
+    assert dirty_days_of(any_engine, "zendesk") == [date(2026, 3, 9), date(2026, 3, 10)]
+
+
 def test_a_moment_is_marked_on_its_local_day_in_a_half_hour_zone(any_engine: Engine) -> None:
     kolkata = DirtyRule(timezone="Asia/Kolkata", repeat_window=timedelta(hours=72))
     at = datetime(2026, 3, 2, 18, 40, tzinfo=UTC)  # 00:10 on March 3rd in Kolkata (+05:30)

@@ -178,13 +178,21 @@ def mark_interactions_dirty(
     rule: DirtyRule,
     former_customers: dict[str, datetime] | None = None,
     former_hours: Iterable[str] = (),
+    contact_ids: Iterable[str] | None = None,
 ) -> None:
     """Mark every day these interactions count on, and the resolution days of their
     customers' other interactions whose repeat window they may fall into (DESIGN.md
     "Data flow", step 3). `former_customers` (customer id: earliest creation time of
     these interactions under it) and `former_hours` (`hour_of` their moments) are what was
     stored before this page: a contact that moved to another customer no longer breaks the
-    old one's FCR, and a count that moved to another day leaves its old day."""
+    old one's FCR, and a count that moved to another day leaves its old day.
+
+    `contact_ids` are those of these interactions whose own row the page wrote (None: all
+    of them). Only such a write can change what makes an interaction a repeat contact: its
+    customer, creation and deletion, by condition 2 of
+    docs/metrics.md "Resolution and first-contact resolution (FCR)". So only their
+    customers' windows are looked up: a page of history or ratings alone reaches no other
+    interaction's FCR."""
     ids = sorted(interaction_ids)
     hours: set[str] = set(former_hours)
     customers: dict[str, datetime] = dict(former_customers or {})
@@ -200,7 +208,8 @@ def mark_interactions_dirty(
             )
         )
         hours.update(conn.execute(counted, {"ids": json_param(ids)}).scalars())
-    _add_interaction_hours(conn, source, ids, customers, hours)
+    contacts = None if contact_ids is None else set(contact_ids)
+    _add_interaction_hours(conn, source, ids, customers, hours, contacts)
     hours.update(_repeat_window_hours(conn, source, customers, rule))
     mark_days(conn, source, days_of_hours(hours, rule))
 
@@ -211,13 +220,15 @@ def _add_interaction_hours(
     ids: Sequence[str],
     customers: dict[str, datetime],
     hours: set[str],
+    contacts: set[str] | None = None,
 ) -> None:
     """Add the hours of these interactions' stored moments (creation, update, resolution) to
-    `hours`, and their customers, each with the earliest creation under it, to
-    `customers`."""
+    `hours`, and the customers of those among `contacts` (None: all of them), each with the
+    earliest creation under it, to `customers`."""
     if not ids:
         return
     stored = select(
+        interactions.c.interaction_id,
         interactions.c.customer_id,
         interactions.c.created_at,
         hour_of(interactions.c.created_at),
@@ -228,11 +239,11 @@ def _add_interaction_hours(
     if not rows:
         return
     # A column at a time: a backfill's page reads thousands of rows here.
-    owners, created, *moments = zip(*rows, strict=True)
+    found, owners, created, *moments = zip(*rows, strict=True)
     for hours_of_moment in moments:
         hours.update(filter(None, hours_of_moment))
-    for customer, created_at in zip(owners, created, strict=True):
-        if customer is not None:
+    for interaction_id, customer, created_at in zip(found, owners, created, strict=True):
+        if customer is not None and (contacts is None or interaction_id in contacts):
             earliest = customers.get(customer, created_at)
             customers[customer] = min(earliest, created_at)
 

@@ -208,6 +208,50 @@ def test_a_page_of_history_alone_marks_no_other_interactions_resolution_day(
     assert dirty_days_of(any_engine, "zendesk") == [date(2026, 3, 9), date(2026, 3, 10)]
 
 
+def test_a_new_copy_of_a_contact_as_it_was_marks_no_other_interactions_resolution_day(
+    any_engine: Engine,
+) -> None:
+    # A sync's copy of the later ticket, updated but with the same customer, creation and
+    # deletion, is no new repeat contact for the earlier one.
+    solved = datetime(2026, 3, 7, 9, 0, tzinfo=UTC)
+    contact = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)  # within the repeat window
+    _store(
+        any_engine,
+        [
+            _ticket("1", "solved", solved),
+            StatusChange("zendesk", "e2", "1", "u2", solved, "open", "solved", False, True),
+            Interaction("zendesk", "2", contact, contact, "new", False, False, "c1", None, None),
+        ],
+    )
+    with any_engine.begin() as conn:
+        conn.execute(dirty_days.delete())
+    later = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+    copy = Interaction("zendesk", "2", contact, later, "open", False, False, "c1", "a1", None)
+    _store(any_engine, [copy], {"start_time": 2})
+    assert dirty_days_of(any_engine, "zendesk") == [date(2026, 3, 9), date(2026, 3, 10)]
+
+
+def test_a_contact_created_earlier_than_stored_marks_the_resolution_day_it_now_reaches(
+    any_engine: Engine,
+) -> None:
+    solved = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+    beyond = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)  # after the repeat window
+    _store(
+        any_engine,
+        [
+            _ticket("1", "solved", solved),
+            StatusChange("zendesk", "e2", "1", "u2", solved, "open", "solved", False, True),
+            Interaction("zendesk", "2", beyond, beyond, "new", False, False, "c1", None, None),
+        ],
+    )
+    with any_engine.begin() as conn:
+        conn.execute(dirty_days.delete())
+    within = datetime(2026, 3, 5, 8, 0, tzinfo=UTC)
+    copy = Interaction("zendesk", "2", within, beyond, "new", False, False, "c1", None, None)
+    _store(any_engine, [copy], {"start_time": 2})
+    assert date(2026, 3, 3) in dirty_days_of(any_engine, "zendesk")
+
+
 def test_a_moment_is_marked_on_its_local_day_in_a_half_hour_zone(any_engine: Engine) -> None:
     kolkata = DirtyRule(timezone="Asia/Kolkata", repeat_window=timedelta(hours=72))
     at = datetime(2026, 3, 2, 18, 40, tzinfo=UTC)  # 00:10 on March 3rd in Kolkata (+05:30)
@@ -299,3 +343,24 @@ def test_a_changed_requester_gives_the_old_customers_resolution_its_fcr_back(
     dirty_only = _facts(any_engine)
     pipeline.score(any_engine, settings, everything=True, now=mark)
     assert _facts(any_engine) == dirty_only
+
+
+def test_a_contact_deleted_since_marks_the_resolution_day_it_no_longer_reaches(
+    any_engine: Engine,
+) -> None:
+    solved = datetime(2026, 3, 7, 9, 0, tzinfo=UTC)
+    contact = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)  # within the repeat window
+    _store(
+        any_engine,
+        [
+            _ticket("1", "solved", solved),
+            StatusChange("zendesk", "e2", "1", "u2", solved, "open", "solved", False, True),
+            Interaction("zendesk", "2", contact, contact, "new", False, False, "c1", None, None),
+        ],
+    )
+    with any_engine.begin() as conn:
+        conn.execute(dirty_days.delete())
+    later = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+    gone = Interaction("zendesk", "2", contact, later, "deleted", False, True, "c1", None, None)
+    _store(any_engine, [gone], {"start_time": 2})
+    assert date(2026, 3, 7) in dirty_days_of(any_engine, "zendesk")

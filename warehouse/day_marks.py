@@ -146,29 +146,52 @@ def mark_day_range(
     mark_days(conn, source, (first + timedelta(days=n) for n in range((last - first).days + 1)))
 
 
-def stored_before(
-    conn: Connection, source: str, records: Sequence[Any]
-) -> tuple[dict[str, datetime], set[str]]:
-    """What is stored now of a page's interactions and ratings: their customers (each with
-    the earliest creation time under it; a changed requester frees the old customer's
-    earlier resolutions, docs/metrics.md "Resolution and first-contact resolution (FCR)")
-    and the hours of their moments (`hour_of`: a rating's first answer or a resolution time
-    can move to another day)."""
-    interaction_ids = sorted(
-        {storable_text(r.interaction_id) for r in records if isinstance(r, Interaction)}
-    )
+@dataclass(frozen=True)
+class StoredBefore:
+    """What is stored of a page's interactions and ratings before the page is written."""
+
+    customers: dict[str, datetime]  # the former customers of `contact_ids`: earliest creation
+    hours: set[str]  # the hours (`hour_of`) of their moments
+    contact_ids: set[str]  # the page's interactions that are new or change as a contact
+
+
+# What makes an interaction a repeat contact: its customer, its creation, and that it is not
+# deleted (condition 2 of docs/metrics.md "Resolution and first-contact resolution (FCR)").
+_Contact = tuple[str | None, datetime, bool]
+
+
+def stored_before(conn: Connection, source: str, records: Sequence[Any]) -> StoredBefore:
+    """What is stored now of a page's interactions and ratings: the hours of their moments
+    (`hour_of`: a rating's first answer or a resolution time can move to another day), and
+    which of the page's interactions are new or change as a contact, with the customers
+    they had (each with the earliest creation time under it; a changed requester frees the
+    old customer's earlier resolutions,
+    docs/metrics.md "Resolution and first-contact resolution (FCR)"). A sync's copy of a
+    ticket with the same customer, creation and deletion reaches no other interaction's
+    FCR, and looks up no repeat window."""
+    on_page: dict[str, set[_Contact]] = {}
+    for r in records:
+        if isinstance(r, Interaction):
+            customer = None if r.customer_id is None else storable_text(r.customer_id)
+            contact = (customer, r.created_at, r.deleted)
+            on_page.setdefault(storable_text(r.interaction_id), set()).add(contact)
     rating_ids = sorted(
         {storable_text(r.rating_id) for r in records if isinstance(r, Rating | RatingState)}
     )
-    customers: dict[str, datetime] = {}
     hours: set[str] = set()
-    _add_interaction_hours(conn, source, interaction_ids, customers, hours)
+    stored = _add_interaction_hours(conn, source, sorted(on_page), {}, hours, contacts=set())
+    contact_ids = {i for i, seen in on_page.items() if i not in stored or seen != {stored[i]}}
+    customers: dict[str, datetime] = {}
+    for interaction_id in contact_ids & stored.keys():
+        customer, created_at, _ = stored[interaction_id]
+        if customer is not None:
+            customers[customer] = min(customers.get(customer, created_at), created_at)
     if rating_ids:
         moments = select(hour_of(ratings.c.created_at)).where(
             ratings.c.source == source, among(conn, ratings.c.rating_id, "ids")
         )
         hours.update(conn.execute(moments.distinct(), {"ids": json_param(rating_ids)}).scalars())
-    return customers, hours
+    return StoredBefore(customers, hours, contact_ids)
 
 
 def mark_interactions_dirty(
@@ -221,31 +244,33 @@ def _add_interaction_hours(
     customers: dict[str, datetime],
     hours: set[str],
     contacts: set[str] | None = None,
-) -> None:
+) -> dict[str, _Contact]:
     """Add the hours of these interactions' stored moments (creation, update, resolution) to
     `hours`, and the customers of those among `contacts` (None: all of them), each with the
-    earliest creation under it, to `customers`."""
+    earliest creation under it, to `customers`. Returns each stored one's contact."""
     if not ids:
-        return
+        return {}
     stored = select(
         interactions.c.interaction_id,
         interactions.c.customer_id,
         interactions.c.created_at,
+        interactions.c.deleted,
         hour_of(interactions.c.created_at),
         hour_of(interactions.c.updated_at),
         hour_of(interactions.c.solved_at),
     ).where(interactions.c.source == source, among(conn, interactions.c.interaction_id, "ids"))
     rows = conn.execute(stored, {"ids": json_param(ids)}).all()
     if not rows:
-        return
+        return {}
     # A column at a time: a backfill's page reads thousands of rows here.
-    found, owners, created, *moments = zip(*rows, strict=True)
+    found, owners, created, deleted, *moments = zip(*rows, strict=True)
     for hours_of_moment in moments:
         hours.update(filter(None, hours_of_moment))
     for interaction_id, customer, created_at in zip(found, owners, created, strict=True):
         if customer is not None and (contacts is None or interaction_id in contacts):
             earliest = customers.get(customer, created_at)
             customers[customer] = min(earliest, created_at)
+    return dict(zip(found, zip(owners, created, deleted, strict=True), strict=True))
 
 
 def _repeat_window_hours(

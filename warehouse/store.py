@@ -15,10 +15,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from interactions import Interaction
 from warehouse.cursors import StreamRead, complete_stream, raise_high_water_mark, save_cursor
 from warehouse.day_marks import DirtyRule, mark_interactions_dirty, stored_before
-from warehouse.text import storable_text
 from warehouse.upserts import store_records
 
 
@@ -43,18 +41,13 @@ def store_page(
     with engine.begin() as conn:
         # Read before the upsert what the page may move away from: the days it leaves
         # must be scored again too.
-        customers, hours = stored_before(conn, source, records)
+        before = stored_before(conn, source, records)
         touched = store_records(conn, records, now)
         mark_interactions_dirty(
-            conn, source, touched, rule, customers, hours, contact_ids=_contact_ids(records)
+            conn, source, touched, rule, before.customers, before.hours, before.contact_ids
         )
         save_cursor(conn, source, stream_key, cursor, now)
         if read is not None:
             complete_stream(conn, source, read, rule, now)
         if high_water_mark is not None:
             raise_high_water_mark(conn, source, high_water_mark, rule, now)
-
-
-def _contact_ids(records: Sequence[Any]) -> set[str]:
-    """The ids of the interactions whose own row a page writes, as they are stored."""
-    return {storable_text(r.interaction_id) for r in records if isinstance(r, Interaction)}

@@ -32,6 +32,7 @@ _PIECE_BYTES = 64 * 1024  # one read of the body; the deadline is checked betwee
 # No API page nests deeper than a handful of levels; far below Python's recursion limit.
 MAX_JSON_DEPTH = 64
 _QUOTED = re.compile(rb'"[^"]*"')
+_FEW_BRACKETS_BYTES = 4096
 _NOT_A_BRACKET_OR_QUOTE = bytes(b for b in range(256) if b not in b'[]{}"')
 # Answers that are one number, not a page: Zendesk's search count is `{"count": N}`.
 COUNT_PATHS = ("/api/v2/search/count",)
@@ -235,7 +236,9 @@ def json_depth_exceeds(body: bytes, limit: int) -> bool:
 
     In C-speed passes, never recursing: the brackets outside strings, then the innermost
     pairs taken away level by level; a normal page is empty after a few levels."""
-    if body.count(b"[") + body.count(b"{") <= limit:
+    # A short body with few brackets cannot nest deeply; a page of records always has more
+    # brackets than the limit, and counting them would be a pass over it for nothing.
+    if len(body) <= _FEW_BRACKETS_BYTES and body.count(b"[") + body.count(b"{") <= limit:
         return False
     brackets = _brackets_outside_strings(body)
     for _ in range(limit):
@@ -254,7 +257,8 @@ def _brackets_outside_strings(body: bytes) -> bytes:
     rest paired the same way. What is left between a pair was inside a string (rare: a
     bracket in a text). This replaced a pattern match of every string, which cost as much
     CPU as parsing the JSON (bench/PROFILE.md)."""
-    kept = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    # Escapes begin with a backslash: a body without one (one fast search) has none to drop.
+    kept = body.replace(b"\\\\", b"").replace(b'\\"', b"") if b"\\" in body else body
     kept = kept.translate(None, _NOT_A_BRACKET_OR_QUOTE).replace(b'""', b"")
     if b'"' in kept:
         # A quote left unpaired (JSON cut short) is dropped too; parsing then says why.

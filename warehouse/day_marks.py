@@ -23,6 +23,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from interactions import Interaction, Rating, RatingState
 from warehouse.json_params import among, json_param, pairs
+from warehouse.row_upsert import dialect_insert
 from warehouse.schema import (
     COUNTED_MOMENTS,
     dirty_days,
@@ -31,7 +32,7 @@ from warehouse.schema import (
     status_changes,
 )
 from warehouse.text import storable_text
-from warehouse.upserts import BATCH, dialect_insert
+from warehouse.upserts import BATCH
 
 
 @dataclass(frozen=True)
@@ -210,12 +211,12 @@ def mark_interactions_dirty(
     stored before this page: a contact that moved to another customer no longer breaks the
     old one's FCR, and a count that moved to another day leaves its old day.
 
-    `contact_ids` are those of these interactions whose own row the page wrote (None: all
-    of them). Only such a write can change what makes an interaction a repeat contact: its
-    customer, creation and deletion, by condition 2 of
-    docs/metrics.md "Resolution and first-contact resolution (FCR)". So only their
-    customers' windows are looked up: a page of history or ratings alone reaches no other
-    interaction's FCR."""
+    `contact_ids` are those of these interactions that the page adds or changes as a
+    contact (`stored_before`; None: all of them). Only a write of an interaction's own row
+    can change what makes it a repeat contact: its customer, creation and deletion, by
+    condition 2 of docs/metrics.md "Resolution and first-contact resolution (FCR)". So
+    only their customers' windows are looked up: a page of history or ratings alone, or a
+    copy of a ticket as it was, reaches no other interaction's FCR."""
     ids = sorted(interaction_ids)
     hours: set[str] = set(former_hours)
     customers: dict[str, datetime] = dict(former_customers or {})

@@ -92,18 +92,7 @@ class RowInsert:
 
     def execute(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         if self._copy is not None:
-            driver: Any = conn.connection.driver_connection  # a psycopg.Connection
-            refused = conn.dialect.loaded_dbapi.Error
-            try:
-                with driver.cursor() as cursor, cursor.copy(self._copy) as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            except refused as error:
-                # Wrapped as SQLAlchemy wraps a refused statement, so that a refusal (a full
-                # disk, a lost server) is told apart the same way (warehouse/access.py).
-                raise DBAPIError.instance(
-                    self._copy, None, error, refused, dialect=conn.dialect
-                ) from error
+            copy_rows(conn, self._copy, rows)
         elif self._named:
             names = self._names
             conn.exec_driver_sql(self._sql, [dict(zip(names, row, strict=True)) for row in rows])
@@ -120,3 +109,17 @@ class RowInsert:
                 held = []
         if held:
             self.execute(conn, self.rows(held))
+
+
+def copy_rows(conn: Connection, copy: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Send `rows` (converted values) as the data of psycopg's `COPY … FROM STDIN`."""
+    driver: Any = conn.connection.driver_connection  # a psycopg.Connection
+    refused = conn.dialect.loaded_dbapi.Error
+    try:
+        with driver.cursor() as cursor, cursor.copy(copy) as stream:
+            for row in rows:
+                stream.write_row(row)
+    except refused as error:
+        # Wrapped as SQLAlchemy wraps a refused statement, so that a refusal (a full disk,
+        # a lost server) is told apart the same way (warehouse/access.py).
+        raise DBAPIError.instance(copy, None, error, refused, dialect=conn.dialect) from error

@@ -1,7 +1,8 @@
 """Record upserts: model records written by natural key, idempotently.
 
 `upsert` is the one statement every warehouse write goes through (insert, or update by
-primary key, guarded so that an older copy never overwrites a newer one); `store_records`
+primary key, guarded so that an older copy never overwrites a newer one; run by
+warehouse/row_upsert.py `write_rows`, a COPY on PostgreSQL); `store_records`
 writes a page's model records of every kind with it, and `apply_ratings` merges rating
 copies by the rules of warehouse/ratings.py. What a page's write means for cursors and
 dirty days is warehouse/cursors.py's and warehouse/day_marks.py's; warehouse/store.py joins
@@ -11,13 +12,12 @@ the three in one transaction.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import Connection, case, or_
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection
 
 from interactions import (
     Agent,
@@ -31,6 +31,7 @@ from interactions import (
 )
 from warehouse.quarantine import quarantine_rows
 from warehouse.ratings import merged_rating, rating_corrected_by_state, stored_ratings
+from warehouse.row_upsert import write_rows
 from warehouse.schema import (
     agents,
     interactions,
@@ -43,11 +44,6 @@ from warehouse.schema import (
 from warehouse.text import storable_rows
 
 BATCH = 500  # rows per statement: well under SQLite's and PostgreSQL's parameter limits
-
-
-def dialect_insert(conn: Connection, table: Any) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
 
 
 def upsert(
@@ -77,100 +73,6 @@ def upsert(
     if not storable:
         values = storable_rows(values)
     write_rows(conn, table, names, values, newer, keep_earliest)
-
-
-@dataclass(frozen=True)
-class _CompiledUpsert:
-    """An upsert compiled once for a table, its columns written and the database's driver:
-    the driver's SQL, where each row value goes, and the bind conversions it needs."""
-
-    sql: str
-    order: tuple[int, ...]  # the statement's parameters, as indexes into a row's values
-    names: tuple[str, ...] | None  # their names, for a driver of named parameters
-    conversions: tuple[tuple[int, Callable[[Any], Any]], ...]  # (parameter, conversion)
-
-
-_COMPILED: dict[tuple[Any, ...], _CompiledUpsert] = {}
-
-
-def _compiled_upsert(
-    conn: Connection,
-    table: Any,
-    names: tuple[str, ...],
-    newer: str | None,
-    keep_earliest: str | None,
-) -> _CompiledUpsert:
-    dialect = conn.dialect
-    key = (dialect.name, dialect.driver, dialect.paramstyle, table, names, newer, keep_earliest)
-    found = _COMPILED.get(key)
-    if found is not None:
-        return found
-    statement = dialect_insert(conn, table)
-    excluded = statement.excluded
-    keys = [c.name for c in table.primary_key.columns]
-    guard = (
-        or_(table.c[newer].is_(None), excluded[newer] >= table.c[newer])
-        if newer is not None
-        else None
-    )
-    values: dict[str, Any] = {}
-    for column in table.columns:
-        if column.name in keys:
-            continue
-        incoming, current = excluded[column.name], table.c[column.name]
-        if column.name == keep_earliest:
-            values[column.name] = case((incoming < current, incoming), else_=current)
-        elif guard is not None:
-            values[column.name] = case((guard, incoming), else_=current)
-        else:
-            values[column.name] = incoming
-    statement = statement.on_conflict_do_update(index_elements=keys, set_=values)
-    compiled = statement.compile(dialect=dialect, column_keys=list(names))
-    parameters = tuple(compiled.positiontup or ()) if compiled.positional else names
-    if sorted(parameters) != sorted(names):
-        raise ValueError(f"upsert of {table.name}: parameters {parameters} for columns {names}")
-    # The same conversions SQLAlchemy applies to each bound value (warehouse/schema.py
-    # `UTCDateTime`; booleans and dates on SQLite), looked up once, not per row.
-    conversions = tuple(
-        (index, convert)
-        for index, name in enumerate(parameters)
-        if (convert := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None
-    )
-    found = _COMPILED[key] = _CompiledUpsert(
-        sql=compiled.string,
-        order=tuple(names.index(name) for name in parameters),
-        names=None if compiled.positional else parameters,
-        conversions=conversions,
-    )
-    return found
-
-
-def write_rows(
-    conn: Connection,
-    table: Any,
-    names: tuple[str, ...],
-    rows: list[tuple[Any, ...]],
-    newer: str | None = None,
-    keep_earliest: str | None = None,
-) -> None:
-    """`upsert` of rows given as values in the order of `names`, already storable
-    (warehouse/text.py): the statement is compiled once per table and driver, and the
-    driver's `executemany` is given plain values (psycopg pipelines it), without
-    SQLAlchemy's per-row parameter building."""
-    if not rows:
-        return
-    compiled = _compiled_upsert(conn, table, names, newer, keep_earliest)
-    columns = list(zip(*rows, strict=True))
-    columns = [columns[index] for index in compiled.order]
-    for index, convert in compiled.conversions:
-        columns[index] = tuple(map(convert, columns[index]))
-    values = list(zip(*columns, strict=True))
-    if compiled.names is None:
-        conn.exec_driver_sql(compiled.sql, values)
-    else:
-        conn.exec_driver_sql(
-            compiled.sql, [dict(zip(compiled.names, row, strict=True)) for row in values]
-        )
 
 
 def record_row(record: Any) -> dict[str, Any]:

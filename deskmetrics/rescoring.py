@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -26,12 +26,14 @@ from sqlalchemy import Connection, Engine
 from connectors.links import salesforce_case_link, zendesk_ticket_link
 from deskmetrics.collector import collector_paused
 from deskmetrics.settings import SalesforceSourceSettings, Settings, ZendeskSourceSettings
+from interactions import History
 from scoring import (
     AgentDayFact,
     Contact,
     Credit,
     FactTally,
     ScoringSettings,
+    day_of,
     repeat_contact_windows,
 )
 from warehouse.completeness import write_completeness
@@ -147,26 +149,35 @@ def _chunks(
 
 
 class _Carry:
-    """Credits of interactions already scored in this run that fall on a later chunk's days.
+    """What this run has scored already, for the later chunks' days.
 
     An interaction with moments on days of several chunks is read and replayed once, in
     the first of them: its credits on a later chunk's days wait here (by interaction), and
-    that chunk takes them instead of scoring the interaction again. Held: only the credits
-    that reach past the chunk being written.
+    that chunk takes them instead of scoring the interaction again; one with a moment there
+    but no credit is not scored again either. Held: only the credits that reach past the
+    chunk being written, and the ids of interactions with a moment past it (chunks come in
+    day order, `_chunks`).
     """
 
     def __init__(self, days: Sequence[date]) -> None:
         self._later = set(days)
         self._credits: dict[str, list[Credit]] = {}
+        self._last_days: dict[str, date] = {}  # scored: the day of its latest moment
 
     def take(self, days: Sequence[date]) -> tuple[set[str], list[Credit]]:
         """Start scoring these days: the interactions scored already, and their credits on
         these days."""
         self._later.difference_update(days)
-        scored = set(self._credits)
+        first = min(days, default=None)
+        self._last_days = {
+            interaction_id: last
+            for interaction_id, last in self._last_days.items()
+            if first is not None and last >= first
+        }
+        scored = set(self._credits) | self._last_days.keys()
         wanted = set(days)
         taken: list[Credit] = []
-        for interaction_id in scored:
+        for interaction_id in set(self._credits):
             credits = self._credits[interaction_id]
             taken.extend(credit for credit in credits if credit.day in wanted)
             kept = [credit for credit in credits if credit.day in self._later]
@@ -176,11 +187,34 @@ class _Carry:
                 del self._credits[interaction_id]
         return scored, taken
 
-    def keep(self, credits: Iterable[Credit]) -> None:
-        """Keep the credits on days of later chunks, of interactions scored now."""
+    def keep(self, credits: Iterable[Credit], last_days: Mapping[str, date]) -> None:
+        """Keep the credits on days of later chunks, of interactions scored now, and which
+        of these interactions have a moment on or after the next of those days."""
         for credit in credits:
             if credit.day in self._later:
                 self._credits.setdefault(credit.interaction_id, []).append(credit)
+        if self._later:
+            after = min(self._later)
+            self._last_days.update(
+                (interaction_id, last)
+                for interaction_id, last in last_days.items()
+                if last >= after
+            )
+
+
+def _last_day(history: History, scoring: ScoringSettings) -> date:
+    """The local day of the latest moment recorded about an interaction: no chunk of a
+    later day holds it (`interaction_ids_on`)."""
+    interaction = history.interaction
+    moments = [interaction.created_at, interaction.updated_at]
+    if interaction.solved_at is not None:
+        moments.append(interaction.solved_at)
+    moments.extend(change.at for change in history.ownership)
+    moments.extend(change.at for change in history.statuses)
+    moments.extend(rating.created_at for rating in history.ratings)
+    moments.extend(rating.updated_at for rating in history.ratings if rating.updated_at)
+    moments.extend(change.at for change in history.satisfaction)
+    return day_of(max(moments), scoring)
 
 
 def _score_chunk(
@@ -197,8 +231,11 @@ def _score_chunk(
     scored, taken = carry.take(days)
     tally = FactTally(scoring)
     tally.add_credits(taken)
-    found = _score_interactions(engine, name, chunk.interaction_ids - scored, scoring, tally)
-    carry.keep(found)
+    last_days: dict[str, date] = {}
+    found = _score_interactions(
+        engine, name, chunk.interaction_ids - scored, scoring, tally, last_days=last_days
+    )
+    carry.keep(found, last_days)
     wanted = set(days)
     credits = taken + [credit for credit in found if credit.day in wanted]
     return replace_day_facts(engine, name, chunk.marks, tally.facts(days), now, credits)
@@ -240,17 +277,18 @@ def _score_interactions(
     scoring: ScoringSettings,
     tally: FactTally,
     batch_size: int = SCORE_BATCH,
+    last_days: dict[str, date] | None = None,
 ) -> list[Credit]:
     """Every credit of these interactions, on any day, added to `tally`: read `batch_size`
     histories at a time with the contacts their repeat windows need. Facts add up, so the
-    batches change no count."""
+    batches change no count. `last_days`, when given, gets each one's `_last_day`."""
     credits: list[Credit] = []
     with engine.connect() as conn:
         mark = high_water_mark(conn, name)
         ids = sorted(interaction_ids)
         for offset in range(0, len(ids), batch_size):
             batch = ids[offset : offset + batch_size]
-            credits.extend(_tally_batch(conn, name, batch, mark, scoring, tally))
+            credits.extend(_tally_batch(conn, name, batch, mark, scoring, tally, last_days))
     return credits
 
 
@@ -261,9 +299,14 @@ def _tally_batch(
     mark: datetime | None,
     scoring: ScoringSettings,
     tally: FactTally,
+    last_days: dict[str, date] | None,
 ) -> list[Credit]:
     # A function of its own, so one batch's histories are gone before the next is read.
     found = histories(conn, name, ids)
+    if last_days is not None:
+        last_days.update(
+            (history.interaction.interaction_id, _last_day(history, scoring)) for history in found
+        )
     windows = {
         customer: span for (_, customer), span in repeat_contact_windows(found, scoring).items()
     }

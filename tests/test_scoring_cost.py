@@ -127,6 +127,36 @@ def test_an_interaction_counted_in_two_chunks_is_read_once_and_credited_in_both(
     ]
 
 
+def test_an_interaction_with_a_later_moment_but_no_credit_there_is_read_once(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Handled and solved on T0's day, a comment's status change the next day: with a chunk
+    # per day, in two chunks, and credited in the first alone.
+    read_to = T0 + timedelta(days=5)
+    later = T0 + timedelta(days=1)
+    touched = StatusChange(SOURCE, "s1b", "1", "v1b", later, "solved", "solved", True, True)
+    page = [*solved("1", "c1", T0), touched]
+    store_page(engine, SOURCE, "tickets", page, {}, RULE, read_to, T0)
+    monkeypatch.setattr(rescoring, "SCORE_CHUNK_DAYS", 1)
+    reads: list[Any] = []
+
+    def grab(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().startswith("SELECT") and "FROM status_changes" in statement:
+            reads.append(parameters)
+
+    event.listen(engine, "before_cursor_execute", grab)
+    try:
+        pipeline.score(engine, Settings(), everything=True, now=read_to)
+    finally:
+        event.remove(engine, "before_cursor_execute", grab)
+    assert len([parameters for parameters in reads if "1" in _ids_in(parameters)]) == 1
+    ledger = credits_between(engine, [(SOURCE, "A")], T0.date(), T0.date() + timedelta(days=2))
+    assert [(row.values["day"], row.values["kind"]) for row in ledger] == [
+        (T0.date(), "handled"),
+        (T0.date(), "resolution"),
+    ]
+
+
 def test_contacts_outside_the_repeat_windows_are_not_read(engine: Engine) -> None:
     years_ago = T0 - timedelta(days=800)
     past = [r for n in range(30) for r in solved(f"old{n}", "c1", years_ago + timedelta(days=n))]

@@ -5,14 +5,15 @@ a page judged copy by copy. Run on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, create_engine, event, make_url, select, text
 
 from interactions import Interaction
 from warehouse.row_upsert import COPY_MIN_ROWS, write_rows
-from warehouse.schema import interactions
+from warehouse.schema import interactions, open_engine
 from warehouse.upserts import field_names, record_values
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -112,3 +113,29 @@ def test_a_write_leaves_nothing_behind_for_the_next(any_engine: Engine) -> None:
         conn.execute(interactions.delete())
     _write(any_engine, [_ticket(n, "open", T0) for n in range(PAGE, 2 * PAGE)])
     assert sorted(map(int, _statuses(any_engine))) == list(range(PAGE, 2 * PAGE))
+
+
+def test_a_role_that_may_not_create_temporary_tables_writes_row_by_row(
+    postgres_database_url: str,
+) -> None:
+    url = make_url(postgres_database_url)
+    role = f"dm_role_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+        conn.execute(text(f'ALTER DATABASE "{url.database}" OWNER TO "{role}"'))
+        conn.execute(text(f'GRANT ALL ON SCHEMA public TO "{role}"'))
+        conn.execute(text(f'REVOKE TEMPORARY ON DATABASE "{url.database}" FROM PUBLIC'))
+        conn.execute(text(f'REVOKE TEMPORARY ON DATABASE "{url.database}" FROM "{role}"'))
+    engine = open_engine(url.set(username=role).render_as_string(False))
+    try:
+        sent = _write(engine, _page("open", T0))
+        assert not any("deskmetrics_stage" in statement for statement in sent)
+        assert _statuses(engine) == {str(n): "open" for n in range(PAGE)}
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{url.database}" OWNER TO "{url.username}"'))
+            conn.execute(text(f'DROP OWNED BY "{role}"'))
+            conn.execute(text(f'DROP ROLE "{role}"'))
+        admin.dispose()

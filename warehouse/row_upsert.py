@@ -13,7 +13,8 @@ executemany did a statement's worth of Python per row, most of the write's own C
 (bench/PROFILE.md). Rows that repeat a key are written one after the other instead, as
 executemany writes them (one INSERT … SELECT may not update a row twice), so a later copy
 is judged against the one before it; so are a few rows, for which the COPY's two extra
-statements cost more than they save.
+statements cost more than they save, and every row of a role that may not create
+temporary tables.
 """
 
 from __future__ import annotations
@@ -190,6 +191,7 @@ def write_rows(
         staged is not None
         and len(values) >= COPY_MIN_ROWS
         and len(set(map(compiled.keys, values))) == len(values)
+        and _may_stage(conn)
     ):
         conn.exec_driver_sql(staged.create)
         copy_rows(conn, staged.copy, values)
@@ -200,3 +202,17 @@ def write_rows(
         conn.exec_driver_sql(
             compiled.sql, [dict(zip(compiled.names, row, strict=True)) for row in values]
         )
+
+
+def _may_stage(conn: Connection) -> bool:
+    """Whether the session may create its staging tables: a role whose `TEMPORARY`
+    privilege was revoked writes row by row instead. Asked once per connection."""
+    info = conn.connection.info
+    found = info.get(_MAY_STAGE)
+    if found is None:
+        asked = "SELECT has_database_privilege(current_database(), 'TEMPORARY')"
+        found = info[_MAY_STAGE] = bool(conn.exec_driver_sql(asked).scalar())
+    return bool(found)
+
+
+_MAY_STAGE = "deskmetrics_may_stage"

@@ -180,7 +180,7 @@ def stored_before(conn: Connection, source: str, records: Sequence[Any]) -> Stor
         {storable_text(r.rating_id) for r in records if isinstance(r, Rating | RatingState)}
     )
     hours: set[str] = set()
-    stored = _add_interaction_hours(conn, source, sorted(on_page), {}, hours, contacts=set())
+    stored = _stored_interactions(conn, source, sorted(on_page), hours, with_contacts=True)
     contact_ids = {i for i, seen in on_page.items() if i not in stored or seen != {stored[i]}}
     customers: dict[str, datetime] = {}
     for interaction_id in contact_ids & stored.keys():
@@ -233,44 +233,46 @@ def mark_interactions_dirty(
         )
         hours.update(conn.execute(counted, {"ids": json_param(ids)}).scalars())
     contacts = None if contact_ids is None else set(contact_ids)
-    _add_interaction_hours(conn, source, ids, customers, hours, contacts)
+    stored = _stored_interactions(conn, source, ids, hours, with_contacts=contacts != set())
+    for interaction_id, (customer, created_at, _) in stored.items():
+        if customer is not None and (contacts is None or interaction_id in contacts):
+            customers[customer] = min(customers.get(customer, created_at), created_at)
     hours.update(_repeat_window_hours(conn, source, customers, rule))
     mark_days(conn, source, days_of_hours(hours, rule))
 
 
-def _add_interaction_hours(
-    conn: Connection,
-    source: str,
-    ids: Sequence[str],
-    customers: dict[str, datetime],
-    hours: set[str],
-    contacts: set[str] | None = None,
+def _stored_interactions(
+    conn: Connection, source: str, ids: Sequence[str], hours: set[str], with_contacts: bool
 ) -> dict[str, _Contact]:
     """Add the hours of these interactions' stored moments (creation, update, resolution) to
-    `hours`, and the customers of those among `contacts` (None: all of them), each with the
-    earliest creation under it, to `customers`. Returns each stored one's contact."""
+    `hours`; `with_contacts`, return each stored one's contact (else nothing: a page of
+    history alone reads the hours alone)."""
     if not ids:
         return {}
-    stored = select(
+    moments = (
+        hour_of(interactions.c.created_at),
+        hour_of(interactions.c.updated_at),
+        hour_of(interactions.c.solved_at),
+    )
+    contact = (
         interactions.c.interaction_id,
         interactions.c.customer_id,
         interactions.c.created_at,
         interactions.c.deleted,
-        hour_of(interactions.c.created_at),
-        hour_of(interactions.c.updated_at),
-        hour_of(interactions.c.solved_at),
-    ).where(interactions.c.source == source, among(conn, interactions.c.interaction_id, "ids"))
+    )
+    stored = select(*(contact if with_contacts else ()), *moments).where(
+        interactions.c.source == source, among(conn, interactions.c.interaction_id, "ids")
+    )
     rows = conn.execute(stored, {"ids": json_param(ids)}).all()
     if not rows:
         return {}
     # A column at a time: a backfill's page reads thousands of rows here.
-    found, owners, created, deleted, *moments = zip(*rows, strict=True)
-    for hours_of_moment in moments:
+    columns = list(zip(*rows, strict=True))
+    for hours_of_moment in columns[-len(moments) :]:
         hours.update(filter(None, hours_of_moment))
-    for interaction_id, customer, created_at in zip(found, owners, created, strict=True):
-        if customer is not None and (contacts is None or interaction_id in contacts):
-            earliest = customers.get(customer, created_at)
-            customers[customer] = min(earliest, created_at)
+    if not with_contacts:
+        return {}
+    found, owners, created, deleted = columns[: len(contact)]
     return dict(zip(found, zip(owners, created, deleted, strict=True), strict=True))
 
 

@@ -101,13 +101,8 @@ def _ids_in(parameters: Any) -> list[str]:
     return [found for text in lists for found in json.loads(text)]
 
 
-def test_an_interaction_counted_in_two_chunks_is_read_once_and_credited_in_both(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Handled on T0's day, resolved the next day: with a chunk per day, in two chunks.
-    read_to = T0 + timedelta(days=2)
-    store_page(engine, SOURCE, "tickets", solved("1", "c1", T0, hours=30), {}, RULE, read_to, T0)
-    monkeypatch.setattr(rescoring, "SCORE_CHUNK_DAYS", 1)
+def _history_reads_of(engine: Engine, interaction_id: str, now: datetime) -> int:
+    """How many times `score --all` reads the status changes of this interaction."""
     reads: list[Any] = []
 
     def grab(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
@@ -116,10 +111,20 @@ def test_an_interaction_counted_in_two_chunks_is_read_once_and_credited_in_both(
 
     event.listen(engine, "before_cursor_execute", grab)
     try:
-        pipeline.score(engine, Settings(), everything=True, now=read_to)
+        pipeline.score(engine, Settings(), everything=True, now=now)
     finally:
         event.remove(engine, "before_cursor_execute", grab)
-    assert len([parameters for parameters in reads if "1" in _ids_in(parameters)]) == 1
+    return len([parameters for parameters in reads if interaction_id in _ids_in(parameters)])
+
+
+def test_an_interaction_counted_in_two_chunks_is_read_once_and_credited_in_both(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Handled on T0's day, resolved the next day: with a chunk per day, in two chunks.
+    read_to = T0 + timedelta(days=2)
+    store_page(engine, SOURCE, "tickets", solved("1", "c1", T0, hours=30), {}, RULE, read_to, T0)
+    monkeypatch.setattr(rescoring, "SCORE_CHUNK_DAYS", 1)
+    assert _history_reads_of(engine, "1", read_to) == 1
     ledger = credits_between(engine, [(SOURCE, "A")], T0.date(), T0.date() + timedelta(days=2))
     assert [(row.values["day"], row.values["kind"]) for row in ledger] == [
         (T0.date(), "handled"),
@@ -138,18 +143,7 @@ def test_an_interaction_with_a_later_moment_but_no_credit_there_is_read_once(
     page = [*solved("1", "c1", T0), touched]
     store_page(engine, SOURCE, "tickets", page, {}, RULE, read_to, T0)
     monkeypatch.setattr(rescoring, "SCORE_CHUNK_DAYS", 1)
-    reads: list[Any] = []
-
-    def grab(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().startswith("SELECT") and "FROM status_changes" in statement:
-            reads.append(parameters)
-
-    event.listen(engine, "before_cursor_execute", grab)
-    try:
-        pipeline.score(engine, Settings(), everything=True, now=read_to)
-    finally:
-        event.remove(engine, "before_cursor_execute", grab)
-    assert len([parameters for parameters in reads if "1" in _ids_in(parameters)]) == 1
+    assert _history_reads_of(engine, "1", read_to) == 1
     ledger = credits_between(engine, [(SOURCE, "A")], T0.date(), T0.date() + timedelta(days=2))
     assert [(row.values["day"], row.values["kind"]) for row in ledger] == [
         (T0.date(), "handled"),

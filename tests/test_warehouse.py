@@ -183,27 +183,39 @@ def test_a_new_contact_marks_the_day_of_an_earlier_resolution_change_not_only_it
     assert date(2026, 3, 7) in dirty_days_of(any_engine, "zendesk")
 
 
+SOLVED = datetime(2026, 3, 7, 9, 0, tzinfo=UTC)  # ticket 1 of customer c1, solved on day D
+CONTACT = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)  # within its repeat window, on day D+2
+LATER = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)  # a later moment of ticket 2, on day D+3
+
+
+def _contact(created: datetime, updated: datetime, status: str = "new") -> Interaction:
+    """Ticket 2 of customer c1."""
+    deleted = status == "deleted"
+    return Interaction("zendesk", "2", created, updated, status, False, deleted, "c1", None, None)
+
+
+def _solved_then_contact(engine: Engine, solved: datetime, contact: datetime) -> None:
+    """Ticket 1 solved at `solved`, ticket 2 created at `contact`; then no day is dirty."""
+    _store(
+        engine,
+        [
+            _ticket("1", "solved", solved),
+            StatusChange("zendesk", "e2", "1", "u2", solved, "open", "solved", False, True),
+            _contact(contact, contact),
+        ],
+    )
+    with engine.begin() as conn:
+        conn.execute(dirty_days.delete())
+
+
 def test_a_page_of_history_alone_marks_no_other_interactions_resolution_day(
     any_engine: Engine,
 ) -> None:
     # A change of the later ticket leaves its customer, creation and deletion as they were,
     # so it is no new repeat contact for the earlier one: condition 2 of
     # docs/metrics.md "Resolution and first-contact resolution (FCR)".
-    solved = datetime(2026, 3, 7, 9, 0, tzinfo=UTC)
-    contact = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)  # within the repeat window
-    repeat = Interaction("zendesk", "2", contact, contact, "new", False, False, "c1", None, None)
-    _store(
-        any_engine,
-        [
-            _ticket("1", "solved", solved),
-            StatusChange("zendesk", "e2", "1", "u2", solved, "open", "solved", False, True),
-            repeat,
-        ],
-    )
-    with any_engine.begin() as conn:
-        conn.execute(dirty_days.delete())
-    later = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
-    change = StatusChange("zendesk", "e3", "2", "u3", later, "new", "open", False, False)
+    _solved_then_contact(any_engine, SOLVED, CONTACT)
+    change = StatusChange("zendesk", "e3", "2", "u3", LATER, "new", "open", False, False)
     _store(any_engine, [change], {"start_time": 2})
     assert dirty_days_of(any_engine, "zendesk") == [date(2026, 3, 9), date(2026, 3, 10)]
 
@@ -213,21 +225,8 @@ def test_a_new_copy_of_a_contact_as_it_was_marks_no_other_interactions_resolutio
 ) -> None:
     # A sync's copy of the later ticket, updated but with the same customer, creation and
     # deletion, is no new repeat contact for the earlier one.
-    solved = datetime(2026, 3, 7, 9, 0, tzinfo=UTC)
-    contact = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)  # within the repeat window
-    _store(
-        any_engine,
-        [
-            _ticket("1", "solved", solved),
-            StatusChange("zendesk", "e2", "1", "u2", solved, "open", "solved", False, True),
-            Interaction("zendesk", "2", contact, contact, "new", False, False, "c1", None, None),
-        ],
-    )
-    with any_engine.begin() as conn:
-        conn.execute(dirty_days.delete())
-    later = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
-    copy = Interaction("zendesk", "2", contact, later, "open", False, False, "c1", "a1", None)
-    _store(any_engine, [copy], {"start_time": 2})
+    _solved_then_contact(any_engine, SOLVED, CONTACT)
+    _store(any_engine, [_contact(CONTACT, LATER, "open")], {"start_time": 2})
     assert dirty_days_of(any_engine, "zendesk") == [date(2026, 3, 9), date(2026, 3, 10)]
 
 
@@ -236,20 +235,18 @@ def test_a_contact_created_earlier_than_stored_marks_the_resolution_day_it_now_r
 ) -> None:
     solved = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
     beyond = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)  # after the repeat window
-    _store(
-        any_engine,
-        [
-            _ticket("1", "solved", solved),
-            StatusChange("zendesk", "e2", "1", "u2", solved, "open", "solved", False, True),
-            Interaction("zendesk", "2", beyond, beyond, "new", False, False, "c1", None, None),
-        ],
-    )
-    with any_engine.begin() as conn:
-        conn.execute(dirty_days.delete())
+    _solved_then_contact(any_engine, solved, beyond)
     within = datetime(2026, 3, 5, 8, 0, tzinfo=UTC)
-    copy = Interaction("zendesk", "2", within, beyond, "new", False, False, "c1", None, None)
-    _store(any_engine, [copy], {"start_time": 2})
+    _store(any_engine, [_contact(within, beyond)], {"start_time": 2})
     assert date(2026, 3, 3) in dirty_days_of(any_engine, "zendesk")
+
+
+def test_a_contact_deleted_since_marks_the_resolution_day_it_no_longer_reaches(
+    any_engine: Engine,
+) -> None:
+    _solved_then_contact(any_engine, SOLVED, CONTACT)
+    _store(any_engine, [_contact(CONTACT, LATER, "deleted")], {"start_time": 2})
+    assert date(2026, 3, 7) in dirty_days_of(any_engine, "zendesk")
 
 
 def test_a_moment_is_marked_on_its_local_day_in_a_half_hour_zone(any_engine: Engine) -> None:
@@ -343,24 +340,3 @@ def test_a_changed_requester_gives_the_old_customers_resolution_its_fcr_back(
     dirty_only = _facts(any_engine)
     pipeline.score(any_engine, settings, everything=True, now=mark)
     assert _facts(any_engine) == dirty_only
-
-
-def test_a_contact_deleted_since_marks_the_resolution_day_it_no_longer_reaches(
-    any_engine: Engine,
-) -> None:
-    solved = datetime(2026, 3, 7, 9, 0, tzinfo=UTC)
-    contact = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)  # within the repeat window
-    _store(
-        any_engine,
-        [
-            _ticket("1", "solved", solved),
-            StatusChange("zendesk", "e2", "1", "u2", solved, "open", "solved", False, True),
-            Interaction("zendesk", "2", contact, contact, "new", False, False, "c1", None, None),
-        ],
-    )
-    with any_engine.begin() as conn:
-        conn.execute(dirty_days.delete())
-    later = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
-    gone = Interaction("zendesk", "2", contact, later, "deleted", False, True, "c1", None, None)
-    _store(any_engine, [gone], {"start_time": 2})
-    assert date(2026, 3, 7) in dirty_days_of(any_engine, "zendesk")

@@ -149,11 +149,13 @@ def mark_day_range(
 
 @dataclass(frozen=True)
 class StoredBefore:
-    """What is stored of a page's interactions and ratings before the page is written."""
+    """What a page's write may move: read before the page is written."""
 
-    customers: dict[str, datetime]  # the former customers of `contact_ids`: earliest creation
-    hours: set[str]  # the hours (`hour_of`) of their moments
-    contact_ids: set[str]  # the page's interactions that are new or change as a contact
+    # The customers whose repeat windows the page can reach, each with the earliest
+    # creation under it: those of its interactions that are new or change as a contact,
+    # before and after the page.
+    customers: dict[str, datetime]
+    hours: set[str]  # the hours (`hour_of`) of its interactions' and ratings' moments
 
 
 # What makes an interaction a repeat contact: its customer, its creation, and that it is not
@@ -164,12 +166,12 @@ _Contact = tuple[str | None, datetime, bool]
 def stored_before(conn: Connection, source: str, records: Sequence[Any]) -> StoredBefore:
     """What is stored now of a page's interactions and ratings: the hours of their moments
     (`hour_of`: a rating's first answer or a resolution time can move to another day), and
-    which of the page's interactions are new or change as a contact, with the customers
-    they had (each with the earliest creation time under it; a changed requester frees the
-    old customer's earlier resolutions,
-    docs/metrics.md "Resolution and first-contact resolution (FCR)"). A sync's copy of a
-    ticket with the same customer, creation and deletion reaches no other interaction's
-    FCR, and looks up no repeat window."""
+    the customers of those of its interactions that are new or change as a contact, as
+    stored and as the page has them (a changed requester frees the old customer's earlier
+    resolutions, docs/metrics.md "Resolution and first-contact resolution (FCR)"). Only
+    a write of an interaction's own row changes it as a contact: a page of history or
+    ratings alone, or a sync's copy of a ticket with the same customer, creation and
+    deletion, reaches no other interaction's FCR, and looks up no repeat window."""
     on_page: dict[str, set[_Contact]] = {}
     for r in records:
         if isinstance(r, Interaction):
@@ -181,18 +183,22 @@ def stored_before(conn: Connection, source: str, records: Sequence[Any]) -> Stor
     )
     hours: set[str] = set()
     stored = _stored_interactions(conn, source, sorted(on_page), hours, with_contacts=True)
-    contact_ids = {i for i, seen in on_page.items() if i not in stored or seen != {stored[i]}}
     customers: dict[str, datetime] = {}
-    for interaction_id in contact_ids & stored.keys():
-        customer, created_at, _ = stored[interaction_id]
-        if customer is not None:
-            customers[customer] = min(customers.get(customer, created_at), created_at)
+    for interaction_id, seen in on_page.items():
+        was = stored.get(interaction_id)
+        if was is not None and seen == {was}:
+            continue  # the same contact as stored
+        # Before and after: a copy older than the stored row is not written, and its
+        # customer's window is read for nothing.
+        for customer, created_at, _ in seen if was is None else seen | {was}:
+            if customer is not None:
+                customers[customer] = min(customers.get(customer, created_at), created_at)
     if rating_ids:
         moments = select(hour_of(ratings.c.created_at)).where(
             ratings.c.source == source, among(conn, ratings.c.rating_id, "ids")
         )
         hours.update(conn.execute(moments.distinct(), {"ids": json_param(rating_ids)}).scalars())
-    return StoredBefore(customers, hours, contact_ids)
+    return StoredBefore(customers, hours)
 
 
 def mark_interactions_dirty(
@@ -200,26 +206,15 @@ def mark_interactions_dirty(
     source: str,
     interaction_ids: set[str],
     rule: DirtyRule,
-    former_customers: dict[str, datetime] | None = None,
-    former_hours: Iterable[str] = (),
-    contact_ids: Iterable[str] | None = None,
+    before: StoredBefore,
 ) -> None:
-    """Mark every day these interactions count on, and the resolution days of their
-    customers' other interactions whose repeat window they may fall into (DESIGN.md
-    "Data flow", step 3). `former_customers` (customer id: earliest creation time of
-    these interactions under it) and `former_hours` (`hour_of` their moments) are what was
-    stored before this page: a contact that moved to another customer no longer breaks the
-    old one's FCR, and a count that moved to another day leaves its old day.
-
-    `contact_ids` are those of these interactions that the page adds or changes as a
-    contact (`stored_before`; None: all of them). Only a write of an interaction's own row
-    can change what makes it a repeat contact: its customer, creation and deletion, by
-    condition 2 of docs/metrics.md "Resolution and first-contact resolution (FCR)". So
-    only their customers' windows are looked up: a page of history or ratings alone, or a
-    copy of a ticket as it was, reaches no other interaction's FCR."""
+    """Mark every day these interactions count on, and the resolution days of the
+    customers' other interactions whose repeat window the page may reach (DESIGN.md
+    "Data flow", step 3). `before` (`stored_before`) is what was stored before this page:
+    a count that moved to another day leaves its old day, and a contact that moved to
+    another customer no longer breaks the old one's FCR."""
     ids = sorted(interaction_ids)
-    hours: set[str] = set(former_hours)
-    customers: dict[str, datetime] = dict(former_customers or {})
+    hours: set[str] = set(before.hours)
     if ids:
         # One statement for every change table (UNION leaves each hour once).
         counted = union(
@@ -232,12 +227,8 @@ def mark_interactions_dirty(
             )
         )
         hours.update(conn.execute(counted, {"ids": json_param(ids)}).scalars())
-    contacts = None if contact_ids is None else set(contact_ids)
-    stored = _stored_interactions(conn, source, ids, hours, with_contacts=contacts != set())
-    for interaction_id, (customer, created_at, _) in stored.items():
-        if customer is not None and (contacts is None or interaction_id in contacts):
-            customers[customer] = min(customers.get(customer, created_at), created_at)
-    hours.update(_repeat_window_hours(conn, source, customers, rule))
+    _stored_interactions(conn, source, ids, hours, with_contacts=False)
+    hours.update(_repeat_window_hours(conn, source, before.customers, rule))
     mark_days(conn, source, days_of_hours(hours, rule))
 
 
@@ -245,8 +236,8 @@ def _stored_interactions(
     conn: Connection, source: str, ids: Sequence[str], hours: set[str], with_contacts: bool
 ) -> dict[str, _Contact]:
     """Add the hours of these interactions' stored moments (creation, update, resolution) to
-    `hours`; `with_contacts`, return each stored one's contact (else nothing: a page of
-    history alone reads the hours alone)."""
+    `hours`; `with_contacts`, return each stored one's contact (else nothing: after the
+    write only the hours are wanted)."""
     if not ids:
         return {}
     moments = (

@@ -43,9 +43,7 @@ def store_page(
         # must be scored again too.
         before = stored_before(conn, source, records)
         touched = store_records(conn, records, now)
-        mark_interactions_dirty(
-            conn, source, touched, rule, before.customers, before.hours, before.contact_ids
-        )
+        mark_interactions_dirty(conn, source, touched, rule, before)
         save_cursor(conn, source, stream_key, cursor, now)
         if read is not None:
             complete_stream(conn, source, read, rule, now)

@@ -43,12 +43,8 @@ class RowInsert:
         self._reorder = itemgetter(*(columns.index(name) for name in self._names))
         # psycopg: the rows as one COPY stream. Its executemany (pipelined) did a statement's
         # worth of Python per row, most of a score's own CPU on PostgreSQL.
-        quote = dialect.identifier_preparer
         self._copy = (
-            f"COPY {quote.format_table(table)} ({', '.join(map(quote.quote, self._names))}) "
-            "FROM STDIN"
-            if dialect.driver == "psycopg"
-            else None
+            copy_statement(dialect, table, self._names) if dialect.driver == "psycopg" else None
         )
         process = {
             name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
@@ -109,6 +105,12 @@ class RowInsert:
                 held = []
         if held:
             self.execute(conn, self.rows(held))
+
+
+def copy_statement(dialect: Dialect, table: Table, columns: Sequence[str]) -> str:
+    """psycopg's `COPY … FROM STDIN` of these columns of `table`, in this order."""
+    quote = dialect.identifier_preparer
+    return f"COPY {quote.format_table(table)} ({', '.join(map(quote.quote, columns))}) FROM STDIN"
 
 
 def copy_rows(conn: Connection, copy: str, rows: Sequence[tuple[Any, ...]]) -> None:

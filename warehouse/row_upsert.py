@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Column, Connection, MetaData, Table, case, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from warehouse.row_insert import copy_rows
+from warehouse.row_insert import copy_rows, copy_statement
 
 COPY_MIN_ROWS = 64  # fewer rows than this are written by executemany
 
@@ -103,14 +103,10 @@ def _staged(
         f"deskmetrics_stage_{table.name}",
         MetaData(),
         *(Column(column.name, column.type) for column in table.columns),
-        prefixes=["TEMPORARY"],
     )
     create = (
         f"CREATE TEMPORARY TABLE IF NOT EXISTS {quote.format_table(stage)} "
         f"(LIKE {quote.format_table(table)})"
-    )
-    copy = (
-        f"COPY {quote.format_table(stage)} ({', '.join(map(quote.quote, parameters))}) FROM STDIN"
     )
     taken = stage.delete().returning(*(stage.c[name] for name in parameters)).cte("taken")
     move = postgresql.insert(table).from_select(
@@ -120,6 +116,7 @@ def _staged(
         index_elements=keys,
         set_=_conflict_updates(table, move.excluded, keys, newer, keep_earliest),
     )
+    copy = copy_statement(dialect, stage, parameters)
     return _Staged(create, copy, str(move.compile(dialect=dialect)))
 
 

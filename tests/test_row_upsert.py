@@ -107,6 +107,37 @@ def test_a_key_repeated_within_a_long_page_keeps_its_newest_copy_whatever_the_or
     assert len(statuses) == PAGE
 
 
+def _varied(n: int) -> Interaction:
+    """A ticket whose values differ by `n`: text beyond ASCII, moments to the microsecond,
+    flags both ways, empty values."""
+    return Interaction(
+        source="zendesk",
+        interaction_id=f"{n}-é✓😀",
+        created_at=T0 + timedelta(minutes=n, microseconds=n),
+        updated_at=T0 + timedelta(hours=1, microseconds=7 * n),
+        status="solved" if n % 2 else "open",
+        resolved=n % 2 == 1,
+        deleted=n % 3 == 0,
+        customer_id=None if n % 4 == 0 else f"kunde-ü{n}",
+        owner_id=None if n % 5 == 0 else f"a{n}",
+        group_id=f"g{n}" if n % 7 == 0 else None,
+        solved_at=T0 + timedelta(days=1, seconds=n) if n % 2 else None,
+        reopens=n % 3 or None,
+        assignee_stations=n,
+    )
+
+
+def test_a_long_page_comes_back_as_written_whatever_its_values(any_engine: Engine) -> None:
+    # Every type of the table's columns: on PostgreSQL each value goes in in its binary form.
+    page = [_varied(n) for n in range(PAGE)]
+    _write(any_engine, page)
+    names = field_names(Interaction)
+    with any_engine.connect() as conn:
+        stored = conn.execute(select(*(interactions.c[name] for name in names)))
+        read_back = sorted((Interaction(*row) for row in stored), key=lambda r: r.interaction_id)
+    assert read_back == sorted(page, key=lambda r: r.interaction_id)
+
+
 def test_a_write_leaves_nothing_behind_for_the_next(any_engine: Engine) -> None:
     _write(any_engine, _page("open", T0))
     with any_engine.begin() as conn:

@@ -7,10 +7,10 @@ copy never overwrites a newer one. The statement is compiled once per table, col
 driver, and values are converted by the columns' own bind processors a column at a time,
 so what is stored is what SQLAlchemy's `insert()` stores.
 
-On PostgreSQL a page's rows go in as one COPY stream into a temporary table of the session,
-and one statement moves them into the table under the same ON CONFLICT clause: psycopg's
-executemany did a statement's worth of Python per row, most of the write's own CPU
-(bench/PROFILE.md). Rows that repeat a key are written one after the other instead, as
+On PostgreSQL a page's rows go in as one binary COPY stream into a temporary table of the
+session, and one statement moves them into the table under the same ON CONFLICT clause:
+psycopg's executemany did a statement's worth of Python per row, most of the write's own
+CPU (bench/PROFILE.md). Rows that repeat a key are written one after the other instead, as
 executemany writes them (one INSERT … SELECT may not update a row twice), so a later copy
 is judged against the one before it; so are a few rows, for which the COPY's two extra
 statements cost more than they save, and every row of a role that may not create
@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Column, Connection, MetaData, Table, case, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from warehouse.row_insert import copy_rows, copy_statement
+from warehouse.row_insert import copy_rows, copy_statement, copy_types
 
 COPY_MIN_ROWS = 64  # fewer rows than this are written by executemany
 
@@ -44,6 +44,7 @@ class _Staged:
 
     create: str
     copy: str
+    columns: tuple[str, ...]  # the COPY's, in its order
     move: str
 
 
@@ -117,7 +118,7 @@ def _staged(
         set_=_conflict_updates(table, move.excluded, keys, newer, keep_earliest),
     )
     copy = copy_statement(dialect, stage, parameters)
-    return _Staged(create, copy, str(move.compile(dialect=dialect)))
+    return _Staged(create, copy, parameters, str(move.compile(dialect=dialect)))
 
 
 def _compiled_upsert(
@@ -191,7 +192,8 @@ def write_rows(
         and _may_stage(conn)
     ):
         conn.exec_driver_sql(staged.create)
-        copy_rows(conn, staged.copy, values)
+        # The staging table is LIKE the table: the same column types.
+        copy_rows(conn, staged.copy, values, copy_types(conn, table, staged.columns))
         conn.exec_driver_sql(staged.move)
     elif compiled.names is None:
         conn.exec_driver_sql(compiled.sql, values)

@@ -49,6 +49,7 @@ from warehouse.facts import (
     replace_day_facts,
 )
 from warehouse.ledger import write_source_link
+from warehouse.planner_statistics import refresh_statistics
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ def score_leased(
     scoring = settings.scoring()
     now = now or datetime.now(UTC)
     written = 0
+    refresh_statistics(engine)  # PostgreSQL: plans made with statistics of what is stored
     for name in sorted(known_sources(engine) | set(settings.sources)):
         marks = _days_to_score(engine, name, scoring, everything, days)
         carry = _Carry([mark.day for mark in marks])

@@ -9,6 +9,7 @@ nothing of HTTP or of the metric rules.
     cursors.py  stream cursors, errors, stream marks and the source's high-water mark
     day_marks.py  dirty days: marked by writes, cleared by `score`
     facts.py    histories for scoring, replacing day facts, period totals
+    planner_statistics.py  PostgreSQL: a score's tables analyzed when autovacuum lags
     ratings.py  merging copies of a rating (first answer, latest answer)
     text.py     the text rule: NUL removed, lone surrogates replaced, on both databases
     json_params.py  lists of values bound as one JSON parameter, read as a table

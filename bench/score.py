@@ -13,6 +13,8 @@ everything=True)` (what `deskmetrics score --all` runs) and reports:
 
 - CPU: its own `time.process_time()` over the score, user + system (on PostgreSQL the
   server's work is not in it; on SQLite the database's is);
+- wall: the score's elapsed time, which on PostgreSQL holds the server's work too (and
+  shows a score planned without statistics, warehouse/planner_statistics.py);
 - interactions/s: the interactions stored divided by that CPU time;
 - peak RSS: the child's `ru_maxrss` after the score (interpreter and imports included);
 - traced peak: the peak of Python allocations (`tracemalloc`) over a second score of the
@@ -157,11 +159,14 @@ def measure(
 
 def _cell(figures: Figures | None, tickets: int) -> str:
     if figures is None:
-        return f"{'':>8} {'':>9} {'':>7} {'':>7} {'':>8}"
+        return f"{'':>8} {'':>8} {'':>9} {'':>7} {'':>7} {'':>8}"
     traced = "-" if figures.traced_mib is None else f"{figures.traced_mib:7.1f}"
     sqlite_cpu = "-" if figures.sqlite_cpu is None else f"{figures.sqlite_cpu:8.2f}"
     rate = figures.rate(tickets)
-    return f"{figures.cpu:8.2f} {rate:9,.0f} {figures.rss_mib:7.1f} {traced:>7} {sqlite_cpu:>8}"
+    return (
+        f"{figures.cpu:8.2f} {figures.wall:8.2f} {rate:9,.0f} {figures.rss_mib:7.1f} "
+        f"{traced:>7} {sqlite_cpu:>8}"
+    )
 
 
 def main() -> None:
@@ -189,7 +194,9 @@ def main() -> None:
     print("command:", shlex.join([Path(sys.executable).name, "-m", "bench.score", *sys.argv[1:]]))
     sizes = [int(part) for part in args.sizes.split(",") if part]
     databases = ["sqlite"] + ([] if args.sqlite_only or not args.database_url else ["postgresql"])
-    head = f"{'CPU s':>8} {'inter./s':>9} {'RSS MiB':>7} {'traced':>7} {'SQLite s':>8}"
+    head = (
+        f"{'CPU s':>8} {'wall s':>8} {'inter./s':>9} {'RSS MiB':>7} {'traced':>7} {'SQLite s':>8}"
+    )
     print(f"{'database':<10} {'size':>7} | before: {head} | after: {head}")
     largest: tuple[int, Figures] | None = None
     for database in databases:

@@ -4,8 +4,8 @@ A backfill can fill a fresh warehouse faster than autovacuum analyzes it: autova
 at a database once a minute. A score that follows at once is then planned without
 statistics. PostgreSQL then reads a batch of customers' contacts by creation time, every
 interaction in the window for every batch, instead of by customer. A score of 100,000
-interactions took 222 s of wall time so, and 25 s once analyzed (bench/PROFILE.md,
-"Seventh pass"). So a score first analyzes each table it reads that autovacuum would
+interactions took 222 s of wall time so, and 27 s with the analysis first (bench/
+PROFILE.md, "Seventh pass"). So a score first analyzes each table it reads that autovacuum would
 analyze now.
 
 SQLite is left as it is: its queries are written for its planner without statistics

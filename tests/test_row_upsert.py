@@ -6,10 +6,13 @@ a page judged copy by copy. Run on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, create_engine, event, make_url, select, text
+from sqlalchemy.exc import DBAPIError
 
 from interactions import Interaction
 from warehouse.row_upsert import COPY_MIN_ROWS, write_rows
@@ -136,6 +139,20 @@ def test_a_long_page_comes_back_as_written_whatever_its_values(any_engine: Engin
         stored = conn.execute(select(*(interactions.c[name] for name in names)))
         read_back = sorted((Interaction(*row) for row in stored), key=lambda r: r.interaction_id)
     assert read_back == sorted(page, key=lambda r: r.interaction_id)
+
+
+def test_a_number_too_large_for_its_column_is_refused_on_postgresql_not_wrapped(
+    postgres_database_url: str,
+) -> None:
+    # PostgreSQL's `integer` holds less than 2**31; the binary COPY would wrap it around.
+    engine = open_engine(postgres_database_url)
+    try:
+        page = [*_page("open", T0)[1:], replace(_ticket(0, "open", T0), reopens=2**31)]
+        with pytest.raises(DBAPIError, match="out of range"):
+            _write(engine, page)
+        assert _statuses(engine) == {}
+    finally:
+        engine.dispose()
 
 
 def test_a_write_leaves_nothing_behind_for_the_next(any_engine: Engine) -> None:

@@ -1,5 +1,5 @@
 """An INSERT of many rows made from records, handed to the driver's executemany as tuples
-(on PostgreSQL through psycopg, a binary COPY of them).
+(on PostgreSQL through psycopg, a COPY of them: warehouse/row_copy.py).
 
 Owns `RowInsert`, which scoring's writes use (the credit ledger, warehouse/ledger.py, and
 `agent_day_facts`, warehouse/facts.py): a score writes several rows per interaction, and
@@ -16,7 +16,8 @@ from operator import attrgetter, itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Date, Dialect, Table
-from sqlalchemy.exc import DBAPIError
+
+from warehouse.row_copy import copy_rows, copy_statement, copy_types
 
 UNASSIGNED = ""  # the agent_id of a source's unassigned row (a key column cannot be NULL)
 ROWS_PER_EXECUTE = 5_000  # rows handed to one executemany
@@ -106,53 +107,3 @@ class RowInsert:
                 held = []
         if held:
             self.execute(conn, self.rows(held))
-
-
-def copy_statement(dialect: Dialect, table: Table, columns: Sequence[str]) -> str:
-    """psycopg's binary `COPY … FROM STDIN` of these columns of `table`, in this order."""
-    quote = dialect.identifier_preparer
-    return (
-        f"COPY {quote.format_table(table)} ({', '.join(map(quote.quote, columns))}) "
-        "FROM STDIN (FORMAT BINARY)"
-    )
-
-
-def copy_types(conn: Connection, table: Table, columns: Sequence[str]) -> list[int]:
-    """The type (OID) of each of these columns as the database has it, for a binary COPY,
-    which sends every value in its column's own format. Read from the catalog once per
-    connection and table (again if a column is not known: a migration added it)."""
-    info = conn.connection.info
-    name = conn.dialect.identifier_preparer.format_table(table)
-    key = f"deskmetrics_copy_types:{name}"
-    known: dict[str, int] | None = info.get(key)
-    if known is None or not known.keys() >= set(columns):
-        found = conn.exec_driver_sql(_COLUMN_TYPES, {"table": name})
-        known = info[key] = {str(column): int(oid) for column, oid in found}
-    return [known[column] for column in columns]
-
-
-_COLUMN_TYPES = (
-    "SELECT attname, atttypid FROM pg_attribute "
-    "WHERE attrelid = CAST(%(table)s AS regclass) AND attnum > 0 AND NOT attisdropped"
-)
-
-
-def copy_rows(
-    conn: Connection, copy: str, rows: Sequence[tuple[Any, ...]], types: Sequence[int]
-) -> None:
-    """Send `rows` (converted values) as the data of psycopg's binary `COPY … FROM STDIN`,
-    each value as its column's type (`copy_types`). Binary, because psycopg writes a row
-    of text format a value at a time through each type's text form: 241,801 ledger rows
-    took 1.08 to 1.12 s of the client's CPU in text, 0.18 to 0.24 s in binary, and the
-    server's wall time fell from 2.7 to 3.0 s to 0.5 to 0.7 s (bench/PROFILE.md)."""
-    driver: Any = conn.connection.driver_connection  # a psycopg.Connection
-    refused = conn.dialect.loaded_dbapi.Error
-    try:
-        with driver.cursor() as cursor, cursor.copy(copy) as stream:
-            stream.set_types(types)
-            for row in rows:
-                stream.write_row(row)
-    except refused as error:
-        # Wrapped as SQLAlchemy wraps a refused statement, so that a refusal (a full disk,
-        # a lost server) is told apart the same way (warehouse/access.py).
-        raise DBAPIError.instance(copy, None, error, refused, dialect=conn.dialect) from error

@@ -7,14 +7,14 @@ copy never overwrites a newer one. The statement is compiled once per table, col
 driver, and values are converted by the columns' own bind processors a column at a time,
 so what is stored is what SQLAlchemy's `insert()` stores.
 
-On PostgreSQL a page's rows go in as one binary COPY stream into a temporary table of the
-session, and one statement moves them into the table under the same ON CONFLICT clause:
-psycopg's executemany did a statement's worth of Python per row, most of the write's own
-CPU (bench/PROFILE.md). Rows that repeat a key are written one after the other instead, as
-executemany writes them (one INSERT … SELECT may not update a row twice), so a later copy
-is judged against the one before it; so are a few rows, for which the COPY's two extra
-statements cost more than they save, and every row of a role that may not create
-temporary tables.
+On PostgreSQL a page's rows go in as one COPY stream (warehouse/row_copy.py) into a
+temporary table of the session, and one statement moves them into the table under the
+same ON CONFLICT clause: psycopg's executemany did a statement's worth of Python per row,
+most of the write's own CPU (bench/PROFILE.md). Rows that repeat a key are written one
+after the other instead, as executemany writes them (one INSERT … SELECT may not update a
+row twice), so a later copy is judged against the one before it; so are a few rows, for
+which the COPY's two extra statements cost more than they save, and every row of a role
+that may not create temporary tables.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Column, Connection, MetaData, Table, case, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from warehouse.row_insert import copy_rows, copy_statement, copy_types
+from warehouse.row_copy import copy_rows, copy_statement, copy_types
 
 COPY_MIN_ROWS = 64  # fewer rows than this are written by executemany
 

@@ -186,11 +186,21 @@ def _status(stream: str, record: Mapping[str, Any], field: str, status: Any) -> 
     return status
 
 
+# A count of a ticket's metric_set no warehouse column can hold (PostgreSQL's `integer`) is
+# no count Zendesk keeps: it is stored as unknown, on SQLite and PostgreSQL alike.
+_COUNT_BOUND = 2**31
+
+
 def _optional_int(value: Any) -> int | None:
+    """A count as an integer; None for null, for what is no number (text, an object, a
+    number past any float, which JSON reads as infinity) and for one out of range."""
     try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
+        number = int(value) if value is not None else None
+    except (TypeError, ValueError, OverflowError):
         return None
+    if number is None or not -_COUNT_BOUND <= number < _COUNT_BOUND:
+        return None
+    return number
 
 
 Change = OwnershipChange | StatusChange | SatisfactionChange

@@ -435,6 +435,19 @@ def test_a_time_out_of_range_is_a_malformed_record(created_at: Any) -> None:
         interaction_from_ticket("zendesk", _ticket(7, created_at))
 
 
+@pytest.mark.parametrize(
+    ("reopens", "kept"),
+    [(3, 3), ("4", 4), (None, None), ("x", None), ({"n": 1}, None), (float("inf"), None),
+     (1e20, None), (2**31, None), (-(2**31) - 1, None), (2**31 - 1, 2**31 - 1)],
+    ids=repr,
+)  # fmt: skip
+def test_a_metric_count_no_column_holds_is_kept_as_unknown(reopens: Any, kept: Any) -> None:
+    # JSON reads 1e400 as infinity; PostgreSQL's integer column holds less than 2**31.
+    ticket = {**_ticket(7), "metric_set": {"reopens": reopens, "assignee_stations": reopens}}
+    interaction = interaction_from_ticket("zendesk", ticket)
+    assert (interaction.reopens, interaction.assignee_stations) == (kept, kept)
+
+
 @given(
     st.one_of(
         st.none(),

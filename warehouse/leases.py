@@ -26,13 +26,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Connection, Engine, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from interactions import DeskmetricsError
+from warehouse.row_upsert import dialect_insert
 from warehouse.runs import close_abandoned_runs
 from warehouse.schema import leases, runs
 
@@ -91,7 +90,7 @@ def try_take(
     `abandoned`: their holder's lease is gone).
     """
     with engine.begin() as conn:
-        statement = _insert(conn).values(
+        statement = dialect_insert(conn, leases).values(
             source=source, holder=holder, acquired_at=now, renewed_at=now, expires_at=now + ttl
         )
         excluded = statement.excluded
@@ -327,11 +326,6 @@ def _shown(moment: datetime) -> str:
 def _lease_of(conn: Connection, source: str) -> Lease | None:
     row = conn.execute(select(leases).where(leases.c.source == source)).first()
     return Lease(**row._mapping) if row is not None else None
-
-
-def _insert(conn: Connection) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(leases)
 
 
 def _utc_now() -> datetime:

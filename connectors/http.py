@@ -42,6 +42,7 @@ import tenacity
 import urllib3
 from requests.adapters import HTTPAdapter
 
+from connectors.header_deadline import WATCHED_POOLS, headers_within
 from connectors.wire import (
     ForeignOriginError,
     OriginBoundSession,
@@ -202,6 +203,11 @@ def api_session(
             if origin_of(target) != session.origin:
                 response.close()
                 raise ForeignOriginError(session.refusal(target, "a redirect"))
+        elif 300 <= status < 400:
+            # No answer the client can use (a 300's choices, a 302 without Location): zenpy
+            # would take it for an error of its own, with the body in its message.
+            response.close()
+            raise RetriableHTTPError(f"{where} answered {status} without a redirect to follow")
         streamed = bool(kwargs.get("stream"))
         if streamed:
             body = b""
@@ -241,12 +247,17 @@ def timed_session(session: S, policy: RetryPolicy) -> S:
 
 class _TimedAdapter(HTTPAdapter):
     """Sends with the policy's connect timeout beside the read timeout the client gives
-    (zenpy passes one number, which requests would use for both), and never waits past
-    the run's deadline."""
+    (zenpy passes one number, which requests would use for both), never waits past the
+    run's deadline, and bounds the wait for the headers as `read_body` bounds the body
+    (connectors/header_deadline.py)."""
 
     def __init__(self, policy: RetryPolicy) -> None:
         super().__init__(max_retries=0)
         self.policy = policy
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = WATCHED_POOLS
 
     def send(
         self,
@@ -257,7 +268,12 @@ class _TimedAdapter(HTTPAdapter):
         cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
         proxies: Mapping[str, str] | None = None,
     ) -> requests.Response:
-        return super().send(request, stream, _timeouts(self.policy, timeout), verify, cert, proxies)
+        seconds, bound = response_bound(self.policy)
+        where = f"{request.method} {urlsplit(request.url or '').path}"
+        with headers_within(seconds, bound, where):
+            return super().send(
+                request, stream, _timeouts(self.policy, timeout), verify, cert, proxies
+            )
 
 
 # A request started just before the run's deadline still gets this long.

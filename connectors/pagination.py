@@ -4,13 +4,14 @@
 and so is a long run of pages without records (`sync.max_empty_pages`), and so are more
 records than the server said the pass holds (fresh links to the same records again). Each
 stops the stream with a `CursorStuckError`, its cursor kept, instead of looping for ever.
+Fewer records than it said, once it says the pass is over, is a pass cut short (`ended`).
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from interactions import CursorStuckError
+from interactions import CursorStuckError, SourceError
 
 
 class Guarded(Protocol):
@@ -50,6 +51,20 @@ class LoopGuard:
                 "with its cursor kept instead of looping. Run again; if it repeats, report it."
             )
 
+    def cut_short(self) -> bool:
+        """Whether a pass said to be over read fewer records than `expected`: the server
+        ended it early (a page taken as the last would leave the rest unread)."""
+        return self.expected is not None and self.read < self.expected
+
+    def ended(self) -> None:
+        """The pass is over: a `SourceError` when it was cut short (`cut_short`)."""
+        if self.cut_short():
+            raise SourceError(
+                f"{self._where}: the server ended a query it said holds {self.expected} "
+                f"records after {self.read}; stopping this stream with its cursor kept. Run "
+                "again; if it repeats, report it to the vendor."
+            )
+
     def followed(self, position: str, link: str | None = None, records: int | None = None) -> None:
         for mark in (position, link):
             if mark is None:
@@ -57,7 +72,7 @@ class LoopGuard:
             if mark in self._seen:
                 raise CursorStuckError(
                     f"{self._where}: the server sent a cursor or next-page link it had sent "
-                    f"before ({mark[:120]!r}); stopping this stream with its cursor kept "
+                    f"before ({str(mark)[:120]!r}); stopping this stream with its cursor kept "
                     "instead of looping. Run again; if it repeats, report it to the vendor."
                 )
             self._seen.add(mark)

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from simple_salesforce.api import Salesforce
 from simple_salesforce.bulk2 import _Bulk2Client
+from simple_salesforce.exceptions import SalesforceError
 
 from connectors import salesforce_bulk as bulk
 from connectors.http import RetryPolicy, call_with_retries
@@ -53,6 +54,7 @@ from interactions import (
     AllowanceShareUsed,
     AuthenticationError,
     Interaction,
+    SourceError,
     SourceUnavailableError,
 )
 
@@ -117,17 +119,28 @@ class SalesforceConnector:
         where = f"{self.config.source} {what}"
         client = self._logged_in()
         try:
-            return call_with_retries(where, lambda: call(client), self.policy, self.usage)
+            return self._retried(where, lambda: call(client))
         except SessionExpiredError:
             log.info("%s: the Salesforce session expired; logging in again", self.config.source)
         self._client = None
         client = self._logged_in()
         try:
-            return call_with_retries(where, lambda: call(client), self.policy, self.usage)
+            return self._retried(where, lambda: call(client))
         except SessionExpiredError:
             raise AuthenticationError(
                 f"{where}: Salesforce refused a session it had just given. Check that the API "
                 f"user of sources.{self.config.source} may use the API (profile: API Enabled)."
+            ) from None
+
+    def _retried(self, where: str, call: Callable[[], T]) -> T:
+        try:
+            return call_with_retries(where, call, self.policy, self.usage)
+        except SalesforceError as refused:
+            # A backstop: the session's hook sorts every answer before the library sees it.
+            # The library's message quotes the answer, records and all, so it is not shown.
+            raise SourceError(
+                f"{where}: the Salesforce client refused an answer ({type(refused).__name__}, "
+                f"status {refused.status}). Run again; if it repeats, please report it."
             ) from None
 
     def _bulk_call(self, obj: str) -> bulk.Call:
@@ -163,6 +176,7 @@ class SalesforceConnector:
             page = self._query_more(page["nextRecordsUrl"], False)
             rows.extend(page.get("records") or [])
             guard.counted(len(page.get("records") or []))
+        guard.ended()
         return rows
 
     def recall(self, cursors: Mapping[str, Cursor | None]) -> None:
@@ -322,6 +336,7 @@ class SalesforceConnector:
             guard.counted(len(rows))
             agents = tuple(self._agents(rows))
             if page.get("done") is not False:
+                guard.ended()  # a list cut short is not the whole list of users
                 yield Page("agents", agents, {}, True, read=len(rows))
                 return
             guard.followed(page["nextRecordsUrl"], None, len(rows))

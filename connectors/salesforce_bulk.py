@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,11 @@ MAX_POLLS = 500
 _FINISHED = {"JobComplete", "Failed", "Aborted"}
 
 Call = Callable[[str, Callable[[_Bulk2Client], Any]], Any]
+
+
+class BulkJobFailedError(SourceError):
+    """A Bulk query job ended `Failed` or `Aborted`: its results will never come, so the
+    window is queried again (a new job) by the next run."""
 
 
 @dataclass(frozen=True)
@@ -61,9 +66,10 @@ def wait_for_job(
     call: Call, job_id: str, sleep: Callable[[float], None], just_started: bool = False
 ) -> int | None:
     """Poll the job with a growing wait until it is complete, and give its record count
-    (`numberRecordsProcessed`; None when the answer has none); a failed or aborted job, or
-    one that never finishes, is a `SourceError`. A job `just_started` is waited for before
-    its first poll (a poll at once would find it running: one request for nothing)."""
+    (`numberRecordsProcessed`; None when the answer has none); a failed or aborted job is a
+    `BulkJobFailedError`, one that never finishes a `SourceError`. A job `just_started` is
+    waited for before its first poll (a poll at once would find it running: one request
+    for nothing)."""
     wait = FIRST_POLL_WAIT
     if just_started:
         sleep(wait)
@@ -73,11 +79,11 @@ def wait_for_job(
         state = job.get("state") if isinstance(job, dict) else None
         if state in _FINISHED:
             if state != "JobComplete":
-                raise SourceError(
+                raise BulkJobFailedError(
                     f"the Salesforce Bulk query job {job_id} ended {state}: "
-                    f"{str(job.get('errorMessage') or 'no reason given')[:300]}. Run again; if "
-                    "it repeats, lower bulk_threshold above this window's size to read it "
-                    "through REST pages instead."
+                    f"{str(job.get('errorMessage') or 'no reason given')[:300]}. Run again: "
+                    "the next run starts a new job. If jobs keep failing, raise bulk_threshold "
+                    "above this window's record count to read it through REST pages instead."
                 )
             count = job.get("numberRecordsProcessed")
             return count if isinstance(count, int) and not isinstance(count, bool) else None
@@ -90,13 +96,19 @@ def wait_for_job(
 
 
 def result_pages(
-    call: Call, job_id: str, locator: str, max_records: int, guard: LoopGuard
+    call: Call,
+    job_id: str,
+    locator: str,
+    max_records: int,
+    guard: LoopGuard,
+    fields: Sequence[str],
 ) -> Iterator[ResultPage]:
     """The job's result pages from `locator` ("" for the first), one at a time: a page is
     let go before the next is asked for. `guard` counts the records against the job's and
-    refuses a locator sent before (pages that go round)."""
+    refuses a locator sent before (pages that go round); `fields` are the query's, which
+    every page's header names."""
     while True:
-        page = call("Bulk query results", _results_of(job_id, locator, max_records, guard))
+        page = call("Bulk query results", _results_of(job_id, locator, max_records, guard, fields))
         guard.counted(len(page.rows))
         following = page.next_locator
         if following:
@@ -109,42 +121,75 @@ def result_pages(
 
 
 def _results_of(
-    job_id: str, locator: str, max_records: int, guard: LoopGuard
+    job_id: str, locator: str, max_records: int, guard: LoopGuard, fields: Sequence[str]
 ) -> Callable[[_Bulk2Client], ResultPage]:
-    """One result page's request, which fails (to be tried again) when the page does not
-    say whether more follow and the job's record count does not settle it."""
+    """One result page's request, which fails (to be tried again) when the page holds other
+    than the rows it says, does not say whether more follow and the job's record count does
+    not settle it, or says it is the last before the job's records are all read."""
 
     def request(bulk: _Bulk2Client) -> ResultPage:
-        page = _result_page(bulk.get_query_results(job_id, locator, max_records))
-        if page.next_locator != LOCATOR_NOT_GIVEN:
-            return page
-        if guard.expected is None or guard.read + len(page.rows) != guard.expected:
+        answer = bulk.get_query_results(job_id, locator, max_records)
+        page = _result_page(answer, fields)
+        said = answer.get("number_of_records")
+        if isinstance(said, int) and said != len(page.rows):
             raise RetriableHTTPError(
-                f"the Bulk query job {job_id} sent a result page without Sforce-Locator, and "
-                f"its record count ({guard.expected}) does not show it was the last"
+                f"the Bulk query job {job_id} sent a result page of {len(page.rows)} rows "
+                f"that says it holds {said} (Sforce-NumberOfRecords): cut short or padded"
             )
-        return ResultPage(page.rows, "")
+        read = guard.read + len(page.rows)
+        if page.next_locator == LOCATOR_NOT_GIVEN:
+            if guard.expected is None or read != guard.expected:
+                raise RetriableHTTPError(
+                    f"the Bulk query job {job_id} sent a result page without Sforce-Locator, "
+                    f"and its record count ({guard.expected}) does not show it was the last"
+                )
+            return ResultPage(page.rows, "")
+        if not page.next_locator and guard.expected is not None and read < guard.expected:
+            # A last page before the job's records are all read would end the window with
+            # records unread, and move its cursor past them.
+            raise RetriableHTTPError(
+                f"the Bulk query job {job_id} sent its last result page at record {read} "
+                f"of the {guard.expected} it holds (numberRecordsProcessed)"
+            )
+        return page
 
     return request
 
 
-def _result_page(answer: Any) -> ResultPage:
+def _result_page(answer: Any, fields: Sequence[str]) -> ResultPage:
     """One result page's CSV text as rows (an empty cell is None; a blank line is no row).
 
     `csv.reader` gives each row as a list in C; the row is zipped with the header into a
     dict. `csv.DictReader` did the same one row at a time in Python, and most of a page's
     parsing time was its `__next__` (bench/PROFILE.md, Salesforce). The dict is made in one
-    comprehension, without a list of the row's values first."""
+    comprehension, without a list of the row's values first. A page with rows whose header
+    lacks one of the query's `fields` (matched in any letter case, and named as the query
+    names it), or with a row of another length than the header, does not read: taking it
+    would store a missing cell as empty (a deleted case as live)."""
     try:
         lines = csv.reader(io.StringIO(answer["records"]))
-        header = next(lines, [])
-        # A short row's missing cells read as None (`.get`), as DictReader's did; a long
-        # row's extra cells are left out (`zip` stops at the header's end).
+        header = _header(next(lines, []), fields)
         rows = [
-            {name: value or None for name, value in zip(header, row, strict=False)}
+            {name: value or None for name, value in zip(header, row, strict=True)}
             for row in lines
             if row
         ]
     except csv.Error as bad:
         raise RetriableHTTPError(f"a Bulk result page is not CSV that reads ({bad})") from None
+    except ValueError:  # zip's strict check
+        raise RetriableHTTPError(
+            "a Bulk result page holds a row of another length than its header"
+        ) from None
+    missing = [field for field in fields if field not in header]
+    if rows and missing:
+        raise RetriableHTTPError(
+            f"a Bulk result page has no column for {', '.join(missing[:5])}, which the "
+            "query asked for"
+        )
     return ResultPage(rows, str(answer.get("locator") or ""))
+
+
+def _header(names: list[str], fields: Sequence[str]) -> list[str]:
+    """The page's column names, each of the query's `fields` spelled as the query does."""
+    spelled = {field.lower(): field for field in fields}
+    return [spelled.get(name.lower(), name) for name in names]

@@ -81,6 +81,15 @@ def checked_custom_object(config: SalesforceConfig, described: Mapping[str, Any]
                 f"{', '.join(sorted(known.values())[:12])}…). Fix sources.{config.source}."
                 f"{key} to the field's API name in Setup > Object Manager."
             )
+        if name and known[name.lower()] != name:
+            # Salesforce names a row's fields as it spells them, and rows are read by the
+            # configured name: another letter case would read every answer as empty.
+            raise ConfigError(
+                f"source {config.source!r}: {key} = {name!r} is spelled "
+                f"{known[name.lower()]!r} in {fields.object_name}. Set sources."
+                f"{config.source}.{key} = {known[name.lower()]!r}, as Setup > Object Manager "
+                "shows its API name."
+            )
     stamps = [s for s in ("LastModifiedDate", "SystemModstamp") if s.lower() in known]
     selected = dict.fromkeys(
         ["Id", fields.case_field, fields.score_field, fields.date_field, *stamps]

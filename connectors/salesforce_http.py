@@ -24,6 +24,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
+from xml.dom import minidom
+from xml.parsers.expat import ExpatError
 
 import requests
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed
@@ -53,6 +55,7 @@ from connectors.wire import (
 from interactions import AllowanceExhaustedError, AuthenticationError, ConfigError, SourceError
 
 _LOGIN_PATHS = ("/services/Soap/", "/services/oauth2/")
+_SESSION_PATHS = ("/services/Soap/", "/services/oauth2/token")  # the answers giving a session
 _LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
 
 
@@ -176,6 +179,12 @@ def salesforce_session(
             raise RetriableHTTPError(
                 f"{where} failed with {status}", retry_after_seconds(response.headers)
             )
+        if 300 <= status < 400 and not response.is_redirect:
+            # No answer the client can use (a 300's choices, a 302 without Location): the
+            # client library would take it for an answer and fail on it with the page in
+            # its message.
+            response.close()
+            raise RetriableHTTPError(f"{where} answered {status} without a redirect to follow")
         seconds, bound = response_bound(policy)
         body = read_body(response, seconds, kwargs.get("timeout"), where, bound)
         if response.is_redirect:
@@ -267,6 +276,9 @@ def _parsed(
     """JSON answers parsed once and checked; CSV (Bulk results) checked and passed on as is,
     XML (SOAP login) as is. What a second try may cure is a `RetriableHTTPError`."""
     kind = response.headers.get("Content-Type", "").lower()
+    if path.startswith(_SESSION_PATHS):
+        _check_login_answer(body, where, path)
+        return None
     if "csv" in kind:
         _check_result_page(response, body, where)
         return None
@@ -290,6 +302,29 @@ def _parsed(
     parsed.__dict__.update(response.__dict__)
     parsed.parsed = value
     return parsed
+
+
+def _check_login_answer(body: bytes, where: str, path: str) -> None:
+    """A login's 200 answer holds a session as simple-salesforce reads it: SOAP XML with a
+    `sessionId` and a `serverUrl`, or OAuth JSON with an `access_token` and an
+    `instance_url`. Anything else (a proxy's page, a body cut short) would fail inside the
+    library with a traceback."""
+    if path.startswith("/services/Soap/"):
+        try:
+            document = minidom.parseString(body)
+        except ExpatError:
+            raise RetriableHTTPError(
+                f"{where} answered the login with text that is not XML"
+            ) from None
+        given = all(document.getElementsByTagName(name) for name in ("sessionId", "serverUrl"))
+    else:
+        answer = loaded_json(body, where)
+        given = isinstance(answer, dict) and all(
+            isinstance(answer.get(name), str) and answer[name]
+            for name in ("access_token", "instance_url")
+        )
+    if not given:
+        raise RetriableHTTPError(f"{where} answered the login without a session in it")
 
 
 # REST query pages: `query/`, `queryAll/` and their `query/{locator}-{offset}` next pages.

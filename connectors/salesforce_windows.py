@@ -33,7 +33,7 @@ from interactions import CursorStuckError, MalformedRecordError, Quarantined, So
 log = logging.getLogger(__name__)
 
 SMALLEST_WINDOW = timedelta(seconds=1)  # QUERY_TIMEOUT halves a window down to this
-MAX_STALLED_PASSES = 3  # queries from one moment that end in an expired link, at the most
+MAX_STALLED_PASSES = 3  # queries from one moment that end early (`_rest_pages`), at the most
 # What a pass keeps of a Bulk job in its cursor, and the values it has without one.
 _NO_JOB: dict[str, Any] = {
     "job": None,
@@ -148,7 +148,7 @@ class WindowReader:
 
     def _window_pages(self, window: Window, state: dict[str, Any], end: datetime) -> Iterator[Page]:
         at = datetime.fromisoformat(state["at"])
-        stalled = 0  # REST passes in a row that ended (an expired link) without moving `at`
+        stalled = 0  # REST passes in a row that ended early without moving `at`
         while at < end:
             span = timedelta(seconds=state["span"]) if state["span"] else None
             upper = min(end, at + span) if span else end
@@ -190,9 +190,10 @@ class WindowReader:
             if stalled > MAX_STALLED_PASSES:
                 raise CursorStuckError(
                     f"{self.config.source} {window.stream}: {stalled} queries in a row from "
-                    f"{at.isoformat()} ended with an expired next-page link before any "
-                    "record moved the cursor; stopping this stream with its cursor kept. Run "
-                    "again later; if it repeats, report it."
+                    f"{at.isoformat()} ended early (an expired next-page link, or fewer records "
+                    "than the query said it holds) before any record moved the cursor; "
+                    "stopping this stream with its cursor kept. Run again later; if it "
+                    "repeats, report it."
                 )
             at = moved
 
@@ -211,7 +212,19 @@ class WindowReader:
             link = None if finished else str(page["nextRecordsUrl"])
             del page  # one page in memory: this one goes before the next is asked for
             guard.counted(len(rows))
-            if finished:
+            cut_short = finished and guard.cut_short()
+            if cut_short:
+                # Done before the records the query said it holds: the window is read again
+                # from the last stamp stored (`_window_pages`), never taken as read.
+                log.warning(
+                    "%s %s: the query said it holds %s records and ended after %s; querying "
+                    "again from the last record stored",
+                    self.config.source,
+                    window.stream,
+                    guard.expected,
+                    guard.read,
+                )
+            if finished and not cut_short:
                 state["at"] = upper.isoformat()
             elif rows:
                 stamp = _stamp_of(rows[-1], window.stamp)
@@ -242,7 +255,14 @@ class WindowReader:
         job_to = datetime.fromisoformat(state.get("job_to") or upper.isoformat())
         try:
             if not state["job_done"]:
-                total = bulk.wait_for_job(call, state["job"], self._bulk_wait, started)
+                try:
+                    total = bulk.wait_for_job(call, state["job"], self._bulk_wait, started)
+                except bulk.BulkJobFailedError:
+                    # Stored without the job before the run stops: a failed job's results
+                    # never come, and the next run would otherwise poll it again and again.
+                    state.update(_NO_JOB)
+                    yield self._page(window, [], state)
+                    raise
                 state.update(job_done=True, job_total=total)
                 # Stored at once: a run stopped from here reads the results without a poll.
                 yield self._page(window, [], state)
@@ -253,7 +273,12 @@ class WindowReader:
                 read=int(state["job_read"] or 0),
             )
             for result in bulk.result_pages(
-                call, state["job"], state["locator"], self.config.bulk_page_records, guard
+                call,
+                state["job"],
+                state["locator"],
+                self.config.bulk_page_records,
+                guard,
+                window.names,
             ):
                 state.update(locator=result.next_locator, job_read=guard.read)
                 if not result.next_locator:

@@ -39,10 +39,10 @@ from connectors.zendesk_config import STREAMS, ZendeskConfig
 from connectors.zendesk_kept import kept_record
 from connectors.zendesk_raw import RawPage, use_raw_pages
 from connectors.zendesk_records import (
-    AGENT_ROLES,
     agent_from_user,
     changes_from_event,
     interaction_from_ticket,
+    is_agent_role,
     parse_time,
     rating_from_json,
     rating_state_from_ticket,
@@ -57,6 +57,7 @@ from interactions import (
     MalformedRecordError,
     Quarantined,
     Rating,
+    SourceError,
 )
 
 # Zendesk leaves out what changed in the last minute
@@ -204,7 +205,8 @@ class ZendeskConnector:
             records = self._records("tickets", raw, self._ticket_records)
             after = page.scalar("after_cursor")
             reached_until = until is not None and any(_generated_at(t) >= until for t in raw)
-            if bool(page.scalar("end_of_stream")) or not after or reached_until:
+            # Only JSON's true ends the export, as zenpy reads it: "false" is text, not false.
+            if page.scalar("end_of_stream") is True or not after or reached_until:
                 complete = self._server_now() - EXPORT_LAG
                 if until is not None:
                     complete = min(complete, until)
@@ -260,14 +262,22 @@ class ZendeskConnector:
             records = self._records("ticket_events", raw, self._event_records)
             end_time = _export_time(page.scalar("end_time"))
             moved = end_time is not None and end_time > asked
-            end = (
-                bool(page.scalar("end_of_stream"))
-                or not page.scalar("next_page")
-                or not raw
-                or end_time is None
-                # A short page that does not move past its start is the tail, re-read.
-                or (not moved and len(raw) < EXPORT_PAGE)
+            said_more = (
+                page.scalar("end_of_stream") is not True
+                and bool(page.scalar("next_page"))
+                and bool(raw)
             )
+            # A short page that does not move past its start is the tail, re-read.
+            end = not said_more or (not moved and len(raw) < EXPORT_PAGE)
+            if said_more and end_time is None:
+                # More follows, from a time the page does not give: taking it as the end
+                # would mark the stream read to now with the rest unread.
+                raise SourceError(
+                    f"{self.config.source} ticket events export sent a page that says more "
+                    f"follows with no end_time to read on from ({page.scalar('end_time')!r}); "
+                    "stopping this stream with its cursor kept. Run again; if it repeats, "
+                    "report it."
+                )
             reached_until = (
                 until is not None
                 and end_time is not None
@@ -396,7 +406,7 @@ class ZendeskConnector:
             raw = [
                 {**user, "role": user.get("role") or "agent"}
                 for user in page.records("users")
-                if user.get("role") in AGENT_ROLES or not user.get("role")
+                if not user.get("role") or is_agent_role(user.get("role"))
             ]
             agents = self._records("users", raw, self._agent_records)
             next_url = page.next_link()
@@ -487,7 +497,10 @@ def _stamp(moment: datetime) -> int:
 
 
 def _export_time(value: Any) -> int | None:
-    """An export's `end_time` as unix seconds; None when absent or not a usable time."""
+    """An export's `end_time` as unix seconds (a number, or its digits as text); None when
+    absent or not a usable time."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
     try:
         found = parse_time(value) if isinstance(value, int | float) else None
     except ValueError:

@@ -67,7 +67,7 @@ def _child(child: Any) -> Any:
         return _kind(child)
     kept = _picked(child, CHILD_KIND_FIELDS)
     field = child.get("field_name")
-    if field in READ_CHILD_FIELDS:
+    if isinstance(field, str) and field in READ_CHILD_FIELDS:
         kept.update(_picked(child, ("field_name", "value", "previous_value")))
     read = READ_CHILD_FIELDS.intersection(child)
     if read:

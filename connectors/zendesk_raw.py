@@ -16,6 +16,8 @@ from typing import Any
 
 from zenpy import Zenpy
 
+from connectors.wire import RetriableHTTPError
+
 
 class RawPage:
     """One API page as the session's hook parsed it; `follow` reads another in its place."""
@@ -49,7 +51,8 @@ class RawPage:
     def follow(self, url: str) -> None:
         """Read the page at `url` (a link the API gave) in place of this one."""
         # `_get` is what zenpy's own generators follow a next-page link with (zenpy is pinned).
-        self.body = self._api._get(url, raw_response=True).json()
+        response = self._api._get(url, raw_response=True)
+        self.body = _holding_records(response.request.path_url, response.json())
 
 
 def use_raw_pages(client: Zenpy) -> None:
@@ -63,7 +66,31 @@ def use_raw_pages(client: Zenpy) -> None:
 
 def _raw_page_of(api: Any) -> Callable[..., RawPage]:
     def raw_page(response: Any, object_mapping: Any = None) -> RawPage:
-        body = response.json()
-        return RawPage(api, body if isinstance(body, Mapping) else {})
+        return RawPage(api, _holding_records(response.request.path_url, response.json()))
 
     return raw_page
+
+
+# The list each page the connector reads holds its records in, by its path's last part.
+_RECORDS_BY_PATH = {
+    "cursor": "tickets",  # /api/v2/incremental/tickets/cursor.json
+    "ticket_events": "ticket_events",
+    "satisfaction_ratings": "satisfaction_ratings",
+    "users": "users",
+    "show_many": "users",  # /api/v2/users/show_many.json
+}
+
+
+def _holding_records(path: str, body: Any) -> Mapping[str, Any]:
+    """The page, once it holds the list of records its path names: a 200 answer without
+    it (an error's body, another endpoint's page) would read as the last, empty page and
+    end the stream with the rest unread. A `RetriableHTTPError` otherwise."""
+    page = body if isinstance(body, Mapping) else {}
+    name = path.split("?", 1)[0].rsplit("/", 1)[-1].removesuffix(".json")
+    key = _RECORDS_BY_PATH.get(name)
+    if key is not None and not isinstance(page.get(key), list):
+        raise RetriableHTTPError(
+            f"GET {path.split('?', 1)[0]} answered without its {key!r} list "
+            f"(the page holds {', '.join(sorted(str(k)[:40] for k in page)[:5]) or 'nothing'})"
+        )
+    return page

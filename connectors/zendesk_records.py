@@ -50,6 +50,15 @@ def _required_id(stream: str, record: Mapping[str, Any], field: str) -> str:
     return value
 
 
+def _id_of(stream: str, record: Mapping[str, Any], field: str) -> str | None:
+    """An optional id field of a record (`optional_id`); one holding an object or a list
+    is a record that does not read, not an interaction of nobody's."""
+    raw = record.get(field)
+    if isinstance(raw, Mapping | list):
+        raise _fail(stream, record, field, f"is not an id ({type(raw).__name__})")
+    return optional_id(raw)
+
+
 def optional_id(value: Any) -> str | None:
     """A Zendesk id as text; None for null, "", 0 (Zendesk's ways of saying "nobody")."""
     # Nearly every id is a JSON integer: read before the checks for the other shapes (a
@@ -62,6 +71,8 @@ def optional_id(value: Any) -> str | None:
         return str(value) if value != 0 else None
     if isinstance(value, float) and value.is_integer():
         return str(int(value)) if value != 0 else None
+    if not isinstance(value, str | float):
+        return None  # an object or a list names no one: never its Python text as an id
     text = str(value).strip()
     return text if text not in ("", "0", "null") else None
 
@@ -132,9 +143,9 @@ def interaction_from_ticket(source: str, ticket: Mapping[str, Any]) -> Interacti
         status=status,
         resolved=status in RESOLVED_STATUSES,
         deleted=status == "deleted",
-        customer_id=optional_id(ticket.get("requester_id")),
-        owner_id=optional_id(ticket.get("assignee_id")),
-        group_id=optional_id(ticket.get("group_id")),
+        customer_id=_id_of("ticket", ticket, "requester_id"),
+        owner_id=_id_of("ticket", ticket, "assignee_id"),
+        group_id=_id_of("ticket", ticket, "group_id"),
         solved_at=_time("ticket metric_set", metrics, "solved_at", required=False),
         reopens=_optional_int(metrics.get("reopens")),
         assignee_stations=_optional_int(metrics.get("assignee_stations")),
@@ -233,14 +244,15 @@ def changes_from_event(source: str, event: Mapping[str, Any]) -> Iterator[Change
         is_change = kind == "Change"
         change_id = optional_id(child.get("id")) or f"{event_id}.{index}"
         if "assignee_id" in child:
+            before = _id_of("ticket_event", child, "previous_value") if is_change else None
             yield OwnershipChange(
                 source=source,
                 change_id=f"{change_id}:assignee",
                 interaction_id=ticket_id,
                 update_id=event_id,
                 at=at,
-                previous_owner=optional_id(child.get("previous_value")) if is_change else None,
-                new_owner=optional_id(child.get("assignee_id")),
+                previous_owner=before,
+                new_owner=_id_of("ticket_event", child, "assignee_id"),
             )
         if "status" in child:
             new_status = _status("ticket_event", event, "child_events.status", child.get("status"))
@@ -354,9 +366,14 @@ def rating_from_json(source: str, rating: Mapping[str, Any]) -> Rating:
     )
 
 
+def is_agent_role(role: Any) -> bool:
+    """Whether a user's `role` is an agent's (a role that is not text is nobody's)."""
+    return isinstance(role, str) and role in AGENT_ROLES
+
+
 def agent_from_user(source: str, user: Mapping[str, Any]) -> Agent:
     """A user who can own tickets; inactive once suspended, deleted or no longer an agent."""
-    role = user.get("role")
+    role = user.get("role") if isinstance(user.get("role"), str) else None
     active = bool(user.get("active", True)) and not bool(user.get("suspended", False))
     name, email = user.get("name"), user.get("email")
     return Agent(
@@ -365,7 +382,7 @@ def agent_from_user(source: str, user: Mapping[str, Any]) -> Agent:
         name=str(name) if name else None,
         email=str(email) if email else None,
         role=str(role) if role else None,
-        active=active and role in AGENT_ROLES,
+        active=active and is_agent_role(role),
         updated_at=_time("user", user, "updated_at", required=False),
     )
 
@@ -511,16 +528,18 @@ def _open_answer(response: Mapping[str, Any]) -> str | None:
 def survey_scale(survey: Mapping[str, Any]) -> float | None:
     """N of a survey definition's customer-satisfaction rating question (its options rate
     1..N, whatever they show: numbers, emoji or text); None when it has none."""
-    for question in survey.get("questions") or []:
+    questions = survey.get("questions")
+    for question in questions if isinstance(questions, list) else []:
         if not isinstance(question, Mapping):
             continue
         if question.get("sub_type") != "customer_satisfaction":
             continue
         if question.get("type") not in RATING_QUESTION_TYPES:
             continue
+        options = question.get("options")
         ratings = [
             option.get("rating")
-            for option in question.get("options") or []
+            for option in (options if isinstance(options, list) else [])
             if isinstance(option, Mapping)
         ]
         numbers = [r for r in ratings if isinstance(r, int) and not isinstance(r, bool)]

@@ -30,7 +30,8 @@ class Reply:
     """One scripted answer. A `body` that is not bytes is sent as JSON.
 
     `declared_length` sends a `Content-Length` other than the body's (a body cut short);
-    `drip_seconds` sends the body one byte per that many seconds after the headers.
+    `drip_seconds` sends the body one byte per that many seconds after the headers, and
+    `drip_headers_seconds` the status line and headers so.
     """
 
     status: int = 200
@@ -38,6 +39,7 @@ class Reply:
     headers: Mapping[str, str] = field(default_factory=dict)
     declared_length: int | None = None
     drip_seconds: float = 0.0
+    drip_headers_seconds: float = 0.0
 
     def payload(self) -> bytes:
         return self.body if isinstance(self.body, bytes) else json.dumps(self.body).encode()
@@ -119,11 +121,20 @@ def _handler(server: HostileServer) -> type[BaseHTTPRequestHandler]:
                 self.send_header(name, value)
             length = reply.declared_length if reply.declared_length is not None else len(payload)
             self.send_header("Content-Length", str(length))
-            if reply.declared_length is not None or reply.drip_seconds:
+            if (
+                reply.declared_length is not None
+                or reply.drip_seconds
+                or reply.drip_headers_seconds
+            ):
                 self.send_header("Connection", "close")
                 self.close_connection = True
-            self.end_headers()
             try:
+                if reply.drip_headers_seconds:
+                    self._headers_buffer.append(b"\r\n")
+                    head, self._headers_buffer = b"".join(self._headers_buffer), []
+                    self._drip(head, reply.drip_headers_seconds)
+                else:
+                    self.end_headers()
                 if reply.drip_seconds:
                     self._drip(payload, reply.drip_seconds)
                 else:

@@ -174,6 +174,10 @@ class SalesforceSandbox(InjectsFaults):
         text = message or f"{code} (injected by the sandbox)"
         self._errors.add(code, status, text, times, path_contains)
 
+    def fail_bulk_jobs(self, times: int = 1, message: str = "Query timeout (sandbox)") -> None:
+        """The next `times` Bulk query jobs made end `Failed` with `message`, and stay so."""
+        self.bulk.fail_next(times, message)
+
     def bend(self, kind: str, times: int = 1, path_contains: str | None = None) -> None:
         """Bend the next `times` matching answers as `kind` (sandbox/salesforce/bends.py):
         a page without `done`, a Bulk page without its locator, a body nested too deep…"""

@@ -7,6 +7,8 @@ the sandbox already made (status, body, content type, headers):
     no_done          a query page that has more to follow, without its `done` key (its
                      `nextRecordsUrl` kept)
     cut_page         a query page without `done` and without `nextRecordsUrl`
+    early_done       a query page that has more to follow, saying `done: true` without its
+                     `nextRecordsUrl` (its `totalSize` kept: more than were sent)
     fresh_link       a query page whose `nextRecordsUrl` is a new locator serving the same
                      records again (a loop no repeated link gives away)
     no_locator       a Bulk result page without its `Sforce-Locator` header
@@ -14,13 +16,21 @@ the sandbox already made (status, body, content type, headers):
                      for before, so the pages go round two by two
     bad_count        a Bulk result page whose `Sforce-NumberOfRecords` is `many`
     bad_utf8         a Bulk result page with bytes that are not UTF-8 in a cell
+    short_page       a Bulk result page without its last row (`Sforce-NumberOfRecords` kept)
+    empty_locator    a Bulk result page whose `Sforce-Locator` is there but empty
+    no_last_column   a Bulk result page without its last column, in the header and each row
     deep_json        a JSON body nested 200,000 arrays deep
+    multiple_choices a 200 answer sent as 300 Multiple Choices, its body kept
+    no_session       a login's 200 answer without a session: SOAP text that is not XML, or
+                     an OAuth token answer without its `instance_url`
 
 Faults of the wire itself are sandbox/wire/faults.py's; error bodies are injected.py's.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import threading
@@ -39,6 +49,12 @@ KINDS = frozenset(
         "bad_count",
         "bad_utf8",
         "deep_json",
+        "early_done",
+        "short_page",
+        "empty_locator",
+        "no_last_column",
+        "multiple_choices",
+        "no_session",
     }
 )
 DEEP = 200_000
@@ -98,6 +114,19 @@ class Bends:
         status, payload, content_type, headers = reply
         if kind == "deep_json":
             return status, b"[" * DEEP + b"]" * DEEP, content_type, headers
+        if kind == "multiple_choices":
+            return 300, payload, content_type, headers
+        if kind == "no_session":
+            if "xml" in content_type:
+                return status, b"<html><body>Down for maintenance", content_type, headers
+            token = json.loads(payload)
+            token.pop("instance_url", None)
+            return status, json.dumps(token).encode(), content_type, headers
+        if kind == "early_done":
+            page = json.loads(payload)
+            page["done"] = True
+            page.pop("nextRecordsUrl", None)
+            return status, json.dumps(page).encode(), content_type, headers
         if kind in ("no_done", "cut_page", "fresh_link"):
             page = json.loads(payload)
             page.pop("done", None)
@@ -114,6 +143,14 @@ class Bends:
         elif kind == "bad_utf8":
             header, _, rows = payload.partition(b"\n")
             payload = header + b"\n" + rows[:1] + b"\xff\xfe" + rows[1:]
+        elif kind == "short_page":
+            lines = list(csv.reader(io.StringIO(payload.decode())))
+            payload = _csv_text(lines[:-1] if len(lines) > 1 else lines)
+        elif kind == "empty_locator":
+            headers["Sforce-Locator"] = ""
+        elif kind == "no_last_column":
+            lines = list(csv.reader(io.StringIO(payload.decode())))
+            payload = _csv_text([line[:-1] for line in lines])
         elif kind == "locator_cycle":
             job = path.split("/jobs/query/", 1)[1].split("/", 1)[0]
             asked = query.get("locator", [""])[0]
@@ -136,6 +173,12 @@ class Bends:
         return link[: found.start("locator")] + f"{fresh}-{offset}" if fresh else link
 
 
+def _csv_text(lines: list[list[str]]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(lines)
+    return out.getvalue().encode()
+
+
 def _fits(kind: str, reply: Reply) -> bool:
     """Whether a bend of `kind` can bend this answer: a 200 of the right kind of body."""
     status, payload, content_type, headers = reply
@@ -143,8 +186,10 @@ def _fits(kind: str, reply: Reply) -> bool:
         return False
     if kind == "cut_page":
         return "json" in content_type and b'"records"' in payload
-    if kind in ("no_done", "fresh_link"):
+    if kind in ("no_done", "fresh_link", "early_done"):
         return "json" in content_type and b'"nextRecordsUrl"' in payload
-    if kind == "deep_json":
+    if kind == "no_session":
+        return b"sessionId" in payload or b"access_token" in payload
+    if kind in ("deep_json", "multiple_choices"):
         return "json" in content_type
     return "csv" in content_type and "Sforce-Locator" in headers

@@ -38,9 +38,20 @@ class _Job:
     fields: tuple[str, ...]
     rows: list[Record]
     polls_left: int
+    failure: str | None = None  # why the job ended Failed, for good (a real job stays so)
 
     def info(self, version: str) -> dict[str, Any]:
         complete = self.polls_left <= 0
+        if complete and self.failure is not None:
+            return {
+                **self._info(version, "Failed", 0),
+                "errorMessage": self.failure,
+            }
+        return self._info(
+            version, "JobComplete" if complete else "InProgress", len(self.rows) if complete else 0
+        )
+
+    def _info(self, version: str, state: str, processed: int) -> dict[str, Any]:
         return {
             "id": self.id,
             "operation": self.operation,
@@ -48,13 +59,13 @@ class _Job:
             "createdById": ids.sf_id(ids.USER, 1),
             "createdDate": "2024-01-01T00:00:00.000+0000",
             "systemModstamp": "2024-01-01T00:00:00.000+0000",
-            "state": "JobComplete" if complete else "InProgress",
+            "state": state,
             "concurrencyMode": "Parallel",
             "contentType": "CSV",
             "apiVersion": float(version),
             "lineEnding": "LF",
             "columnDelimiter": "COMMA",
-            "numberRecordsProcessed": len(self.rows) if complete else 0,
+            "numberRecordsProcessed": processed,
             "retries": 0,
             "totalProcessingTime": 0,
         }
@@ -65,6 +76,11 @@ class BulkJobs:
         self.polls_in_progress = polls_in_progress
         self._jobs: dict[str, _Job] = {}
         self._lock = threading.Lock()
+        self._failures: list[str] = []  # the next jobs made end Failed with these reasons
+
+    def fail_next(self, times: int, message: str) -> None:
+        with self._lock:
+            self._failures.extend([message] * times)
 
     def create(
         self, version: str, body: bytes, records_of: Callable[[str, bool], list[Record]]
@@ -86,6 +102,8 @@ class BulkJobs:
             job = _Job(
                 job_id, operation, query.object_name, query.fields, rows, self.polls_in_progress
             )
+            if self._failures:
+                job.failure = self._failures.pop(0)
             self._jobs[job_id] = job
             info = job.info(version)
         info["state"] = "UploadComplete"
@@ -112,7 +130,7 @@ class BulkJobs:
             job = self._jobs.get(job_id)
         if job is None:
             return _error(404, "NOT_FOUND", f"Job {job_id} does not exist")
-        if job.polls_left > 0:
+        if job.polls_left > 0 or job.failure is not None:
             return _error(412, "JOB_NOT_COMPLETE", "The job is not complete yet")
         offset = _offset(locator)
         if offset is None:

@@ -1,0 +1,177 @@
+"""Salesforce answers that say less than they should, over real HTTP through simple-salesforce
+against the simulator (`SalesforceSandbox.bend`, `fail_bulk_jobs`): a page short of the
+records it says it holds, a last page before the job's count, a missing column, a query
+done before its total, a failed job, an answer of 300 and a login answer without a
+session. None is taken for a whole read; each is read again or ends in one clear error."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deskmetrics import pipeline
+from interactions import SourceError, SourceUnavailableError
+from tests.salesforce_desks import CUSTOM_OBJECT, ENVIRON, SOURCE, ServedOrg, served_org
+from warehouse.cursors import load_cursor
+
+# Windows of several REST pages of 200; Bulk jobs of several result pages of 100.
+REST = {**CUSTOM_OBJECT, "bulk_threshold": 100_000}
+BULK = {**CUSTOM_OBJECT, "bulk_threshold": 50, "bulk_page_records": 100}
+
+
+def _backfill_key(org: ServedOrg, stream: str) -> str:
+    since, _ = org.period()
+    return f"backfill:{since.isoformat()}:open:{stream}"
+
+
+def _one_error_line(result: Any) -> str:
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
+
+
+# --- Bulk result pages ----------------------------------------------------------------------
+
+
+def test_a_bulk_page_holding_fewer_rows_than_it_says_is_read_again(tmp_path: Path) -> None:
+    with served_org(tmp_path, **BULK) as org:
+        org.sandbox.bend("short_page", times=1, path_contains="/results")
+        retried = org.backfill().usage.retries
+        assert org.report() == org.truth()
+    assert retried == 1
+
+
+def test_a_bulk_page_that_says_it_is_the_last_before_the_job_count_is_read_again(
+    tmp_path: Path,
+) -> None:
+    with served_org(tmp_path, **BULK) as org:
+        # The first result page of the first job (cases: 400 rows, pages of 100).
+        org.sandbox.bend("empty_locator", times=1, path_contains="/results")
+        retried = org.backfill().usage.retries
+        assert org.report() == org.truth()
+    assert retried == 1
+
+
+def test_a_bulk_page_without_a_column_the_query_asked_for_is_read_again(tmp_path: Path) -> None:
+    with served_org(tmp_path, **BULK) as org:
+        org.sandbox.bend("no_last_column", times=1, path_contains="/results")
+        retried = org.backfill().usage.retries
+        assert org.report() == org.truth()
+    assert retried == 1
+
+
+def test_bulk_pages_that_keep_missing_a_column_end_in_an_error_naming_it(tmp_path: Path) -> None:
+    with served_org(tmp_path, **BULK) as org:
+        org.sandbox.bend("no_last_column", times=1000, path_contains="/results")
+        with pytest.raises(SourceUnavailableError, match="no column for SystemModstamp"):
+            org.backfill()
+        cursor = load_cursor(org.engine, SOURCE, _backfill_key(org, "cases")) or {}
+        assert cursor["job"] and cursor["job_read"] == 0  # nothing was taken as read
+
+
+# --- a failed Bulk job -----------------------------------------------------------------------
+
+
+def test_a_failed_bulk_job_ends_the_run_and_the_next_run_starts_a_new_job(tmp_path: Path) -> None:
+    with served_org(tmp_path, **BULK) as org:
+        org.sandbox.fail_bulk_jobs(times=1, message="Query timeout")
+        with pytest.raises(SourceError, match="ended Failed: Query timeout"):
+            org.backfill()
+        # The failed job stays failed at Salesforce: the cursor no longer names it.
+        cursor = load_cursor(org.engine, SOURCE, _backfill_key(org, "cases")) or {}
+        assert cursor.get("job") is None and cursor["at"] == cursor["from"]
+        org.backfill()
+        assert org.report() == org.truth()
+
+
+# --- REST query pages ------------------------------------------------------------------------
+
+
+def test_a_query_that_says_done_before_its_total_is_read_on_from_the_last_record(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with served_org(tmp_path, **REST) as org, caplog.at_level(logging.WARNING):
+        org.sandbox.bend("early_done", times=1)  # the cases' first page of 200 (of 400)
+        org.backfill()
+        assert org.report() == org.truth()
+    said = [r.getMessage() for r in caplog.records if "ended after" in r.getMessage()]
+    assert said == [
+        "service cases: the query said it holds 400 records and ended after 200; querying "
+        "again from the last record stored"
+    ]
+
+
+def test_queries_that_always_end_before_their_total_are_read_on_a_query_at_a_time(
+    tmp_path: Path,
+) -> None:
+    with served_org(tmp_path, **REST) as org:
+        org.sandbox.bend("early_done", times=1000)  # every page that has more to follow
+        org.backfill()
+        assert org.report() == org.truth()
+
+
+# --- answers the client cannot use -----------------------------------------------------------
+
+
+def test_an_answer_of_300_is_one_error_line_that_quotes_no_record(tmp_path: Path) -> None:
+    with served_org(tmp_path, **REST) as org:
+        org.sandbox.bend("multiple_choices", times=1000, path_contains="/query")
+        result = org.cli("sync")
+        emails = {user.email for user in org.desk.users.values() if user.role == "end-user"}
+    line = _one_error_line(result)
+    assert "answered 300 without a redirect to follow" in line
+    assert emails and not any(email in result.stderr for email in emails)
+
+
+@pytest.mark.parametrize(
+    ("auth", "said"),
+    [
+        ({}, "answered the login with text that is not XML"),
+        (
+            {"auth": "client_credentials", "client_id": "sandbox-consumer-key"},
+            "answered the login without a session in it",
+        ),
+    ],
+)
+def test_a_login_answer_without_a_session_is_an_error_that_says_so(
+    tmp_path: Path, auth: dict[str, str], said: str
+) -> None:
+    secrets = {**ENVIRON, "SALESFORCE_CLIENT_SECRET": "sandbox-consumer-secret"}
+    with served_org(tmp_path, **REST, **auth) as org:
+        org.sandbox.bend("no_session", times=1000)
+        since, _ = org.period()
+        config = org.settings.source_config(SOURCE, secrets)
+        with pytest.raises(SourceUnavailableError, match=said) as failed:
+            pipeline.backfill(org.engine, org.settings, SOURCE, since, None, config=config)
+    assert "sandbox-password" not in str(failed.value)
+
+
+# --- a CSAT field named in another letter case ---------------------------------------------------
+
+
+def test_a_csat_field_spelled_in_another_letter_case_fails_the_check_with_its_spelling(
+    tmp_path: Path,
+) -> None:
+    with served_org(tmp_path, **{**REST, "csat_score_field": "score__c"}) as org:
+        result = org.cli("check")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    failed = [line for line in result.stdout.splitlines() if "FAILED" in line]
+    assert failed == [
+        "source service: FAILED: source 'service': csat_score_field = 'score__c' is spelled "
+        "'Score__c' in Case_Survey__c. Set sources.service.csat_score_field = 'Score__c', as "
+        "Setup > Object Manager shows its API name."
+    ]
+
+
+def test_a_sync_with_a_csat_field_in_another_letter_case_reads_nothing_and_says_why(
+    tmp_path: Path,
+) -> None:
+    with served_org(tmp_path, **{**REST, "csat_score_field": "score__c"}) as org:
+        result = org.cli("sync")
+        assert org.report() == []
+    assert "is spelled 'Score__c'" in _one_error_line(result)

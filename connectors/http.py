@@ -24,7 +24,6 @@ the pipeline logs per run, and slows down when the run has used its share of the
 
 from __future__ import annotations
 
-import contextlib
 import email.utils
 import logging
 import math
@@ -33,7 +32,7 @@ import time
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
@@ -50,6 +49,7 @@ from connectors.wire import (
     origin_of,
     parsed_page,
     read_body,
+    server_text,
 )
 from interactions import AuthenticationError, SourceError, SourceUnavailableError
 
@@ -104,6 +104,7 @@ class ApiUsage:
     rate_limit_remaining: int | None = None
     last_server_time: datetime | None = None
     by_path: dict[str, int] = field(default_factory=dict)
+    clock_doubted: bool = False  # a server clock far ahead of this machine's was seen
 
     def summary(self) -> str:
         remaining = (
@@ -217,7 +218,7 @@ def api_session(
         if response.is_redirect:
             return None  # to the same server: requests follows it, through `send` again
         if status >= 400:
-            snippet = body[:200].decode("utf-8", "replace")
+            snippet = server_text(body[:1000].decode("utf-8", "replace"))
             raise SourceError(
                 f"{where} was rejected ({status}): {snippet!r}. "
                 "This is a request deskmetrics should not have made; please report it."
@@ -338,12 +339,34 @@ def _note_rate_limit(usage: ApiUsage, headers: Any) -> None:
     note_server_clock(usage, headers)
 
 
+# A server's clock further ahead of this machine's than this is not believed: a window read
+# to a `Date` in the future would move every cursor past changes not made yet, and they
+# would never be read. Clocks drift by minutes; a server that simulates time may run ahead.
+MAX_SERVER_CLOCK_LEAD = timedelta(days=7)
+
+
 def note_server_clock(usage: ApiUsage, headers: Any) -> None:
-    """Keep the server's clock (`Date`): the source's "now", whatever the local clock says."""
+    """Keep the server's clock (`Date`): the source's "now", whatever the local clock says,
+    unless it is more than `MAX_SERVER_CLOCK_LEAD` ahead of it (then this machine's clock
+    stands in, and a warning says so once)."""
     date = headers.get("Date")
-    if date:
-        with contextlib.suppress(TypeError, ValueError, OverflowError):
-            usage.last_server_time = _aware(email.utils.parsedate_to_datetime(date))
+    if not date:
+        return
+    try:
+        moment = _aware(email.utils.parsedate_to_datetime(date))
+    except (TypeError, ValueError, OverflowError):
+        return
+    if moment - datetime.now(UTC) > MAX_SERVER_CLOCK_LEAD:
+        if not usage.clock_doubted:
+            log.warning(
+                "the server's clock (Date: %s) is more than %d days ahead of this machine's: "
+                "windows end at this machine's time instead",
+                server_text(date, 60),
+                MAX_SERVER_CLOCK_LEAD.days,
+            )
+        usage.clock_doubted = True
+        return
+    usage.last_server_time = moment
 
 
 def _slow_down_past_share(usage: ApiUsage, headers: Any, policy: RetryPolicy) -> None:

@@ -4,12 +4,13 @@
 and so is a long run of pages without records (`sync.max_empty_pages`), and so are more
 records than the server said the pass holds (fresh links to the same records again). Each
 stops the stream with a `CursorStuckError`, its cursor kept, instead of looping for ever.
-Fewer records than it said, once it says the pass is over, is a pass cut short (`ended`).
+Fewer records than it said, once it says the pass is over, is a pass cut short (`ended`);
+the same records page after page under new cursors is a loop too (`records_again`).
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from interactions import CursorStuckError, SourceError
 
@@ -38,6 +39,8 @@ class LoopGuard:
         self._limit = config.max_empty_pages
         self._seen: set[str] = set()
         self._empty = 0
+        self._last_page: tuple[Any, ...] = ()
+        self._repeats = 0
         self.expected = expected
         self.read = read
 
@@ -49,6 +52,21 @@ class LoopGuard:
                 f"{self._where}: the server sent {self.read} records for a query it said holds "
                 f"{self.expected}: the same records again and again; stopping this stream "
                 "with its cursor kept instead of looping. Run again; if it repeats, report it."
+            )
+
+    def records_again(self, page: tuple[Any, ...]) -> None:
+        """`page`: what tells a page's records apart (ids and stamps). The same records as
+        the page before, under a new cursor, more than `sync.max_empty_pages` times in a row
+        is a loop no repeated cursor gives away (a page may repeat a changed record, never
+        a whole page as it was)."""
+        self._repeats = self._repeats + 1 if page and page == self._last_page else 0
+        self._last_page = page
+        if self._repeats > self._limit:
+            raise CursorStuckError(
+                f"{self._where}: {self._repeats} pages in a row brought the same records as "
+                "the page before, each under a new cursor; stopping this stream with its "
+                f"cursor kept (sync.max_empty_pages = {self._limit}). Run again later; if it "
+                "repeats, report it to the vendor."
             )
 
     def cut_short(self) -> bool:

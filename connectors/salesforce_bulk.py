@@ -23,7 +23,7 @@ from simple_salesforce.bulk2 import Operation, _Bulk2Client
 
 from connectors.pagination import LoopGuard
 from connectors.salesforce_http import LOCATOR_NOT_GIVEN
-from connectors.wire import RetriableHTTPError
+from connectors.wire import RetriableHTTPError, server_text
 from interactions import SourceError
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def wait_for_job(
             if state != "JobComplete":
                 raise BulkJobFailedError(
                     f"the Salesforce Bulk query job {job_id} ended {state}: "
-                    f"{str(job.get('errorMessage') or 'no reason given')[:300]}. Run again: "
+                    f"{server_text(job.get('errorMessage') or 'no reason given', 300)}. Run again: "
                     "the next run starts a new job. If jobs keep failing, raise bulk_threshold "
                     "above this window's record count to read it through REST pages instead."
                 )

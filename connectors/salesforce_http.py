@@ -51,6 +51,7 @@ from connectors.wire import (
     loaded_json,
     origin_of,
     read_body,
+    server_text,
 )
 from interactions import AllowanceExhaustedError, AuthenticationError, ConfigError, SourceError
 
@@ -218,7 +219,7 @@ def _error_code(body: bytes) -> tuple[str, str]:
         return "", ""
     code = first.get("errorCode") or first.get("error") or ""
     message = first.get("message") or first.get("error_description") or ""
-    return str(code), str(message)[:300]
+    return server_text(code, 100), server_text(message, 300)
 
 
 def _refusal(

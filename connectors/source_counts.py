@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from connectors.http import call_with_retries
 from connectors.salesforce_config import SalesforceConfig
 from connectors.salesforce_records import identifier
+from connectors.wire import server_text
 from connectors.zendesk_surveys import ZendeskConnector
 from interactions import ConfigError, MalformedRecordError
 
@@ -68,7 +69,7 @@ def zendesk_search_count(connector: ZendeskConnector, query: str) -> int:
     if not isinstance(count, int) or isinstance(count, bool) or count < 0:
         raise MalformedRecordError(
             f"{source}: GET {SEARCH_COUNT_PATH} ({query}) answered without a count "
-            f'({str(body)[:200]!r}); Zendesk answers {{"count": N}}. Try again later, or '
+            f'({server_text(body)!r}); Zendesk answers {{"count": N}}. Try again later, or '
             "report it with this message."
         )
     return count
@@ -125,7 +126,7 @@ def salesforce_user_time_zone(connector: SalesforceConnector) -> str:
     if not isinstance(zone, str) or not zone:
         raise MalformedRecordError(
             f"{connector.config.source}: GET /services/oauth2/userinfo answered without a "
-            f"zoneinfo ({str(found)[:200]!r}). Try again later, or report it with this message."
+            f"zoneinfo ({server_text(found)!r}). Try again later, or report it with this message."
         )
     return zone
 
@@ -171,7 +172,7 @@ def salesforce_per_day(
         except (KeyError, TypeError, ValueError):
             raise MalformedRecordError(
                 f"{connector.config.source}: a count per day ({counter.obj}.{field}) answered "
-                f"a row without a day and a count ({str(row)[:200]!r}). Try again later, or "
+                f"a row without a day and a count ({server_text(row)!r}). Try again later, or "
                 "report it with this message."
             ) from None
     return counts

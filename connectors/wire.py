@@ -29,6 +29,9 @@ from interactions import SourceError
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _PIECE_BYTES = 64 * 1024  # one read of the body; the deadline is checked between reads
+# No API page comes near this once decompressed (a Bulk page of 100,000 rows of 2.5 KB
+# would); a few MB of gzip can inflate past it, and would take the memory with it.
+MAX_BODY_BYTES = 256 * 1024 * 1024
 # No API page nests deeper than a handful of levels; far below Python's recursion limit.
 MAX_JSON_DEPTH = 64
 _QUOTED = re.compile(rb'"[^"]*"')
@@ -37,6 +40,16 @@ _NOT_A_BRACKET_OR_QUOTE = bytes(b for b in range(256) if b not in b'[]{}"')
 # Answers that are one number, not a page: Zendesk's search count is `{"count": N}`.
 COUNT_PATHS = ("/api/v2/search/count",)
 HELP_CENTER_PATH = "/api/v2/guide/"  # lists paged by meta.after_cursor, links optional
+# A run of token characters as long as a credential: an API token (40), a session id, a
+# Basic or Bearer value a proxy might echo back in its error page.
+_CREDENTIAL_LIKE = re.compile(r"[A-Za-z0-9+/=_.!-]{32,}")
+
+
+def server_text(value: Any, limit: int = 200) -> str:
+    """What a server said, fit to quote in a message or a log: cut to `limit` characters,
+    every run that could be a credential left out (an error page may echo the request's
+    own headers, and messages reach logs and terminals)."""
+    return _CREDENTIAL_LIKE.sub("…", str(value))[:limit]
 
 
 class RetriableHTTPError(Exception):
@@ -124,13 +137,15 @@ def read_body(
     timeout: Any,
     where: str,
     bound: str = "http.deadline_seconds bounds a whole response",
+    limit: int = MAX_BODY_BYTES,
 ) -> bytes:
     """The whole body, read in small pieces so that a total deadline holds.
 
     A per-read timeout alone lets a server that sends a byte a second hold a run for ever.
     The deadline counts from when the request was sent (`elapsed` is the wait for the
     headers); each read waits at most until the deadline. `bound` names the setting the
-    deadline comes from, for the message. On any failure the connection is closed (it is
+    deadline comes from, for the message. A body past `limit` bytes once decompressed is
+    refused before it takes the memory. On any failure the connection is closed (it is
     mid-body, never reusable) and a retriable error raised.
     """
     deadline = time.monotonic() - response.elapsed.total_seconds() + deadline_seconds
@@ -164,6 +179,11 @@ def read_body(
                 break
             pieces.append(piece)
             received += len(piece)
+            if received > limit:
+                raise RetriableHTTPError(
+                    f"{where} sent a response of more than {limit:,} bytes once decompressed: "
+                    "no API page is that large"
+                )
     except RetriableHTTPError:
         response.close()
         raise

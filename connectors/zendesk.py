@@ -227,6 +227,7 @@ class ZendeskConnector:
                 )
                 return
             guard.followed(after, page.scalar("after_url"), len(raw))
+            guard.records_again(tuple((t.get("id"), t.get("generated_timestamp")) for t in raw))
             reached = max((_generated_at(t) for t in raw), default=None)
             page_cursor = {"start_time": start_time, "after_cursor": after, "began": _stamp(began)}
             yield Page("tickets", records, page_cursor, False, reached=reached, read=len(raw))
@@ -378,6 +379,7 @@ class ZendeskConnector:
                 )
                 return
             guard.followed(next_url, None, len(raw))
+            guard.records_again(tuple((r.get("id"), r.get("updated_at")) for r in raw))
             page_cursor = {"start_time": start_time, "next_url": next_url, "began": _stamp(began)}
             yield Page("ratings", records, page_cursor, False, reached=newest, read=len(raw))
             if not self._next_page("satisfaction ratings", page):
@@ -414,6 +416,7 @@ class ZendeskConnector:
                 yield Page("agents", agents, {}, True, read=len(raw))
                 return
             guard.followed(next_url, None, len(raw))
+            guard.records_again(tuple((u.get("id"), u.get("updated_at")) for u in raw))
             yield Page("agents", agents, {}, False, read=len(raw))
             if not self._next_page("agents", page):
                 yield Page("agents", (), {}, True)
@@ -526,6 +529,12 @@ def _server_of(config: ZendeskConfig) -> tuple[str, str]:
             )
         return "https", f"{config.subdomain}.zendesk.com"
     parts = urlsplit(config.base_url)
+    if "@" in parts.netloc:
+        # Never shown: what comes before the @ may be a password.
+        raise ConfigError(
+            f"[sources.{config.source}] base_url holds a user name or password (user@host): "
+            f"write the server's address alone; the API token goes in {config.token_env}."
+        )
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
         raise ConfigError(
             f"[sources.{config.source}] base_url = {config.base_url!r} is not a server "

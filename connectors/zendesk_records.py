@@ -205,6 +205,8 @@ _COUNT_BOUND = 2**31
 def _optional_int(value: Any) -> int | None:
     """A count as an integer; None for null, for what is no number (text, an object, a
     number past any float, which JSON reads as infinity) and for one out of range."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        return None  # true is no count, and 2.5 reopens is no count either
     try:
         number = int(value) if value is not None else None
     except (TypeError, ValueError, OverflowError):

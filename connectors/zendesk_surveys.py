@@ -301,6 +301,7 @@ class SurveyReader:
             following = _next_page(body, url, query)
             if following is not None:
                 guard.followed(following, None, len(raw))
+                guard.records_again(tuple((r.get("id"), r.get("updated_at")) for r in raw))
             plan["next"] = following
             plan["seen"] = plan["seen"] or bool(raw)
             if following is None:

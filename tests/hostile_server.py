@@ -115,7 +115,11 @@ def _handler(server: HostileServer) -> type[BaseHTTPRequestHandler]:
             recorded = Recorded(parts.path, dict(parse_qsl(parts.query)), dict(self.headers))
             reply = server._next_reply(recorded)
             payload = reply.payload()
-            self.send_response(reply.status)
+            if "Date" in reply.headers:  # the reply's clock instead of this machine's
+                self.send_response_only(reply.status)
+                self.send_header("Server", self.version_string())
+            else:
+                self.send_response(reply.status)
             headers = {"Content-Type": "application/json; charset=utf-8", **reply.headers}
             for name, value in headers.items():
                 self.send_header(name, value)

@@ -9,6 +9,7 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from deskmetrics.demo import run_demo
 from deskmetrics.page import METRICS, counts, row_key, trailing_weeks
 from sandbox.desk import Desk
 from scoring import ReportRow
-from tests.desks import TINY, Served, desk_now, served_desk
+from tests.desks import TINY, Served, desk_now, served_desk, set_desk_now
 
 pytestmark = pytest.mark.skipif(
     chromium() is None, reason="needs Debian's chromium (apt-get install chromium; .ci/run does)"
@@ -32,6 +33,7 @@ HOSTILE_COMMENT = (
 )
 HOSTILE_NAME = "<b onmouseover=\"document.title='ran'\">Eve</b>"
 WEEKS = 6
+PAGE_NOW = datetime(2026, 11, 4, 12, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -103,6 +105,9 @@ class Rendered:
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rendered]:
     folder = tmp_path_factory.mktemp("page")
+    # A Wednesday: the desk's history then starts inside the trend's weeks whatever the day
+    # the tests run (on a Monday at 00:07 the six weeks began before it).
+    set_desk_now(PAGE_NOW)
     with served_desk(folder, **TINY) as served:
         ticket_id, agent_id = make_hostile(served.desk)
         served.backfill()

@@ -6,13 +6,18 @@ clear error. Waits are recorded, never slept."""
 
 from __future__ import annotations
 
+import base64
+import gzip
+import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import requests
 
 from connectors.http import RetryPolicy
+from connectors.wire import RetriableHTTPError, read_body
 from connectors.zendesk import ZendeskConnector
 from connectors.zendesk_config import ZendeskConfig
 from connectors.zendesk_kept import kept_record
@@ -22,7 +27,13 @@ from connectors.zendesk_records import (
     optional_id,
     survey_scale,
 )
-from interactions import CursorStuckError, MalformedRecordError, SourceError, SourceUnavailableError
+from interactions import (
+    ConfigError,
+    CursorStuckError,
+    MalformedRecordError,
+    SourceError,
+    SourceUnavailableError,
+)
 from tests.hostile_server import HostileServer, Reply, hostile_server
 
 EXPORT = "/api/v2/incremental/tickets/cursor.json"
@@ -256,3 +267,104 @@ def test_headers_that_drip_are_cut_at_the_deadline(
     ):
         list(connector.agent_pages())
     assert "http.deadline_seconds" in str(cut.value)
+
+
+# --- what a server says is quoted without anything like a credential -------------------------
+
+TOKEN = "Zx9Kq" * 8  # as long as a real API token
+
+
+def test_an_error_page_that_echoes_the_credentials_is_quoted_without_them(
+    ours: HostileServer, sleeps: list[float]
+) -> None:
+    basic = base64.b64encode(f"agent@acme.test/token:{TOKEN}".encode()).decode()
+    echoed = f"Bad request. You sent: Authorization: Basic {basic} ({TOKEN})"
+    ours.route(USERS, Reply(400, body=echoed.encode(), headers={"Content-Type": "text/plain"}))
+    config = ZendeskConfig("zendesk", "acme", "agent@acme.test", TOKEN, base_url=ours.base_url)
+    with (
+        ZendeskConnector(config, RetryPolicy(sleep=sleeps.append)) as connector,
+        pytest.raises(SourceError, match=r"was rejected \(400\)") as rejected,
+    ):
+        list(connector.agent_pages())
+    message = str(rejected.value)
+    assert "Bad request. You sent: Authorization: Basic …" in message
+    assert TOKEN not in message and basic not in message
+
+
+def test_a_base_url_with_a_password_in_it_is_refused_without_showing_it() -> None:
+    config = ZendeskConfig(
+        "zendesk", "acme", "agent@acme.test", TOKEN, base_url="https://me:hunter2@acme.test"
+    )
+    with pytest.raises(ConfigError, match="holds a user name or password") as refused:
+        ZendeskConnector(config, RetryPolicy())
+    assert "hunter2" not in str(refused.value)
+
+
+@pytest.mark.parametrize("count", [True, 2.5, "two"])
+def test_a_metric_count_that_is_no_whole_number_is_unknown(count: Any) -> None:
+    ticket = _ticket(1, metric_set={"reopens": count, "assignee_stations": count})
+    interaction = interaction_from_ticket("zendesk", ticket)
+    assert (interaction.reopens, interaction.assignee_stations) == (None, None)
+
+
+def test_a_body_that_inflates_past_the_limit_is_refused_while_it_is_read(
+    ours: HostileServer,
+) -> None:
+    bomb = gzip.compress(b"0" * 2_000_000)  # 2 MB in a few KB
+    ours.route(USERS, Reply(body=bomb, headers={"Content-Encoding": "gzip"}))
+    response = requests.get(ours.url(USERS), stream=True, timeout=5)
+    with pytest.raises(RetriableHTTPError, match=r"more than 1,000,000 bytes once decompressed"):
+        read_body(response, 5.0, 5.0, "GET /api/v2/users.json", limit=1_000_000)
+    assert len(bomb) < 10_000
+
+
+# --- a server's clock ---------------------------------------------------------------------------
+
+
+def test_a_server_clock_years_ahead_moves_no_cursor_past_this_machines_clock(
+    ours: HostileServer, sleeps: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    ahead = {"Date": "Thu, 01 Jan 2099 00:00:00 GMT"}
+    ours.route(EXPORT, Reply(body=_export_page(_ticket(1), after=None, end=True), headers=ahead))
+    with _connector(ours, sleeps) as connector, caplog.at_level(logging.WARNING):
+        (page,) = list(connector.ticket_pages(None, SINCE))
+    assert page.done and page.cursor["start_time"] <= datetime.now(UTC).timestamp()
+    assert [r.getMessage() for r in caplog.records] == [
+        "the server's clock (Date: Thu, 01 Jan 2099 00:00:00 GMT) is more than 7 days ahead "
+        "of this machine's: windows end at this machine's time instead"
+    ]
+
+
+def test_a_server_clock_a_day_ahead_is_the_sources_now(
+    ours: HostileServer, sleeps: list[float]
+) -> None:
+    # A sandbox, or a server whose time is simply right while this machine's is slow.
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    ahead = {"Date": tomorrow.strftime("%a, %d %b %Y %H:%M:%S GMT")}
+    ours.route(EXPORT, Reply(body=_export_page(_ticket(1), after=None, end=True), headers=ahead))
+    with _connector(ours, sleeps) as connector:
+        (page,) = list(connector.ticket_pages(None, SINCE))
+    assert page.cursor["start_time"] > datetime.now(UTC).timestamp()
+
+
+# --- the same records under new cursors -----------------------------------------------------
+
+
+def test_the_same_tickets_under_ever_new_cursors_stop_the_export_with_a_clear_error(
+    ours: HostileServer, sleeps: list[float]
+) -> None:
+    pages = [Reply(body=_export_page(_ticket(1), after=f"c{n}", end=False)) for n in range(40)]
+    ours.route(EXPORT, *pages)
+    with pytest.raises(CursorStuckError, match=r"21 pages in a row brought the same records"):
+        _tickets(ours, sleeps)
+    assert ours.served(EXPORT) == 22  # the first page, and 21 repeats of it
+
+
+def test_pages_that_repeat_one_changed_ticket_are_read_on(
+    ours: HostileServer, sleeps: list[float]
+) -> None:
+    # A ticket changed while the export is read comes again, on a later page: no loop.
+    first = _export_page(_ticket(1), _ticket(2), after="c1", end=False)
+    again = _export_page(_ticket(2, generated_timestamp=1767607300), after=None, end=True)
+    ours.route(EXPORT, Reply(body=first), Reply(body=again))
+    assert _tickets(ours, sleeps) == ["1", "2", "2"]

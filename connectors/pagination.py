@@ -54,12 +54,14 @@ class LoopGuard:
                 "with its cursor kept instead of looping. Run again; if it repeats, report it."
             )
 
-    def records_again(self, page: tuple[Any, ...]) -> None:
+    def records_again(self, page: tuple[tuple[Any, ...], ...]) -> None:
         """`page`: what tells a page's records apart (ids and stamps). The same records as
         the page before, under a new cursor, more than `sync.max_empty_pages` times in a row
         is a loop no repeated cursor gives away (a page may repeat a changed record, never
         a whole page as it was)."""
-        self._repeats = self._repeats + 1 if page and page == self._last_page else 0
+        # Records without ids or stamps tell nothing apart: they are never a repeat.
+        same = page == self._last_page and any(map(any, page))
+        self._repeats = self._repeats + 1 if same else 0
         self._last_page = page
         if self._repeats > self._limit:
             raise CursorStuckError(

@@ -44,7 +44,8 @@ class CsatQuery:
     fields: tuple[str, ...]
     stamp: str
     condition: str = ""
-    question_id: str = ""  # Feedback Management: the CSAT question's Id
+    # Feedback Management: the CSAT question's Ids, one per version of its survey.
+    question_ids: tuple[str, ...] = ()
     history: str = ""  # the score's field history, when it dates the answers
     note: str = ""  # how answers are dated, or a warning that they cannot be (`check`)
 
@@ -100,16 +101,18 @@ def checked_custom_object(config: SalesforceConfig, described: Mapping[str, Any]
 
 
 def feedback_question(config: SalesforceConfig, query: Query) -> CsatQuery:
-    """The Feedback Management answers' query, once the configured question is found."""
+    """The Feedback Management answers' query, once the configured question is found: its
+    every Id, for each version of a survey has its own question (same `DeveloperName`)."""
     name = identifier(config.csat_question, "csat_question")
     found = query(f"SELECT Id, DeveloperName FROM SurveyQuestion WHERE DeveloperName = '{name}'")
-    ids = [i for row in found if (i := salesforce_id(row.get("Id"))) is not None]
+    ids = sorted({i for row in found if (i := salesforce_id(row.get("Id"))) is not None})
     if not ids:
         raise ConfigError(
             f"source {config.source!r}: csat_question = {name!r} names no SurveyQuestion of "
             "this org (looked up by DeveloperName). Set it to the API name of the CSAT "
             "question (Setup > Feedback Management), or clear it."
         )
+    listed = ", ".join(f"'{i}'" for i in ids)
     # Feedback Management answers cannot be edited (research "Settled since"), so for them
     # SystemModstamp is CreatedDate; read by it all the same, so an org (or a tool writing
     # answers) that does change one is read again.
@@ -120,8 +123,8 @@ def feedback_question(config: SalesforceConfig, query: Query) -> CsatQuery:
             "SystemModstamp",
         ),
         "SystemModstamp",
-        f"QuestionId = '{ids[0]}'",
-        ids[0],
+        f"QuestionId IN ({listed})",
+        tuple(ids),
     )  # fmt: skip
 
 
@@ -132,7 +135,7 @@ def ratings_from_rows(
     to no case count nowhere; those written before they were answered are dated by their
     score's field history (`csat.history`, one query per page). Feedback answers are joined
     to their cases through `SurveySubject` (one query per page)."""
-    if not csat.question_id:
+    if not csat.question_ids:
         fields = survey_fields(config)
         counted = [row for row in rows if survey_record_counts(row, fields)]
         first_answers = (
@@ -155,9 +158,8 @@ def ratings_from_rows(
         if (parent := salesforce_id(row.get(key))) is not None
     }
     case_of = joins.cases.of(parents)
-    found = (
-        rating_from_feedback_response(config.source, row, csat.question_id, case_of) for row in rows
-    )
+    questions = frozenset(csat.question_ids)
+    found = (rating_from_feedback_response(config.source, row, questions, case_of) for row in rows)
     return tuple(rating for rating in found if rating is not None)
 
 

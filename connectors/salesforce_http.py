@@ -57,7 +57,9 @@ from interactions import AllowanceExhaustedError, AuthenticationError, ConfigErr
 
 _LOGIN_PATHS = ("/services/Soap/", "/services/oauth2/")
 _SESSION_PATHS = ("/services/Soap/", "/services/oauth2/token")  # the answers giving a session
-_LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
+# The org's figures: `per-app-api-usage=` is another count, and a number of more digits
+# than any allowance is no figure (int() refuses past 4,300 digits with a ValueError).
+_LIMIT_INFO = re.compile(r"(?<![-\w])api-usage=(\d{1,15})/(\d{1,15})(?!\d)")
 
 
 class SessionExpiredError(AuthenticationError):
@@ -167,6 +169,7 @@ def salesforce_session(
         path = response.request.path_url.split("?", 1)[0] if response.request else "?"
         usage.by_path[_path_kind(path)] = usage.by_path.get(_path_kind(path), 0) + 1
         note_server_clock(usage, response.headers)
+        _drop_unreadable_limit_info(response.headers)
         allowance.note(response.headers, counted=not path.startswith(_LOGIN_PATHS))
         status = response.status_code
         where = f"{config.source}: {response.request.method if response.request else 'GET'} {path}"
@@ -199,6 +202,18 @@ def salesforce_session(
 
     session.hooks["response"].append(sort_response)
     return session
+
+
+# A number of more digits than any allowance: int() of it (ours, or simple-salesforce's when
+# it reads the header) fails past 4,300 digits, and is no figure before that.
+_LONG_NUMBER = re.compile(r"\d{16}")
+
+
+def _drop_unreadable_limit_info(headers: Any) -> None:
+    """`Sforce-Limit-Info` left out of an answer when it holds a number no allowance has:
+    the client library reads the header too, and would fail on it with a traceback."""
+    if _LONG_NUMBER.search(headers.get("Sforce-Limit-Info") or ""):
+        del headers["Sforce-Limit-Info"]
 
 
 def _path_kind(path: str) -> str:

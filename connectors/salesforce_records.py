@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -486,9 +486,12 @@ def rating_from_survey_record(
 
 
 def rating_from_feedback_response(
-    source: str, response: Mapping[str, Any], question_id: str, case_of: Mapping[str, str]
+    source: str,
+    response: Mapping[str, Any],
+    question_ids: Collection[str],
+    case_of: Mapping[str, str],
 ) -> Rating | None:
-    """A Feedback Management `SurveyQuestionResponse` to the CSAT question `question_id` as a
+    """A Feedback Management `SurveyQuestionResponse` to a CSAT question (`question_ids`) as a
     rating; None for an answer to another question (one response can hold CSAT and NPS) or
     about no case. `case_of` maps the invitation and response Ids that `SurveySubject.ParentId`
     names to the case (`SubjectId`).
@@ -496,7 +499,7 @@ def rating_from_feedback_response(
     Feedback Management answers cannot be edited (research/salesforce-api.md "Settled
     since"); one that was changed all the same is dated by its `SystemModstamp`."""
     obj = "SurveyQuestionResponse"
-    if salesforce_id(response.get("QuestionId")) != question_id:
+    if salesforce_id(response.get("QuestionId")) not in question_ids:
         return None
     case_id = next(
         (

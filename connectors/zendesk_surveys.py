@@ -47,7 +47,7 @@ import requests
 from connectors.http import ApiUsage, RetryPolicy, call_with_retries
 from connectors.pagination import LoopGuard
 from connectors.protocol import Cursor, Page
-from connectors.wire import origin_of
+from connectors.wire import RetriableHTTPError, origin_of
 from connectors.zendesk_config import ZendeskConfig
 from connectors.zendesk_records import (
     csat_rating_answer,
@@ -202,7 +202,7 @@ class SurveyReader:
         if saved.get("phase"):
             plan = _resumed(saved, connector)
             self._asked = saved.get("asked") if isinstance(saved.get("asked"), int) else None
-            plan["tickets"] = _ids(set(plan["tickets"]) | self._noted_once())
+            plan["tickets"] = _with_noted(plan, self._noted_once())
         else:
             began = connector._server_now()
             reading, seen = self._reading(saved, began)
@@ -276,12 +276,16 @@ class SurveyReader:
 
     def _changed_phase(self, plan: dict[str, Any]) -> Iterator[Page]:
         while plan["tickets"]:
-            batch = plan["tickets"][:TICKETS_PER_REQUEST]
+            # The batch in progress keeps its size, stored with each of its pages: tickets
+            # noted since are appended after it (`_with_noted`), never into it.
+            size = _batch_size(plan)
+            plan["batch"] = size
+            batch = plan["tickets"][:size]
             params = {
                 "filter[subject_zrns]": ",".join(f"zen:ticket:{ticket}" for ticket in batch),
                 "page[size]": str(PAGE_SIZE),
             }
-            yield from self._listing(plan, params, partial(_drop_tickets, plan, len(batch)))
+            yield from self._listing(plan, params, partial(_drop_tickets, plan, size))
 
     def _listing(
         self, plan: dict[str, Any], params: dict[str, str], finished: Callable[[], None]
@@ -295,8 +299,8 @@ class SurveyReader:
         if plan["next"]:
             guard.followed(url)
         while True:
-            body = self._get("survey responses", url, query)
-            raw = [r for r in body.get("survey_responses") or [] if isinstance(r, dict)]
+            body = self._get("survey responses", url, query, listed="survey_responses")
+            raw = [r for r in body["survey_responses"] if isinstance(r, dict)]
             records = connector._records(STREAM, raw, self._response_records)
             following = _next_page(body, url, query)
             if following is not None:
@@ -374,7 +378,7 @@ class SurveyReader:
         guard = LoopGuard(self._connector.config, "surveys")
         while url is not None:
             try:
-                body = self._get("surveys", url, query)
+                body = self._get("surveys", url, query, listed="surveys")
             except (CursorStuckError, MalformedRecordError):
                 raise
             except SourceError as refused:
@@ -392,12 +396,16 @@ class SurveyReader:
                 return True
             url, query = _next_page(body, url, query), None
             if url is not None:
-                guard.followed(url, None, len(body.get("surveys") or []))
+                guard.followed(url, None, len(body["surveys"]))
         return False
 
     # --- plumbing ---------------------------------------------------------------------------
 
-    def _get(self, what: str, url: str, query: Mapping[str, str] | None = None) -> dict[str, Any]:
+    def _get(
+        self, what: str, url: str, query: Mapping[str, str] | None = None, listed: str = ""
+    ) -> dict[str, Any]:
+        """One answer of the Help Center API; with `listed`, a page that must hold that list
+        (a 200 without it, an error's body, would read as the last, empty page)."""
         connector = self._connector
 
         def call() -> dict[str, Any]:
@@ -405,7 +413,13 @@ class SurveyReader:
                 url, params=query, timeout=connector.policy.timeout_seconds
             )
             body = response.json()
-            return body if isinstance(body, dict) else {}
+            page = body if isinstance(body, dict) else {}
+            if listed and not isinstance(page.get(listed), list):
+                raise RetriableHTTPError(
+                    f"{connector.config.source}: GET {urlsplit(url).path} answered without its "
+                    f"{listed!r} list"
+                )
+            return page
 
         return call_with_retries(
             f"{connector.config.source} {what}", call, connector.policy, connector.usage
@@ -451,11 +465,15 @@ def skipped_pages(stream: str, cursor: Cursor | None) -> Iterator[Page]:
 def _resumed(saved: Cursor, connector: ZendeskConnector) -> dict[str, Any]:
     """A pass cut short, as stored with its last page; a next link stored before the
     source's address changed is dropped (that listing is read again from its start)."""
-    plan = {key: saved.get(key) for key in ("phase", "created_from", "created_until", "next")}
+    plan = {
+        key: saved.get(key) for key in ("phase", "created_from", "created_until", "next", "batch")
+    }
     plan["began"] = saved.get("began") or int(connector._server_now().timestamp())
     plan["start_time"] = saved.get("start_time", plan["created_from"] or plan["began"])
     plan["created_from"] = plan["created_from"] or plan["start_time"]
-    plan["tickets"] = _ids(saved.get("tickets") or [])
+    tickets = saved.get("tickets")
+    # In the stored order: the head is the batch whose listing the stored link goes on with.
+    plan["tickets"] = [str(t) for t in tickets] if isinstance(tickets, list) else []
     plan["reading"] = saved.get("reading", "both")
     plan["seen"] = bool(saved.get("seen"))
     here = origin_of(f"{connector._scheme}://{connector._netloc}")
@@ -464,8 +482,30 @@ def _resumed(saved: Cursor, connector: ZendeskConnector) -> dict[str, Any]:
     return plan
 
 
+def _with_noted(plan: dict[str, Any], noted: set[str]) -> list[str]:
+    """A resumed plan's tickets, then those noted in this run that are not waiting already:
+    appended, never sorted in, so the batch whose listing is in progress (the head of the
+    list, its next link stored) is still the head when its listing ends and is dropped
+    (`_drop_tickets`). One noted again while in that batch is asked for once more after it:
+    it changed since the batch's first page was read."""
+    tickets: list[str] = plan["tickets"]
+    in_progress = _batch_size(plan) if plan["phase"] == "changed" and plan["next"] else 0
+    waiting = set(tickets[in_progress:])
+    return tickets + [ticket for ticket in _ids(noted) if ticket not in waiting]
+
+
+def _batch_size(plan: Mapping[str, Any]) -> int:
+    """The size of the batch at the head of the plan's tickets: as stored while its listing
+    is in progress (a plan stored before sizes were, the head as it was then)."""
+    stored = plan.get("batch")
+    if isinstance(stored, int) and not isinstance(stored, bool) and stored > 0:
+        return min(stored, len(plan["tickets"]))
+    return min(TICKETS_PER_REQUEST, len(plan["tickets"]))
+
+
 def _drop_tickets(plan: dict[str, Any], count: int) -> None:
     plan["tickets"] = plan["tickets"][count:]
+    plan["batch"] = None
 
 
 def _next_page(body: Mapping[str, Any], url: str, query: Mapping[str, str] | None) -> str | None:

@@ -175,3 +175,17 @@ def test_a_sync_with_a_csat_field_in_another_letter_case_reads_nothing_and_says_
         result = org.cli("sync")
         assert org.report() == []
     assert "is spelled 'Score__c'" in _one_error_line(result)
+
+
+# --- headers --------------------------------------------------------------------------------
+
+
+def test_an_allowance_header_with_a_number_no_allowance_has_is_left_unread(
+    tmp_path: Path,
+) -> None:
+    with served_org(tmp_path, **REST) as org:
+        org.sandbox.bend("long_limit_info", times=1000, path_contains="/services/data/")
+        result = org.backfill()
+        assert org.report() == org.truth()
+    # The login's answer, the last whose header reads, says what the allowance is.
+    assert "daily API allowance 0/100000 used" in result.usage.summary()

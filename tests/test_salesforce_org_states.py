@@ -21,7 +21,7 @@ from sqlalchemy import Engine, select
 from interactions import MalformedRecordError
 from sandbox.desk import DeskSpec, advance_desk, generate_desk
 from tests.desks import set_desk_now, table_dump
-from tests.salesforce_desks import CUSTOM_OBJECT, DESK, ServedOrg, served_org
+from tests.salesforce_desks import CUSTOM_OBJECT, DESK, FEEDBACK, ServedOrg, served_org
 from warehouse.schema import quarantine
 
 # A desk whose next hours (advance seed 2) delete a rated case among other changes.
@@ -54,6 +54,21 @@ def test_a_survey_whose_case_was_deleted_counts_nowhere_and_stops_nothing(
     ratings = next(s for s in results[0].streams if s.stream == "ratings")
     assert ratings.left_out >= len(orphans) > 0
     assert "left out" in results[0].summary()
+
+
+def test_feedback_answers_to_every_version_of_the_survey_count(
+    tmp_path: Path, any_engine: Engine
+) -> None:
+    # An edited survey has a CSAT question per version, all named alike (sandbox: the
+    # newer half of the answers are to version 2's question).
+    with _org(tmp_path, any_engine, {"survey_versions": 2}, **FEEDBACK) as org:
+        questions = org.sandbox.face().objects["SurveyQuestion"]
+        answers = org.sandbox.face().objects["SurveyQuestionResponse"]
+        org.backfill()
+        report, truth = org.report(), org.truth()
+    csat = {q["Id"] for q in questions if q["DeveloperName"] == "csat"}
+    assert len(csat) == 2 and csat <= {a["QuestionId"] for a in answers}
+    assert report == truth
 
 
 @pytest.mark.parametrize("dated", ["answer-date field", "score history"])

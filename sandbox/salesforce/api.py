@@ -69,6 +69,7 @@ class SalesforceSandbox(InjectsFaults):
         surveys_at_send: bool = False,
         score_history: bool = False,
         user_time_zone: str = "UTC",
+        survey_versions: int = 1,
     ) -> None:
         self.desk = desk
         # The API user's time zone (TimeZoneSidKey): SOQL's convertTimezone converts to it,
@@ -85,6 +86,7 @@ class SalesforceSandbox(InjectsFaults):
         # How the org keeps its CSAT object (surveys.py): written when the survey is sent
         # (offers are records with an empty score), and with Score__c's history tracked.
         self.surveys_at_send, self.score_history = surveys_at_send, score_history
+        self.survey_versions = survey_versions  # of the Feedback Management survey (feedback.py)
         self.faults = FaultQueue()
         self.bulk = BulkJobs(bulk_polls_in_progress)
         self.request_count = 0
@@ -316,7 +318,9 @@ class SalesforceSandbox(InjectsFaults):
         with self.desk.lock:
             cached = self._face
             if cached is None or cached[0] != self.desk.version:
-                face = salesforce_face(self.desk, self.surveys_at_send, self.score_history)
+                face = salesforce_face(
+                    self.desk, self.surveys_at_send, self.score_history, self.survey_versions
+                )
                 cached = (self.desk.version, face)
                 self._face = cached
             return cached[1]

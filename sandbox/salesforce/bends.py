@@ -23,6 +23,7 @@ the sandbox already made (status, body, content type, headers):
     multiple_choices a 200 answer sent as 300 Multiple Choices, its body kept
     no_session       a login's 200 answer without a session: SOAP text that is not XML, or
                      an OAuth token answer without its `instance_url`
+    long_limit_info  an answer whose `Sforce-Limit-Info` usage has 5,000 digits
 
 Faults of the wire itself are sandbox/wire/faults.py's; error bodies are injected.py's.
 """
@@ -55,6 +56,7 @@ KINDS = frozenset(
         "no_last_column",
         "multiple_choices",
         "no_session",
+        "long_limit_info",
     }
 )
 DEEP = 200_000
@@ -146,6 +148,8 @@ class Bends:
         elif kind == "short_page":
             lines = list(csv.reader(io.StringIO(payload.decode())))
             payload = _csv_text(lines[:-1] if len(lines) > 1 else lines)
+        elif kind == "long_limit_info":
+            headers["Sforce-Limit-Info"] = f"api-usage={'9' * 5000}/15000"
         elif kind == "empty_locator":
             headers["Sforce-Locator"] = ""
         elif kind == "no_last_column":
@@ -192,4 +196,6 @@ def _fits(kind: str, reply: Reply) -> bool:
         return b"sessionId" in payload or b"access_token" in payload
     if kind in ("deep_json", "multiple_choices"):
         return "json" in content_type
+    if kind == "long_limit_info":
+        return True
     return "csv" in content_type and "Sforce-Locator" in headers

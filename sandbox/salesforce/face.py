@@ -44,10 +44,13 @@ class Face:
     objects: dict[str, list[Record]]
 
 
-def salesforce_face(desk: Desk, surveys_at_send: bool = False, score_history: bool = False) -> Face:
+def salesforce_face(
+    desk: Desk, surveys_at_send: bool = False, score_history: bool = False, survey_versions: int = 1
+) -> Face:
     """The desk as an org. `surveys_at_send`: the CSAT object's records are written when the
     survey is sent (surveys.py); `score_history`: the org tracks `Score__c`'s history, so
-    `Case_Survey__History` is an object of the org."""
+    `Case_Survey__History` is an object of the org; `survey_versions`: of the Feedback
+    Management survey (feedback.py)."""
     with desk.lock:
         users = [_user(u.id, u.name, u.email, u.active, u.created_at) for u in _staff(desk)]
         queues = [_queue(g.id, g.name, g.created_at) for g in desk.groups.values()]
@@ -68,7 +71,7 @@ def salesforce_face(desk: Desk, surveys_at_send: bool = False, score_history: bo
         "CaseHistory": history,
         "CaseStatus": _case_statuses(),
         "Case_Survey__c": surveys,
-        **feedback_records(desk),
+        **feedback_records(desk, survey_versions),
     }
     if score_history:
         objects["Case_Survey__History"] = survey_history

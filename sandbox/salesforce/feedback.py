@@ -9,7 +9,10 @@ happen in real orgs). Feedback answers cannot be edited in Salesforce, yet a cus
 change a rating (good -> bad): the rows carry the final answer, dated by the first
 (`CompletionDateTime` and `CreatedDate`; `LastModifiedDate`/`SystemModstamp` are the latest
 answer's, so an incremental reader sees the change), one answer per survey as docs/metrics.md
-"CSAT" counts it. Key prefixes are the simulator's own.
+"CSAT" counts it. Key prefixes are the simulator's own. With `versions=2` the survey was
+edited once, as orgs do: its second version has a CSAT question of its own (same
+`DeveloperName`, another Id, created when the version went live), which the newer half of
+the answers are to.
 """
 
 from __future__ import annotations
@@ -25,9 +28,10 @@ QUESTION_RESPONSE = "0Kr"
 SUBJECT = "0Ks"
 CSAT_QUESTION_ID = ids.sf_id(QUESTION, 1)
 NPS_QUESTION_ID = ids.sf_id(QUESTION, 2)
+CSAT_V2_QUESTION_ID = ids.sf_id(QUESTION, 3)  # the CSAT question of the survey's version 2
 
 
-def feedback_records(desk: Desk) -> dict[str, list[Record]]:
+def feedback_records(desk: Desk, versions: int = 1) -> dict[str, list[Record]]:
     created = min((r.created_at for r in desk.ratings.values()), default=desk.now)
     questions = [
         {"Id": CSAT_QUESTION_ID, "Name": "How satisfied were you?", "DeveloperName": "csat",
@@ -35,6 +39,10 @@ def feedback_records(desk: Desk) -> dict[str, list[Record]]:
         {"Id": NPS_QUESTION_ID, "Name": "How likely are you to recommend us?",
          "DeveloperName": "nps", "QuestionType": "NPS", **stamps(created, created)},
     ]  # fmt: skip
+    answered_at = sorted(r.created_at for r in desk.ratings.values())
+    edited = answered_at[len(answered_at) // 2] if versions > 1 and answered_at else None
+    if edited is not None:
+        questions.append({**questions[0], "Id": CSAT_V2_QUESTION_ID, **stamps(edited, edited)})
     invitations: list[Record] = []
     responses: list[Record] = []
     answers: list[Record] = []
@@ -61,9 +69,8 @@ def feedback_records(desk: Desk) -> dict[str, list[Record]]:
              "CompletionDateTime": sf_datetime(first), **stamps(first, latest)}
         )  # fmt: skip
         score = survey_score(rating)
-        for k, (question, value) in enumerate(
-            ((CSAT_QUESTION_ID, score), (NPS_QUESTION_ID, 2 * score))
-        ):
+        csat = CSAT_V2_QUESTION_ID if edited is not None and first >= edited else CSAT_QUESTION_ID
+        for k, (question, value) in enumerate(((csat, score), (NPS_QUESTION_ID, 2 * score))):
             answers.append(
                 {"Id": ids.sf_id(QUESTION_RESPONSE, rating.id * 2 + k), "ResponseId": response,
                  "InvitationId": invitation, "QuestionId": question,

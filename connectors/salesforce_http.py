@@ -56,7 +56,8 @@ from connectors.wire import (
 from interactions import AllowanceExhaustedError, AuthenticationError, ConfigError, SourceError
 
 _LOGIN_PATHS = ("/services/Soap/", "/services/oauth2/")
-_SESSION_PATHS = ("/services/Soap/", "/services/oauth2/token")  # the answers giving a session
+# The logins, whose refusal is the credentials' (`userinfo`, also under oauth2/, is not one).
+_SESSION_PATHS = ("/services/Soap/", "/services/oauth2/token")
 # The org's figures: `per-app-api-usage=` is another count, and a number of more digits
 # than any allowance is no figure (int() refuses past 4,300 digits with a ValueError).
 _LIMIT_INFO = re.compile(r"(?<![-\w])api-usage=(\d{1,15})/(\d{1,15})(?!\d)")
@@ -178,7 +179,7 @@ def salesforce_session(
             if origin_of(target) != session.origin:
                 response.close()
                 raise ForeignOriginError(session.refusal(target, "a redirect"))
-        if status == 429 or (status >= 500 and not path.startswith(_LOGIN_PATHS)):
+        if status == 429 or (status >= 500 and not path.startswith(_SESSION_PATHS)):
             response.close()
             raise RetriableHTTPError(
                 f"{where} failed with {status}", retry_after_seconds(response.headers)
@@ -241,7 +242,7 @@ def _refusal(
     config: SalesforceConfig, status: int, body: bytes, where: str, path: str
 ) -> Exception:
     code, message = _error_code(body)
-    if path.startswith(_LOGIN_PATHS):
+    if path.startswith(_SESSION_PATHS):
         # A SOAP fault or an OAuth error: the credentials, never their values.
         shown = code or ("INVALID_LOGIN" if b"INVALID_LOGIN" in body else str(status))
         return AuthenticationError(

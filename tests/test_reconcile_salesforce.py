@@ -120,3 +120,12 @@ def test_reconcile_exits_1_naming_the_day_and_the_requests_spent(synced: ServedO
     assert "  ratings answered  " in done.stdout and "-1\n" in done.stdout
     assert " requests" in done.stdout
     assert done.stderr.startswith(f"Error: {SOURCE}: 1 days differ from the source's own counts")
+
+
+def test_an_expired_session_at_userinfo_is_renewed_not_taken_for_a_refused_login(
+    synced: ServedOrg,
+) -> None:
+    synced.sandbox.inject_error("INVALID_SESSION_ID", status=401, path_contains="userinfo")
+    found = reconcile_org(synced, PARIS)
+    assert found.differing == []
+    assert found.requests == 1 + 1 + 1 + 1 + 3  # the refused userinfo, a login, it again

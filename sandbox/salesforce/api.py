@@ -226,7 +226,8 @@ class SalesforceSandbox(InjectsFaults):
                 {},
             )
         if req.command == "GET" and path == "/services/oauth2/userinfo":
-            return (*self._userinfo(req), {})
+            injected = self._errors.take(path)  # e.g. an expired session's 401
+            return (*(injected or self._userinfo(req)), {})
         match = _DATA.match(path)
         if match is None:
             return (*error(404, "NOT_FOUND", "The requested resource does not exist"), {})

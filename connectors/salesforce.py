@@ -210,6 +210,11 @@ class SalesforceConnector:
         return statuses != org.statuses
 
     def _server_now(self) -> datetime:
+        """The org's clock (the `Date` of its last answer). Before any answer of this run
+        (a resumed run sets a window's end before its first request), the login asks: a
+        window never ends on this machine's clock, which may run ahead of the org's."""
+        if self.usage.last_server_time is None:
+            self._logged_in()
         return self.usage.last_server_time or datetime.now(UTC)
 
     def _bulk_wait(self, seconds: float) -> None:

@@ -19,6 +19,7 @@ Never one request per ticket: per-ticket audits are not used at all.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -59,6 +60,8 @@ from interactions import (
     Rating,
     SourceError,
 )
+
+log = logging.getLogger(__name__)
 
 # Zendesk leaves out what changed in the last minute
 # (docs/metrics.md "Resolution and first-contact resolution (FCR)").
@@ -171,6 +174,14 @@ class ZendeskConnector:
         return True
 
     def _server_now(self) -> datetime:
+        """The account's clock (the `Date` of its last answer). Before any answer of this
+        run (a resumed stream may set its start before its first request), one request for
+        the API user asks: a pass never ends on this machine's clock, which may run ahead."""
+        if self.usage.last_server_time is None:
+            try:
+                self._request("server clock", lambda: self._client.users.me())
+            except SourceError as unanswered:  # the run's own requests will say what fails
+                log.info("%s: no server clock (%s): this machine's", self.config.source, unanswered)
         return self.usage.last_server_time or datetime.now(UTC)
 
     # --- streams -------------------------------------------------------------------------

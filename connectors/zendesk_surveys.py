@@ -204,7 +204,9 @@ class SurveyReader:
             self._asked = saved.get("asked") if isinstance(saved.get("asked"), int) else None
             plan["tickets"] = _with_noted(plan, self._noted_once())
         else:
-            began = connector._server_now()
+            # csat = "legacy" reads nothing here: no request for the server's clock.
+            legacy = connector.config.csat == "legacy"
+            began = datetime.now(UTC) if legacy else connector._server_now()
             reading, seen = self._reading(saved, began)
             if reading == "legacy":
                 kept = saved.get("start_time", int(since.timestamp()))

@@ -32,6 +32,7 @@ from deskmetrics.export import FORMATS as EXPORT_FORMATS
 from deskmetrics.export import WHAT as EXPORT_WHAT
 from deskmetrics.export import export as write_export
 from deskmetrics.export import fresh_report
+from deskmetrics.files import written_text
 from deskmetrics.output import (
     FORMATS,
     QUARANTINE_FORMATS,
@@ -76,6 +77,12 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as wrong:
+            # A wrong option is an error like any other for the scripts and monitors that
+            # read exit codes (docs/operations.md "Exit codes"): click's own would be 2,
+            # which `status` uses for "failing"; for `status` it is 3, settings unreadable.
+            hint = f" (see {wrong.ctx.command_path} --help)" if wrong.ctx else ""
+            _fail(wrong.format_message() + hint, 3 if ctx.invoked_subcommand == "status" else 1)
         except DeskmetricsError as failed:
             _fail(str(failed))
         except DBAPIError as refused:
@@ -443,9 +450,7 @@ def report(
     if fmt != "table":
         _warn_provisional(found.meta)
     if meta_path is not None:
-        if not meta_path.parent.is_dir():
-            raise InputError(f"--meta {meta_path}: the folder {meta_path.parent} does not exist.")
-        meta_path.write_text(found.meta.as_json() + "\n", encoding="utf-8")
+        written_text(meta_path, "--meta", found.meta.as_json() + "\n")
     _print_rows(found.rows, fmt, heading, raw_csv, wide, found.meta)
 
 
@@ -812,7 +817,13 @@ def quarantine(
     show_default=True,
     help="Seed of the Zendesk desk; the Salesforce desk's is this plus 369.",
 )
-@click.option("--tickets", default=3000, show_default=True, help="Tickets (cases) in each desk.")
+@click.option(
+    "--tickets",
+    type=click.IntRange(1, 100_000),
+    default=3000,
+    show_default=True,
+    help="Tickets (cases) in each desk, 1 to 100,000.",
+)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 def demo(db_path: Path | None, seed: int, tickets: int, fmt: str) -> None:
     """The whole pipeline with no account: sandboxes → backfill → score → report.

@@ -26,6 +26,7 @@ from deskmetrics.settings import (
     Settings,
     ZendeskSourceSettings,
 )
+from interactions import InputError
 from sandbox.desk import DeskSpec, generate_desk
 from sandbox.desk import truth as desk_truth
 from sandbox.salesforce import SalesforceSandbox
@@ -140,9 +141,13 @@ def run_demo(
 ) -> DemoResult:
     """Generate, serve, backfill, score and report both desks (their history ends at `now`,
     by default the minute this starts); check each source's rows against its desk's truth."""
+    if database is not None and (database.exists() or database.is_symlink()):
+        # Never written over: the path may be a warehouse, or anything else of the user's.
+        raise InputError(
+            f"--db {database} exists: the demo writes a new database of its own. Give a path "
+            "that does not exist yet, or leave --db out (a new temporary folder is used)."
+        )
     database = database or Path(tempfile.mkdtemp(prefix="deskmetrics-demo-")) / "demo.sqlite"
-    if database.exists():
-        database.unlink()
     now = now or datetime.now(UTC).replace(second=0, microsecond=0)
     zendesk_spec = DeskSpec(seed=seed, tickets=tickets, now=now, shared_staff=SHARED_STAFF)
     zendesk_desk = generate_desk(zendesk_spec)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import csv
 import importlib
 import logging
-import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import astuple, dataclass
 from datetime import date, datetime, time
@@ -36,8 +35,9 @@ from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.exc import DBAPIError
 
 from deskmetrics import pipeline
+from deskmetrics.files import checked_target, written_into_place, written_text
 from deskmetrics.output import TEXT_COLUMNS, csv_row, report_csv_cells
-from deskmetrics.provenance import META_KEY, FileMeta, file_meta
+from deskmetrics.provenance import META_KEY, FileMeta, file_meta, sidecar_of
 from deskmetrics.settings import Settings
 from interactions import InputError
 from scoring import REPORT_COLUMNS, ReportRow, response_agents
@@ -189,12 +189,15 @@ def export(
         raise InputError(f"cannot export {what!r}: choose one of {', '.join(WHAT)}.")
     if write is not None:
         assert isinstance(out, Path)
-        count = _into_place(out, lambda path: write(path, columns, batches, meta))
+        count = written_into_place(out, "--out", lambda path: write(path, columns, batches, meta))
     elif isinstance(out, Path):
-        count = _into_place(
-            out, lambda path: _write_csv_file(path, columns, batches, csv_cells, raw)
+        # The sidecar's path is checked first: a failed export leaves the old file whole.
+        checked_target(out, "--out")
+        checked_target(sidecar_of(out), "the metadata file")
+        count = written_into_place(
+            out, "--out", lambda path: _write_csv_file(path, columns, batches, csv_cells, raw)
         )
-        meta.write_sidecar(out)
+        written_text(sidecar_of(out), "the metadata file", meta.as_json() + "\n")
     else:
         count = _write_csv(out, columns, batches, csv_cells, raw)
     return Exported(count, warning, meta)
@@ -324,19 +327,6 @@ def _write_csv_file(
 ) -> int:
     with path.open("w", encoding="utf-8", newline="") as stream:
         return _write_csv(stream, columns, batches, cells, raw)
-
-
-def _into_place(out: Path, write: Callable[[Path], int]) -> int:
-    """Write to a file beside `out`, then move it into place: never half a file at `out`."""
-    if not out.parent.is_dir():
-        raise InputError(f"--out {out}: the folder {out.parent} does not exist; create it first.")
-    partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
-    try:
-        count = write(partial)
-        os.replace(partial, out)
-    finally:
-        partial.unlink(missing_ok=True)
-    return count
 
 
 ParquetWrite = Callable[[Path, Columns, Iterator[list[tuple[Any, ...]]], FileMeta], int]

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
 
+from deskmetrics.files import checked_target, written_text
 from deskmetrics.output import agent_label, report_csv_cells
 from deskmetrics.page import DEFAULT_WEEKS, METRICS, Comment, PageData, counts, page_data, row_key
 from deskmetrics.page_charts import (
@@ -34,7 +34,6 @@ from deskmetrics.page_charts import (
     team_trend_svg,
 )
 from deskmetrics.settings import Settings
-from interactions import InputError
 from scoring import REPORT_COLUMNS, ReportRow
 from scoring.comparison import Z_95, Z_998, change_sentence, change_test, funnel_limits, p_text
 from scoring.confidence import wilson_interval
@@ -291,10 +290,7 @@ def write_page(
 ) -> PageData:
     """The page of local days [since, until) written to `out` (beside it first, then moved
     into place: a mail client or browser never reads half of one); what it shows."""
-    if not out.parent.is_dir():
-        raise InputError(f"--out {out}: the folder {out.parent} does not exist.")
+    checked_target(out, "--out")
     data = page_data(engine, settings, since, until, source, by, weeks)
-    partial = out.with_name(f".{out.name}.partial")
-    partial.write_text(page_html(data), encoding="utf-8")
-    os.replace(partial, out)
+    written_text(out, "--out", page_html(data))
     return data

@@ -90,11 +90,10 @@ class FileMeta:
                 said.append(f"{read}; provisional, may still change: {_span(*days)}")
         return said
 
-    def write_sidecar(self, path: Path) -> Path:
-        """The metadata beside `path`, as `<path>.meta.json`; its path."""
-        sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
-        sidecar.write_text(self.as_json() + "\n", encoding="utf-8")
-        return sidecar
+
+def sidecar_of(path: Path) -> Path:
+    """Where the metadata of the file at `path` is written: `<path>.meta.json`."""
+    return path.with_name(path.name + SIDECAR_SUFFIX)
 
 
 def _span(first: date | None, last: date | None) -> str:

@@ -7,13 +7,17 @@ session. None is taken for a whole read; each is read again or ends in one clear
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from connectors.http import RetryPolicy
+from connectors.salesforce import SalesforceConnector
 from deskmetrics import pipeline
 from interactions import SourceError, SourceUnavailableError
+from tests.desks import set_desk_now
 from tests.salesforce_desks import CUSTOM_OBJECT, ENVIRON, SOURCE, ServedOrg, served_org
 from warehouse.cursors import load_cursor
 
@@ -189,3 +193,22 @@ def test_an_allowance_header_with_a_number_no_allowance_has_is_left_unread(
         assert org.report() == org.truth()
     # The login's answer, the last whose header reads, says what the allowance is.
     assert "daily API allowance 0/100000 used" in result.usage.summary()
+
+
+# --- the org's clock, before the first request of a run --------------------------------------
+
+
+def test_a_resumed_window_ends_on_the_orgs_clock_not_this_machines(tmp_path: Path) -> None:
+    # The org's clock an hour behind this machine's; a run that resumes with the org's
+    # facts kept in its cursor sets its window's end before its first request.
+    set_desk_now(datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1))
+    with served_org(tmp_path, **REST) as org:
+        org.backfill()
+        kept = load_cursor(org.engine, SOURCE, _backfill_key(org, "cases")) or {}
+        since, _ = org.period()
+        start = datetime.combine(since, datetime.min.time(), UTC)
+        config = org.settings.source_config(SOURCE, ENVIRON)
+        with SalesforceConnector(config, RetryPolicy(sleep=lambda _s: None)) as connector:
+            first = next(connector.pages("cases", {"org": kept["org"]}, start, None))
+        server_now = org.desk.now
+    assert datetime.fromisoformat(first.cursor["to"]) <= server_now

@@ -6,7 +6,7 @@ never taken for the last page. Waits are recorded, never slept."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -146,3 +146,16 @@ def test_survey_pages_that_never_hold_their_list_end_in_a_clear_error(
     ours.route(EXPORT, _export())
     with pytest.raises(SourceUnavailableError, match=said):
         _run(_connector(ours, [], attempts=2), {})
+
+
+def test_a_survey_pass_read_first_in_a_run_begins_on_the_servers_clock(
+    ours: HostileServer,
+) -> None:
+    # The account's clock an hour behind this machine's, and no other request before it.
+    behind = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    date = {"Date": behind.strftime("%a, %d %b %Y %H:%M:%S GMT")}
+    ours.route("/api/v2/users/me.json", Reply(body={"user": {"id": 1}}, headers=date))
+    ours.route(RESPONSES, Reply(body=NONE_SENT, headers=date))
+    with _connector(ours, []) as connector:
+        pages = list(connector.pages("survey_responses", None, SINCE, None))
+    assert pages[-1].done and pages[-1].cursor["start_time"] <= behind.timestamp()

@@ -1,0 +1,107 @@
+"""What `export --out`, `report --meta` and `demo --db` do with a path that is already
+something: a file is replaced whole or not at all, anything else is refused, and nothing is
+deleted. Through the real command line on a real SQLite warehouse."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from deskmetrics.cli import main
+from deskmetrics.demo import run_demo
+from interactions import InputError
+from tests.desks import write_settings
+
+PERIOD = ("--since", "2026-10-01", "--until", "2026-10-08")
+
+
+@pytest.fixture
+def settings_path(tmp_path: Path) -> Path:
+    path = tmp_path / "settings.toml"
+    write_settings(path, tmp_path / "w.sqlite", "http://127.0.0.1:9")
+    return path
+
+
+def _run(settings_path: Path, *args: str) -> Result:
+    return CliRunner().invoke(main, [args[0], "--config", str(settings_path), *args[1:]])
+
+
+def _error(result: Result) -> str:
+    assert result.exit_code == 1 and result.exception is not None, result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    (line,) = [x for x in result.output.splitlines() if x.startswith("Error: ")]
+    return line
+
+
+def test_an_export_into_a_named_pipe_is_refused_and_the_pipe_kept(
+    settings_path: Path, tmp_path: Path
+) -> None:
+    pipe = tmp_path / "pipe.csv"
+    os.mkfifo(pipe)
+    line = _error(_run(settings_path, "export", "--out", str(pipe), "--what", "facts"))
+    assert "exists and is not a file" in line
+    assert pipe.is_fifo() and not (tmp_path / "pipe.csv.meta.json").exists()
+
+
+@pytest.mark.parametrize("target", ["folder", ""], ids=["a folder", "no name"])
+def test_an_export_to_what_is_no_file_is_one_error_line(
+    settings_path: Path, tmp_path: Path, target: str
+) -> None:
+    (tmp_path / "folder").mkdir()
+    out = str(tmp_path / target) if target else ""
+    line = _error(_run(settings_path, "export", "--out", out, "--what", "facts"))
+    assert line.startswith("Error: --out ")
+
+
+def test_an_export_whose_metadata_file_cannot_be_written_keeps_the_old_export(
+    settings_path: Path, tmp_path: Path
+) -> None:
+    old = tmp_path / "old.csv"
+    old.write_text("the export of last month\n", encoding="utf-8")
+    (tmp_path / "old.csv.meta.json").mkdir()  # in the way of the sidecar
+    line = _error(_run(settings_path, "export", "--out", str(old), "--what", "facts"))
+    assert "the metadata file" in line
+    assert old.read_text(encoding="utf-8") == "the export of last month\n"
+
+
+def test_a_report_page_into_a_folder_is_refused_with_exit_1(
+    settings_path: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "page.html"
+    out.mkdir()
+    result = _run(settings_path, "report", *PERIOD, "--format", "html", "--out", str(out))
+    assert "is a directory" in _error(result)  # click's own check, and exit 1 (not 2)
+    assert out.is_dir()
+
+
+def test_a_report_page_into_a_named_pipe_is_refused(settings_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "page.html"
+    os.mkfifo(out)
+    result = _run(settings_path, "report", *PERIOD, "--format", "html", "--out", str(out))
+    assert "exists and is not a file" in _error(result)
+    assert out.is_fifo()
+
+
+def test_a_wrong_option_of_status_exits_3_as_unreadable_settings(settings_path: Path) -> None:
+    result = _run(settings_path, "status", "--format", "yaml")
+    assert result.exit_code == 3
+    assert "Error: Invalid value for '--format'" in result.output
+
+
+def test_a_report_meta_into_a_missing_folder_is_one_error_line(
+    settings_path: Path, tmp_path: Path
+) -> None:
+    meta = tmp_path / "missing" / "m.json"
+    result = _run(settings_path, "report", *PERIOD, "--format", "csv", "--meta", str(meta))
+    assert "does not exist" in _error(result)
+
+
+def test_the_demo_never_writes_over_an_existing_file(tmp_path: Path) -> None:
+    precious = tmp_path / "warehouse.sqlite"
+    precious.write_bytes(b"a warehouse of a year")
+    with pytest.raises(InputError, match="exists: the demo writes a new database"):
+        run_demo(precious, seed=7, tickets=20)
+    assert precious.read_bytes() == b"a warehouse of a year"

@@ -28,6 +28,7 @@ from xml.dom import minidom
 from xml.parsers.expat import ExpatError
 
 import requests
+from jwt.exceptions import PyJWTError
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 from simple_salesforce.login import SalesforceLogin
 
@@ -430,7 +431,7 @@ def logged_in(
             f"sources.{config.source}.auth ({config.auth}), its username / client_id, and "
             f"{config.secret_envs}."
         ) from None
-    except ValueError as unusable:  # a private key that does not parse, a bad version
+    except (ValueError, PyJWTError) as unusable:  # a private key that does not parse
         raise ConfigError(
             f"{config.source}: the {config.auth} login could not be made "
             f"({type(unusable).__name__}); check the private key in {config.secret_envs}."

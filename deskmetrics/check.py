@@ -26,7 +26,7 @@ from connectors.http import RetryPolicy
 from connectors.registry import open_connector
 from deskmetrics.settings import DEFAULT_PATH, Settings, load_settings
 from interactions import DeskmetricsError
-from warehouse.access import is_read_only
+from warehouse.access import is_read_only, shown_url
 from warehouse.schema import open_engine, sync_state
 
 # A check asks once more after a blip, and waits little: it says how things stand now.
@@ -132,7 +132,7 @@ def _database_checks(settings: Settings, env: dict[str, str]) -> list[CheckResul
         engine = open_engine(settings.database_url(env), min_sample=settings.report.min_sample)
     except DeskmetricsError as bad:
         return [*results, CheckResult("database", False, str(bad))]
-    shown = engine.url.render_as_string(hide_password=True)
+    shown = shown_url(engine.url)
     try:
         results.append(CheckResult("database", True, f"{shown} opens"))
         problem = write_problem(engine)
@@ -151,7 +151,7 @@ def _database_checks(settings: Settings, env: dict[str, str]) -> list[CheckResul
 def write_problem(engine: Engine) -> str | None:
     """Why the database refuses a write, or None: a row is written in a transaction that
     is rolled back, so nothing is kept."""
-    shown = engine.url.render_as_string(hide_password=True)
+    shown = shown_url(engine.url)
     with engine.connect() as conn:
         transaction = conn.begin()
         try:

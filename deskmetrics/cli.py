@@ -51,7 +51,7 @@ from deskmetrics.settings import Settings, load_settings
 from deskmetrics.status import read_status
 from deskmetrics.status_view import lines_of, status_json
 from interactions import DeskmetricsError, InputError, WarehouseError
-from warehouse.access import database_failure, is_read_only
+from warehouse.access import database_failure, is_read_only, shown_url
 from warehouse.schema import open_engine
 from warehouse.views import DEFAULT_MIN_SAMPLE
 
@@ -65,6 +65,8 @@ def _fail(message: str, code: int = 1) -> NoReturn:
     err.print(f"[bold red]Error:[/] {escape(visible(message))}", highlight=False, soft_wrap=True)
     sys.exit(code)
 
+
+MAX_SCORE_DAYS = 36_500  # `score --since/--until`: a day is a mark each; --all has no limit
 
 # Where `_setup` leaves the database's shown URL, for an error the database raises later.
 DATABASE_SHOWN = "deskmetrics.database"
@@ -317,9 +319,19 @@ def score(
     Example: deskmetrics score --all
     """
     days = None
+    if until_text and not since_text:
+        raise InputError("--until needs --since: score the days from --since up to --until.")
     if since_text:
         since = _day(since_text, "--since")
         until = _day(until_text, "--until") if until_text else date.today() + timedelta(days=1)
+        if not since < until:
+            raise InputError(f"--until {until} is not after --since {since}; swap or fix them.")
+        if (until - since).days > MAX_SCORE_DAYS:
+            raise InputError(
+                f"--since {since} --until {until} is {(until - since).days:,} days: score at "
+                f"most {MAX_SCORE_DAYS:,} at once (a century), or use --all for every day "
+                "that holds data."
+            )
         days = [since + timedelta(days=n) for n in range((until - since).days)]
     settings, engine = _setup(config_path)
     try:
@@ -479,7 +491,7 @@ def _page(
 
 def _shown(engine: Any) -> str:
     """The database as people may see it: never its password."""
-    return str(engine.url.render_as_string(hide_password=True))
+    return str(shown_url(engine.url))
 
 
 def _print_rows(
@@ -876,5 +888,5 @@ def db_upgrade(config_path: Path | None) -> None:
     engine, change = upgrade_database(
         settings.database_url(), min_sample=settings.report.min_sample
     )
-    where = engine.url.render_as_string(hide_password=True)
+    where = shown_url(engine.url)
     out.print(f"database {where}: {change.summary()}", highlight=False, markup=False)

@@ -111,10 +111,16 @@ def page_data(
     weeks: int = DEFAULT_WEEKS,
 ) -> PageData:
     """Everything the page shows for local days [since, until)."""
-    spans = trailing_weeks(until, weeks)
+    try:
+        spans = trailing_weeks(until, weeks)
+        previous_since = since - (until - since)  # the period before, as long
+    except OverflowError:
+        raise InputError(
+            f"--since {since} --until {until}: the page compares the period with the one "
+            "before it and shows the weeks up to --until, which fall outside the calendar "
+            "(years 1 to 9999) here; choose dates nearer today."
+        ) from None
     found = fresh_report(engine, settings, since, until, source, by)
-    length = until - since
-    previous_since = since - length
 
     def rows_of(start: date, end: date) -> list[ReportRow]:
         return pipeline.report(engine, settings, start, end, source, by, rescore=False)

@@ -51,7 +51,7 @@ from deskmetrics import pipeline
 from deskmetrics.crontab import crontab_trigger
 from deskmetrics.settings import Settings, SyncSchedule
 from interactions import AuthenticationError, ConfigError, DeskmetricsError, WarehouseError
-from warehouse.access import DatabaseUnreachableError, database_failure
+from warehouse.access import DatabaseUnreachableError, database_failure, shown_url
 from warehouse.leases import LeaseHeldError
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ class SchedulerJobs:
         raised here, with its traceback."""
         error = failed
         if isinstance(failed, DBAPIError):
-            shown = self.engine.url.render_as_string(hide_password=True)
+            shown = shown_url(self.engine.url)
             found = database_failure(failed, shown)
             if found is None:
                 raise failed

@@ -17,7 +17,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -47,16 +47,44 @@ DEFAULT_PATH = Path("settings.toml")
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No number is infinite or NaN: each becomes a duration, a count or a bound.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+# The longest a duration setting may be: beyond it a moment falls off the calendar (an
+# overlap of 1e300 minutes), and no run or window needs it.
+_MINUTES = 525_600  # a year
+_DAYS = 36_500  # a hundred years
+
+
+def _env_name(value: str) -> str:
+    """An environment variable's name ("" where none is needed). The value is never
+    repeated: a secret pasted here by mistake would show in the message."""
+    if value and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        raise ValueError(
+            "is not the name of an environment variable (letters, digits and _, not starting "
+            "with a digit): write the variable's name here, e.g. ZENDESK_API_TOKEN, and put "
+            "the secret itself in that variable"
+        )
+    return value
+
+
+def _required_env_name(value: str) -> str:
+    """`_env_name`, and never "": the secret it names is needed."""
+    if not value:
+        raise ValueError("is empty: write the name of the environment variable holding it")
+    return _env_name(value)
 
 
 class DatabaseSettings(_Section):
     url: str = "sqlite:///deskmetrics.sqlite"
     password_env: str = ""
 
+    _env = field_validator("password_env")(_env_name)
+
 
 class FcrSettings(_Section):
-    repeat_window_hours: float = Field(72.0, gt=0)
+    repeat_window_hours: float = Field(72.0, gt=0, le=_MINUTES / 60)
     transfer_breaks_fcr: bool = False
 
 
@@ -64,6 +92,21 @@ class CsatSettings(_Section):
     scale_min: float = 1.0
     scale_max: float = 5.0
     satisfied_threshold: float = 4.0
+
+    @model_validator(mode="after")
+    def _on_the_scale(self) -> CsatSettings:
+        if not self.scale_min < self.scale_max:
+            raise ValueError(
+                f"scale_min ({self.scale_min:g}) is not below scale_max ({self.scale_max:g}): "
+                "a CSAT scale runs from its lowest answer to its highest, e.g. 1 to 5"
+            )
+        if not self.scale_min < self.satisfied_threshold <= self.scale_max:
+            raise ValueError(
+                f"satisfied_threshold ({self.satisfied_threshold:g}) is not on the scale "
+                f"{self.scale_min:g} to {self.scale_max:g}: a response at or above it is "
+                "satisfied, so it must be above scale_min and at most scale_max"
+            )
+        return self
 
 
 class ReportSettings(_Section):
@@ -92,16 +135,16 @@ class HttpSettings(_Section):
 
 
 class SyncSettings(_Section):
-    initial_lookback_days: int = Field(90, ge=1)
-    overlap_minutes: float = Field(5.0, ge=0)
+    initial_lookback_days: int = Field(90, ge=1, le=_DAYS)
+    overlap_minutes: float = Field(5.0, ge=0, le=_MINUTES)
     max_empty_pages: int = Field(20, ge=1)
-    max_run_minutes: float = Field(60.0, ge=0)  # 0: no bound
-    max_backfill_minutes: float = Field(720.0, ge=0)  # one backfill run's bound; 0: none
+    max_run_minutes: float = Field(60.0, ge=0, le=_MINUTES)  # 0: no bound
+    max_backfill_minutes: float = Field(720.0, ge=0, le=_MINUTES)  # one backfill's; 0: none
 
 
 class LeaseSettings(_Section):
-    ttl_minutes: float = Field(10.0, gt=0)
-    wait_seconds: float = Field(120.0, ge=0)
+    ttl_minutes: float = Field(10.0, gt=0, le=_MINUTES)
+    wait_seconds: float = Field(120.0, ge=0, le=_MINUTES * 60)
 
 
 def _checked_cron(value: str) -> str:
@@ -118,20 +161,20 @@ def _checked_cron(value: str) -> str:
 
 
 class ScheduleSettings(_Section):
-    sync_interval_minutes: float = Field(15.0, gt=0)
+    sync_interval_minutes: float = Field(15.0, gt=0, le=_MINUTES)
     sync_cron: str = ""
     rescore_at: str = "03:30"
-    rescore_days: int = Field(7, ge=1)
+    rescore_days: int = Field(7, ge=1, le=_DAYS)
 
     _cron = field_validator("sync_cron")(_checked_cron)
 
     @field_validator("rescore_at")
     @classmethod
     def _clock_time(cls, value: str) -> str:
-        try:
-            time.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f'{value!r} is not a time of day: write HH:MM, e.g. "03:30"') from None
+        # Exactly HH:MM: `time.fromisoformat` also takes "0330", "03" and offsets, which the
+        # scheduler then cannot split into an hour and a minute.
+        if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
+            raise ValueError(f'{value!r} is not a time of day: write HH:MM, e.g. "03:30"')
         return value
 
 
@@ -146,8 +189,8 @@ class SyncSchedule:
 
 class StatusSettings(_Section):
     # `deskmetrics status` exits 1 (lagging) or 2 (failing) past these, for monitors.
-    lag_alert_minutes: float = Field(120.0, gt=0)
-    failing_alert_minutes: float = Field(60.0, gt=0)
+    lag_alert_minutes: float = Field(120.0, gt=0, le=_MINUTES)
+    failing_alert_minutes: float = Field(60.0, gt=0, le=_MINUTES)
 
 
 class _SourceSection(_Section):
@@ -157,7 +200,7 @@ class _SourceSection(_Section):
     # A record that cannot be read stops its stream, or is set aside in `quarantine`.
     bad_records: Literal["stop", "quarantine"] = "stop"
     # This source's own schedule for `deskmetrics run` (0 / "": the [schedule] one).
-    sync_interval_minutes: float = Field(0.0, ge=0)
+    sync_interval_minutes: float = Field(0.0, ge=0, le=_MINUTES)
     sync_cron: str = ""
 
     _cron = field_validator("sync_cron")(_checked_cron)
@@ -178,9 +221,33 @@ class ZendeskSourceSettings(_SourceSection):
     csat: Literal["auto", "legacy", "surveys", "both"] = "auto"
     survey_locale: str = "en-us"
 
+    _env = field_validator("token_env")(_required_env_name)
+
     def unfilled(self) -> tuple[str, ...]:
         where = () if self.subdomain or self.base_url else ("subdomain (or base_url)",)
         return where + (() if self.email else ("email",))
+
+    @field_validator("base_url")
+    @classmethod
+    def _server(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if "@" in parts.netloc:  # never shown: what comes before the @ may be a password
+            raise ValueError(
+                "holds a user name or password (user@host): write the server's address "
+                "alone; the API token goes in the variable token_env names"
+            )
+        host = parts.hostname or ""
+        if parts.scheme == "http" and not _is_loopback(host):
+            # Every request carries the API token: only a server on this machine (a
+            # sandbox) may be plain http, as for Salesforce's instance_url.
+            raise ValueError(
+                f"{value!r} uses plain http, which would send the API token in clear text "
+                f"to {host}: write https://{host} (plain http is for a server on this "
+                "machine only, such as the sandbox on 127.0.0.1)"
+            )
+        return value
 
     @field_validator("subdomain")
     @classmethod
@@ -248,6 +315,14 @@ class SalesforceSourceSettings(_SourceSection):
     bulk_page_records: int = Field(10000, ge=100, le=100000)  # rows of one Bulk result page
     max_allowance_share: float = Field(0.5, gt=0, le=1)
     customer_hash_key_env: str = "DESKMETRICS_CUSTOMER_HASH_KEY"
+
+    _env = field_validator(
+        "password_env",
+        "security_token_env",
+        "client_secret_env",
+        "private_key_env",
+        "customer_hash_key_env",
+    )(_required_env_name)
 
     @field_validator(*_SALESFORCE_NAME_KEYS)
     @classmethod
@@ -437,7 +512,7 @@ class Settings(_Section):
             security_token=secrets.get("security_token_env", ""),
             client_secret=secrets.get("client_secret_env", ""),
             private_key=secrets.get("private_key_env", ""),
-            secret_envs=" and ".join(getattr(source, key) for key in keys),
+            secret_envs=" and ".join(_variable(getattr(source, key)) for key in keys),
             api_version=source.api_version,
             csat_object=source.csat_object,
             csat_case_field=source.csat_case_field,
@@ -464,8 +539,8 @@ class Settings(_Section):
         if not token:
             raise ConfigError(
                 f"source {name!r}: no API token. Set the environment variable "
-                f"{source.token_env} (named by sources.{name}.token_env) to a Zendesk API "
-                "token; the settings file itself never holds it."
+                f"{_variable(source.token_env)} (named by sources.{name}.token_env) to a "
+                "Zendesk API token; the settings file itself never holds it."
             )
         if not source.email:
             raise ConfigError(
@@ -544,13 +619,22 @@ _SECRET_KEYS = {
 }
 
 
+def _variable(name: str) -> str:
+    """An environment variable as a message names it: by its name when that is written as
+    variables' names are (upper case, digits, _), else not at all, since a mixed-case
+    "name" may be a secret pasted in its place."""
+    if re.fullmatch(r"[A-Z_][A-Z0-9_]*", name):
+        return name
+    return "(its name not shown: is a secret written there instead of a name?)"
+
+
 def _secret(environ: dict[str, str], source: str, key: str, variable: str) -> str:
     """The value of the environment variable `variable` (named by sources.SOURCE.KEY); a
     `ConfigError` naming the variable, never a value, when it is unset or empty."""
     value = environ.get(variable, "")
     if not value:
         raise ConfigError(
-            f"source {source!r}: the environment variable {variable} (named by "
+            f"source {source!r}: the environment variable {_variable(variable)} (named by "
             f"sources.{source}.{key}) is not set; set it to the secret, which the settings "
             "file itself never holds."
         )
@@ -571,8 +655,17 @@ def load_settings(path: Path | None) -> Settings:
             "(or run `deskmetrics demo`, which needs none)."
         )
     try:
-        raw = tomllib.loads(where.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as bad:
+        text = where.read_text(encoding="utf-8")
+    except OSError as unreadable:
+        raise ConfigError(
+            f"the settings file {where} cannot be read ({unreadable.strerror or unreadable}): "
+            "give the path of a readable file with --config."
+        ) from None
+    except UnicodeDecodeError as bad:
+        raise ConfigError(f"{where} is not UTF-8 text ({bad.reason}): save it as UTF-8.") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as bad:
         raise ConfigError(f"{where} is not valid TOML: {bad}. Fix the line it names.") from None
     settings = settings_from(raw, str(where))
     settings._folder = where.absolute().parent

@@ -1,6 +1,7 @@
 """What `export --out`, `report --meta` and `demo --db` do with a path that is already
 something: a file is replaced whole or not at all, anything else is refused, and nothing is
-deleted. Through the real command line on a real SQLite warehouse."""
+deleted; and dates no command can work with. Through the real command line on a real
+SQLite warehouse."""
 
 from __future__ import annotations
 
@@ -105,3 +106,32 @@ def test_the_demo_never_writes_over_an_existing_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="exists: the demo writes a new database"):
         run_demo(precious, seed=7, tickets=20)
     assert precious.read_bytes() == b"a warehouse of a year"
+
+
+# --- dates a command cannot do anything with ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        ("--since", "2026-11-01", "--until", "2026-10-01"),
+        ("--until", "2026-10-01"),
+        ("--since", "0001-01-01", "--until", "2026-10-01"),
+    ],
+    ids=["reversed", "until alone", "two thousand years"],
+)
+def test_a_score_window_it_cannot_score_is_one_error_line(
+    settings_path: Path, window: tuple[str, ...]
+) -> None:
+    assert _error(_run(settings_path, "score", *window)).startswith("Error: --")
+
+
+@pytest.mark.parametrize("since", ["0001-01-01", "0001-01-08"])
+def test_a_page_whose_period_before_falls_off_the_calendar_is_one_error_line(
+    settings_path: Path, tmp_path: Path, since: str
+) -> None:
+    out = tmp_path / "p.html"
+    window = ("--since", since, "--until", "2026-11-01")
+    result = _run(settings_path, "report", *window, "--format", "html", "--out", str(out))
+    assert "outside the calendar" in _error(result)
+    assert not out.exists()

@@ -133,3 +133,84 @@ def test_the_backoff_between_tries_comes_from_the_http_settings() -> None:
 def test_a_longest_backoff_below_the_first_is_a_config_error_naming_both() -> None:
     with pytest.raises(ConfigError, match=r"backoff_max_seconds \(0\.5\) is below backoff_initial"):
         settings_from({"http": {"backoff_initial_seconds": 2, "backoff_max_seconds": 0.5}})
+
+
+# --- values that would fail later, refused when the settings load -------------------------
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [
+        ("sync", "overlap_minutes", float("inf")),
+        ("sync", "overlap_minutes", 1e300),
+        ("sync", "initial_lookback_days", 1_000_000),
+        ("leases", "ttl_minutes", float("nan")),
+        ("fcr", "repeat_window_hours", 1e300),
+        ("schedule", "rescore_days", 100_000_000),
+    ],
+)
+def test_a_duration_past_any_calendar_is_refused_naming_the_key(
+    section: str, key: str, value: float
+) -> None:
+    with pytest.raises(ConfigError, match=rf"{section}\.{key}: "):
+        settings_from({section: {key: value}})
+
+
+@pytest.mark.parametrize("clock", ["0330", "03", "T03:30", "03:30Z", "24:00", "3:30"])
+def test_rescore_at_is_exactly_hh_mm(clock: str) -> None:
+    with pytest.raises(ConfigError, match=r"schedule\.rescore_at: .* write HH:MM"):
+        settings_from({"schedule": {"rescore_at": clock}})
+
+
+SECRET = "Xq9vTz2LkP0aBcDeFgHiJkLmNoPqRsTuVwXyZ012"
+SALESFORCE = {
+    "type": "salesforce",
+    "instance_url": "https://acme.my.salesforce.com",
+    "username": "u@acme.test",
+}
+
+
+def test_a_secret_pasted_where_its_variables_name_goes_is_never_shown() -> None:
+    zendesk = {"subdomain": "acme", "email": "a@acme.test", "token_env": SECRET}
+    settings = settings_from({"sources": {"zendesk": zendesk}})
+    with pytest.raises(ConfigError, match=r"token_env") as missing:
+        settings.zendesk_config("zendesk", environ={})
+    assert SECRET not in str(missing.value)
+
+
+@pytest.mark.parametrize("name", ["hunter2!", "Sup3r Secret", ""])
+def test_a_variables_name_that_is_no_name_is_refused_unshown(name: str) -> None:
+    with pytest.raises(ConfigError, match=r"password_env: is (not the name|empty)") as refused:
+        settings_from({"sources": {"s": {**SALESFORCE, "password_env": name}}})
+    assert not name or name not in str(refused.value)
+
+
+def test_a_zendesk_address_in_plain_http_to_another_machine_is_refused() -> None:
+    source = {"type": "zendesk", "email": "a@acme.test", "base_url": "http://192.0.2.2:8080"}
+    with pytest.raises(ConfigError, match=r"plain http.*clear text"):
+        settings_from({"sources": {"s": source}})
+
+
+def test_a_zendesk_address_with_a_password_is_refused_unshown() -> None:
+    source = {"type": "zendesk", "email": "a@acme.test", "base_url": "https://me:pw9@acme.test"}
+    with pytest.raises(ConfigError, match=r"user name or password") as refused:
+        settings_from({"sources": {"s": source}})
+    assert "pw9" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "csat",
+    [
+        {"scale_min": 5, "scale_max": 1},
+        {"satisfied_threshold": 10.0},
+        {"satisfied_threshold": 1.0},
+    ],
+)
+def test_a_csat_scale_upside_down_or_a_threshold_off_it_is_refused(csat: dict[str, float]) -> None:
+    with pytest.raises(ConfigError, match=r"csat: "):
+        settings_from({"csat": csat})
+
+
+def test_a_settings_path_that_is_a_folder_is_one_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot be read"):
+        load_settings(tmp_path)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import URL, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from interactions import WarehouseError
@@ -142,3 +142,11 @@ def sqlite_file(engine: Engine) -> Path | None:
         if not name or engine.url.query.get("mode") == "memory":
             return None
     return Path(name)
+
+
+def shown_url(url: URL) -> str:
+    """The database's URL as people may see it: its password never, whether in the URL's
+    user part or as a `password=` query parameter."""
+    if "password" in url.query:
+        url = url.update_query_dict({"password": "***"})
+    return url.render_as_string(hide_password=True)

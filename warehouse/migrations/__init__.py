@@ -34,7 +34,7 @@ from sqlalchemy import Connection, Engine, MetaData, inspect, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from interactions import WarehouseError
-from warehouse.access import SQLITE_CANTOPEN, database_failure
+from warehouse.access import SQLITE_CANTOPEN, database_failure, shown_url
 from warehouse.views import create_views, drop_views, views_are_current
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ class _Found:
 
 def prepare_schema(engine: Engine, tables: MetaData, min_sample: int) -> SchemaChange:
     """Bring `engine`'s database to `HEAD` and its views up to date (`min_sample` baked in)."""
-    where = engine.url.render_as_string(hide_password=True)
+    where = shown_url(engine.url)
     attempt = 1
     while True:
         try:

@@ -129,3 +129,18 @@ def served_org(
         write_settings(path, tmp_path / "warehouse.sqlite", org.instance_url, **source)
         settings = load_settings(path)
         yield ServedOrg(desk, org, path, settings, open_engine(settings.database_url()), [])
+
+
+def backfill_key(org: ServedOrg, stream: str) -> str:
+    """The cursor key of an open backfill of `stream` from the org's period start."""
+    since, _ = org.period()
+    return f"backfill:{since.isoformat()}:open:{stream}"
+
+
+def one_error_line(result: Any) -> str:
+    """The one `Error: …` line of a command that failed as a user should see it."""
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1, result.stderr
+    return errors[0]

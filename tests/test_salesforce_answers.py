@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,25 +17,19 @@ from connectors.salesforce import SalesforceConnector
 from deskmetrics import pipeline
 from interactions import SourceError, SourceUnavailableError
 from tests.desks import set_desk_now
-from tests.salesforce_desks import CUSTOM_OBJECT, ENVIRON, SOURCE, ServedOrg, served_org
+from tests.salesforce_desks import (
+    CUSTOM_OBJECT,
+    ENVIRON,
+    SOURCE,
+    backfill_key,
+    one_error_line,
+    served_org,
+)
 from warehouse.cursors import load_cursor
 
 # Windows of several REST pages of 200; Bulk jobs of several result pages of 100.
 REST = {**CUSTOM_OBJECT, "bulk_threshold": 100_000}
 BULK = {**CUSTOM_OBJECT, "bulk_threshold": 50, "bulk_page_records": 100}
-
-
-def _backfill_key(org: ServedOrg, stream: str) -> str:
-    since, _ = org.period()
-    return f"backfill:{since.isoformat()}:open:{stream}"
-
-
-def _one_error_line(result: Any) -> str:
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr, result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
-    assert len(errors) == 1, result.stderr
-    return errors[0]
 
 
 # --- Bulk result pages ----------------------------------------------------------------------
@@ -74,7 +67,7 @@ def test_bulk_pages_that_keep_missing_a_column_end_in_an_error_naming_it(tmp_pat
         org.sandbox.bend("no_last_column", times=1000, path_contains="/results")
         with pytest.raises(SourceUnavailableError, match="no column for SystemModstamp"):
             org.backfill()
-        cursor = load_cursor(org.engine, SOURCE, _backfill_key(org, "cases")) or {}
+        cursor = load_cursor(org.engine, SOURCE, backfill_key(org, "cases")) or {}
         assert cursor["job"] and cursor["job_read"] == 0  # nothing was taken as read
 
 
@@ -87,7 +80,7 @@ def test_a_failed_bulk_job_ends_the_run_and_the_next_run_starts_a_new_job(tmp_pa
         with pytest.raises(SourceError, match="ended Failed: Query timeout"):
             org.backfill()
         # The failed job stays failed at Salesforce: the cursor no longer names it.
-        cursor = load_cursor(org.engine, SOURCE, _backfill_key(org, "cases")) or {}
+        cursor = load_cursor(org.engine, SOURCE, backfill_key(org, "cases")) or {}
         assert cursor.get("job") is None and cursor["at"] == cursor["from"]
         org.backfill()
         assert org.report() == org.truth()
@@ -127,7 +120,7 @@ def test_an_answer_of_300_is_one_error_line_that_quotes_no_record(tmp_path: Path
         org.sandbox.bend("multiple_choices", times=1000, path_contains="/query")
         result = org.cli("sync")
         emails = {user.email for user in org.desk.users.values() if user.role == "end-user"}
-    line = _one_error_line(result)
+    line = one_error_line(result)
     assert "answered 300 without a redirect to follow" in line
     assert emails and not any(email in result.stderr for email in emails)
 
@@ -178,7 +171,7 @@ def test_a_sync_with_a_csat_field_in_another_letter_case_reads_nothing_and_says_
     with served_org(tmp_path, **{**REST, "csat_score_field": "score__c"}) as org:
         result = org.cli("sync")
         assert org.report() == []
-    assert "is spelled 'Score__c'" in _one_error_line(result)
+    assert "is spelled 'Score__c'" in one_error_line(result)
 
 
 # --- headers --------------------------------------------------------------------------------
@@ -204,7 +197,7 @@ def test_a_resumed_window_ends_on_the_orgs_clock_not_this_machines(tmp_path: Pat
     set_desk_now(datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1))
     with served_org(tmp_path, **REST) as org:
         org.backfill()
-        kept = load_cursor(org.engine, SOURCE, _backfill_key(org, "cases")) or {}
+        kept = load_cursor(org.engine, SOURCE, backfill_key(org, "cases")) or {}
         since, _ = org.period()
         start = datetime.combine(since, datetime.min.time(), UTC)
         config = org.settings.source_config(SOURCE, ENVIRON)

@@ -20,6 +20,8 @@ from tests.salesforce_desks import (
     CUSTOM_OBJECT,
     SOURCE,
     ServedOrg,
+    backfill_key,
+    one_error_line,
     served_org,
     write_settings,
 )
@@ -32,22 +34,9 @@ BULK = {**CUSTOM_OBJECT, "bulk_threshold": 50, "bulk_page_records": 100}
 HISTORY_KEY = "case_history"
 
 
-def _backfill_key(org: ServedOrg, stream: str) -> str:
-    since, _ = org.period()
-    return f"backfill:{since.isoformat()}:open:{stream}"
-
-
 def _cli_backfill(org: ServedOrg, *args: str) -> Any:
     since, _ = org.period()
     return org.cli("backfill", "--source", SOURCE, "--since", since.isoformat(), *args)
-
-
-def _one_error_line(result: Any) -> str:
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr, result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
-    assert len(errors) == 1, result.stderr
-    return errors[0]
 
 
 # --- 1. no credential in clear text -------------------------------------------------------
@@ -85,7 +74,7 @@ def test_a_sync_with_plain_http_to_another_machine_sends_nothing_and_says_why(
         )
         result = org.cli("sync")
         assert org.sandbox.request_count == 0
-    assert "plain http" in _one_error_line(result)
+    assert "plain http" in one_error_line(result)
 
 
 # --- 2. a page is complete only when it says so -------------------------------------------
@@ -118,7 +107,7 @@ def test_a_cut_page_that_persists_ends_in_an_error_with_the_cursor_where_stored_
         org.sandbox.bend("cut_page", times=1000, path_contains="-200")
         with pytest.raises(SourceUnavailableError, match="neither that it is done"):
             org.backfill()
-        cursor = load_cursor(org.engine, SOURCE, _backfill_key(org, "cases")) or {}
+        cursor = load_cursor(org.engine, SOURCE, backfill_key(org, "cases")) or {}
         assert cursor.get("done") is False
         assert cursor["at"] < cursor["to"]
         org.sandbox.clear_bends()
@@ -145,7 +134,7 @@ def test_a_bulk_page_that_never_gives_its_locator_is_a_clear_error_and_keeps_the
         org.sandbox.bend("no_locator", times=1000, path_contains="/results")
         with pytest.raises(SourceUnavailableError, match="without Sforce-Locator"):
             org.backfill()
-        cursor = load_cursor(org.engine, SOURCE, _backfill_key(org, "cases")) or {}
+        cursor = load_cursor(org.engine, SOURCE, backfill_key(org, "cases")) or {}
         assert cursor["job"] and cursor["job_read"] == 0  # nothing was taken as read
         org.sandbox.clear_bends()
         org.backfill()
@@ -186,7 +175,7 @@ def test_a_bulk_job_that_never_completes_ends_a_backfill_at_its_time_bound(
         )
         result = _cli_backfill(org)
         polls = [p for p, _ in org.sandbox.served if p.rstrip("/").split("/")[-2] == "query"]
-    assert "sync.max_backfill_minutes" in _one_error_line(result)
+    assert "sync.max_backfill_minutes" in one_error_line(result)
     # Waits of 0.5, 1, 2, 4 s… until the bound of 6 s: long enough for the login and the
     # window's first query to reach the job on a loaded machine, too short for 10 polls.
     assert 1 <= len(polls) < 10, polls
@@ -234,7 +223,7 @@ def test_a_body_that_cannot_be_read_is_tried_again_then_one_error_line_naming_th
         org.sandbox.bend(bend, times=1000, path_contains=where)
         result = _cli_backfill(org)
         bent = [p for p, _ in org.sandbox.served if where in p]
-    error = _one_error_line(result)
+    error = one_error_line(result)
     assert "gave up after 3 tries" in error and SOURCE in error
     assert len(bent) >= 3
 

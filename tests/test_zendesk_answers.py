@@ -1,8 +1,10 @@
 """Zendesk answers of the wrong shape, over real HTTP through zenpy against a misbehaving
 server on 127.0.0.1: a value of another JSON type than the API documents, a 200 that is
-not the page asked for, an answer of 300, headers that drip. None is taken for a whole
-read or stored as data; each is read again, read as the API means it, or ends in one
-clear error. Waits are recorded, never slept."""
+not the page asked for, an answer of 300, headers that drip, a body that inflates, an
+error page that echoes the credentials, a clock years ahead, the same records under new
+cursors. None is taken for a whole read or stored as data, and no secret is shown; each
+is read again, read as the API means it, or ends in one clear error. Waits are recorded,
+never slept."""
 
 from __future__ import annotations
 

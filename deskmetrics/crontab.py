@@ -3,14 +3,18 @@
 APScheduler 3.x numbers weekdays from Monday (0 = Monday) where cron numbers them from
 Sunday (0 or 7 = Sunday), and keeps that for compatibility (its `from_crontab` warns about
 it): "1-5", Monday to Friday for cron, would run Tuesday to Saturday. So the weekday
-field is turned into day names first, which both read alike.
+field is turned into day names first, which both read alike. And where both the day of
+the month and the weekday are restricted (neither starts with `*`), cron runs when either
+matches (crontab(5)), APScheduler only when both do: such an expression is two triggers,
+either of which fires. One that never fires (31 February) is refused.
 """
 
 from __future__ import annotations
 
-from datetime import tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from apscheduler.triggers.combining import OrTrigger  # type: ignore[import-untyped]
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 
 DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # cron's 0..6 (7 is Sunday too)
@@ -23,14 +27,17 @@ def crontab_trigger(expression: str, timezone: tzinfo | str) -> Any:
     if len(fields) != 5:
         raise ValueError(f"{len(fields)} fields where cron has 5")
     minute, hour, day, month, weekdays = fields
-    return CronTrigger(
-        minute=minute,
-        hour=hour,
-        day=day,
-        month=month,
-        day_of_week=weekday_names(weekdays),
-        timezone=timezone,
-    )
+    common = {"minute": minute, "hour": hour, "month": month, "timezone": timezone}
+    names = weekday_names(weekdays)
+    if day.startswith("*") or weekdays.startswith("*"):
+        trigger = CronTrigger(day=day, day_of_week=names, **common)
+    else:
+        trigger = OrTrigger(
+            [CronTrigger(day=day, **common), CronTrigger(day_of_week=names, **common)]
+        )
+    if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:
+        raise ValueError("it names a day that never comes, such as 31 February")
+    return trigger
 
 
 def weekday_names(field: str) -> str:

@@ -348,6 +348,22 @@ def test_a_wrong_sync_cron_is_a_config_error_naming_the_key(expression: str) -> 
         settings_from({"sources": {"zendesk": {"sync_cron": expression}}})
 
 
+def test_a_sync_cron_with_a_day_and_a_weekday_fires_on_either_as_cron_does() -> None:
+    # crontab(5): with both fields restricted, the 1st, the 15th and every Monday.
+    trigger = crontab_trigger("0 6 1,15 * 1", "UTC")
+    moment = datetime(2026, 11, 29, tzinfo=UTC)  # a Sunday
+    fired = []
+    for _ in range(5):
+        moment = trigger.get_next_fire_time(None, moment + timedelta(minutes=1))
+        fired.append(moment.strftime("%a %d %b"))
+    assert fired == ["Mon 30 Nov", "Tue 01 Dec", "Mon 07 Dec", "Mon 14 Dec", "Tue 15 Dec"]
+
+
+def test_a_sync_cron_that_never_fires_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"sync_cron.*never comes, such as 31 February"):
+        settings_from({"schedule": {"sync_cron": "0 0 31 2 *"}})
+
+
 def test_run_with_no_enabled_source_says_to_add_one(engine: Engine) -> None:
     settings = settings_from({"sources": {"off": {"enabled": False}}})
     with pytest.raises(ConfigError, match=r"no enabled source.*\[sources\.NAME\]"):

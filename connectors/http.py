@@ -49,6 +49,7 @@ from connectors.wire import (
     origin_of,
     parsed_page,
     read_body,
+    refuse_unfollowed_redirect,
     server_text,
 )
 from interactions import AuthenticationError, SourceError, SourceUnavailableError
@@ -204,11 +205,7 @@ def api_session(
             if origin_of(target) != session.origin:
                 response.close()
                 raise ForeignOriginError(session.refusal(target, "a redirect"))
-        elif 300 <= status < 400:
-            # No answer the client can use (a 300's choices, a 302 without Location): zenpy
-            # would take it for an error of its own, with the body in its message.
-            response.close()
-            raise RetriableHTTPError(f"{where} answered {status} without a redirect to follow")
+        refuse_unfollowed_redirect(response, where)
         streamed = bool(kwargs.get("stream"))
         if streamed:
             body = b""

@@ -10,6 +10,7 @@ the same records page after page under new cursors is a loop too (`records_again
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from interactions import CursorStuckError, SourceError
@@ -54,11 +55,12 @@ class LoopGuard:
                 "with its cursor kept instead of looping. Run again; if it repeats, report it."
             )
 
-    def records_again(self, page: tuple[tuple[Any, ...], ...]) -> None:
-        """`page`: what tells a page's records apart (ids and stamps). The same records as
-        the page before, under a new cursor, more than `sync.max_empty_pages` times in a row
-        is a loop no repeated cursor gives away (a page may repeat a changed record, never
-        a whole page as it was)."""
+    def records_again(self, records: Sequence[Mapping[str, Any]], stamp: str) -> None:
+        """A page's `records`, told apart by their `id` and `stamp` fields. The same records
+        as the page before, under a new cursor, more than `sync.max_empty_pages` times in a
+        row is a loop no repeated cursor gives away (a page may repeat a changed record,
+        never a whole page as it was)."""
+        page = tuple((record.get("id"), record.get(stamp)) for record in records)
         # Records without ids or stamps tell nothing apart: they are never a repeat.
         same = page == self._last_page and any(map(any, page))
         self._repeats = self._repeats + 1 if same else 0

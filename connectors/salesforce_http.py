@@ -52,6 +52,7 @@ from connectors.wire import (
     loaded_json,
     origin_of,
     read_body,
+    refuse_unfollowed_redirect,
     server_text,
 )
 from interactions import AllowanceExhaustedError, AuthenticationError, ConfigError, SourceError
@@ -59,9 +60,9 @@ from interactions import AllowanceExhaustedError, AuthenticationError, ConfigErr
 _LOGIN_PATHS = ("/services/Soap/", "/services/oauth2/")
 # The logins, whose refusal is the credentials' (`userinfo`, also under oauth2/, is not one).
 _SESSION_PATHS = ("/services/Soap/", "/services/oauth2/token")
-# The org's figures: `per-app-api-usage=` is another count, and a number of more digits
-# than any allowance is no figure (int() refuses past 4,300 digits with a ValueError).
-_LIMIT_INFO = re.compile(r"(?<![-\w])api-usage=(\d{1,15})/(\d{1,15})(?!\d)")
+# The org's figures, not `per-app-api-usage=` (another count); a header with a number no
+# allowance has is dropped before it is read (`_drop_unreadable_limit_info`).
+_LIMIT_INFO = re.compile(r"(?<![-\w])api-usage=(\d+)/(\d+)")
 
 
 class SessionExpiredError(AuthenticationError):
@@ -185,12 +186,7 @@ def salesforce_session(
             raise RetriableHTTPError(
                 f"{where} failed with {status}", retry_after_seconds(response.headers)
             )
-        if 300 <= status < 400 and not response.is_redirect:
-            # No answer the client can use (a 300's choices, a 302 without Location): the
-            # client library would take it for an answer and fail on it with the page in
-            # its message.
-            response.close()
-            raise RetriableHTTPError(f"{where} answered {status} without a redirect to follow")
+        refuse_unfollowed_redirect(response, where)
         seconds, bound = response_bound(policy)
         body = read_body(response, seconds, kwargs.get("timeout"), where, bound)
         if response.is_redirect:

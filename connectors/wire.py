@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Mapping
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
@@ -231,6 +232,25 @@ def parsed_page(response: requests.Response, body: bytes, where: str, path: str)
     parsed.__dict__.update(response.__dict__)
     parsed.parsed = value
     return parsed
+
+
+def refuse_unfollowed_redirect(response: requests.Response, where: str) -> None:
+    """A 3xx that requests does not follow (a 300's choices, a 302 without Location) is no
+    answer a client can use: its library would take it for one, or raise with the page in
+    its message. A `RetriableHTTPError`, like a 5xx."""
+    status = response.status_code
+    if 300 <= status < 400 and not response.is_redirect:
+        response.close()
+        raise RetriableHTTPError(f"{where} answered {status} without a redirect to follow")
+
+
+def require_list(page: Mapping[str, Any], key: str, where: str) -> None:
+    """A `RetriableHTTPError` unless `page` holds its records as a list under `key`: a 200
+    without it (an error's body, another endpoint's page) would read as the last, empty
+    page and end the stream with the rest unread."""
+    if not isinstance(page.get(key), list):
+        held = ", ".join(sorted(str(k)[:40] for k in page)[:5]) or "nothing"
+        raise RetriableHTTPError(f"{where} answered without its {key!r} list (it holds {held})")
 
 
 def loaded_json(body: bytes, where: str) -> Any:

@@ -36,7 +36,7 @@ from connectors.pagination import LoopGuard
 from connectors.protocol import Cursor as Cursor  # re-exported: connectors.zendesk.Cursor
 from connectors.protocol import Page as Page  # re-exported: connectors.zendesk.Page
 from connectors.wire import origin_of
-from connectors.zendesk_config import STREAMS, ZendeskConfig
+from connectors.zendesk_config import STREAMS, ZendeskConfig, holds_credentials
 from connectors.zendesk_kept import kept_record
 from connectors.zendesk_raw import RawPage, use_raw_pages
 from connectors.zendesk_records import (
@@ -238,7 +238,7 @@ class ZendeskConnector:
                 )
                 return
             guard.followed(after, page.scalar("after_url"), len(raw))
-            guard.records_again(tuple((t.get("id"), t.get("generated_timestamp")) for t in raw))
+            guard.records_again(raw, "generated_timestamp")
             reached = max((_generated_at(t) for t in raw), default=None)
             page_cursor = {"start_time": start_time, "after_cursor": after, "began": _stamp(began)}
             yield Page("tickets", records, page_cursor, False, reached=reached, read=len(raw))
@@ -390,7 +390,7 @@ class ZendeskConnector:
                 )
                 return
             guard.followed(next_url, None, len(raw))
-            guard.records_again(tuple((r.get("id"), r.get("updated_at")) for r in raw))
+            guard.records_again(raw, "updated_at")
             page_cursor = {"start_time": start_time, "next_url": next_url, "began": _stamp(began)}
             yield Page("ratings", records, page_cursor, False, reached=newest, read=len(raw))
             if not self._next_page("satisfaction ratings", page):
@@ -427,7 +427,7 @@ class ZendeskConnector:
                 yield Page("agents", agents, {}, True, read=len(raw))
                 return
             guard.followed(next_url, None, len(raw))
-            guard.records_again(tuple((u.get("id"), u.get("updated_at")) for u in raw))
+            guard.records_again(raw, "updated_at")
             yield Page("agents", agents, {}, False, read=len(raw))
             if not self._next_page("agents", page):
                 yield Page("agents", (), {}, True)
@@ -540,8 +540,7 @@ def _server_of(config: ZendeskConfig) -> tuple[str, str]:
             )
         return "https", f"{config.subdomain}.zendesk.com"
     parts = urlsplit(config.base_url)
-    if "@" in parts.netloc:
-        # Never shown: what comes before the @ may be a password.
+    if holds_credentials(config.base_url):
         raise ConfigError(
             f"[sources.{config.source}] base_url holds a user name or password (user@host): "
             f"write the server's address alone; the API token goes in {config.token_env}."

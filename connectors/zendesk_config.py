@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 # survey_responses after tickets: it reads the responses of the tickets this run's ticket
 # export showed answered (connectors/zendesk_surveys.py); after events too, so that a failing
@@ -32,3 +33,9 @@ class ZendeskConfig:
     def secret_envs(self) -> str:
         """Where the secrets come from, for messages (as `SalesforceConfig.secret_envs`)."""
         return self.token_env
+
+
+def holds_credentials(address: str) -> bool:
+    """Whether an address names a user or a password (`https://me:pw@host`): refused, and
+    never shown, for what comes before the @ may be a password."""
+    return "@" in urlsplit(address).netloc

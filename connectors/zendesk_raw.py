@@ -16,7 +16,7 @@ from typing import Any
 
 from zenpy import Zenpy
 
-from connectors.wire import RetriableHTTPError
+from connectors.wire import require_list
 
 
 class RawPage:
@@ -82,15 +82,10 @@ _RECORDS_BY_PATH = {
 
 
 def _holding_records(path: str, body: Any) -> Mapping[str, Any]:
-    """The page, once it holds the list of records its path names: a 200 answer without
-    it (an error's body, another endpoint's page) would read as the last, empty page and
-    end the stream with the rest unread. A `RetriableHTTPError` otherwise."""
+    """The page, once it holds the list of records its path names (`require_list`)."""
     page = body if isinstance(body, Mapping) else {}
-    name = path.split("?", 1)[0].rsplit("/", 1)[-1].removesuffix(".json")
-    key = _RECORDS_BY_PATH.get(name)
-    if key is not None and not isinstance(page.get(key), list):
-        raise RetriableHTTPError(
-            f"GET {path.split('?', 1)[0]} answered without its {key!r} list "
-            f"(the page holds {', '.join(sorted(str(k)[:40] for k in page)[:5]) or 'nothing'})"
-        )
+    path = path.split("?", 1)[0]
+    key = _RECORDS_BY_PATH.get(path.rsplit("/", 1)[-1].removesuffix(".json"))
+    if key is not None:
+        require_list(page, key, f"GET {path}")
     return page

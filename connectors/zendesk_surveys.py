@@ -47,7 +47,7 @@ import requests
 from connectors.http import ApiUsage, RetryPolicy, call_with_retries
 from connectors.pagination import LoopGuard
 from connectors.protocol import Cursor, Page
-from connectors.wire import RetriableHTTPError, origin_of
+from connectors.wire import origin_of, require_list
 from connectors.zendesk_config import ZendeskConfig
 from connectors.zendesk_records import (
     csat_rating_answer,
@@ -307,7 +307,7 @@ class SurveyReader:
             following = _next_page(body, url, query)
             if following is not None:
                 guard.followed(following, None, len(raw))
-                guard.records_again(tuple((r.get("id"), r.get("updated_at")) for r in raw))
+                guard.records_again(raw, "updated_at")
             plan["next"] = following
             plan["seen"] = plan["seen"] or bool(raw)
             if following is None:
@@ -416,11 +416,8 @@ class SurveyReader:
             )
             body = response.json()
             page = body if isinstance(body, dict) else {}
-            if listed and not isinstance(page.get(listed), list):
-                raise RetriableHTTPError(
-                    f"{connector.config.source}: GET {urlsplit(url).path} answered without its "
-                    f"{listed!r} list"
-                )
+            if listed:
+                require_list(page, listed, f"{connector.config.source}: GET {urlsplit(url).path}")
             return page
 
         return call_with_retries(

@@ -38,7 +38,7 @@ from sqlalchemy.exc import ArgumentError
 from connectors.http import RetryPolicy
 from connectors.registry import DEFAULT_TYPE, SOURCE_TYPES, SourceConfig, readable
 from connectors.salesforce_config import SalesforceConfig
-from connectors.zendesk_config import ZendeskConfig
+from connectors.zendesk_config import ZendeskConfig, holds_credentials
 from deskmetrics.crontab import crontab_trigger
 from interactions import ConfigError
 from scoring import ScoringSettings
@@ -232,12 +232,12 @@ class ZendeskSourceSettings(_SourceSection):
     def _server(cls, value: str) -> str:
         if not value:
             return value
-        parts = urlsplit(value)
-        if "@" in parts.netloc:  # never shown: what comes before the @ may be a password
+        if holds_credentials(value):
             raise ValueError(
                 "holds a user name or password (user@host): write the server's address "
                 "alone; the API token goes in the variable token_env names"
             )
+        parts = urlsplit(value)
         host = parts.hostname or ""
         if parts.scheme == "http" and not _is_loopback(host):
             # Every request carries the API token: only a server on this machine (a

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests import desks
+from tests.hostile_server import HostileServer, hostile_server
 from warehouse.schema import open_engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +74,19 @@ def one_desk_now_per_test() -> Iterator[None]:
     desks.set_desk_now(datetime.now(UTC).replace(second=0, microsecond=0))
     yield
     desks.set_desk_now(None)
+
+
+@pytest.fixture
+def ours() -> Iterator[HostileServer]:
+    """A misbehaving server on 127.0.0.1, the one a wire test's connector is pointed at."""
+    with hostile_server() as server:
+        yield server
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    """The waits a connector's retry policy asked for, recorded instead of slept."""
+    return []
 
 
 @pytest.fixture

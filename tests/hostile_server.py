@@ -24,6 +24,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from connectors.http import RetryPolicy
+from connectors.zendesk import ZendeskConnector
+from connectors.zendesk_config import ZendeskConfig
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -182,3 +186,13 @@ def hostile_server() -> Iterator[HostileServer]:
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=10)
+
+
+def zendesk_connector(
+    server: HostileServer, sleeps: list[float], **policy: Any
+) -> ZendeskConnector:
+    """A Zendesk connector pointed at `server`, its waits recorded in `sleeps` (never slept):
+    three tries and 5 s timeouts unless `policy` says otherwise."""
+    config = ZendeskConfig("zendesk", "acme", "agent@acme.test", "token", base_url=server.base_url)
+    settings = {"max_attempts": 3, "timeout_seconds": 5.0, **policy}
+    return ZendeskConnector(config, RetryPolicy(sleep=sleeps.append, **settings))

@@ -20,8 +20,6 @@ from zenpy import Zenpy
 
 from connectors.http import ApiUsage, RetryPolicy, api_session, retry_after_seconds
 from connectors.wire import ForeignOriginError, origin_of
-from connectors.zendesk import ZendeskConnector
-from connectors.zendesk_config import ZendeskConfig
 from connectors.zendesk_records import interaction_from_ticket
 from interactions import (
     Interaction,
@@ -30,7 +28,7 @@ from interactions import (
     SourceUnavailableError,
 )
 from tests.desks import run_cli, served_desk
-from tests.hostile_server import HostileServer, Reply, hostile_server
+from tests.hostile_server import HostileServer, Reply, hostile_server, zendesk_connector
 
 EXPORT = "/api/v2/incremental/tickets/cursor.json"
 RATINGS = "/api/v2/satisfaction_ratings"
@@ -40,38 +38,20 @@ TOKEN = "hostile-wire-token"
 
 
 @pytest.fixture
-def ours() -> Iterator[HostileServer]:
-    """The server the connector is configured with."""
-    with hostile_server() as server:
-        yield server
-
-
-@pytest.fixture
 def other() -> Iterator[HostileServer]:
     """Another server (another port): nothing with credentials may reach it."""
     with hostile_server() as server:
         yield server
 
 
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-def _connector(server: HostileServer, sleeps: list[float], **policy: Any) -> ZendeskConnector:
-    config = ZendeskConfig("zendesk", "acme", "agent@acme.test", TOKEN, base_url=server.base_url)
-    settings = {"max_attempts": 3, "timeout_seconds": 5.0, **policy}
-    return ZendeskConnector(config, RetryPolicy(sleep=sleeps.append, **settings))
-
-
 def _agents(server: HostileServer, sleeps: list[float], **policy: Any) -> list[str]:
-    with _connector(server, sleeps, **policy) as connector:
+    with zendesk_connector(server, sleeps, **policy) as connector:
         pages = list(connector.agent_pages())
     return [agent.agent_id for page in pages for agent in page.records]
 
 
 def _ratings(server: HostileServer, sleeps: list[float], **policy: Any) -> list[str]:
-    with _connector(server, sleeps, **policy) as connector:
+    with zendesk_connector(server, sleeps, **policy) as connector:
         pages = list(connector.rating_pages(None, SINCE))
     return [rating.rating_id for page in pages for rating in page.records]
 
@@ -474,7 +454,7 @@ def test_a_time_out_of_range_on_the_wire_names_the_record_and_field(
     page = b'{"tickets": [{"id": 41, "status": "open", "created_at": 1e20}], "end_of_stream": true}'
     ours.route(EXPORT, Reply(body=page))
     with (
-        _connector(ours, sleeps) as connector,
+        zendesk_connector(ours, sleeps) as connector,
         pytest.raises(MalformedRecordError, match=r"ticket record id=41: field 'created_at'"),
     ):
         list(connector.ticket_pages(None, SINCE))
@@ -513,7 +493,7 @@ def test_the_limit_and_remaining_are_read_under_the_rate_limit_names(
 ) -> None:
     headers = {"rate-limit": "100", "rate-limit-remaining": "10", "rate-limit-reset": "9"}
     ours.route(USERS, Reply(body=GOOD_USERS, headers=headers))
-    with _connector(ours, sleeps, max_quota_share=0.5) as connector:
+    with zendesk_connector(ours, sleeps, max_quota_share=0.5) as connector:
         list(connector.agent_pages())
     assert (connector.usage.rate_limit, connector.usage.rate_limit_remaining) == (100, 10)
     assert sleeps == [9.0]

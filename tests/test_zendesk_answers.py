@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import gzip
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,30 +35,13 @@ from interactions import (
     SourceError,
     SourceUnavailableError,
 )
-from tests.hostile_server import HostileServer, Reply, hostile_server
+from tests.hostile_server import HostileServer, Reply, zendesk_connector
 
 EXPORT = "/api/v2/incremental/tickets/cursor.json"
 EVENTS = "/api/v2/incremental/ticket_events.json"
 USERS = "/api/v2/users.json"
 SINCE = datetime(2026, 1, 1, tzinfo=UTC)
 RATING = "rating_scale_numeric"
-
-
-@pytest.fixture
-def ours() -> Iterator[HostileServer]:
-    with hostile_server() as server:
-        yield server
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-def _connector(server: HostileServer, sleeps: list[float], **policy: Any) -> ZendeskConnector:
-    config = ZendeskConfig("zendesk", "acme", "agent@acme.test", "token", base_url=server.base_url)
-    settings = {"max_attempts": 3, "timeout_seconds": 5.0, **policy}
-    return ZendeskConnector(config, RetryPolicy(sleep=sleeps.append, **settings))
 
 
 def _user(user_id: int, role: Any = "agent") -> dict[str, Any]:
@@ -101,13 +83,13 @@ def _events_page(*events: dict[str, Any], end_time: Any, next_page: Any) -> dict
 
 
 def _tickets(server: HostileServer, sleeps: list[float], **policy: Any) -> list[str]:
-    with _connector(server, sleeps, **policy) as connector:
+    with zendesk_connector(server, sleeps, **policy) as connector:
         pages = list(connector.ticket_pages(None, SINCE))
     return [r.interaction_id for page in pages for r in page.records]
 
 
 def _status_changes(server: HostileServer, sleeps: list[float]) -> list[str]:
-    with _connector(server, sleeps) as connector:
+    with zendesk_connector(server, sleeps) as connector:
         pages = list(connector.event_pages(None, SINCE))
     return [r.new_status for page in pages for r in page.records]
 
@@ -120,7 +102,7 @@ def test_a_user_whose_role_is_not_text_is_no_agent(
 ) -> None:
     odd = [_user(2, {"name": "agent"}), _user(3, ["agent"])]
     ours.route(USERS, Reply(body={"users": [_user(1), *odd], "next_page": None}))
-    with _connector(ours, sleeps) as connector:
+    with zendesk_connector(ours, sleeps) as connector:
         pages = list(connector.agent_pages())
     assert [agent.agent_id for page in pages for agent in page.records] == ["1"]
 
@@ -247,7 +229,7 @@ def test_an_answer_of_3xx_without_a_redirect_to_follow_is_a_clear_error(
     users = {"users": [_user(1)], "next_page": None}
     ours.route(USERS, Reply(status, body=users, headers=headers))
     with (
-        _connector(ours, sleeps) as connector,
+        zendesk_connector(ours, sleeps) as connector,
         pytest.raises(SourceUnavailableError, match=f"answered {status} without a redirect"),
     ):
         list(connector.agent_pages())
@@ -264,7 +246,7 @@ def test_headers_that_drip_are_cut_at_the_deadline(
         USERS, Reply(body=users, headers={"X-Padding": "p" * 400}, drip_headers_seconds=0.05)
     )
     with (
-        _connector(ours, sleeps, deadline_seconds=0.5, max_attempts=1) as connector,
+        zendesk_connector(ours, sleeps, deadline_seconds=0.5, max_attempts=1) as connector,
         pytest.raises(SourceUnavailableError, match=r"headers too slowly.*within 0\.5 s") as cut,
     ):
         list(connector.agent_pages())
@@ -328,7 +310,7 @@ def test_a_server_clock_years_ahead_moves_no_cursor_past_this_machines_clock(
 ) -> None:
     ahead = {"Date": "Thu, 01 Jan 2099 00:00:00 GMT"}
     ours.route(EXPORT, Reply(body=_export_page(_ticket(1), after=None, end=True), headers=ahead))
-    with _connector(ours, sleeps) as connector, caplog.at_level(logging.WARNING):
+    with zendesk_connector(ours, sleeps) as connector, caplog.at_level(logging.WARNING):
         (page,) = list(connector.ticket_pages(None, SINCE))
     assert page.done and page.cursor["start_time"] <= datetime.now(UTC).timestamp()
     assert [r.getMessage() for r in caplog.records] == [
@@ -344,7 +326,7 @@ def test_a_server_clock_a_day_ahead_is_the_sources_now(
     tomorrow = datetime.now(UTC) + timedelta(days=1)
     ahead = {"Date": tomorrow.strftime("%a, %d %b %Y %H:%M:%S GMT")}
     ours.route(EXPORT, Reply(body=_export_page(_ticket(1), after=None, end=True), headers=ahead))
-    with _connector(ours, sleeps) as connector:
+    with zendesk_connector(ours, sleeps) as connector:
         (page,) = list(connector.ticket_pages(None, SINCE))
     assert page.cursor["start_time"] > datetime.now(UTC).timestamp()
 

@@ -33,6 +33,8 @@ class SalesforceConfig:
     csat_score_field: str = "Score__c"
     csat_comment_field: str = "Comment__c"
     csat_date_field: str = "CreatedDate"
+    # The settings' `timezone`: a Date-typed csat_date_field names a day of it.
+    day_zone: str = "UTC"
     csat_question: str = ""
     bulk_threshold: int = 10_000  # a window holding more records is read through Bulk 2.0
     bulk_page_records: int = 10_000  # rows of one Bulk result page (memory is bounded by it)

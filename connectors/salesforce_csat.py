@@ -20,6 +20,7 @@ from connectors.salesforce_config import SalesforceConfig
 from connectors.salesforce_records import (
     SurveyFields,
     identifier,
+    offer_from_survey_record,
     parse_time,
     rating_from_feedback_response,
     rating_from_survey_record,
@@ -132,8 +133,9 @@ def ratings_from_rows(
     config: SalesforceConfig, csat: CsatQuery, rows: list[dict[str, Any]], joins: CsatJoins
 ) -> tuple[Rating, ...]:
     """The ratings of one page of answer rows. Custom-object records that are offers or link
-    to no case count nowhere; those written before they were answered are dated by their
-    score's field history (`csat.history`, one query per page). Feedback answers are joined
+    to no case count nowhere, and are stored as offers (`offer_from_survey_record`); those
+    written before they were answered are dated by their score's field history
+    (`csat.history`, one query per page). Feedback answers are joined
     to their cases through `SurveySubject` (one query per page)."""
     if not csat.question_ids:
         fields = survey_fields(config)
@@ -145,12 +147,20 @@ def ratings_from_rows(
             if csat.history
             else {}
         )
-        return tuple(
+        answers = tuple(
             rating_from_survey_record(
-                config.source, row, fields, first_answers.get(salesforce_id(row.get("Id")) or "")
+                config.source,
+                row,
+                fields,
+                first_answers.get(salesforce_id(row.get("Id")) or ""),
+                config.day_zone,
             )
             for row in counted
         )
+        # A record that no longer counts may have been read as an answer before.
+        uncounted = (row for row in rows if not survey_record_counts(row, fields))
+        offers = (offer_from_survey_record(config.source, row, fields) for row in uncounted)
+        return answers + tuple(offer for offer in offers if offer is not None)
     parents = {
         parent
         for row in rows

@@ -21,9 +21,10 @@ import hmac
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from connectors.record_fields import in_range, shown, time_field
 from interactions import (
@@ -461,13 +462,15 @@ def rating_from_survey_record(
     record: Mapping[str, Any],
     fields: SurveyFields,
     first_answered_at: datetime | None = None,
+    day_zone: str = "UTC",
 ) -> Rating:
     """A custom-object CSAT record that counts (`survey_record_counts`): the score on the
     [csat] scale, kept as text; it names no agent, so scoring gives it to the case's
     resolver. It counts from `first_answered_at` when the score's field history shows it
-    (the record was written before it was answered), else from its date field."""
+    (the record was written before it was answered), else from its date field (a Date
+    field's day is a day of `day_zone`, the settings' time zone)."""
     obj = fields.object_name
-    answered_at = first_answered_at or _required_time(obj, record, fields.date_field)
+    answered_at = first_answered_at or _answer_time(obj, record, fields.date_field, day_zone)
     comment = record.get(fields.comment_field) if fields.comment_field else None
     return Rating(
         source=source,
@@ -485,6 +488,50 @@ def rating_from_survey_record(
     )
 
 
+def offer_from_survey_record(
+    source: str, record: Mapping[str, Any], fields: SurveyFields
+) -> Rating | None:
+    """A custom-object CSAT record that does not count (`survey_record_counts`), as an offer
+    (an empty score) of its case, or of none: stored, it takes the place of the answer an
+    earlier read of the same record stored, which then counts nowhere either (a survey tool
+    that empties its record to send the survey again, an answer cleared or unlinked from
+    its case; docs/metrics.md "CSAT"). None when the record has no time to order it by."""
+    obj = fields.object_name
+    changed = _time(obj, record, "LastModifiedDate", required=False) or _time(
+        obj, record, "SystemModstamp", required=False
+    )
+    if changed is None:
+        return None
+    return Rating(
+        source=source,
+        rating_id=_required_id(obj, record, "Id"),
+        interaction_id=salesforce_id(record.get(fields.case_field)) or "",
+        agent_id=None,
+        score="",
+        comment=None,
+        created_at=changed,
+        updated_at=changed,
+        survey_id="",
+    )
+
+
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _answer_time(obj: str, record: Mapping[str, Any], field: str, day_zone: str) -> datetime:
+    """The moment an answer-date field says. A Date field (`2026-10-24`, as REST and Bulk
+    send one) names a day, not a moment: its start in `day_zone`, so that the answer counts
+    on that day (docs/metrics.md "Words": Day), not on the day before west of UTC."""
+    value = record.get(field)
+    if isinstance(value, str) and _DATE_ONLY.fullmatch(value.strip()):
+        try:
+            start = datetime.combine(date.fromisoformat(value.strip()), time(), ZoneInfo(day_zone))
+            return in_range(start.astimezone(UTC), value)
+        except ValueError:
+            pass  # no day of the calendar, or out of range: read below, for the message
+    return _required_time(obj, record, field)
+
+
 def rating_from_feedback_response(
     source: str,
     response: Mapping[str, Any],
@@ -497,7 +544,9 @@ def rating_from_feedback_response(
     names to the case (`SubjectId`).
 
     Feedback Management answers cannot be edited (research/salesforce-api.md "Settled
-    since"); one that was changed all the same is dated by its `SystemModstamp`."""
+    since"); one that was changed all the same is dated by its `SystemModstamp`. Each
+    survey sent is an invitation of its own: a case surveyed again after a reopen has a
+    response per invitation (docs/metrics.md "CSAT": at most one response per survey)."""
     obj = "SurveyQuestionResponse"
     if salesforce_id(response.get("QuestionId")) not in question_ids:
         return None
@@ -523,5 +572,7 @@ def rating_from_feedback_response(
         created_at=answered_at,
         # An answer changed in place after all is the latest answer (docs/metrics.md "CSAT").
         updated_at=max(answered_at, changed),
-        survey_id="",
+        survey_id=salesforce_id(response.get("InvitationId"))
+        or salesforce_id(response.get("ResponseId"))
+        or "",
     )

@@ -28,7 +28,7 @@ from connectors.salesforce_records import (
     hashed_email,
     parse_time,
 )
-from interactions import CursorStuckError, MalformedRecordError, Quarantined, SourceError
+from interactions import CursorStuckError, MalformedRecordError, Quarantined, Rating, SourceError
 
 log = logging.getLogger(__name__)
 
@@ -310,7 +310,9 @@ class WindowReader:
                         ),
                     )  # fmt: skip
         reached = datetime.fromisoformat(state["at"])
-        left_out = len(rows) - len(records) if window.one_record_a_row else 0
+        # Offers are stored (an earlier answer of the record is withdrawn) but count nowhere.
+        counted = sum(not isinstance(r, Rating) or r.is_answer for r in records)
+        left_out = len(rows) - counted if window.one_record_a_row else 0
         return Page(
             window.stream, records, dict(state), False, reached=reached, read=len(rows),
             left_out=left_out,

@@ -519,6 +519,7 @@ class Settings(_Section):
             csat_score_field=source.csat_score_field,
             csat_comment_field=source.csat_comment_field,
             csat_date_field=source.csat_date_field,
+            day_zone=self.timezone,
             csat_question=source.csat_question,
             bulk_threshold=source.bulk_threshold,
             bulk_page_records=source.bulk_page_records,

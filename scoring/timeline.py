@@ -124,7 +124,9 @@ def replay(history: History) -> Timeline:
     owner = first_ownership.previous_owner if first_ownership else interaction.owner_id
     initial_owner = owner
     first_status = next((c for u in updates for c in u.statuses), None)
-    resolved = bool(first_status.previous_resolved) if first_status else False
+    # With no status change recorded the status never changed: it is the current one
+    # throughout (docs/metrics.md "Words": Resolved -- a case logged closed).
+    resolved = bool(first_status.previous_resolved) if first_status else interaction.resolved
 
     first_owned_at: dict[str, datetime] = {}
     if owner is not None:

@@ -1,0 +1,131 @@
+"""Ordinary states of a real Salesforce org, each served as a few hand-made records
+(tests/salesforce_hand_made.py) through the simulator and simple-salesforce, and read from
+the credit ledger: what each case adds to each agent, as docs/metrics.md counts it."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from deskmetrics.settings import load_settings
+from sandbox.salesforce.values import sf_datetime
+from tests.salesforce_desks import FEEDBACK
+from tests.salesforce_hand_made import DAY, HOUR, NOW, counted, hand_made
+
+
+def test_a_case_taken_from_a_queue_passed_on_and_closed_counts_for_both_agents(
+    tmp_path: Path,
+) -> None:
+    # The harness's control: created in a queue, taken by A, passed to B, closed by B.
+    with hand_made(tmp_path) as made:
+        a, b = made.agents[1], made.agents[2]
+        created = NOW - 10 * DAY
+        case = made.case(1, b, "Closed", created, created + 3 * HOUR, closed_at=created + 3 * HOUR)
+        made.created(case)
+        made.owner(case, created + HOUR, made.queue, a, field="ownerAccepted")
+        made.owner(case, created + 2 * HOUR, a, b)
+        made.status(case, created + 3 * HOUR, "New", "Closed")
+        made.sync(NOW)
+        assert made.counts(case, a) == counted(handled=1, transferred_out=1)
+        assert made.counts(case, b) == counted(handled=1, resolved=1, fcr_eligible=1, fcr=1)
+
+
+def test_a_case_logged_closed_and_later_moved_to_a_queue_is_no_transfer(tmp_path: Path) -> None:
+    # docs/metrics.md "Transfer out": changes while resolved do not count; "Words": with no
+    # status change recorded, the status is the current one throughout (Salesforce writes
+    # no history row for the status a case is created with).
+    with hand_made(tmp_path) as made:
+        a = made.agents[1]
+        logged = NOW - 10 * DAY
+        case = made.case(1, made.queue, "Closed", logged, logged + DAY, closed_at=logged)
+        made.created(case)
+        made.owner(case, logged + DAY, a, made.queue)  # tidied into a queue, still closed
+        made.backfill()
+        assert made.counts(case, a) == counted(handled=1, resolved=1, fcr_eligible=1, fcr=1)
+
+
+def test_a_case_surveyed_again_after_a_reopen_counts_each_feedback_answer(
+    tmp_path: Path,
+) -> None:
+    # docs/metrics.md "CSAT": at most one response per survey, and each offer of a survey
+    # begins a new one. Each Feedback Management invitation is a survey sent, and its
+    # answers cannot be edited: two invitations answered are two responses.
+    with hand_made(tmp_path, FEEDBACK) as made:
+        a = made.agents[1]
+        opened = NOW - 20 * DAY
+        case = made.case(1, a, "Closed", opened, NOW - 11 * DAY, closed_at=NOW - 11 * DAY)
+        made.created(case)
+        made.owner(case, opened + HOUR, made.queue, a, field="ownerAccepted")
+        made.status(case, opened + 2 * HOUR, "New", "Closed")
+        made.feedback_answer(case, opened + 3 * HOUR, NOW - 18 * DAY, 5)
+        made.status(case, NOW - 12 * DAY, "Closed", "Working")  # reopened
+        made.status(case, NOW - 11 * DAY, "Working", "Closed")
+        made.feedback_answer(case, NOW - 11 * DAY, NOW - 10 * DAY, 1)
+        made.backfill()
+        csat = [r for r in made.ledger(case) if r["kind"] == "csat"]
+        assert sorted((r["day"], r["score"]) for r in csat) == [
+            ((NOW - 18 * DAY).date(), "5"),
+            ((NOW - 10 * DAY).date(), "1"),
+        ]
+
+
+@pytest.mark.parametrize("emptied", ["Score__c", "Case__c"])
+def test_a_survey_record_emptied_after_its_answer_was_read_counts_nowhere(
+    tmp_path: Path, emptied: str
+) -> None:
+    # docs/metrics.md "CSAT": a record whose score is empty is an offer, one whose case link
+    # is empty belongs to no interaction; neither counts. A survey tool that empties its
+    # record to send the survey again, an answer cleared or unlinked: the answer read
+    # before is withdrawn by the next sync.
+    with hand_made(tmp_path) as made:
+        a = made.agents[1]
+        opened = NOW - 10 * DAY
+        case = made.case(1, a, "Closed", opened, opened + HOUR, closed_at=opened + HOUR)
+        made.created(case)
+        made.status(case, opened + HOUR, "New", "Closed")
+        survey = made.survey(case, 5, opened + 2 * HOUR, opened + DAY)
+        made.sync(NOW)
+        assert made.counts(case, a)["csat_responses"] == 1
+        survey[emptied] = None
+        survey.update(
+            LastModifiedDate=sf_datetime(NOW + HOUR), SystemModstamp=sf_datetime(NOW + HOUR)
+        )
+        made.sync(NOW + 2 * HOUR)
+        assert made.counts(case, a)["csat_responses"] == 0
+
+
+def test_a_survey_record_never_answered_is_stored_as_an_offer_and_counts_nowhere(
+    tmp_path: Path,
+) -> None:
+    with hand_made(tmp_path) as made:
+        a = made.agents[1]
+        opened = NOW - 10 * DAY
+        case = made.case(1, a, "Closed", opened, opened + HOUR, closed_at=opened + HOUR)
+        made.created(case)
+        made.status(case, opened + HOUR, "New", "Closed")
+        made.survey(case, None, opened + 2 * HOUR, None)
+        made.sync(NOW)
+        assert made.counts(case, a) == counted(handled=1, resolved=1, fcr_eligible=1, fcr=1)
+
+
+def test_an_answer_date_field_of_type_date_counts_on_the_day_it_names(tmp_path: Path) -> None:
+    # docs/metrics.md "Words": Day is the calendar date in `timezone`. A Date-typed
+    # answer-date field (`2026-10-24`, no time, no zone) names that day, not UTC midnight,
+    # which is the evening before in New York.
+    with hand_made(tmp_path) as made:
+        path = made.org.settings_path
+        path.write_text('timezone = "America/New_York"\n' + path.read_text())
+        made.org = dataclasses.replace(made.org, settings=load_settings(path))
+        a = made.agents[1]
+        opened = NOW - 10 * DAY
+        case = made.case(1, a, "Closed", opened, opened + HOUR, closed_at=opened + HOUR)
+        made.created(case)
+        made.status(case, opened + HOUR, "New", "Closed")
+        survey = made.survey(case, 5, opened + 2 * HOUR, opened + DAY)
+        survey["Responded_At__c"] = "2026-10-24"
+        made.backfill()
+        csat = [r for r in made.ledger(case) if r["kind"] == "csat"]
+        assert [(r["day"], r["csat_responses"]) for r in csat] == [(date(2026, 10, 24), 1)]

@@ -49,7 +49,13 @@ from connectors.zendesk_records import (
     rating_state_from_ticket,
     ticket_of_satisfaction_change,
 )
-from connectors.zendesk_surveys import HelpCenterUsage, SurveyReader, reads_legacy, skipped_pages
+from connectors.zendesk_surveys import (
+    ANSWERABLE,
+    HelpCenterUsage,
+    SurveyReader,
+    reads_legacy,
+    skipped_pages,
+)
 from interactions import (
     Agent,
     AuthenticationError,
@@ -350,7 +356,10 @@ class ZendeskConnector:
         cursor is right whatever order the endpoint returns records in.
         """
         cursor = cursor or {}
-        start_time = int(cursor.get("start_time", since.timestamp()))
+        # A first pass opens a survey's life before `since`: a rating answered then, on a
+        # ticket the window reads, counts on its own day, for the agent it names
+        # (docs/metrics.md "CSAT"), not on the day the ticket next changed.
+        start_time = int(cursor.get("start_time", (since - ANSWERABLE).timestamp()))
         resume: str | None = cursor.get("next_url")
         if resume and origin_of(resume) != origin_of(f"{self._scheme}://{self._netloc}"):
             resume = None  # stored before base_url changed: read the pass again from its start

@@ -29,7 +29,8 @@ A pass of the stream, in a sync, reads
      stream stored its list), the list is incomplete, and the pass re-reads the surveys sent
      in the last `ANSWERABLE` instead.
 A backfill, and the first pass, read by creation window only: a response is read as it is
-now, answers included.
+now, answers included. The window opens `ANSWERABLE` before `since`, so that a survey sent
+before it and answered inside it is read (it counts on its answer's day).
 """
 
 from __future__ import annotations
@@ -239,7 +240,9 @@ class SurveyReader:
         start = saved.get("start_time")
         tickets: list[str] = []
         if start is None or until is not None:
-            created_from = int(since.timestamp()) if start is None else int(start)
+            # A survey sent before `since` may be answered after it: its answer counts in
+            # the window, on the answer's day (docs/metrics.md "CSAT").
+            created_from = int((since - ANSWERABLE).timestamp()) if start is None else int(start)
         elif self._whole_ticket_pass and self._whole_event_pass:
             created_from = int(start)
             tickets = _ids(self._noted_once())

@@ -82,15 +82,32 @@ def fresh_report(
         # writes: a read-only refusal comes from there, and the facts can still be read.
         if not is_read_only(refused):
             raise
-    with engine.connect() as conn:
-        backlog = int(conn.execute(select(func.count()).select_from(dirty_days)).scalar() or 0)
     rows = pipeline.report(engine, settings, since, until, source, by, rescore=False)
     return FreshReport(
-        rows,
+        rows, _not_rescored(engine), _report_meta(engine, settings, since, until, source, by, rows)
+    )
+
+
+def _scored_first(engine: Engine, settings: Settings) -> str | None:
+    """Score the dirty days (and a change of the scoring settings, such as `timezone`)
+    before stored facts or ratings are read, as a report does; on a read-only database,
+    the warning that they are the figures as last scored."""
+    try:
+        pipeline.score_when_free(engine, settings)
+        return None
+    except DBAPIError as refused:
+        if not is_read_only(refused):
+            raise
+    return _not_rescored(engine)
+
+
+def _not_rescored(engine: Engine) -> str:
+    with engine.connect() as conn:
+        backlog = int(conn.execute(select(func.count()).select_from(dirty_days)).scalar() or 0)
+    return (
         f"the database is read-only, so nothing was rescored first: {backlog} days waiting "
         "to be scored (and any change to the scoring settings) are not in these figures. "
-        "Run `deskmetrics score` where the database can be written.",
-        _report_meta(engine, settings, since, until, source, by, rows),
+        "Run `deskmetrics score` where the database can be written."
     )
 
 
@@ -178,6 +195,8 @@ def export(
         csv_cells = _report_cells
     elif what in ("facts", "ratings"):
         pipeline.check_source_known(engine, settings, source)
+        # Facts are what a score wrote (ratings are read as stored): scored first.
+        warning = _scored_first(engine, settings) if what == "facts" else None
         meta = file_meta(engine, settings, what, since, until, source)
         if what == "facts":
             columns, batches = FACT_COLUMNS, _batches(engine, _facts(since, until, source))

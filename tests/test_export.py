@@ -240,3 +240,17 @@ def test_the_ratings_export_names_the_agent_a_response_without_one_belongs_to(
     _export(settings_path, tmp_path / "r.csv", "--what", "ratings", "--source", "salesforce")
     [row] = _csv(tmp_path / "r.csv")
     assert (row["agent_id"], row["response_agent_id"]) == ("", "005A")
+
+
+def test_a_facts_export_after_a_time_zone_change_is_of_the_new_zones_days(
+    settings_path: Path, tmp_path: Path
+) -> None:
+    # Facts are what a score wrote: like a report, the export scores first, so that its
+    # days are those of the settings it says it is of (here 09:00 UTC is 23:00 the day
+    # before in Honolulu, where each agent took their ticket).
+    write_settings(settings_path, tmp_path / "w.sqlite", "http://127.0.0.1:9", "Pacific/Honolulu")
+    _export(settings_path, tmp_path / "f.csv", "--what", "facts")
+    handled = {
+        (row["agent_id"], row["day"]) for row in _csv(tmp_path / "f.csv") if row["handled"] == "1"
+    }
+    assert handled == {(agent, "2026-03-01") for agent in NAMES}

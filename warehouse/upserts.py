@@ -12,12 +12,12 @@ the three in one transaction.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from interactions import (
     Agent,
@@ -29,6 +29,7 @@ from interactions import (
     SatisfactionChange,
     StatusChange,
 )
+from warehouse.json_params import among, json_param
 from warehouse.quarantine import quarantine_rows
 from warehouse.ratings import merged_rating, rating_corrected_by_state, stored_ratings
 from warehouse.row_upsert import write_rows
@@ -145,7 +146,8 @@ def store_records(conn: Connection, records: Iterable[Any], seen_at: datetime) -
     touched.update(r.interaction_id for r in copies)
     touched.update(s.interaction_id for s in states)
     apply_ratings(conn, copies, states)
-    agent_rows = storable_rows([(*record_values(a), seen_at) for a in by_kind[Agent]])
+    people = _with_names_last_known(conn, _storable_records(Agent, by_kind[Agent]))
+    agent_rows = [(*record_values(a), seen_at) for a in people]
     write_rows(conn, agents, (*field_names(Agent), "seen_at"), agent_rows, "updated_at")
     upsert(
         conn,
@@ -155,6 +157,29 @@ def store_records(conn: Connection, records: Iterable[Any], seen_at: datetime) -
         keep_earliest="first_seen_at",
     )
     return touched
+
+
+def _with_names_last_known(conn: Connection, people: list[Agent]) -> list[Agent]:
+    """`people`, each copy without a name or e-mail given the one stored: an agent since
+    deleted (whose e-mail the source drops) keeps counting under the name and e-mail last
+    known, and stays one person with their agents of other sources (docs/metrics.md
+    "Words": Agent; "People across sources")."""
+    wanting = sorted({(a.source, a.agent_id) for a in people if not (a.name and a.email)})
+    if not wanting:
+        return people
+    known: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+    for source in sorted({source for source, _ in wanting}):
+        ids = [agent_id for s, agent_id in wanting if s == source]
+        stored = select(agents.c.agent_id, agents.c.name, agents.c.email).where(
+            agents.c.source == source, among(conn, agents.c.agent_id, "ids")
+        )
+        for agent_id, name, email in conn.execute(stored, {"ids": json_param(ids)}):
+            known[(source, agent_id)] = (name, email)
+    kept = []
+    for person in people:
+        name, email = known.get((person.source, person.agent_id), (None, None))
+        kept.append(replace(person, name=person.name or name, email=person.email or email))
+    return kept
 
 
 def _storable_records(kind: type, records: list[Any]) -> list[Any]:

@@ -319,6 +319,7 @@ class SalesforceConnector:
             csat.stamp,
             lambda rows: ratings_from_rows(self.config, csat, rows, self._joins),
             condition=csat.condition,
+            include_deleted=csat.include_deleted,
             one_record_a_row=True,
         )
 

@@ -48,6 +48,8 @@ class CsatQuery:
     # Feedback Management: the CSAT question's Ids, one per version of its survey.
     question_ids: tuple[str, ...] = ()
     history: str = ""  # the score's field history, when it dates the answers
+    # Read with queryAll: a record deleted since it was read is seen, and withdrawn.
+    include_deleted: bool = False
     note: str = ""  # how answers are dated, or a warning that they cannot be (`check`)
 
 
@@ -93,12 +95,15 @@ def checked_custom_object(config: SalesforceConfig, described: Mapping[str, Any]
                 "shows its API name."
             )
     stamps = [s for s in ("LastModifiedDate", "SystemModstamp") if s.lower() in known]
+    # A survey record deleted in the org (a test answer, spam) counts nowhere once it is:
+    # queryAll brings it back with IsDeleted (every object has it; a stand-in may not).
+    deleted = ["IsDeleted"] if "isdeleted" in known else []
     selected = dict.fromkeys(
-        ["Id", fields.case_field, fields.score_field, fields.date_field, *stamps]
+        ["Id", fields.case_field, fields.score_field, fields.date_field, *stamps, *deleted]
         + ([fields.comment_field] if fields.comment_field else [])
     )
     stamp = "SystemModstamp" if "SystemModstamp" in stamps else fields.date_field
-    return CsatQuery(fields.object_name, tuple(selected), stamp)
+    return CsatQuery(fields.object_name, tuple(selected), stamp, include_deleted=bool(deleted))
 
 
 def feedback_question(config: SalesforceConfig, query: Query) -> CsatQuery:

@@ -449,11 +449,12 @@ def survey_record_counts(record: Mapping[str, Any], fields: SurveyFields) -> boo
     """Whether a custom-object CSAT record is a response of a case (docs/metrics.md "CSAT"):
     one with an empty score is an offer (a survey tool that writes the record when the
     survey is sent), one with an empty case link belongs to no interaction (Salesforce clears
-    a lookup when the case it points to is deleted or merged away). Neither counts, and
-    neither is an error."""
+    a lookup when the case it points to is deleted or merged away), and one deleted in the
+    org (queryAll's `IsDeleted`) is no longer there. None counts, and none is an error."""
     return (
         record.get(fields.case_field) not in (None, "")
         and _score_text(fields.object_name, record, fields.score_field) != ""
+        and not _flag(fields.object_name, record, "IsDeleted", default=False)
     )
 
 

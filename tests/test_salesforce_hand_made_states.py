@@ -129,3 +129,22 @@ def test_an_answer_date_field_of_type_date_counts_on_the_day_it_names(tmp_path: 
         made.backfill()
         csat = [r for r in made.ledger(case) if r["kind"] == "csat"]
         assert [(r["day"], r["csat_responses"]) for r in csat] == [(date(2026, 10, 24), 1)]
+
+
+def test_a_survey_record_deleted_after_its_answer_was_read_counts_nowhere(
+    tmp_path: Path,
+) -> None:
+    # A test answer or spam deleted in the org: queryAll brings the record back with
+    # IsDeleted (its SystemModstamp moved), and the answer read before is withdrawn.
+    with hand_made(tmp_path) as made:
+        a = made.agents[1]
+        opened = NOW - 10 * DAY
+        case = made.case(1, a, "Closed", opened, opened + HOUR, closed_at=opened + HOUR)
+        made.created(case)
+        made.status(case, opened + HOUR, "New", "Closed")
+        survey = made.survey(case, 5, opened + 2 * HOUR, opened + DAY)
+        made.sync(NOW)
+        assert made.counts(case, a)["csat_responses"] == 1
+        survey.update(IsDeleted=True, SystemModstamp=sf_datetime(NOW + HOUR))
+        made.sync(NOW + 2 * HOUR)
+        assert made.counts(case, a)["csat_responses"] == 0

@@ -1,7 +1,8 @@
 """Salesforce Service Cloud connector: four streams, page by page, through simple-salesforce.
 
     agents        User                       whole each pass (an org has few)
-    cases         Case by SystemModstamp     queryAll: deleted cases come with IsDeleted
+    cases         Case by SystemModstamp     queryAll: deleted cases come with IsDeleted;
+                                             Get Deleted: those purged since (each sync)
     case_history  CaseHistory by CreatedDate the Owner and Status rows (it has no modstamp)
     ratings       the CSAT object or Feedback Management answers (connectors/salesforce_csat.py)
 
@@ -35,6 +36,7 @@ from connectors.pagination import LoopGuard
 from connectors.protocol import Cursor, Page
 from connectors.salesforce_config import STREAMS, SalesforceConfig
 from connectors.salesforce_csat import CsatJoins, ratings_from_rows
+from connectors.salesforce_deleted import deleted_span, removed_cases
 from connectors.salesforce_http import (
     SalesforceUsage,
     SessionExpiredError,
@@ -51,9 +53,12 @@ from connectors.salesforce_records import (
 from connectors.salesforce_windows import Window, WindowReader
 from interactions import (
     Agent,
+    AllowanceExhaustedError,
     AllowanceShareUsed,
     AuthenticationError,
+    ConfigError,
     Interaction,
+    Removed,
     SourceError,
     SourceUnavailableError,
 )
@@ -299,6 +304,7 @@ class SalesforceConnector:
                 cases,
                 include_deleted=True,
                 unknown_status=self._statuses_again,
+                removed=self._purged_cases,
             )
         if stream == "case_history":
             return Window(
@@ -322,6 +328,31 @@ class SalesforceConnector:
             include_deleted=csat.include_deleted,
             one_record_a_row=True,
         )
+
+    def _purged_cases(self, start: datetime, end: datetime) -> tuple[Removed, ...]:
+        """The cases deleted in a sync's window, purged or not (connectors/salesforce_deleted.py).
+        An org that does not answer (a refusal, a stand-in without the resource) is logged
+        and the sync goes on: the deletions it misses are those queryAll misses too."""
+        span = deleted_span(self.config.source, start, end, self.config.overlap)
+        if span is None:
+            return ()
+        try:
+            low, high = (moment.isoformat(timespec="seconds") for moment in span)
+            answer = self._call(
+                "deleted cases",
+                lambda sf: sf.restful("sobjects/Case/deleted/", {"start": low, "end": high}),
+            )
+        except (AuthenticationError, AllowanceExhaustedError, SourceUnavailableError):
+            raise
+        except (ConfigError, SourceError) as refused:
+            log.warning(
+                "%s: Salesforce did not list the deleted cases (%s); a case purged from the "
+                "Recycle Bin since it was read may still count.",
+                self.config.source,
+                refused,
+            )
+            return ()
+        return removed_cases(self.config.source, answer if isinstance(answer, dict) else {})
 
     def check(self) -> str:
         """Log in, check the CSAT settings against the org and read its closed statuses

@@ -61,15 +61,19 @@ class Window:
         condition: str = "",
         unknown_status: Callable[[], bool] | None = None,
         one_record_a_row: bool = False,
+        removed: Callable[[datetime, datetime], tuple[Any, ...]] | None = None,
     ) -> None:
         """`unknown_status`: what to do when a row names a status the org did not list (read
         the statuses again: True when that may help); `one_record_a_row`: a row that makes no
-        record is left out on purpose (an offer, an answer of no case), counted as such."""
+        record is left out on purpose (an offer, an answer of no case), counted as such;
+        `removed`: the records of what was deleted for good in a sync's window (`[from,
+        to]`), stored with the pass's last page."""
         self.stream, self.obj, self.stamp = stream, obj, stamp
         self.names = tuple(fields)
         self.fields = ", ".join(self.names)
         self.parse, self.include_deleted, self.condition = parse, include_deleted, condition
         self.unknown_status, self.one_record_a_row = unknown_status, one_record_a_row
+        self.removed = removed
 
     def soql(self, start: datetime, end: datetime, ordered: bool) -> str:
         where = f"{self.stamp} >= {_soql_time(start)} AND {self.stamp} < {_soql_time(end)}"
@@ -144,7 +148,10 @@ class WindowReader:
         # high-water mark is the upper end of the SystemModstamp window read (never raised
         # by a bounded backfill).
         mark = end if window.stream == "cases" and until is None else None
-        yield Page(window.stream, (), following, True, mark, end)
+        # What a sync's window deleted for good is known only by asking (a backfill reads
+        # records as they are now, and a purged one is simply not there).
+        gone = window.removed(start, end) if window.removed and until is None else ()
+        yield Page(window.stream, gone, following, True, mark, end)
 
     def _window_pages(self, window: Window, state: dict[str, Any], end: datetime) -> Iterator[Page]:
         at = datetime.fromisoformat(state["at"])

@@ -60,6 +60,18 @@ class Interaction:
 
 
 @dataclass(frozen=True)
+class Removed:
+    """An interaction the source says was deleted, known by its id alone: Salesforce's Get
+    Deleted lists a case purged from the Recycle Bin, which queryAll no longer returns. A
+    stored interaction of that id is stored as deleted from `removed_at` on (docs/metrics.md
+    "Left out"); one never stored is nothing to remove."""
+
+    source: str
+    interaction_id: str
+    removed_at: datetime
+
+
+@dataclass(frozen=True)
 class OwnershipChange:
     """The owning agent of an interaction changed (`None` means no agent: a group or queue).
 

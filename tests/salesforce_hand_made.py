@@ -154,6 +154,14 @@ class HandMade:
              "NumberValue": score, "Datatype": "Int", **stamps(answered, answered)}
         )  # fmt: skip
 
+    def purge(self, case: Record, at: datetime) -> None:
+        """`case` deleted at `at` and purged from the Recycle Bin: gone from every query with
+        its history, listed by Get Deleted only."""
+        self.objects["Case"].remove(case)
+        history = self.objects["CaseHistory"]
+        history[:] = [row for row in history if row["CaseId"] != case["Id"]]
+        self.org.sandbox.purged[case["Id"]] = at
+
     def served(self) -> None:
         """Every object in Id order, as the simulator keeps them."""
         for rows in self.objects.values():

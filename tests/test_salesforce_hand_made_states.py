@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from deskmetrics.settings import load_settings
-from sandbox.salesforce.values import sf_datetime
+from sandbox.salesforce.values import Record, sf_datetime
 from tests.salesforce_desks import FEEDBACK
-from tests.salesforce_hand_made import DAY, HOUR, NOW, counted, hand_made
+from tests.salesforce_hand_made import DAY, HOUR, NOW, HandMade, counted, hand_made
 
 
 def test_a_case_taken_from_a_queue_passed_on_and_closed_counts_for_both_agents(
@@ -148,3 +148,50 @@ def test_a_survey_record_deleted_after_its_answer_was_read_counts_nowhere(
         survey.update(IsDeleted=True, SystemModstamp=sf_datetime(NOW + HOUR))
         made.sync(NOW + 2 * HOUR)
         assert made.counts(case, a)["csat_responses"] == 0
+
+
+def _worked(made: HandMade, number: int) -> Record:
+    """Taken from a queue by agent 1, passed to agent 2, closed by agent 2."""
+    a, b = made.agents[1], made.agents[2]
+    created = NOW - 10 * DAY
+    case = made.case(number, b, "Closed", created, created + 3 * HOUR, closed_at=created + 3 * HOUR)
+    made.created(case)
+    made.owner(case, created + HOUR, made.queue, a, field="ownerAccepted")
+    made.owner(case, created + 2 * HOUR, a, b)
+    made.status(case, created + 3 * HOUR, "New", "Closed")
+    return case
+
+
+def test_a_case_purged_from_the_recycle_bin_after_it_was_counted_counts_nowhere(
+    tmp_path: Path,
+) -> None:
+    # docs/metrics.md "Left out": a deleted interaction counts nowhere. Purged (the bin
+    # emptied, a hard delete), queryAll no longer returns it; Get Deleted lists it.
+    with hand_made(tmp_path) as made:
+        case = _worked(made, 1)
+        made.sync(NOW)
+        assert made.counts(case, made.agents[2])["resolved"] == 1
+        made.purge(case, NOW + HOUR)
+        made.sync(NOW + 2 * HOUR)
+        assert made.counts(case, made.agents[1]) == counted()
+        assert made.counts(case, made.agents[2]) == counted()
+
+
+def test_a_case_purged_before_it_was_ever_read_is_nothing_to_remove(tmp_path: Path) -> None:
+    with hand_made(tmp_path) as made:
+        kept, gone = _worked(made, 1), _worked(made, 2)
+        made.purge(gone, NOW - HOUR)
+        made.sync(NOW)
+        assert made.counts(kept, made.agents[2])["resolved"] == 1
+        assert made.ledger(gone) == []
+
+
+def test_an_org_that_does_not_list_its_deleted_cases_is_logged_and_the_sync_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with hand_made(tmp_path) as made:
+        case = _worked(made, 1)
+        made.org.sandbox.inject_error("NOT_FOUND", 404, path_contains="/deleted/")
+        made.sync(NOW)
+        assert made.counts(case, made.agents[2])["resolved"] == 1
+    assert "did not list the deleted cases" in caplog.text

@@ -21,7 +21,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from interactions import Interaction, Rating, RatingState
+from interactions import Interaction, Rating, RatingState, Removed
 from warehouse.json_params import among, json_param, pairs
 from warehouse.row_upsert import dialect_insert
 from warehouse.schema import (
@@ -173,16 +173,25 @@ def stored_before(conn: Connection, source: str, records: Sequence[Any]) -> Stor
     ratings alone, or a sync's copy of a ticket with the same customer, creation and
     deletion, reaches no other interaction's FCR, and looks up no repeat window."""
     on_page: dict[str, set[_Contact]] = {}
+    removed: set[str] = set()  # known by id alone (`Removed`): deleted as stored otherwise
     for r in records:
         if isinstance(r, Interaction):
             customer = None if r.customer_id is None else storable_text(r.customer_id)
             contact = (customer, r.created_at, r.deleted)
             on_page.setdefault(storable_text(r.interaction_id), set()).add(contact)
+        elif isinstance(r, Removed):
+            removed.add(storable_text(r.interaction_id))
     rating_ids = sorted(
         {storable_text(r.rating_id) for r in records if isinstance(r, Rating | RatingState)}
     )
     hours: set[str] = set()
-    stored = _stored_interactions(conn, source, sorted(on_page), hours, with_contacts=True)
+    stored = _stored_interactions(
+        conn, source, sorted(on_page.keys() | removed), hours, with_contacts=True
+    )
+    for interaction_id in removed - on_page.keys():
+        was = stored.get(interaction_id)
+        if was is not None:
+            on_page[interaction_id] = {(was[0], was[1], True)}
     customers: dict[str, datetime] = {}
     for interaction_id, seen in on_page.items():
         was = stored.get(interaction_id)

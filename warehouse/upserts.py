@@ -26,6 +26,7 @@ from interactions import (
     Quarantined,
     Rating,
     RatingState,
+    Removed,
     SatisfactionChange,
     StatusChange,
 )
@@ -117,6 +118,7 @@ _STORED_KINDS = (
     *(kind for kind, _, _ in _WRITTEN_AS_THEY_ARE),
     Rating,
     RatingState,
+    Removed,
     Agent,
     Quarantined,
 )
@@ -141,6 +143,7 @@ def store_records(conn: Connection, records: Iterable[Any], seen_at: datetime) -
         position = names.index("interaction_id")
         touched.update(row[position] for row in rows)
         write_rows(conn, table, names, rows, newer)
+    touched.update(_removed(conn, _storable_records(Removed, by_kind[Removed])))
     copies = _storable_records(Rating, by_kind[Rating])
     states = _storable_records(RatingState, by_kind[RatingState])
     touched.update(r.interaction_id for r in copies)
@@ -157,6 +160,25 @@ def store_records(conn: Connection, records: Iterable[Any], seen_at: datetime) -
         keep_earliest="first_seen_at",
     )
     return touched
+
+
+def _removed(conn: Connection, removals: list[Removed]) -> set[str]:
+    """Store as deleted the stored interactions the source removed (`Removed`), each from
+    its removal on: a copy read later with an older stamp does not bring it back, a newer
+    one (undeleted after all) does. Returns the ids changed."""
+    changed: set[str] = set()
+    i = interactions.c
+    for removal in removals:
+        this = (i.source == removal.source) & (i.interaction_id == removal.interaction_id)
+        stored = conn.execute(
+            select(i.updated_at).where(this, i.deleted.is_(False))
+        ).scalar_one_or_none()
+        if stored is None:
+            continue  # never stored, or stored deleted already
+        moved = max(stored, removal.removed_at)
+        conn.execute(interactions.update().where(this).values(deleted=True, updated_at=moved))
+        changed.add(removal.interaction_id)
+    return changed
 
 
 def _with_names_last_known(conn: Connection, people: list[Agent]) -> list[Agent]:

@@ -3,7 +3,8 @@
 Owns the server lifecycle, fault injection (sandbox.wire.faults kinds, acted on by wire.py's
 `Replies`; Salesforce error codes via `inject_error`, queued in injected.py) and routing:
 logins (logins.py), `query`, `queryAll`, `query/{locator}-{offset}` (queries.py), Bulk API 2.0
-`jobs/query...` (bulk.py), `sobjects/{Object}/describe`, `limits`, and the API user's
+`jobs/query...` (bulk.py), `sobjects/{Object}/describe`, `sobjects/Case/deleted/` (deleted.py),
+`limits`, and the API user's
 `/services/oauth2/userinfo` (its time zone, which SOQL's convertTimezone uses). Sessions and
 the daily API allowance, and so the `Sforce-Limit-Info` of every answer, are access.py's.
 Records come from face.py (cached per desk version), hidden while inside `commit_lag`; SOQL
@@ -15,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from sandbox.desk import Desk
@@ -23,6 +24,7 @@ from sandbox.salesforce import ids, logins
 from sandbox.salesforce.access import Access
 from sandbox.salesforce.bends import Bends
 from sandbox.salesforce.bulk import DEFAULT_MAX_RECORDS, BulkJobs, Reply
+from sandbox.salesforce.deleted import deleted_cases
 from sandbox.salesforce.face import Face, salesforce_face
 from sandbox.salesforce.injected import InjectedErrors
 from sandbox.salesforce.queries import (
@@ -99,6 +101,9 @@ class SalesforceSandbox(InjectsFaults):
         # may give them; the org itself keeps and matches Ids whatever their form.
         self.short_ids: set[str] = set()
         self._face: tuple[int, Face] | None = None
+        # Cases purged from the Recycle Bin (Id: when deleted): gone from every query, still
+        # listed by Get Deleted (deleted.py). A test removes them from the served records.
+        self.purged: dict[str, datetime] = {}
         self._stopping = threading.Event()
         self.replies = Replies(self.access.limit_info, self.faults, self._stopping)
         handler = type("Handler", (Handler,), {"sandbox": self})
@@ -310,6 +315,10 @@ class SalesforceSandbox(InjectsFaults):
             if name is None:
                 return error(404, "NOT_FOUND", "The requested resource does not exist")
             return 200, json.dumps(describe(name)).encode(), JSON_TYPE
+        if re.fullmatch(r"sobjects/Case/deleted/?", rest):
+            with self.desk.lock:
+                now = self.desk.now
+            return deleted_cases(self.face().objects["Case"], self.purged, params, now)
         if rest == "limits":
             return 200, json.dumps(self.access.limits()).encode(), JSON_TYPE
         return error(404, "NOT_FOUND", "The requested resource does not exist")

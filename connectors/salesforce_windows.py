@@ -148,9 +148,10 @@ class WindowReader:
         # high-water mark is the upper end of the SystemModstamp window read (never raised
         # by a bounded backfill).
         mark = end if window.stream == "cases" and until is None else None
-        # What a sync's window deleted for good is known only by asking (a backfill reads
-        # records as they are now, and a purged one is simply not there).
-        gone = window.removed(start, end) if window.removed and until is None else ()
+        # What a sync's window deleted for good is known only by asking. A backfill, and a
+        # first pass, read records as they are now: a purged one is not there to remove.
+        asked = window.removed is not None and until is None and cursor.get("from") is not None
+        gone = window.removed(start, end) if asked and window.removed else ()
         yield Page(window.stream, gone, following, True, mark, end)
 
     def _window_pages(self, window: Window, state: dict[str, Any], end: datetime) -> Iterator[Page]:

@@ -3,7 +3,8 @@
     agents        User                       whole each pass (an org has few)
     cases         Case by SystemModstamp     queryAll: deleted cases come with IsDeleted;
                                              Get Deleted: those purged since (each sync)
-    case_history  CaseHistory by CreatedDate the Owner and Status rows (it has no modstamp)
+    case_history  CaseHistory by CreatedDate the Owner and Status rows (it has no modstamp),
+                                             queryAll: a deleted case's too
     ratings       the CSAT object or Feedback Management answers (connectors/salesforce_csat.py)
 
 Before the first data query it logs in, checks the CSAT settings against `describe`, and
@@ -313,6 +314,9 @@ class SalesforceConnector:
                 HISTORY_FIELDS,
                 "CreatedDate",
                 lambda rows: tuple(changes_from_case_history(source, rows, self._ready().statuses)),
+                # A deleted case's rows are deleted with it, and restored with it, with their
+                # old CreatedDate: read them while deleted, or an undeleted case has none.
+                include_deleted=True,
                 unknown_status=self._statuses_again,
             )
         csat = self._ready().csat

@@ -196,3 +196,24 @@ def test_an_org_that_does_not_list_its_deleted_cases_is_logged_and_the_sync_goes
         made.sync(NOW + HOUR)
         assert made.counts(case, made.agents[2])["resolved"] == 1
     assert "did not list the deleted cases" in caplog.text
+
+
+def test_a_case_restored_from_the_recycle_bin_keeps_its_history(tmp_path: Path) -> None:
+    # Salesforce deletes a case's history rows with it (only queryAll sees them) and
+    # restores them, with their old CreatedDate, when the case is undeleted; the undelete
+    # moves the case's SystemModstamp, not the rows'.
+    with hand_made(tmp_path) as made:
+        case = _worked(made, 1)
+        case["IsDeleted"] = True
+        for row in made.objects["CaseHistory"]:
+            row["IsDeleted"] = True
+        made.sync(NOW)  # in the Recycle Bin: it counts nowhere
+        assert made.counts(case, made.agents[1]) == counted()
+        case.update(IsDeleted=False, SystemModstamp=sf_datetime(NOW + HOUR))
+        for row in made.objects["CaseHistory"]:
+            row["IsDeleted"] = False
+        made.sync(NOW + 2 * HOUR)
+        assert made.counts(case, made.agents[1]) == counted(handled=1, transferred_out=1)
+        assert made.counts(case, made.agents[2]) == counted(
+            handled=1, resolved=1, fcr_eligible=1, fcr=1
+        )

@@ -197,7 +197,8 @@ def _case_history(ticket: Ticket, desk: Desk) -> list[Record]:
                 "DataType": "EntityId" if k == 1 else "Text",
                 "OldValue": old,
                 "NewValue": new,
-                "IsDeleted": False,
+                # Deleted with its case (and restored with it): only queryAll sees it then.
+                "IsDeleted": ticket.deleted,
                 "CreatedDate": sf_datetime(at),
             }
         )

@@ -71,7 +71,9 @@ class SourceConnector(Protocol):
         ...
 
     def agents_by_id(self, agent_ids: Iterable[str]) -> list[Agent]:
-        """Agents no longer listed (downgraded, deleted) that still own interactions."""
+        """People by id as the source answers them now: owners with no agents row, and
+        stored agents the agent list no longer holds (downgraded, deleted). An id the source
+        no longer answers is left out."""
         ...
 
     def close(self) -> None: ...

@@ -470,7 +470,8 @@ class ZendeskConnector:
         return tuple(records)
 
     def agents_by_id(self, agent_ids: Iterable[str]) -> list[Agent]:
-        """Users that owned tickets but are no longer listed as agents (downgraded, deleted)."""
+        """Users not in the agent list (downgraded, deleted), 100 to a `show_many` request:
+        owners of tickets, or agents stored before. One permanently deleted is left out."""
         wanted = sorted(set(agent_ids), key=lambda i: (len(i), i))
         found: list[Agent] = []
         for offset in range(0, len(wanted), SHOW_MANY_LIMIT):

@@ -6,8 +6,8 @@ A stream's saved cursor keeps, beside the connector's own, the pass it belongs t
 whether it finished (`PASS_KEYS`): an interrupted pass goes on where it stopped. A run
 ends early, after the page in hand is stored, when a stop is asked for (`stopped`) or
 when it passes its time bound or loses its lease (an error); its cursor is saved either
-way (`RunBounds`). After a whole pass, owners no longer listed as agents are looked up
-and a silence of satisfaction answers is warned of (`csat_silence`).
+way (`RunBounds`). After a whole pass, agents the source's list does not hold are looked up
+(`_look_up_agents`) and a silence of satisfaction answers is warned of (`csat_silence`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from connectors.registry import SourceConfig, open_connector
 from deskmetrics.collector import pages_with_collector_paused
 from deskmetrics.settings import Settings
 from interactions import (
+    Agent,
     AllowanceShareUsed,
     CursorStuckError,
     DeskmetricsError,
@@ -37,7 +38,7 @@ from interactions import (
 from warehouse.access import database_file_gone
 from warehouse.cursors import StreamRead, high_water_mark, load_cursor, load_cursors, record_error
 from warehouse.day_marks import DirtyRule
-from warehouse.facts import owners_without_agent, recent_activity
+from warehouse.facts import active_agents, owners_without_agent, recent_activity
 from warehouse.leases import HeldLease
 from warehouse.store import store_page
 from warehouse.upserts import store_records
@@ -234,12 +235,15 @@ def _pull_streams(
     number, finished = pass_position(saved)
     connector.recall({stream: _connector_cursor(cursor) for stream, cursor in saved.items()})
     failures: list[DeskmetricsError] = []
+    # The ids of the agent list read whole in this run (None: it was not).
+    listed_agents: set[str] | None = None
     for stream in streams:
         key = f"{stream_prefix}{stream}"
         if stream in finished:
             log.info("%s %s: finished in pass %d already; not read again", name, stream, number)
             continue
         done = StreamResult(stream)
+        listing: set[str] = set()
         result.streams.append(done)
         cursor = _connector_cursor(saved[stream])
         try:
@@ -260,6 +264,10 @@ def _pull_streams(
                 done.records += page.read
                 done.left_out += page.left_out
                 _warn_set_aside(name, stream, page, done)
+                if stream == AGENT_LIST:
+                    listing.update(_listed_ids(page))
+                    if page.done:
+                        listed_agents = listing
                 if progress is not None:
                     progress(stream, page, until)
                 if bounds is not None and bounds.after_page(name, stream):
@@ -299,7 +307,7 @@ def _pull_streams(
             log.info("%s: stopped as asked; the next run goes on from the saved cursors", name)
             break
     if not result.stopped:
-        _fetch_missing_agents(engine, connector, name)
+        _look_up_agents(engine, connector, name, listed_agents)
         now = connector.usage.last_server_time or datetime.now(UTC)
         warning = csat_silence(engine, name, now, settings.sources[name].type)
         if warning:
@@ -318,8 +326,20 @@ def _warn_set_aside(name: str, stream: str, page: Page, done: StreamResult) -> N
             log.warning("%s %s: %s", name, stream, record.error)
 
 
+# The stream that lists a source's agents, read whole each pass (its cursor is empty).
+AGENT_LIST = "agents"
 # The agent list holds names, not events: no count waits on it (docs/metrics.md "Completeness").
-NOT_BOUNDING = frozenset({"agents"})
+NOT_BOUNDING = frozenset({AGENT_LIST})
+
+
+def _listed_ids(page: Page) -> set[str]:
+    """The ids a page of the agent list holds: those set aside in quarantine too, for a
+    record that could not be read is still listed (asking for it again would not help)."""
+    return {
+        record.agent_id if isinstance(record, Agent) else record.record_id
+        for record in page.records
+        if isinstance(record, Agent | Quarantined)
+    }
 
 
 def _stream_read(connector: SourceConnector, stream: str, page: Page) -> StreamRead:
@@ -421,13 +441,36 @@ def csat_silence(
     )
 
 
-def _fetch_missing_agents(engine: Engine, connector: SourceConnector, name: str) -> None:
-    """Owners no longer listed as agents (downgraded, deleted) keep their last known name."""
+def _look_up_agents(
+    engine: Engine, connector: SourceConnector, name: str, listed: set[str] | None
+) -> None:
+    """Look up, by id and in one go, the people whose agents row the agent list leaves
+    wrong: owners with no row (never listed: downgraded or deleted before the first read)
+    and, once the list was read whole in this run (`listed`), agents stored as active that
+    it no longer holds.
+
+    Zendesk's list holds current agents and admins only, so an agent downgraded to end-user
+    after being listed would otherwise stay stored as an active agent; the look-up answers
+    them as they are now (role `end-user`, so not active; docs/metrics.md "Words": Agent).
+    An id it no longer answers (a user permanently deleted) is stored as no longer active,
+    keeping the name, e-mail and role last known. Salesforce's list holds every user,
+    deactivated ones too, so there is never one left to ask about. Nothing is asked when
+    every stored active agent was listed and every owner has a row.
+    """
     with engine.connect() as conn:
         missing = owners_without_agent(conn, name)
-    if not missing:
+        unlisted = {} if listed is None else active_agents(conn, name, excluding=listed)
+    if not missing and not unlisted:
         return
-    found = connector.agents_by_id(missing)
+    found = connector.agents_by_id(missing | set(unlisted))
+    answered = {agent.agent_id for agent in found}
+    gone = [replace(agent, active=False) for key, agent in unlisted.items() if key not in answered]
     with engine.begin() as conn:
-        store_records(conn, found, datetime.now(UTC))
-    log.info("%s: looked up %d former or unlisted agents", name, len(found))
+        store_records(conn, [*found, *gone], datetime.now(UTC))
+    log.info(
+        "%s: looked up %d people not in its agent list (owners without an agents row, or "
+        "agents stored as active); %d no longer answered, stored as inactive",
+        name,
+        len(missing | set(unlisted)),
+        len(gone),
+    )

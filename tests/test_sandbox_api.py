@@ -12,7 +12,7 @@ import pytest
 import requests
 from zenpy import Zenpy
 
-from sandbox.desk import Desk, DeskSpec, advance_desk, generate_desk
+from sandbox.desk import Desk, DeskSpec, advance_desk, agent_leaves, generate_desk
 from sandbox.desk.model import iso
 from sandbox.desk.tickets import update_ticket
 from sandbox.zendesk import ZendeskSandbox
@@ -249,6 +249,28 @@ def test_users_by_role_and_show_many(zenpy: Any, desk: Desk, sandbox: ZendeskSan
     assert {u["role"] for u in admins} == {"admin"}
     many = get(sandbox, "/api/v2/users/show_many.json", ids=",".join(str(i) for i in range(101)))
     assert many.status_code == 400
+
+
+def test_an_agent_who_leaves_is_shown_as_zendesk_shows_each_way_of_leaving() -> None:
+    """Downgraded: gone from the agent list, answered by show_many as an end-user; deleted:
+    listed, not active; erased (permanently deleted): answered by no endpoint."""
+    desk = generate_desk(DeskSpec(now=NOW, agents=8, customers=50, tickets=100, days=10))
+    current = [u.id for u in desk.agents() if u.role == "agent" and u.active and not u.suspended]
+    downgraded, deleted, erased = current[:3]
+    for user_id, how in ((downgraded, "downgraded"), (deleted, "deleted"), (erased, "erased")):
+        agent_leaves(desk, user_id, how)
+    with ZendeskSandbox(desk) as sb:
+        listed = get(sb, "/api/v2/users.json", **{"role[]": ["agent", "admin"]}).json()
+        shown = get(sb, "/api/v2/users/show_many.json", ids=f"{downgraded},{deleted},{erased}")
+        one = get(sb, f"/api/v2/users/{erased}.json")
+    staff = {u["id"]: u for u in listed["users"]}
+    assert downgraded not in staff and erased not in staff
+    assert staff[deleted]["active"] is False
+    answered = {u["id"]: u for u in shown.json()["users"]}
+    assert set(answered) == {downgraded, deleted}
+    assert answered[downgraded]["role"] == "end-user"
+    assert answered[downgraded]["updated_at"] == iso(desk.now)
+    assert one.status_code == 404
 
 
 # ---- protocol ------------------------------------------------------------------------------

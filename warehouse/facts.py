@@ -295,17 +295,27 @@ def recent_activity(conn: Connection, source: str, since: datetime) -> tuple[int
 def known_agents(engine: Engine) -> dict[tuple[str, str], Agent]:
     with engine.connect() as conn:
         return {
-            (row.source, row.agent_id): Agent(
-                source=row.source,
-                agent_id=row.agent_id,
-                name=row.name,
-                email=row.email,
-                role=row.role,
-                active=row.active,
-                updated_at=row.updated_at,
-            )
-            for row in conn.execute(select(agents))
+            (row.source, row.agent_id): _stored_agent(row) for row in conn.execute(select(agents))
         }
+
+
+def _stored_agent(row: Any) -> Agent:
+    return Agent(
+        source=row.source,
+        agent_id=row.agent_id,
+        name=row.name,
+        email=row.email,
+        role=row.role,
+        active=row.active,
+        updated_at=row.updated_at,
+    )
+
+
+def active_agents(conn: Connection, source: str, excluding: Iterable[str] = ()) -> dict[str, Agent]:
+    """The agents of `source` stored as active, by id, but for the ids `excluding`."""
+    left_out = set(excluding)
+    rows = conn.execute(select(agents).where(agents.c.source == source, agents.c.active.is_(True)))
+    return {row.agent_id: _stored_agent(row) for row in rows if row.agent_id not in left_out}
 
 
 def owners_without_agent(conn: Connection, source: str) -> set[str]:

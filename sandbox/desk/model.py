@@ -56,7 +56,8 @@ class User:
     active: bool = True
     suspended: bool = False
     is_staff: bool = False  # was an agent or admin at some point (owns history)
-    available_until: datetime | None = None  # leaves the team then (downgraded/suspended/deleted)
+    available_until: datetime | None = None  # leaves the team then (desk/people.py)
+    erased: bool = False  # permanently deleted: no endpoint answers them; their history stays
 
     def to_json(self, base_url: str) -> JSON:
         return {

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from sandbox.desk import names
 from sandbox.desk.model import RESOLVED, Group, Rating, Ticket, User
+from sandbox.desk.people import leave
 from sandbox.desk.sim_core import QUIET, UNRESOLVED, Arrival, minutes
 from sandbox.desk.state import ADMINS, Desk, DeskSpec
 from sandbox.desk.survey_life import SurveyLife, set_up_survey, surveys_on
@@ -262,13 +263,7 @@ def _leave(desk: Desk) -> None:
     leavers = [u for u in desk.agents() if u.available_until is not None]
     for user, how in zip(leavers, ("downgraded", "suspended", "deleted"), strict=True):
         assert user.available_until is not None
-        user.updated_at = user.available_until
-        if how == "downgraded":
-            user.role = "end-user"
-        elif how == "suspended":
-            user.suspended = True
-        else:
-            user.active = False
+        leave(user, how, user.available_until)
         desk.note(f"agent_{how}", 0)
 
 

@@ -114,7 +114,8 @@ def _ratings(sb: Served, params: Params, path: str) -> JSON:
 def _users(sb: Served, params: Params) -> JSON:
     roles = set(params.get("role[]", []) + params.get("role", []))
     chosen = sorted(
-        (u for u in sb.desk.users.values() if not roles or u.role in roles), key=lambda u: u.id
+        (u for u in sb.desk.users.values() if not u.erased and (not roles or u.role in roles)),
+        key=lambda u: u.id,
     )
     keep: dict[str, Any] = {}
     if roles:
@@ -147,7 +148,8 @@ def _show_many(sb: Served, params: Params) -> JSON:
     if len(ids) > 100:
         raise ApiError(400, "InvalidValue", "at most 100 ids")
     base = sb.base_url
-    users = [sb.desk.users[i].to_json(base) for i in ids if i in sb.desk.users]
+    answered = [sb.desk.users[i] for i in ids if i in sb.desk.users]
+    users = [u.to_json(base) for u in answered if not u.erased]
     return {"users": users, "next_page": None, "previous_page": None, "count": len(users)}
 
 
@@ -158,7 +160,7 @@ def _me(sb: Served, params: Params) -> JSON:
 
 def _user(sb: Served, params: Params, user_id: str) -> JSON:
     user = sb.desk.users.get(int(user_id))
-    if user is None:
+    if user is None or user.erased:
         raise ApiError(404, "RecordNotFound", "Not found")
     return {"user": user.to_json(sb.base_url)}
 

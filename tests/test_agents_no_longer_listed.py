@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from deskmetrics import pipeline
@@ -48,35 +49,28 @@ def _show_many_requests(served: Served) -> int:
     return served.sandbox.requests_by_path.get(SHOW_MANY, 0)
 
 
-def test_an_agent_downgraded_to_end_user_after_a_sync_is_stored_as_an_inactive_end_user(
-    tmp_path: Path,
+# How an agent leaves, and the role stored for them after: what Zendesk answers for them
+# (a downgraded user is an end-user now), or, for a user it no longer answers at all
+# (permanently deleted), the role last known.
+LEAVING = {"downgraded": "end-user", "erased": "agent"}
+
+
+@pytest.mark.parametrize(("how", "role"), LEAVING.items(), ids=LEAVING.keys())
+def test_an_agent_who_left_after_a_sync_is_stored_inactive_under_the_name_last_known(
+    tmp_path: Path, how: str, role: str
 ) -> None:
     with served_desk(tmp_path, **TINY) as served:
         served.sync()
         leaver = _busiest_current_agent(served)
         assert _stored(served, leaver) == (leaver.name, leaver.email, "agent", True)
-        agent_leaves(served.desk, leaver.id, "downgraded")
+        agent_leaves(served.desk, leaver.id, how)
         served.sync()
         since, until = served.period()
         report = pipeline.report(served.engine, served.settings, since, until)
-        assert _stored(served, leaver) == (leaver.name, leaver.email, "end-user", False)
+        assert _stored(served, leaver) == (leaver.name, leaver.email, role, False)
     # They keep counting for what they handled, under their name.
     assert [asdict(row) for row in report] == desk_truth.report_rows(served.desk, since, until)
     assert any(row.agent_id == str(leaver.id) and row.handled for row in report)
-
-
-def test_an_agent_permanently_deleted_after_a_sync_is_stored_inactive_under_the_name_last_known(
-    tmp_path: Path,
-) -> None:
-    with served_desk(tmp_path, **TINY) as served:
-        served.sync()
-        leaver = _busiest_current_agent(served)
-        agent_leaves(served.desk, leaver.id, "erased")
-        served.sync()
-        since, until = served.period()
-        report = pipeline.report(served.engine, served.settings, since, until)
-        assert _stored(served, leaver) == (leaver.name, leaver.email, "agent", False)
-    assert [asdict(row) for row in report] == desk_truth.report_rows(served.desk, since, until)
 
 
 def test_agents_no_longer_listed_are_looked_up_100_to_a_request_and_once(

@@ -15,20 +15,37 @@ from sandbox.salesforce.values import Record, sf_datetime
 from tests.salesforce_desks import FEEDBACK
 from tests.salesforce_hand_made import DAY, HOUR, NOW, HandMade, counted, hand_made
 
+OPENED = NOW - 10 * DAY
+
+
+def _closed_by(made: HandMade, agent: str) -> Record:
+    """Case 1, opened 10 days ago by `agent` and closed by them an hour later."""
+    case = made.case(1, agent, "Closed", OPENED, OPENED + HOUR, closed_at=OPENED + HOUR)
+    made.created(case)
+    made.status(case, OPENED + HOUR, "New", "Closed")
+    return case
+
+
+def _worked(made: HandMade, number: int) -> Record:
+    """Taken from a queue by agent 1, passed to agent 2, closed by agent 2."""
+    a, b = made.agents[1], made.agents[2]
+    created = NOW - 10 * DAY
+    case = made.case(number, b, "Closed", created, created + 3 * HOUR, closed_at=created + 3 * HOUR)
+    made.created(case)
+    made.owner(case, created + HOUR, made.queue, a, field="ownerAccepted")
+    made.owner(case, created + 2 * HOUR, a, b)
+    made.status(case, created + 3 * HOUR, "New", "Closed")
+    return case
+
 
 def test_a_case_taken_from_a_queue_passed_on_and_closed_counts_for_both_agents(
     tmp_path: Path,
 ) -> None:
     # The harness's control: created in a queue, taken by A, passed to B, closed by B.
     with hand_made(tmp_path) as made:
-        a, b = made.agents[1], made.agents[2]
-        created = NOW - 10 * DAY
-        case = made.case(1, b, "Closed", created, created + 3 * HOUR, closed_at=created + 3 * HOUR)
-        made.created(case)
-        made.owner(case, created + HOUR, made.queue, a, field="ownerAccepted")
-        made.owner(case, created + 2 * HOUR, a, b)
-        made.status(case, created + 3 * HOUR, "New", "Closed")
+        case = _worked(made, 1)
         made.sync(NOW)
+        a, b = made.agents[1], made.agents[2]
         assert made.counts(case, a) == counted(handled=1, transferred_out=1)
         assert made.counts(case, b) == counted(handled=1, resolved=1, fcr_eligible=1, fcr=1)
 
@@ -72,27 +89,29 @@ def test_a_case_surveyed_again_after_a_reopen_counts_each_feedback_answer(
         ]
 
 
-@pytest.mark.parametrize("emptied", ["Score__c", "Case__c"])
-def test_a_survey_record_emptied_after_its_answer_was_read_counts_nowhere(
-    tmp_path: Path, emptied: str
+WITHDRAWN = {
+    "score emptied": {"Score__c": None},
+    "case link emptied": {"Case__c": None},
+    "deleted": {"IsDeleted": True},
+}
+
+
+@pytest.mark.parametrize("change", WITHDRAWN.values(), ids=WITHDRAWN.keys())
+def test_a_survey_record_emptied_or_deleted_after_its_answer_was_read_counts_nowhere(
+    tmp_path: Path, change: dict[str, object]
 ) -> None:
     # docs/metrics.md "CSAT": a record whose score is empty is an offer, one whose case link
-    # is empty belongs to no interaction; neither counts. A survey tool that empties its
-    # record to send the survey again, an answer cleared or unlinked: the answer read
-    # before is withdrawn by the next sync.
+    # is empty belongs to no interaction, one deleted in the org (queryAll's IsDeleted) is
+    # gone; none counts. A survey tool that empties its record to send the survey again, an
+    # answer cleared, unlinked or deleted: the answer read before is withdrawn by the next
+    # sync, which reads the record again (its SystemModstamp moved).
     with hand_made(tmp_path) as made:
         a = made.agents[1]
-        opened = NOW - 10 * DAY
-        case = made.case(1, a, "Closed", opened, opened + HOUR, closed_at=opened + HOUR)
-        made.created(case)
-        made.status(case, opened + HOUR, "New", "Closed")
-        survey = made.survey(case, 5, opened + 2 * HOUR, opened + DAY)
+        case = _closed_by(made, a)
+        survey = made.survey(case, 5, OPENED + 2 * HOUR, OPENED + DAY)
         made.sync(NOW)
         assert made.counts(case, a)["csat_responses"] == 1
-        survey[emptied] = None
-        survey.update(
-            LastModifiedDate=sf_datetime(NOW + HOUR), SystemModstamp=sf_datetime(NOW + HOUR)
-        )
+        survey.update(change, SystemModstamp=sf_datetime(NOW + HOUR))
         made.sync(NOW + 2 * HOUR)
         assert made.counts(case, a)["csat_responses"] == 0
 
@@ -102,11 +121,8 @@ def test_a_survey_record_never_answered_is_stored_as_an_offer_and_counts_nowhere
 ) -> None:
     with hand_made(tmp_path) as made:
         a = made.agents[1]
-        opened = NOW - 10 * DAY
-        case = made.case(1, a, "Closed", opened, opened + HOUR, closed_at=opened + HOUR)
-        made.created(case)
-        made.status(case, opened + HOUR, "New", "Closed")
-        made.survey(case, None, opened + 2 * HOUR, None)
+        case = _closed_by(made, a)
+        made.survey(case, None, OPENED + 2 * HOUR, None)
         made.sync(NOW)
         assert made.counts(case, a) == counted(handled=1, resolved=1, fcr_eligible=1, fcr=1)
 
@@ -120,46 +136,12 @@ def test_an_answer_date_field_of_type_date_counts_on_the_day_it_names(tmp_path: 
         path.write_text('timezone = "America/New_York"\n' + path.read_text())
         made.org = dataclasses.replace(made.org, settings=load_settings(path))
         a = made.agents[1]
-        opened = NOW - 10 * DAY
-        case = made.case(1, a, "Closed", opened, opened + HOUR, closed_at=opened + HOUR)
-        made.created(case)
-        made.status(case, opened + HOUR, "New", "Closed")
-        survey = made.survey(case, 5, opened + 2 * HOUR, opened + DAY)
+        case = _closed_by(made, a)
+        survey = made.survey(case, 5, OPENED + 2 * HOUR, OPENED + DAY)
         survey["Responded_At__c"] = "2026-10-24"
         made.backfill()
         csat = [r for r in made.ledger(case) if r["kind"] == "csat"]
         assert [(r["day"], r["csat_responses"]) for r in csat] == [(date(2026, 10, 24), 1)]
-
-
-def test_a_survey_record_deleted_after_its_answer_was_read_counts_nowhere(
-    tmp_path: Path,
-) -> None:
-    # A test answer or spam deleted in the org: queryAll brings the record back with
-    # IsDeleted (its SystemModstamp moved), and the answer read before is withdrawn.
-    with hand_made(tmp_path) as made:
-        a = made.agents[1]
-        opened = NOW - 10 * DAY
-        case = made.case(1, a, "Closed", opened, opened + HOUR, closed_at=opened + HOUR)
-        made.created(case)
-        made.status(case, opened + HOUR, "New", "Closed")
-        survey = made.survey(case, 5, opened + 2 * HOUR, opened + DAY)
-        made.sync(NOW)
-        assert made.counts(case, a)["csat_responses"] == 1
-        survey.update(IsDeleted=True, SystemModstamp=sf_datetime(NOW + HOUR))
-        made.sync(NOW + 2 * HOUR)
-        assert made.counts(case, a)["csat_responses"] == 0
-
-
-def _worked(made: HandMade, number: int) -> Record:
-    """Taken from a queue by agent 1, passed to agent 2, closed by agent 2."""
-    a, b = made.agents[1], made.agents[2]
-    created = NOW - 10 * DAY
-    case = made.case(number, b, "Closed", created, created + 3 * HOUR, closed_at=created + 3 * HOUR)
-    made.created(case)
-    made.owner(case, created + HOUR, made.queue, a, field="ownerAccepted")
-    made.owner(case, created + 2 * HOUR, a, b)
-    made.status(case, created + 3 * HOUR, "New", "Closed")
-    return case
 
 
 def test_a_case_purged_from_the_recycle_bin_after_it_was_counted_counts_nowhere(

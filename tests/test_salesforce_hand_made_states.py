@@ -15,6 +15,8 @@ from sandbox.salesforce.values import Record, sf_datetime
 from tests.salesforce_desks import FEEDBACK
 from tests.salesforce_hand_made import DAY, HOUR, NOW, HandMade, counted, hand_made
 
+MINUTE = HOUR / 60
+
 OPENED = NOW - 10 * DAY
 
 
@@ -199,3 +201,16 @@ def test_a_case_restored_from_the_recycle_bin_keeps_its_history(tmp_path: Path) 
         assert made.counts(case, made.agents[2]) == counted(
             handled=1, resolved=1, fcr_eligible=1, fcr=1
         )
+
+
+def test_a_case_deleted_and_restored_since_the_last_sync_still_counts(tmp_path: Path) -> None:
+    # Get Deleted may list a case deleted in the window that was undeleted after: the copy
+    # queryAll gives, changed after the deletion, is the case as it stands.
+    with hand_made(tmp_path) as made:
+        case = _worked(made, 1)
+        made.sync(NOW)
+        made.org.sandbox.purged[case["Id"]] = NOW + HOUR
+        restored = sf_datetime(NOW + 90 * MINUTE)
+        case.update(LastModifiedDate=restored, SystemModstamp=restored)
+        made.sync(NOW + 2 * HOUR)
+        assert made.counts(case, made.agents[2])["resolved"] == 1

@@ -165,7 +165,8 @@ def store_records(conn: Connection, records: Iterable[Any], seen_at: datetime) -
 def _removed(conn: Connection, removals: list[Removed]) -> set[str]:
     """Store as deleted the stored interactions the source removed (`Removed`), each from
     its removal on: a copy read later with an older stamp does not bring it back, a newer
-    one (undeleted after all) does. Returns the ids changed."""
+    one (undeleted after all) does, and a removal older than the stored copy (one changed
+    since, so restored) changes nothing. Returns the ids changed."""
     changed: set[str] = set()
     i = interactions.c
     for removal in removals:
@@ -173,10 +174,11 @@ def _removed(conn: Connection, removals: list[Removed]) -> set[str]:
         stored = conn.execute(
             select(i.updated_at).where(this, i.deleted.is_(False))
         ).scalar_one_or_none()
-        if stored is None:
-            continue  # never stored, or stored deleted already
-        moved = max(stored, removal.removed_at)
-        conn.execute(interactions.update().where(this).values(deleted=True, updated_at=moved))
+        if stored is None or stored > removal.removed_at:
+            continue  # never stored, stored deleted already, or restored since
+        conn.execute(
+            interactions.update().where(this).values(deleted=True, updated_at=removal.removed_at)
+        )
         changed.add(removal.interaction_id)
     return changed
 

@@ -319,11 +319,13 @@ def active_agents(conn: Connection, source: str, excluding: Iterable[str] = ()) 
 
 
 def owners_without_agent(conn: Connection, source: str) -> set[str]:
-    """Ids that owned or rated-for an interaction but have no agents row yet."""
+    """Ids that owned or rated-for an interaction but have no agents row yet: an owner
+    before the first change read (a previous owner) too, who may have left before any."""
     known = select(agents.c.agent_id).where(agents.c.source == source)
     ids: set[str] = set()
     for column, table in (
         (ownership_changes.c.new_owner, ownership_changes),
+        (ownership_changes.c.previous_owner, ownership_changes),
         (ratings.c.agent_id, ratings),
         (interactions.c.owner_id, interactions),
     ):

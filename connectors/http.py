@@ -64,6 +64,10 @@ _REMAINING_HEADERS = ("X-Rate-Limit-Remaining", "ratelimit-remaining", "rate-lim
 _RESET_HEADERS = ("ratelimit-reset", "rate-limit-reset", "X-Rate-Limit-Reset")
 
 
+class NotFoundError(SourceUnavailableError):
+    """404: the address speaks no such API, or what it names (a survey version) is gone."""
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How long and how often to retry; `sleep` is replaced in tests so they never wait.
@@ -196,7 +200,7 @@ def api_session(
                 f"rights to read this. {fix_credentials}"
             )
         if status == 404:
-            raise SourceUnavailableError(
+            raise NotFoundError(
                 f"{where} answered 404 Not Found: the server at this address does not "
                 f"speak this API. Check {policy.address_setting} in the settings."
             )

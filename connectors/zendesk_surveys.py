@@ -45,7 +45,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
-from connectors.http import ApiUsage, RetryPolicy, call_with_retries
+from connectors.http import ApiUsage, NotFoundError, RetryPolicy, call_with_retries
 from connectors.pagination import LoopGuard
 from connectors.protocol import Cursor, Page
 from connectors.wire import origin_of, require_list
@@ -337,6 +337,18 @@ class SurveyReader:
             what = f"survey {survey_id} version {version}"
             try:
                 body = self._get(what, f"{self._origin()}{path}")
+            except NotFoundError as refused:
+                # A version gone, or a locale the Help Center lacks: a fault of the
+                # responses to it, which `bad_records` stops at or sets aside, not of the
+                # others on the page.
+                source = self._connector.config.source
+                raise MalformedRecordError(
+                    f"zendesk {what}: its definition is not found ({refused}), so its "
+                    f"responses cannot be scored. Check that sources.{source}.survey_locale "
+                    f"({self._locale()!r}) is a locale of the Help Center; if the version is "
+                    f'gone, set sources.{source}.bad_records = "quarantine" to set its '
+                    "responses aside."
+                ) from None
             except SourceUnavailableError as missing:
                 raise SourceError(
                     f"{self._connector.config.source}: the definition of {what} could not "

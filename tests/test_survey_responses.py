@@ -245,6 +245,19 @@ def test_a_rating_off_its_surveys_scale_is_quarantined_or_stops_the_stream(
         _read(routes)
 
 
+def test_a_response_whose_survey_definition_is_refused_is_set_aside_or_stops_the_stream(
+    samples: Path,
+) -> None:
+    # A version gone, or a survey_locale the Help Center lacks: the definition answers 404.
+    # That is a fault of the responses to it, not of the others on the page.
+    routes = {RESPONSES: [_page(_variant(samples, "6"))]}
+    records, _ = _read(routes, bad_records="quarantine")
+    assert [type(r) for r in records] == [Quarantined]
+    assert "survey_locale" in records[0].error
+    with pytest.raises(MalformedRecordError, match="survey_locale"):
+        _read(routes)
+
+
 def _enabled_surveys() -> dict[str, Any]:
     return {"meta": {"has_more": False}, "surveys": [_definition()]}
 

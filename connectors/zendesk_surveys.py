@@ -27,7 +27,8 @@ A pass of the stream, in a sync, reads
      pass, so a pass cut short goes on with it. When the ticket or ticket events export did
      not read a whole pass in this run (resumed, failed, or the run stopped before this
      stream stored its list), the list is incomplete, and the pass re-reads the surveys sent
-     in the last `ANSWERABLE` instead.
+     in the last `ANSWERABLE` instead; so does the first pass a `LOOK_BACK_EVERY` after the
+     last such read (an answer that leaves its ticket as it was shows in no export).
 A backfill, and the first pass, read by creation window only: a response is read as it is
 now, answers included. The window opens `ANSWERABLE` before `since`, so that a survey sent
 before it and answered inside it is read (it counts on its answer's day).
@@ -100,6 +101,10 @@ TICKETS_PER_REQUEST = 50
 # days after the offer), plus a day for clocks.
 ANSWERABLE = timedelta(days=29)
 ASK_EVERY = timedelta(hours=1)  # "auto": how often an account without surveys is asked again
+# How often a sync re-reads every survey still answerable, whatever the tickets showed: an
+# answer that leaves its ticket as it was (4 -> 5, both good; an answer on a closed ticket)
+# is read within a day (research/zendesk-new-csat.md "sync design": a 28-day look-back).
+LOOK_BACK_EVERY = timedelta(days=1)
 
 
 @dataclass
@@ -222,7 +227,7 @@ class SurveyReader:
         began = datetime.fromtimestamp(plan["began"], UTC)
         end = began if plan["created_until"] is None else min(began, _moment(plan["created_until"]))
         restart = max(plan["start_time"], int((end - connector.config.overlap).timestamp()))
-        yield self._done_page(restart, plan["reading"], plan["seen"], began)
+        yield self._done_page(restart, plan["reading"], plan["seen"], began, plan["looked_back"])
 
     def _noted_once(self) -> set[str]:
         noted, self._noted = self._noted, set()
@@ -238,21 +243,27 @@ class SurveyReader:
         seen: bool,
     ) -> dict[str, Any]:
         start = saved.get("start_time")
+        looked_back = saved.get("looked_back")
+        due = not isinstance(looked_back, int) or began - _moment(looked_back) >= LOOK_BACK_EVERY
         tickets: list[str] = []
         if start is None or until is not None:
             # A survey sent before `since` may be answered after it: its answer counts in
             # the window, on the answer's day (docs/metrics.md "CSAT").
             created_from = int((since - ANSWERABLE).timestamp()) if start is None else int(start)
-        elif self._whole_ticket_pass and self._whole_event_pass:
+            looked_back = int(began.timestamp())
+        elif self._whole_ticket_pass and self._whole_event_pass and not due:
             created_from = int(start)
             tickets = _ids(self._noted_once())
         else:
             created_from = int((_moment(start) - ANSWERABLE).timestamp())
+            looked_back = int(began.timestamp())
             log.info(
-                "%s survey responses: the ticket or ticket events export did not read a "
-                "whole pass in this run, so the surveys sent since %s are read again instead "
+                "%s survey responses: %s, so the surveys sent since %s are read again instead "
                 "of the changed tickets' only",
                 self._connector.config.source,
+                "a day has passed since they were last read whole"
+                if due
+                else "the ticket or ticket events export did not read a whole pass in this run",
                 _moment(created_from).isoformat(),
             )
         return {
@@ -265,6 +276,7 @@ class SurveyReader:
             "tickets": tickets,
             "reading": reading,
             "seen": seen,
+            "looked_back": looked_back,
         }
 
     def _created_phase(self, plan: dict[str, Any]) -> Iterator[Page]:
@@ -459,11 +471,13 @@ class SurveyReader:
         reading: str,
         seen: bool,
         reached: datetime | None = None,
+        looked_back: int | None = None,
     ) -> Page:
         cursor = {
             "start_time": int(start_time),
             "reading": reading,
             "seen": seen,
+            "looked_back": looked_back,
             "mode": self._connector.config.csat,
             "scales": dict(self._scales),
             "asked": self._asked,
@@ -490,6 +504,8 @@ def _resumed(saved: Cursor, connector: ZendeskConnector) -> dict[str, Any]:
     plan["tickets"] = [str(t) for t in tickets] if isinstance(tickets, list) else []
     plan["reading"] = saved.get("reading", "both")
     plan["seen"] = bool(saved.get("seen"))
+    looked_back = saved.get("looked_back")
+    plan["looked_back"] = looked_back if isinstance(looked_back, int) else None
     here = origin_of(f"{connector._scheme}://{connector._netloc}")
     if plan["next"] and origin_of(str(plan["next"])) != here:
         plan["next"] = None

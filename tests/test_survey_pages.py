@@ -5,6 +5,7 @@ never taken for the last page. Waits are recorded, never slept."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -116,7 +117,9 @@ def test_a_batch_resumed_in_a_run_that_noted_another_ticket_reads_both(
     ours.route(RESPONSES, Reply(body=five), params={"filter[subject_zrns]": "zen:ticket:5"})
     ours.route(EXPORT, _export(100, 101), _export(5))  # the second run's export: ticket 5
     sleeps: list[float] = []
-    rated, stopped = _run(_connector(ours, sleeps), {"start_time": int(SINCE.timestamp())})
+    # A pass a whole read of the answerable window ago: by the changed tickets only.
+    finished = {"start_time": int(SINCE.timestamp()), "looked_back": int(time.time())}
+    rated, stopped = _run(_connector(ours, sleeps), finished)
     assert rated == ["100"] and stopped["phase"] == "changed"
     rated, _ = _run(_connector(ours, sleeps), stopped)
     assert rated == ["101", "5"]

@@ -326,6 +326,13 @@ def test_the_csat_settings_reach_the_connector() -> None:
 RESTART = {"start_time": int(datetime(2026, 10, 20, tzinfo=UTC).timestamp()), "seen": True}
 
 
+def _restart(looked_back: datetime | None = None) -> dict[str, Any]:
+    """A finished pass's cursor, its last whole read of the answerable window at
+    `looked_back` (default: now, by the clock the served answers carry)."""
+    moment = looked_back or datetime.now(UTC)
+    return {**RESTART, "looked_back": int(moment.timestamp())}
+
+
 def _ticket_pages(tickets: int) -> list[Page]:
     """A ticket export's pass in which `tickets` tickets show an answer."""
     moment = datetime(2026, 10, 20, 12, tzinfo=UTC)
@@ -345,6 +352,7 @@ def _asked_in_a_sync(
     ticket_cursor: dict[str, Any] | None,
     tickets: int,
     satisfied: tuple[str, ...] = (),
+    looked_back: datetime | None = None,
 ) -> list[Query]:
     """The survey-response queries of one sync pass after the ticket export's pages and a
     whole pass of the ticket events export in which `satisfied` tickets' satisfaction
@@ -362,7 +370,7 @@ def _asked_in_a_sync(
         for ticket in satisfied:
             connector.surveys.note(ticket)
         list(connector.surveys.noting_events({"start_time": 1}, _event_pages()))
-        list(connector.survey_pages(dict(RESTART), SINCE))
+        list(connector.survey_pages(_restart(looked_back), SINCE))
     return asked
 
 
@@ -383,6 +391,17 @@ def test_without_a_whole_ticket_pass_the_answerable_window_is_read_again(
 ) -> None:
     # The ticket export resumed in the middle of its pass: it did not show every change.
     asked = _asked_in_a_sync(samples, {"start_time": 1, "after_cursor": "c1"}, tickets=120)
+    [created] = asked
+    answerable = RESTART["start_time"] - 29 * 24 * 3600
+    assert created["filter[created_at_start]"] == [str(answerable * 1000)]
+
+
+def test_a_day_after_the_last_whole_read_a_sync_reads_the_answerable_window_again(
+    samples: Path,
+) -> None:
+    # An answer that leaves its ticket as it was (4 -> 5, both good) shows in no export.
+    a_day_ago = datetime.now(UTC) - timedelta(days=1, minutes=1)
+    asked = _asked_in_a_sync(samples, None, tickets=120, looked_back=a_day_ago)
     [created] = asked
     answerable = RESTART["start_time"] - 29 * 24 * 3600
     assert created["filter[created_at_start]"] == [str(answerable * 1000)]

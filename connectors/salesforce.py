@@ -356,7 +356,8 @@ class SalesforceConnector:
                 refused,
             )
             return ()
-        return removed_cases(self.config.source, answer if isinstance(answer, dict) else {})
+        found = answer if isinstance(answer, dict) else {}
+        return removed_cases(self.config.source, found, span[0])
 
     def check(self) -> str:
         """Log in, check the CSAT settings against the org and read its closed statuses

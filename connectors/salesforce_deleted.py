@@ -3,8 +3,9 @@
 `queryAll` returns a deleted case with `IsDeleted` while it is in the Recycle Bin; once it
 is purged (the bin emptied, a hard delete, a bin at its limit, or 15 days) it is returned
 no more, and a case stored live would keep counting (docs/metrics.md "Left out"). `GET
-sobjects/Case/deleted/?start=&end=` lists the cases deleted in a span of the last 30 days,
-purged or not (research/salesforce-api.md "Incremental sync and deletes"):
+sobjects/Case/deleted/?start=&end=` lists the cases deleted in a span of the last 15 days,
+purged or not, from its `earliestDateAvailable` on (its log can be purged too;
+research/salesforce-api.md "Incremental sync and deletes"):
 `{deletedRecords: [{id, deletedDate}], earliestDateAvailable, latestDateCovered}`.
 `deleted_span` says what span of a sync's window may be asked; `removed_cases` reads an
 answer into `Removed` records. The request is the connector's.
@@ -22,8 +23,8 @@ from interactions import Removed
 
 log = logging.getLogger(__name__)
 
-# Get Deleted answers for the last 30 days only; a day is left for the clocks.
-DELETED_KEPT = timedelta(days=29)
+# Get Deleted answers for the last 15 days only; a day is left for the clocks.
+DELETED_KEPT = timedelta(days=14)
 
 
 def deleted_span(
@@ -37,7 +38,7 @@ def deleted_span(
         return None
     if start - overlap < low:
         log.warning(
-            "%s: cases deleted before %s can no longer be listed (Salesforce keeps 30 days "
+            "%s: cases deleted before %s can no longer be listed (Salesforce keeps 15 days "
             "of deletions); one purged from the Recycle Bin since it was read may still "
             "count. `deskmetrics reconcile` shows such days; a backfill over them fixes them.",
             source,
@@ -46,12 +47,21 @@ def deleted_span(
     return low, end
 
 
-def removed_cases(source: str, answer: Mapping[str, Any]) -> tuple[Removed, ...]:
+def removed_cases(
+    source: str, answer: Mapping[str, Any], asked_from: datetime
+) -> tuple[Removed, ...]:
     """The cases an answer of Get Deleted lists (an item without a readable Id or date is
-    passed over: it can name no stored case)."""
+    passed over: it can name no stored case). A log that begins after `asked_from` (purged
+    meanwhile) is warned of: the deletions before it are unknown."""
     earliest = _time(answer.get("earliestDateAvailable"))
-    if earliest is not None:
-        log.debug("%s: Salesforce lists deletions from %s", source, earliest.isoformat())
+    if earliest is not None and earliest > asked_from:
+        log.warning(
+            "%s: Salesforce lists deletions from %s only; a case purged from the Recycle "
+            "Bin before then, since it was read, may still count. `deskmetrics reconcile` "
+            "shows such days; a backfill over them fixes them.",
+            source,
+            earliest.isoformat(),
+        )
     removed = []
     items = answer.get("deletedRecords")
     for item in items if isinstance(items, list) else []:

@@ -214,3 +214,17 @@ def test_a_case_deleted_and_restored_since_the_last_sync_still_counts(tmp_path: 
         case.update(LastModifiedDate=restored, SystemModstamp=restored)
         made.sync(NOW + 2 * HOUR)
         assert made.counts(case, made.agents[2])["resolved"] == 1
+
+
+def test_after_a_long_gap_deletions_are_asked_for_as_far_back_as_salesforce_keeps_them(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Get Deleted answers for the last 15 days only: a sync 20 days after the last one
+    # asks for the last 14, finds the purge in them, and warns of the days before.
+    with hand_made(tmp_path) as made:
+        case = _worked(made, 1)
+        made.sync(NOW)
+        made.purge(case, NOW + 19 * DAY)
+        made.sync(NOW + 20 * DAY)
+        assert made.counts(case, made.agents[2]) == counted()
+    assert "can no longer be listed" in caplog.text

@@ -3,7 +3,7 @@
 Lists the cases deleted in `[start, end]`: those still in the Recycle Bin (`IsDeleted`,
 deleted at their `SystemModstamp`) and those purged from it since (`purged`: gone from
 every query, queryAll included, as in Salesforce). As Salesforce answers it: `start` must
-lie within the last 30 days (`INVALID_REPLICATION_DATE`) and before `end`;
+lie within the last 15 days (`INVALID_REPLICATION_DATE`) and before `end`;
 `{deletedRecords: [{id, deletedDate}], earliestDateAvailable, latestDateCovered}`.
 """
 
@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from sandbox.salesforce.queries import JSON_TYPE, Answer, error
 from sandbox.salesforce.values import Record, sf_datetime
 
-KEPT = timedelta(days=30)
+KEPT = timedelta(days=15)
 
 
 def deleted_cases(
@@ -28,7 +28,7 @@ def deleted_cases(
     except (KeyError, ValueError):
         return error(400, "MALFORMED_QUERY", "start and end are required ISO 8601 date-times")
     if start < now - KEPT:
-        return error(400, "INVALID_REPLICATION_DATE", "startDate cannot be more than 30 days ago")
+        return error(400, "INVALID_REPLICATION_DATE", "startDate cannot be more than 15 days ago")
     if end <= start:
         return error(400, "INVALID_REPLICATION_DATE", "endDate must be after startDate")
     deleted = {

@@ -124,9 +124,12 @@ def replay(history: History) -> Timeline:
     owner = first_ownership.previous_owner if first_ownership else interaction.owner_id
     initial_owner = owner
     first_status = next((c for u in updates for c in u.statuses), None)
-    # With no status change recorded the status never changed: it is the current one
-    # throughout (docs/metrics.md "Words": Resolved -- a case logged closed).
-    resolved = bool(first_status.previous_resolved) if first_status else interaction.resolved
+    resolved = bool(first_status.previous_resolved) if first_status else False
+    # With no status change recorded, an interaction resolved now was resolved from the
+    # moment the source says (`solved_at`), or throughout when it says none
+    # (docs/metrics.md "Words": Resolved -- a case logged closed; a solve not read yet).
+    unrecorded = first_status is None and interaction.resolved
+    resolved_from = interaction.solved_at if unrecorded else None
 
     first_owned_at: dict[str, datetime] = {}
     if owner is not None:
@@ -138,6 +141,8 @@ def replay(history: History) -> Timeline:
 
     for update in updates:
         resolved_before = resolved
+        if unrecorded:
+            resolved_before = resolved_from is None or update.at >= resolved_from
         # docs/metrics.md "Words": Update -- ownership first, judged by the status before it.
         for oc in update.ownership:
             if oc.new_owner == owner:

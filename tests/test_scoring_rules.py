@@ -182,6 +182,26 @@ def test_ownership_change_while_resolved_is_no_transfer() -> None:
     assert total(facts, "B").resolved == 0
 
 
+# docs/metrics.md "Words": Resolved -- a history that records no status change
+
+
+def test_a_move_of_an_interaction_resolved_throughout_is_no_transfer() -> None:
+    # A case logged closed (no history row for its status at creation), moved later.
+    facts = score(history(ticket(status="closed"), own(1, 24, "A", "B")))
+    assert total(facts, "A").transferred_out == 0
+
+
+def test_a_move_before_the_sources_resolution_time_is_a_transfer() -> None:
+    # The solve's own event is not read yet; the source says when it was solved.
+    facts = score(history(ticket(status="solved", solved_at=at(5)), own(1, 2, "A", "B")))
+    assert total(facts, "A").transferred_out == 1
+
+
+def test_a_move_after_the_sources_resolution_time_is_no_transfer() -> None:
+    facts = score(history(ticket(status="solved", solved_at=at(1)), own(1, 2, "A", "B")))
+    assert total(facts, "A").transferred_out == 0
+
+
 def test_transfer_counted_at_most_once_per_agent_and_interaction() -> None:
     facts = score(
         history(

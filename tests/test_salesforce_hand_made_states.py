@@ -54,8 +54,8 @@ def test_a_case_taken_from_a_queue_passed_on_and_closed_counts_for_both_agents(
 
 def test_a_case_logged_closed_and_later_moved_to_a_queue_is_no_transfer(tmp_path: Path) -> None:
     # docs/metrics.md "Transfer out": changes while resolved do not count; "Words": with no
-    # status change recorded, the status is the current one throughout (Salesforce writes
-    # no history row for the status a case is created with).
+    # status change recorded, a case closed now was closed from its ClosedDate on
+    # (Salesforce writes no history row for the status a case is created with).
     with hand_made(tmp_path) as made:
         a = made.agents[1]
         logged = NOW - 10 * DAY

@@ -131,6 +131,19 @@ def served_org(
         yield ServedOrg(desk, org, path, settings, open_engine(settings.database_url()), [])
 
 
+def retries_of_a_bent_backfill(
+    tmp_path: Path, source: dict[str, Any], bend: str, times: int = 1, path: str | None = None
+) -> int:
+    """Backfill an org whose answers are bent (`SalesforceSandbox.bend`) `times`, at
+    requests whose path holds `path`: its report must equal the org's truth (nothing lost),
+    and the retries it took are returned."""
+    with served_org(tmp_path, **source) as org:
+        org.sandbox.bend(bend, times=times, path_contains=path)
+        retried = org.backfill().usage.retries
+        assert org.report() == org.truth()
+    return retried
+
+
 def backfill_key(org: ServedOrg, stream: str) -> str:
     """The cursor key of an open backfill of `stream` from the org's period start."""
     since, _ = org.period()

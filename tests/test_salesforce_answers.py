@@ -23,6 +23,7 @@ from tests.salesforce_desks import (
     SOURCE,
     backfill_key,
     one_error_line,
+    retries_of_a_bent_backfill,
     served_org,
 )
 from warehouse.cursors import load_cursor
@@ -36,30 +37,18 @@ BULK = {**CUSTOM_OBJECT, "bulk_threshold": 50, "bulk_page_records": 100}
 
 
 def test_a_bulk_page_holding_fewer_rows_than_it_says_is_read_again(tmp_path: Path) -> None:
-    with served_org(tmp_path, **BULK) as org:
-        org.sandbox.bend("short_page", times=1, path_contains="/results")
-        retried = org.backfill().usage.retries
-        assert org.report() == org.truth()
-    assert retried == 1
+    assert retries_of_a_bent_backfill(tmp_path, BULK, "short_page", path="/results") == 1
 
 
 def test_a_bulk_page_that_says_it_is_the_last_before_the_job_count_is_read_again(
     tmp_path: Path,
 ) -> None:
-    with served_org(tmp_path, **BULK) as org:
-        # The first result page of the first job (cases: 400 rows, pages of 100).
-        org.sandbox.bend("empty_locator", times=1, path_contains="/results")
-        retried = org.backfill().usage.retries
-        assert org.report() == org.truth()
-    assert retried == 1
+    # The first result page of the first job (cases: 400 rows, pages of 100).
+    assert retries_of_a_bent_backfill(tmp_path, BULK, "empty_locator", path="/results") == 1
 
 
 def test_a_bulk_page_without_a_column_the_query_asked_for_is_read_again(tmp_path: Path) -> None:
-    with served_org(tmp_path, **BULK) as org:
-        org.sandbox.bend("no_last_column", times=1, path_contains="/results")
-        retried = org.backfill().usage.retries
-        assert org.report() == org.truth()
-    assert retried == 1
+    assert retries_of_a_bent_backfill(tmp_path, BULK, "no_last_column", path="/results") == 1
 
 
 def test_bulk_pages_that_keep_missing_a_column_end_in_an_error_naming_it(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from tests.salesforce_desks import (
     ServedOrg,
     backfill_key,
     one_error_line,
+    retries_of_a_bent_backfill,
     served_org,
     write_settings,
 )
@@ -81,21 +82,14 @@ def test_a_sync_with_plain_http_to_another_machine_sends_nothing_and_says_why(
 
 
 def test_a_query_page_without_done_but_with_its_next_link_is_followed(tmp_path: Path) -> None:
-    with served_org(tmp_path, **REST) as org:
-        org.sandbox.bend("no_done", times=5)
-        retried = org.backfill().usage.retries
-        assert org.report() == org.truth()
-    assert retried == 0  # the link says more follow: nothing to read again
+    # The link says more follow: nothing to read again.
+    assert retries_of_a_bent_backfill(tmp_path, REST, "no_done", times=5) == 0
 
 
 def test_a_query_page_that_says_neither_done_nor_where_the_rest_is_is_read_again(
     tmp_path: Path,
 ) -> None:
-    with served_org(tmp_path, **REST) as org:
-        org.sandbox.bend("cut_page", times=1, path_contains="-200")
-        retried = org.backfill().usage.retries
-        assert org.report() == org.truth()
-    assert retried == 1
+    assert retries_of_a_bent_backfill(tmp_path, REST, "cut_page", path="-200") == 1
 
 
 def test_a_cut_page_that_persists_ends_in_an_error_with_the_cursor_where_stored_rows_end(
@@ -118,13 +112,9 @@ def test_a_cut_page_that_persists_ends_in_an_error_with_the_cursor_where_stored_
 def test_a_bulk_page_without_its_locator_is_read_again_unless_the_job_count_ends_there(
     tmp_path: Path,
 ) -> None:
-    with served_org(tmp_path, **BULK) as org:
-        # The second page of the cases' job is not the last: read again. The last page of
-        # every job holds the rest of the job's count: taken as the last.
-        org.sandbox.bend("no_locator", times=1, path_contains="/results")
-        retried = org.backfill().usage.retries
-        assert org.report() == org.truth()
-    assert retried == 1
+    # The second page of the cases' job is not the last: read again. The last page of
+    # every job holds the rest of the job's count: taken as the last.
+    assert retries_of_a_bent_backfill(tmp_path, BULK, "no_locator", path="/results") == 1
 
 
 def test_a_bulk_page_that_never_gives_its_locator_is_a_clear_error_and_keeps_the_cursor(
@@ -232,11 +222,8 @@ def test_a_body_that_cannot_be_read_is_tried_again_then_one_error_line_naming_th
 def test_a_body_that_cannot_be_read_once_is_read_again_and_nothing_is_lost(
     tmp_path: Path, bend: str
 ) -> None:
-    with served_org(tmp_path, **BULK) as org:
-        org.sandbox.bend(bend, times=1, path_contains=None if bend == "deep_json" else "/results")
-        retried = org.backfill().usage.retries
-        assert org.report() == org.truth()
-    assert retried == 1
+    where = None if bend == "deep_json" else "/results"
+    assert retries_of_a_bent_backfill(tmp_path, BULK, bend, path=where) == 1
 
 
 # --- 6. one agent, whatever the form of its Id ---------------------------------------------

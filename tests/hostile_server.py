@@ -196,3 +196,15 @@ def zendesk_connector(
     config = ZendeskConfig("zendesk", "acme", "agent@acme.test", "token", base_url=server.base_url)
     settings = {"max_attempts": 3, "timeout_seconds": 5.0, **policy}
     return ZendeskConnector(config, RetryPolicy(sleep=sleeps.append, **settings))
+
+
+def exported_ticket(ticket_id: int, **fields: Any) -> dict[str, Any]:
+    """An open ticket as the incremental ticket export gives it, with `fields` on top."""
+    return {
+        "id": ticket_id,
+        "status": "open",
+        "created_at": "2026-01-05T10:00:00Z",
+        "updated_at": "2026-01-05T10:00:00Z",
+        "generated_timestamp": 1767607200,
+        **fields,
+    }

@@ -35,7 +35,7 @@ from interactions import (
     SourceError,
     SourceUnavailableError,
 )
-from tests.hostile_server import HostileServer, Reply, zendesk_connector
+from tests.hostile_server import HostileServer, Reply, exported_ticket, zendesk_connector
 
 EXPORT = "/api/v2/incremental/tickets/cursor.json"
 EVENTS = "/api/v2/incremental/ticket_events.json"
@@ -46,17 +46,6 @@ RATING = "rating_scale_numeric"
 
 def _user(user_id: int, role: Any = "agent") -> dict[str, Any]:
     return {"id": user_id, "name": f"Agent {user_id}", "role": role, "active": True}
-
-
-def _ticket(ticket_id: int, **fields: Any) -> dict[str, Any]:
-    return {
-        "id": ticket_id,
-        "status": "open",
-        "created_at": "2026-01-05T10:00:00Z",
-        "updated_at": "2026-01-05T10:00:00Z",
-        "generated_timestamp": 1767607200,
-        **fields,
-    }
 
 
 def _export_page(*tickets: dict[str, Any], after: Any, end: Any) -> dict[str, Any]:
@@ -115,12 +104,12 @@ def test_a_looked_up_user_whose_role_is_not_text_is_an_inactive_agent_without_a_
 @pytest.mark.parametrize("assignee", [{"id": 7}, [7]], ids=["object", "list"])
 def test_an_assignee_id_that_is_not_an_id_is_a_malformed_record(assignee: Any) -> None:
     with pytest.raises(MalformedRecordError, match=r"'assignee_id' is not an id"):
-        interaction_from_ticket("zendesk", _ticket(1, assignee_id=assignee))
+        interaction_from_ticket("zendesk", exported_ticket(1, assignee_id=assignee))
 
 
 def test_a_ticket_id_that_is_a_list_is_a_malformed_record() -> None:
     with pytest.raises(MalformedRecordError, match=r"'id' is missing or empty \(\[2\]\)"):
-        interaction_from_ticket("zendesk", _ticket(1, id=[2]))
+        interaction_from_ticket("zendesk", exported_ticket(1, id=[2]))
 
 
 @pytest.mark.parametrize("value", [{"id": 7}, [7], {"a"}])
@@ -158,9 +147,11 @@ def test_a_survey_whose_questions_or_options_are_not_lists_has_no_scale(
 def test_end_of_stream_given_as_text_does_not_end_the_export(
     ours: HostileServer, sleeps: list[float]
 ) -> None:
-    ours.route(EXPORT, Reply(body=_export_page(_ticket(1), after="c2", end="false")))
+    ours.route(EXPORT, Reply(body=_export_page(exported_ticket(1), after="c2", end="false")))
     ours.route(
-        EXPORT, Reply(body=_export_page(_ticket(2), after=None, end=True)), params={"cursor": "c2"}
+        EXPORT,
+        Reply(body=_export_page(exported_ticket(2), after=None, end=True)),
+        params={"cursor": "c2"},
     )
     assert _tickets(ours, sleeps) == ["1", "2"]
 
@@ -168,7 +159,7 @@ def test_end_of_stream_given_as_text_does_not_end_the_export(
 def test_a_number_sent_again_as_the_export_cursor_is_a_loop_that_says_so(
     ours: HostileServer, sleeps: list[float]
 ) -> None:
-    ours.route(EXPORT, Reply(body=_export_page(_ticket(1), after=5, end=False)))
+    ours.route(EXPORT, Reply(body=_export_page(exported_ticket(1), after=5, end=False)))
     with pytest.raises(CursorStuckError, match=r"it had sent before \('5'\)"):
         _tickets(ours, sleeps)
 
@@ -178,7 +169,9 @@ def test_an_export_answer_without_its_tickets_is_read_again(
 ) -> None:
     error = {"error": {"title": "Temporarily unavailable", "message": "try later"}}
     ours.route(
-        EXPORT, Reply(body=error), Reply(body=_export_page(_ticket(1), after=None, end=True))
+        EXPORT,
+        Reply(body=error),
+        Reply(body=_export_page(exported_ticket(1), after=None, end=True)),
     )
     assert _tickets(ours, sleeps) == ["1"]
     assert len(sleeps) == 1
@@ -286,7 +279,7 @@ def test_a_base_url_with_a_password_in_it_is_refused_without_showing_it() -> Non
 
 @pytest.mark.parametrize("count", [True, 2.5, "two"])
 def test_a_metric_count_that_is_no_whole_number_is_unknown(count: Any) -> None:
-    ticket = _ticket(1, metric_set={"reopens": count, "assignee_stations": count})
+    ticket = exported_ticket(1, metric_set={"reopens": count, "assignee_stations": count})
     interaction = interaction_from_ticket("zendesk", ticket)
     assert (interaction.reopens, interaction.assignee_stations) == (None, None)
 
@@ -309,7 +302,9 @@ def test_a_server_clock_years_ahead_moves_no_cursor_past_this_machines_clock(
     ours: HostileServer, sleeps: list[float], caplog: pytest.LogCaptureFixture
 ) -> None:
     ahead = {"Date": "Thu, 01 Jan 2099 00:00:00 GMT"}
-    ours.route(EXPORT, Reply(body=_export_page(_ticket(1), after=None, end=True), headers=ahead))
+    ours.route(
+        EXPORT, Reply(body=_export_page(exported_ticket(1), after=None, end=True), headers=ahead)
+    )
     with zendesk_connector(ours, sleeps) as connector, caplog.at_level(logging.WARNING):
         (page,) = list(connector.ticket_pages(None, SINCE))
     assert page.done and page.cursor["start_time"] <= datetime.now(UTC).timestamp()
@@ -325,7 +320,9 @@ def test_a_server_clock_a_day_ahead_is_the_sources_now(
     # A sandbox, or a server whose time is simply right while this machine's is slow.
     tomorrow = datetime.now(UTC) + timedelta(days=1)
     ahead = {"Date": tomorrow.strftime("%a, %d %b %Y %H:%M:%S GMT")}
-    ours.route(EXPORT, Reply(body=_export_page(_ticket(1), after=None, end=True), headers=ahead))
+    ours.route(
+        EXPORT, Reply(body=_export_page(exported_ticket(1), after=None, end=True), headers=ahead)
+    )
     with zendesk_connector(ours, sleeps) as connector:
         (page,) = list(connector.ticket_pages(None, SINCE))
     assert page.cursor["start_time"] > datetime.now(UTC).timestamp()
@@ -337,7 +334,9 @@ def test_a_server_clock_a_day_ahead_is_the_sources_now(
 def test_the_same_tickets_under_ever_new_cursors_stop_the_export_with_a_clear_error(
     ours: HostileServer, sleeps: list[float]
 ) -> None:
-    pages = [Reply(body=_export_page(_ticket(1), after=f"c{n}", end=False)) for n in range(40)]
+    pages = [
+        Reply(body=_export_page(exported_ticket(1), after=f"c{n}", end=False)) for n in range(40)
+    ]
     ours.route(EXPORT, *pages)
     with pytest.raises(CursorStuckError, match=r"21 pages in a row brought the same records"):
         _tickets(ours, sleeps)
@@ -348,7 +347,7 @@ def test_pages_that_repeat_one_changed_ticket_are_read_on(
     ours: HostileServer, sleeps: list[float]
 ) -> None:
     # A ticket changed while the export is read comes again, on a later page: no loop.
-    first = _export_page(_ticket(1), _ticket(2), after="c1", end=False)
-    again = _export_page(_ticket(2, generated_timestamp=1767607300), after=None, end=True)
+    first = _export_page(exported_ticket(1), exported_ticket(2), after="c1", end=False)
+    again = _export_page(exported_ticket(2, generated_timestamp=1767607300), after=None, end=True)
     ours.route(EXPORT, Reply(body=first), Reply(body=again))
     assert _tickets(ours, sleeps) == ["1", "2", "2"]

@@ -24,6 +24,7 @@ from interactions import (
 )
 from sandbox.desk import truth as desk_truth
 from tests.desks import served_desk
+from tests.hostile_server import exported_ticket
 from tests.static_server import serving
 
 EXPORT = "/api/v2/incremental/tickets/cursor.json"
@@ -34,16 +35,6 @@ SINCE = datetime(2026, 1, 1, tzinfo=UTC)
 def _connector(base_url: str) -> ZendeskConnector:
     config = ZendeskConfig("zendesk", "acme", "agent@acme.test", "token", base_url=base_url)
     return ZendeskConnector(config, RetryPolicy(max_attempts=1, sleep=lambda _s: None))
-
-
-def _ticket(ticket_id: int) -> dict[str, object]:
-    return {
-        "id": ticket_id,
-        "status": "open",
-        "created_at": "2026-01-05T10:00:00Z",
-        "updated_at": "2026-01-05T10:00:00Z",
-        "generated_timestamp": 1767607200,
-    }
 
 
 def _event(event_id: int, stamp: int) -> dict[str, object]:
@@ -59,7 +50,7 @@ def _event(event_id: int, stamp: int) -> dict[str, object]:
 
 def test_a_ticket_cursor_that_does_not_move_is_an_error() -> None:
     page = {
-        "tickets": [_ticket(1)],
+        "tickets": [exported_ticket(1)],
         "after_cursor": "same",
         "after_url": None,
         "end_of_stream": False,

@@ -144,7 +144,10 @@ def ratings_from_rows(
     to their cases through `SurveySubject` (one query per page)."""
     if not csat.question_ids:
         fields = survey_fields(config)
-        counted = [row for row in rows if survey_record_counts(row, fields)]
+        counted: list[dict[str, Any]] = []
+        uncounted: list[dict[str, Any]] = []  # may have been read as an answer before
+        for row in rows:
+            (counted if survey_record_counts(row, fields) else uncounted).append(row)
         first_answers = (
             joins.first_answers.of(
                 i for row in counted if (i := salesforce_id(row.get("Id"))) is not None
@@ -162,8 +165,6 @@ def ratings_from_rows(
             )
             for row in counted
         )
-        # A record that no longer counts may have been read as an answer before.
-        uncounted = (row for row in rows if not survey_record_counts(row, fields))
         offers = (offer_from_survey_record(config.source, row, fields) for row in uncounted)
         return answers + tuple(offer for offer in offers if offer is not None)
     parents = {

@@ -150,8 +150,8 @@ class WindowReader:
         mark = end if window.stream == "cases" and until is None else None
         # What a sync's window deleted for good is known only by asking. A backfill, and a
         # first pass, read records as they are now: a purged one is not there to remove.
-        asked = window.removed is not None and until is None and cursor.get("from") is not None
-        gone = window.removed(start, end) if asked and window.removed else ()
+        removed = window.removed if until is None and cursor.get("from") is not None else None
+        gone = removed(start, end) if removed is not None else ()
         yield Page(window.stream, gone, following, True, mark, end)
 
     def _window_pages(self, window: Window, state: dict[str, Any], end: datetime) -> Iterator[Page]:

@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 
 from deskmetrics import pipeline
 from deskmetrics.check import run_checks
-from deskmetrics.console import err, log_to, out, progress_bars
+from deskmetrics.console import err, log_to, out, progress_bars, say
 from deskmetrics.explain import LedgerMismatch
 from deskmetrics.explain import explain as explain_row
 from deskmetrics.explain_view import as_csv as explain_csv
@@ -187,11 +187,7 @@ def sync(config_path: Path | None, source: str | None) -> None:
         results = pipeline.sync(engine, settings, source, progress=progress, stop=stop)
     for result in results:
         read = ", ".join(f"{s.stream} {s.records}" for s in result.streams)
-        out.print(
-            f"{result.source}: read {read}{result.set_aside()}; {result.usage.summary()}",
-            highlight=False,
-            markup=False,
-        )
+        say(out, f"{result.source}: read {read}{result.set_aside()}; {result.usage.summary()}")
     _exit_if_stopped("sync", results, stop)
 
 
@@ -217,11 +213,7 @@ def backfill(
         result = pipeline.backfill(engine, settings, source, since, until, progress, stop=stop)
     read = ", ".join(f"{s.stream} {s.records}" for s in result.streams)
     done = "stopped early after reading" if result.stopped else "backfilled"
-    out.print(
-        f"{source}: {done} {read}{result.set_aside()}; {result.usage.summary()}",
-        highlight=False,
-        markup=False,
-    )
+    say(out, f"{source}: {done} {read}{result.set_aside()}; {result.usage.summary()}")
     _exit_if_stopped("backfill", [result], stop)
 
 
@@ -277,11 +269,10 @@ def _exit_if_stopped(command: str, results: list[Any], stop: _StopRequest) -> No
 
 
 def _say_stopped(command: str, why: str) -> NoReturn:
-    out.print(
+    say(
+        out,
         f"{command} stopped early ({why}): what it read is stored with its cursors; run the "
         "same command again to go on from there.",
-        highlight=False,
-        markup=False,
     )
     sys.exit(STOPPED_EARLY)
 
@@ -343,11 +334,7 @@ def score(
             f"{_shown(engine)} is read-only: score writes the facts it computes. Run it "
             "where the database can be written (`deskmetrics check` tests that)."
         ) from None
-    out.print(
-        f"scored: {written} agent-day rows written to {_shown(engine)}",
-        markup=False,
-        highlight=False,
-    )
+    say(out, f"scored: {written} agent-day rows written to {_shown(engine)}")
 
 
 @main.command()
@@ -486,7 +473,7 @@ def _page(
     data = write_page(engine, settings, out_path, since, until, source, by, weeks)
     if data.warning:
         log.warning("%s", data.warning)
-    out.print(f"page: {out_path} ({len(data.rows)} rows)", markup=False, highlight=False)
+    say(out, f"page: {out_path} ({len(data.rows)} rows)")
 
 
 def _shown(engine: Any) -> str:
@@ -568,7 +555,7 @@ def explain(
             "since?). Run `deskmetrics score --all`, then explain again."
         )
     if fmt != "table":
-        err.print(summary(found), markup=False, highlight=False)
+        say(err, summary(found))
 
 
 class SourceDifference(DeskmetricsError):
@@ -595,30 +582,30 @@ def reconcile(config_path: Path | None, source: str, since_text: str, until_text
     settings, engine = _setup(config_path)
     found = reconcile_counts(engine, settings, source, since, until)
 
-    def say(line: str) -> None:
-        out.print(line, markup=False, highlight=False)
-
     compared = ", ".join(dict.fromkeys(count.what for count in found.counts)) or "nothing"
     say(
+        out,
         f"deskmetrics reconcile: {source}, {since} to {until - timedelta(days=1)}, "
-        f"counts per local day ({settings.timezone}): {compared}"
+        f"counts per local day ({settings.timezone}): {compared}",
     )
     if found.differing:
-        say(f"{'day':<10}  {'count':<16}  {'stored':>7}  {source[:7]:>7}  {'difference':>10}")
+        say(out, f"{'day':<10}  {'count':<16}  {'stored':>7}  {source[:7]:>7}  {'difference':>10}")
         for count in found.differing:
             say(
+                out,
                 f"{count.day!s:<10}  {count.what:<16}  {count.stored:>7}  "
-                f"{count.at_source:>7}  {count.difference:>+10d}"
+                f"{count.at_source:>7}  {count.difference:>+10d}",
             )
     for what, why in found.not_compared.items():
-        say(f"not compared: {what}: {why}")
+        say(out, f"not compared: {what}: {why}")
     if found.left_out:
         say(
+            out,
             f"left out {len(found.left_out)} days from {found.left_out[0]}: not yet read "
-            "completely or not yet indexed by the source"
+            "completely or not yet indexed by the source",
         )
     days = found.differing_days
-    say(f"compared {len(found.days)} days, {len(days)} differ; {found.requests} requests")
+    say(out, f"compared {len(found.days)} days, {len(days)} differ; {found.requests} requests")
     if days:
         listed = ", ".join(str(day) for day in days)
         raise SourceDifference(
@@ -666,9 +653,9 @@ def status(config_path: Path | None, fmt: str) -> None:
         click.echo(status_json(found, _shown(engine)))
     else:
         # First, which database this is: a cron job's settings may name another one.
-        out.print(f"database: {_shown(engine)}", highlight=False, markup=False)
+        say(out, f"database: {_shown(engine)}")
         for line in lines_of(found):
-            out.print(line, highlight=False, markup=False, soft_wrap=True)
+            say(out, line)
     sys.exit(found.exit_code)
 
 
@@ -686,7 +673,7 @@ def check(config_path: Path | None) -> None:
     """
     results = run_checks(config_path)
     for result in results:
-        out.print(visible(result.line()), highlight=False, markup=False, soft_wrap=True)
+        say(out, visible(result.line()))
     if not all(result.ok for result in results):
         sys.exit(1)
 
@@ -749,12 +736,7 @@ def export(
     _warn_provisional(done.meta)
     if out_path != "-":
         beside = f", what it is of in {out_path}{SIDECAR_SUFFIX}" if fmt == "csv" else ""
-        err.print(
-            visible(f"export: {done.rows} {what} rows written to {out_path} ({fmt}){beside}"),
-            highlight=False,
-            markup=False,
-            soft_wrap=True,
-        )
+        say(err, visible(f"export: {done.rows} {what} rows written to {out_path} ({fmt}){beside}"))
 
 
 def _warn_provisional(meta: FileMeta) -> None:
@@ -797,7 +779,7 @@ def quarantine(
         if fmt == "json":
             click.echo(quarantine_as_json(found))
         elif not found:
-            out.print("no quarantined records", markup=False, highlight=False)
+            say(out, "no quarantined records")
         else:
             print_quarantine(found, out)
         return
@@ -821,13 +803,14 @@ def quarantine(
     "db_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Where to write the demo database (default: a new temporary folder).",
+    help="Where to write the demo database (default: a new temporary folder); the "
+    "manager's page goes beside it, the same name ending in .html. Neither may exist yet.",
 )
 @click.option(
     "--seed",
     default=7,
     show_default=True,
-    help="Seed of the Zendesk desk; the Salesforce desk's is this plus 369.",
+    help="Seed of the Zendesk desk; the Salesforce desk's is this plus 1.",
 )
 @click.option(
     "--tickets",
@@ -843,8 +826,8 @@ def demo(db_path: Path | None, seed: int, tickets: int, fmt: str) -> None:
     Starts the Zendesk simulator and the Salesforce simulator on 127.0.0.1, each with a
     generated desk (the Salesforce one from another seed; some agents work in both),
     backfills both into one fresh SQLite file, scores, prints the report by agent and the
-    people in both desks (by person), and checks each source's rows against its desk's
-    truth. Example: deskmetrics demo --tickets 5000
+    people in both desks (by person), checks each source's rows against its desk's truth,
+    and writes the manager's page beside the database. Example: deskmetrics demo --tickets 5000
     """
     from deskmetrics.demo import run_demo
 
@@ -858,7 +841,7 @@ def demo(db_path: Path | None, seed: int, tickets: int, fmt: str) -> None:
         # CSV and JSON hold one report; the people are a second table for readers.
         people = "people in both desks (report --by person)"
         _print_rows(result.people, fmt, people, min_sample=DEFAULT_MIN_SAMPLE)
-    err.print(result.summary, highlight=False, markup=False)
+    say(err, result.summary)
     if not result.matches_truth:
         _fail("the demo report differs from the sandbox's ground truth (see above): a bug.")
 
@@ -889,4 +872,4 @@ def db_upgrade(config_path: Path | None) -> None:
         settings.database_url(), min_sample=settings.report.min_sample
     )
     where = shown_url(engine.url)
-    out.print(f"database {where}: {change.summary()}", highlight=False, markup=False)
+    say(out, f"database {where}: {change.summary()}")

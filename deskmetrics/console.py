@@ -7,6 +7,7 @@ into them; a page read moves its stream's bar (or, with no terminal, logs a line
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,8 +21,19 @@ from deskmetrics import pull
 from deskmetrics.output import visible
 
 log = logging.getLogger("deskmetrics")
-err = Console(stderr=True)
-out = Console(width=None if sys.stdout.isatty() else 200)
+# Emoji codes are off: a host name such as `otherhost:100:` is text, not a picture. Piped
+# output is 200 columns wide unless COLUMNS says otherwise (a terminal's width is its own).
+err = Console(stderr=True, emoji=False)
+out = Console(
+    width=None if sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit() else 200,
+    emoji=False,
+)
+
+
+def say(console: Console, text: str) -> None:
+    """A line of prose as written (no markup, highlighting or emoji), never broken into
+    lines: a program reading it, or a terminal that wraps it, sees it whole."""
+    console.print(text, markup=False, highlight=False, emoji=False, soft_wrap=True)
 
 
 class ConsoleLog(logging.Handler):

@@ -141,12 +141,8 @@ def run_demo(
 ) -> DemoResult:
     """Generate, serve, backfill, score and report both desks (their history ends at `now`,
     by default the minute this starts); check each source's rows against its desk's truth."""
-    if database is not None and (database.exists() or database.is_symlink()):
-        # Never written over: the path may be a warehouse, or anything else of the user's.
-        raise InputError(
-            f"--db {database} exists: the demo writes a new database of its own. Give a path "
-            "that does not exist yet, or leave --db out (a new temporary folder is used)."
-        )
+    if database is not None:
+        _refuse_to_overwrite(database)
     database = database or Path(tempfile.mkdtemp(prefix="deskmetrics-demo-")) / "demo.sqlite"
     now = now or datetime.now(UTC).replace(second=0, microsecond=0)
     zendesk_spec = DeskSpec(seed=seed, tickets=tickets, now=now, shared_staff=SHARED_STAFF)
@@ -194,10 +190,38 @@ def run_demo(
         )
         for name in (DEMO_SOURCE, SALESFORCE_SOURCE)
     ]
-    page = database.with_suffix(".html")
+    page = page_beside(database)
     write_page(engine, settings, page, since, until)
     summary = _summary(checks, people, database, page)
     return DemoResult(rows, people, checks, since, until, database, summary, page)
+
+
+def page_beside(database: Path) -> Path:
+    """The manager's page the demo writes beside its database: same name, `.html`."""
+    return database.with_suffix(".html")
+
+
+def _refuse_to_overwrite(database: Path) -> None:
+    """Neither the database nor the page beside it is ever written over: either path may
+    be a warehouse, a report, or anything else of the user's."""
+    page = page_beside(database)
+    if not database.parent.is_dir():
+        raise InputError(
+            f"--db {database}: the folder {database.parent} does not exist. Create it, or "
+            "give a path in a folder that exists."
+        )
+    if page == database:
+        raise InputError(
+            f"--db {database} ends in .html, the name of the manager's page the demo writes "
+            "beside its database. Give a database path ending in .sqlite."
+        )
+    for path, what in ((database, "a new database"), (page, "its manager's page")):
+        if path.exists() or path.is_symlink():
+            raise InputError(
+                f"{path} exists: the demo writes {what} there (--db {database}). Give a "
+                "--db path where neither it nor the same name ending in .html exists yet, "
+                "or leave --db out (a new temporary folder is used)."
+            )
 
 
 def _backfill(

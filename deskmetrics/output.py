@@ -8,8 +8,10 @@ agent_id, agent_name and agent_email in CSV (null in JSON and Parquet), and the 
 `(unassigned)` in the table's agent column, last among its source's rows.
 
 The table (`print_table`) is for people: each rate with its sample size (`12.5% of 40`,
-`*` when the sample is below `report.min_sample`), at most 100 columns wide (names
-wrap); `wide` adds the counts, the 95 % intervals and the low-sample column.
+`*` when the sample is below `report.min_sample`), as wide as the terminal and at most 100
+columns (names wrap first, then figures break at their spaces; nothing is cut, see
+deskmetrics/table_widths.py); `wide` adds the counts, the 95 % intervals and the low-sample
+column, a row a line however wide that makes it.
 
 Text from a source (names, e-mails, ids, errors, records) is data, never markup or a
 terminal control: the table prints it literally (rich markup such as `[bold]` is not
@@ -31,10 +33,13 @@ from dataclasses import astuple
 from typing import Any
 
 from rich import box
-from rich.console import Console
+from rich.cells import cell_len
+from rich.console import Console, JustifyMethod
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from deskmetrics.table_widths import ColumnNeeds, column_widths
 from scoring import REPORT_COLUMNS, ReportRow
 from warehouse.quarantine import QuarantineEntry
 
@@ -116,6 +121,12 @@ def _text(value: str) -> Text:
 # The report table fits a terminal this wide; --wide adds intervals and takes the console's.
 COMPACT_WIDTH = 100
 NAME_WIDTH = 30  # a longer name or source wraps within its cell
+# Two spaces between columns, one at each edge. (Rich's collapse_padding gives a fixed-width
+# column a character less than its width.)
+TABLE_SPACING: dict[str, Any] = {"padding": (0, 0, 0, 1), "pad_edge": False}
+# The narrowest a name column gets in a narrow terminal (a longer name wraps within it).
+NAME_NARROWEST = {"source": 10, "agent": 12}
+WIDEST = 10_000  # a measure of the wide table's natural width, with no limit that matters
 UNASSIGNED_LABEL = "(unassigned)"  # the table's agent cell of the unassigned row
 LOW_SAMPLE_MARK = "*"
 
@@ -148,53 +159,103 @@ def print_table(
     """The report for people: `title` (one line or several: period, time zone, database),
     the source, and `notes` (per source how far it is read and which days are
     provisional) above a table of each rate with its sample size. The compact table is at most
-    COMPACT_WIDTH columns wide (long names wrap); `wide` adds the counts, the 95 % intervals
-    and a low-sample column, at the console's width. Every column is in CSV and JSON."""
+    COMPACT_WIDTH columns wide, and no wider than the console: long names wrap first, then,
+    in a narrow terminal, a figure breaks at its spaces (`12.5% of` over `40`); a figure is
+    never cut. `wide` adds the counts, the 95 % intervals and a low-sample column, a row a
+    line, however narrow the console (a terminal wraps or `less -S` scrolls it). Every
+    column is in CSV and JSON."""
     heading = [title] if isinstance(title, str) else list(title)
     sources = sorted({r.source for r in rows})
     by_source = wide or len(sources) > 1
     if not by_source and sources:
         heading.append(f"source: {sources[0]}")
     heading.extend(notes)
+    target = console.width if wide else min(console.width, COMPACT_WIDTH)
     for line in heading:
         # A long database path folds onto a second line rather than widening the output.
-        width = min(console.width, COMPACT_WIDTH) if not wide else console.width
-        console.print(_text(line), highlight=False, width=width, overflow="fold")
-    table = Table(header_style="bold", box=box.SIMPLE_HEAD, collapse_padding=True)
-    if by_source:
-        table.add_column("source", overflow="fold", min_width=7, max_width=NAME_WIDTH)
-    table.add_column("agent", overflow="fold", min_width=12, max_width=NAME_WIDTH)
-    numeric = ["handled", "transfer", "FCR", "CSAT", "CSAT\nmean"]
+        console.print(_text(line), highlight=False, width=target, overflow="fold")
+    headers = ["handled", "transfer", "FCR", "CSAT", "CSAT\nmean"]
     if wide:
-        numeric = ["handled", "transfer", "95 % CI", "resolved", "FCR", "95 % CI", "CSAT",
-                   "95 % CI", "CSAT\nmean"]  # fmt: skip
-    for header in numeric:
-        table.add_column(header, justify="right", no_wrap=True)  # names wrap, figures never
-    if wide:
-        table.add_column("low sample", no_wrap=True)
-    for r in rows:
-        low = set(r.low_sample.split())
-        transfer = _of(r.transfer_pct, r.handled, "transfer" in low)
-        fcr = _of(r.fcr_pct, r.fcr_eligible, "fcr" in low)
-        csat = _of(r.csat_pct, r.csat_responses, "csat" in low)
-        cells: list[Text | str] = [_text(r.source)] if by_source else []
-        cells.append(_text(agent_label(r)))
-        if wide:
-            cells += [
-                str(r.handled), transfer, _interval(r.transfer_ci_low, r.transfer_ci_high),
-                str(r.resolved), fcr, _interval(r.fcr_ci_low, r.fcr_ci_high),
-                csat, _interval(r.csat_ci_low, r.csat_ci_high), _cell(r.csat_mean_pct),
-                _text(r.low_sample),
-            ]  # fmt: skip
-        else:
-            cells += [str(r.handled), transfer, fcr, csat, _cell(r.csat_mean_pct)]
-        table.add_row(*cells)
+        headers = ["handled", "transfer", "95 % CI", "resolved", "FCR", "95 % CI", "CSAT",
+                   "95 % CI", "CSAT\nmean", "low sample"]  # fmt: skip
+    figures = [_figure_cells(r, wide) for r in rows]
+    names = [[r.source for r in rows]] if by_source else []
+    names.append([agent_label(r) for r in rows])
+    name_headers = ["source", "agent"][-len(names) :]
+    name_needs = [
+        ColumnNeeds(min(natural, NAME_WIDTH), min(natural, NAME_NARROWEST[header]))
+        for header, natural in (
+            (header, _natural(header, cells))
+            for header, cells in zip(name_headers, names, strict=True)
+        )
+    ]
+    columns_of_figures = [[row[i] for row in figures] for i in range(len(headers))]
+    figure_needs = [
+        ColumnNeeds(_natural(header, cells), _narrowest(header, cells))
+        for header, cells in zip(headers, columns_of_figures, strict=True)
+    ]
+    borders = _borders(console, len(name_needs) + len(figure_needs))
+    widths = column_widths(name_needs, figure_needs, (WIDEST if wide else target) - borders)
+    table = Table(header_style="bold", box=box.SIMPLE_HEAD, **TABLE_SPACING)
+    for header, width in zip([*name_headers, *headers], widths, strict=True):
+        justify: JustifyMethod = "left" if header in (*name_headers, "low sample") else "right"
+        table.add_column(header, justify=justify, overflow="fold", width=width)
+    for r, cells in zip(rows, figures, strict=True):
+        shown_names = [_text(r.source)] if by_source else []
+        table.add_row(*shown_names, _text(agent_label(r)), *cells)
     table.caption = (
         f"x% of n: n = handled, FCR-eligible, CSAT responses; {LOW_SAMPLE_MARK} n below "
         + (f"{min_sample} (report.min_sample)" if min_sample is not None else "report.min_sample")
         + ("" if wide else "; --wide adds 95 % intervals")
     )
-    console.print(table, width=None if wide else min(console.width, COMPACT_WIDTH))
+    needed = sum(widths) + borders
+    if needed <= console.width:
+        console.print(table, width=max(needed, target))
+        return
+    # Console.print never prints wider than its console: this one is as wide as the table
+    # (the wide table, or the narrowest that cuts nothing).
+    Console(
+        file=console.file,
+        width=needed,
+        force_terminal=console.is_terminal,
+        color_system=console.color_system,  # type: ignore[arg-type]
+        emoji=False,
+        highlight=False,
+    ).print(table)
+
+
+def _natural(header: str, cells: Sequence[str]) -> int:
+    """The width that keeps a column's header lines and cells each on one line."""
+    return max(cell_len(text) for text in [*header.split("\n"), *cells])
+
+
+def _narrowest(header: str, cells: Sequence[str]) -> int:
+    """A figure column's longest word: it breaks at its spaces, never within a word."""
+    return max(cell_len(word) for text in [header, *cells] for word in text.split() or [""])
+
+
+def _borders(console: Console, columns: int) -> int:
+    """What the table's box and padding add to its columns' widths (measured, not assumed)."""
+    probe = Table(box=box.SIMPLE_HEAD, **TABLE_SPACING)
+    for _ in range(columns):
+        probe.add_column(width=1)
+    return Measurement.get(console, console.options.update_width(WIDEST), probe).minimum - columns
+
+
+def _figure_cells(r: ReportRow, wide: bool) -> list[str]:
+    """A row's figures as the table shows them (`print_table`'s headers, in order)."""
+    low = set(r.low_sample.split())
+    transfer = _of(r.transfer_pct, r.handled, "transfer" in low)
+    fcr = _of(r.fcr_pct, r.fcr_eligible, "fcr" in low)
+    csat = _of(r.csat_pct, r.csat_responses, "csat" in low)
+    if not wide:
+        return [str(r.handled), transfer, fcr, csat, _cell(r.csat_mean_pct)]
+    return [
+        str(r.handled), transfer, _interval(r.transfer_ci_low, r.transfer_ci_high),
+        str(r.resolved), fcr, _interval(r.fcr_ci_low, r.fcr_ci_high),
+        csat, _interval(r.csat_ci_low, r.csat_ci_high), _cell(r.csat_mean_pct),
+        visible(r.low_sample),
+    ]  # fmt: skip
 
 
 def print_quarantine(entries: Sequence[QuarantineEntry], console: Console) -> None:

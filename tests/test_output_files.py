@@ -108,6 +108,26 @@ def test_the_demo_never_writes_over_an_existing_file(tmp_path: Path) -> None:
     assert precious.read_bytes() == b"a warehouse of a year"
 
 
+def test_the_demo_never_writes_over_a_file_where_its_page_would_go(tmp_path: Path) -> None:
+    report = tmp_path / "october.html"
+    report.write_text("the October report")
+    with pytest.raises(InputError, match="exists: the demo writes its manager's page"):
+        run_demo(tmp_path / "october.sqlite", seed=7, tickets=20)
+    assert report.read_text() == "the October report"
+    assert not (tmp_path / "october.sqlite").exists()
+
+
+def test_the_demo_names_its_db_option_for_a_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"--db .*the folder .*missing does not exist"):
+        run_demo(tmp_path / "missing" / "demo.sqlite", seed=7, tickets=20)
+
+
+def test_the_demo_refuses_a_database_named_like_its_page(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"ends in \.html"):
+        run_demo(tmp_path / "weird.html", seed=7, tickets=20)
+    assert not (tmp_path / "weird.html").exists()
+
+
 # --- dates a command cannot do anything with ------------------------------------------------
 
 

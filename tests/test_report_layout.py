@@ -204,11 +204,71 @@ def _rows(draw: st.DrawFn) -> ReportRow:
     )  # fmt: skip
 
 
-@given(st.lists(_rows(), max_size=6))
-def test_any_report_table_fits_100_columns(rows: list[ReportRow]) -> None:
+def _rate_words(pct: float | None, sample: int, flagged: bool) -> list[str]:
+    """How a rate reads in the table: `12.5% of 40`, with `*` for a low sample."""
+    return [] if pct is None else [f"{pct:.1f}%", "of", f"{sample}{'*' if flagged else ''}"]
+
+
+def _figures(row: ReportRow) -> list[str]:
+    """Every figure of a row in the compact table, as whitespace-separated words."""
+    low = row.low_sample.split()
+    mean = [] if row.csat_mean_pct is None else [f"{row.csat_mean_pct:.1f}"]
+    return [
+        str(row.handled),
+        *_rate_words(row.transfer_pct, row.handled, "transfer" in low),
+        *_rate_words(row.fcr_pct, row.fcr_eligible, "fcr" in low),
+        *_rate_words(row.csat_pct, row.csat_responses, "csat" in low),
+        *mean,
+    ]
+
+
+@given(st.lists(_rows(), max_size=6), st.sampled_from([80, 100]))
+def test_any_report_table_fits_its_terminal_and_cuts_no_figure(
+    rows: list[ReportRow], width: int
+) -> None:
     buffer = io.StringIO()
-    print_table(rows, Console(file=buffer, width=100), ["deskmetrics report: a period"])
-    assert _widest(buffer.getvalue()) <= 100
+    print_table(rows, Console(file=buffer, width=width), ["deskmetrics report: a period"])
+    shown = buffer.getvalue()
+    assert _widest(shown) <= width
+    words = set(shown.split())
+    assert all(set(_figures(row)) <= words for row in rows), shown
+
+
+TWO_SOURCES = [
+    ReportRow("salesforce", "005A", LONG_NAME, None, 1234, 12, 1.0, 0.5, 1.7, 800, 700, 650,
+              92.9, 90.7, 94.6, 1234, 900, 72.9, 70.4, 75.3, 81.2, ""),
+    ReportRow("zendesk", "7", "Ann Lee", None, 99, 12, 12.1, 7.1, 20.0, 80, 70, 65, 92.9,
+              84.3, 96.9, 134, 90, 67.2, 58.8, 74.6, 70.0, ""),
+]  # fmt: skip
+
+
+def test_the_table_at_80_columns_breaks_figures_at_their_spaces_and_cuts_none() -> None:
+    buffer = io.StringIO()
+    print_table(TWO_SOURCES, Console(file=buffer, width=80), ["deskmetrics report: a period"])
+    shown = buffer.getvalue()
+    assert _widest(shown) <= 80 and "…" not in shown
+    assert "salesforce" in shown.split()  # a source name is not broken either
+    assert all(set(_figures(row)) <= set(shown.split()) for row in TWO_SOURCES), shown
+
+
+def test_the_table_at_100_columns_shows_each_rate_on_one_line() -> None:
+    buffer = io.StringIO()
+    print_table(TWO_SOURCES, Console(file=buffer, width=100), ["deskmetrics report: a period"])
+    shown = buffer.getvalue()
+    assert _widest(shown) <= 100
+    assert re.search(r"Ann Lee\s+99\s+12\.1% of 99\s+92\.9% of 70\s+67\.2% of 134\s+70\.0", shown)
+
+
+def test_wide_in_a_100_column_terminal_keeps_every_row_on_one_line_and_cuts_nothing() -> None:
+    buffer = io.StringIO()
+    print_table(TWO_SOURCES, Console(file=buffer, width=100), ["a period"], wide=True)
+    shown = buffer.getvalue()
+    assert "…" not in shown
+    assert re.search(
+        r"zendesk\s+Ann Lee\s+99\s+12\.1% of 99\s+7\.1-20\.0\s+80\s+92\.9% of 70\s+"
+        r"84\.3-96\.9\s+67\.2% of 134\s+58\.8-74\.6\s+70\.0 *\n",
+        shown,
+    ), shown
 
 
 # Logs and progress bars

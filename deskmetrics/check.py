@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.http import RetryPolicy
 from connectors.registry import open_connector
-from deskmetrics.settings import DEFAULT_PATH, Settings, load_settings
+from deskmetrics.settings import DEFAULT_PATH, NO_ENABLED_SOURCE, Settings, load_settings
 from interactions import DeskmetricsError
 from warehouse.access import is_read_only, shown_url
 from warehouse.schema import open_engine, sync_state
@@ -69,6 +69,8 @@ def run_checks(
             f"{where} is valid; enabled sources: {', '.join(enabled) or 'none'}",
         )
     ]
+    if not enabled:
+        results.append(CheckResult("sources", False, NO_ENABLED_SOURCE))
     results.extend(_source_checks(settings, enabled, env, policy))
     results.extend(_database_checks(settings, env))
     return results

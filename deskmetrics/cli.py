@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from click.core import ParameterSource
 from rich.markup import escape
 from sqlalchemy.exc import DBAPIError
 
@@ -72,19 +73,45 @@ MAX_SCORE_DAYS = 36_500  # `score --since/--until`: a day is a mark each; --all 
 DATABASE_SHOWN = "deskmetrics.database"
 
 
+def _usage_error(wrong: click.UsageError, for_status: bool) -> NoReturn:
+    # A wrong option is an error like any other for the scripts and monitors that read exit
+    # codes (docs/operations.md "Exit codes"): click's own would be 2, which `status` uses
+    # for "failing"; for `status` it is 3, settings unreadable.
+    hint = f" (see {wrong.ctx.command_path} --help)" if wrong.ctx else ""
+    _fail(wrong.format_message() + hint, 3 if for_status else 1)
+
+
 class _Group(click.Group):
     """Turns expected errors into `Error: …` and exit 1 at the edge, and only there: the
     database's refusals (read-only, full, gone, unreachable) included."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        # The options before the command (`deskmetrics --config x status`) are read here,
+        # outside `invoke`: a wrong one is refused the same way.
+        try:
+            return super().make_context(info_name, list(args), parent, **extra)
+        except click.exceptions.NoArgsIsHelpError as bare:
+            click.echo(bare.ctx.get_help() if bare.ctx else "")
+            sys.exit(0)  # `deskmetrics` alone asks what there is: the help is the answer
+        except click.UsageError as wrong:
+            if isinstance(wrong, click.NoSuchOption) and wrong.option_name == "--config":
+                wrong = click.UsageError(
+                    "--config goes after the command, e.g. deskmetrics sync --config FILE",
+                    wrong.ctx,
+                )
+            _usage_error(wrong, "status" in args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except click.UsageError as wrong:
-            # A wrong option is an error like any other for the scripts and monitors that
-            # read exit codes (docs/operations.md "Exit codes"): click's own would be 2,
-            # which `status` uses for "failing"; for `status` it is 3, settings unreadable.
-            hint = f" (see {wrong.ctx.command_path} --help)" if wrong.ctx else ""
-            _fail(wrong.format_message() + hint, 3 if ctx.invoked_subcommand == "status" else 1)
+            _usage_error(wrong, ctx.invoked_subcommand == "status")
         except DeskmetricsError as failed:
             _fail(str(failed))
         except DBAPIError as refused:
@@ -112,6 +139,13 @@ def by_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., An
         show_default=True,
         help=help_text,
     )
+
+
+def _given(parameter: str) -> bool:
+    """Whether the command line gave `parameter`: an option given where it does nothing is
+    refused, never ignored."""
+    given = click.get_current_context().get_parameter_source(parameter)
+    return given not in (None, ParameterSource.DEFAULT)
 
 
 def _day(value: str, flag: str) -> date:
@@ -182,7 +216,7 @@ def sync(config_path: Path | None, source: str | None) -> None:
 
         deskmetrics sync --config /etc/deskmetrics/settings.toml
     """
-    settings, engine = _setup(config_path, lambda found: found.enabled_sources(source))
+    settings, engine = _setup(config_path, lambda found: found.sources_to_read(source))
     with progress_bars() as progress, _stop_on_signals() as stop, _interrupted("sync"):
         results = pipeline.sync(engine, settings, source, progress=progress, stop=stop)
     for result in results:
@@ -293,7 +327,7 @@ def run(config_path: Path | None) -> None:
     """
     from deskmetrics.scheduler import run_scheduler
 
-    settings, engine = _setup(config_path, lambda found: found.enabled_sources())
+    settings, engine = _setup(config_path, lambda found: found.sources_to_read())
     run_scheduler(engine, settings)
 
 
@@ -310,6 +344,8 @@ def score(
     Example: deskmetrics score --all
     """
     days = None
+    if everything and since_text:
+        raise InputError("--all recomputes every day: give --all, or --since (and --until).")
     if until_text and not since_text:
         raise InputError("--until needs --since: score the days from --since up to --until.")
     if since_text:
@@ -376,8 +412,9 @@ def score(
 @click.option(
     "--wide",
     is_flag=True,
-    help="The table with counts, 95 % intervals and a low-sample column (about 140 "
-    "columns); by default it fits 100.",
+    help="The table with counts, 95 % intervals and a low-sample column, a row a line "
+    "(about 140 columns, whatever the terminal's width); by default the table fits the "
+    "terminal, at most 100 columns.",
 )
 @click.option(
     "--meta",
@@ -404,7 +441,8 @@ def report(
     """Per-agent transfer %, FCR % and CSAT % over [since, until), each with its sample.
 
     Days are calendar days in the configured time zone. The table shows each rate with its
-    sample size (`12.5% of 40`) and fits 100 columns; --wide adds the 95 % intervals, and
+    sample size (`12.5% of 40`) and fits the terminal (at most 100 columns; in a narrow one
+    names wrap, then figures break at their spaces); --wide adds the 95 % intervals, and
     CSV and JSON hold every column. The unassigned row is `(unassigned)` in the table and
     has empty agent_id, agent_name and agent_email in CSV (null in JSON). On a read-only
     database it reports the figures as last scored, with a warning. Names and e-mails are
@@ -416,8 +454,16 @@ def report(
     change against the previous period with its test, and low-score comments
     (docs/metrics.md "Comparing agents and periods").
     """
-    if (fmt == PAGE_FORMAT) != (out_path is not None):
-        raise InputError("--format html and --out FILE go together: the page is a file.")
+    if fmt == PAGE_FORMAT and out_path is None:
+        raise InputError("--format html needs --out FILE: the page is a file, e.g. oct.html.")
+    if out_path is not None and fmt != PAGE_FORMAT:
+        raise InputError(
+            f"--out applies to --format html only, not --format {fmt}: redirect standard "
+            "output (> oct.csv), or write a file with `deskmetrics export --what report --out "
+            "FILE`."
+        )
+    if _given("weeks") and fmt != PAGE_FORMAT:
+        raise InputError(f"--weeks applies to --format html only, not --format {fmt}.")
     # Checked before the page is written: an option the page does not use is refused,
     # never ignored.
     if raw_csv and fmt != "csv":
@@ -626,7 +672,7 @@ STATUS_UNKNOWN = 3  # `status` could not tell (settings, database): as a monitor
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
-    help='json: one object of a documented, stable shape (README, "status").',
+    help='json: one object of a documented, stable shape (docs/operations.md, "Monitoring").',
 )
 def status(config_path: Path | None, fmt: str) -> None:
     """Per source and stream: cursor, last success, lag, last error, lease; recent runs.
@@ -726,6 +772,8 @@ def export(
     """
     if raw_csv and fmt != "csv":
         raise InputError(f"--raw-csv applies to --format csv only, not --format {fmt}.")
+    if _given("by") and what != "report":
+        raise InputError(f"--by applies to --what report only, not --what {what}.")
     since = _day(since_text, "--since") if since_text else None
     until = _day(until_text, "--until") if until_text else None
     settings, engine = _setup(config_path)

@@ -159,12 +159,7 @@ class SchedulerJobs:
 def build_scheduler(jobs: SchedulerJobs) -> Any:
     """A `BlockingScheduler` with one sync job per enabled source and the nightly rescore."""
     settings = jobs.settings
-    sources = settings.enabled_sources()
-    if not sources:
-        raise ConfigError(
-            "no enabled source to schedule: add a [sources.NAME] section to the settings, or "
-            "set enabled = true in one."
-        )
+    sources = settings.sources_to_read()
     scheduler = BlockingScheduler(
         # A worker per job: one source's slow run never delays another's.
         executors={"default": ThreadPoolExecutor(max_workers=len(sources) + 1)},

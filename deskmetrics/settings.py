@@ -46,6 +46,12 @@ from scoring import ScoringSettings
 DEFAULT_PATH = Path("settings.toml")
 
 
+NO_ENABLED_SOURCE = (
+    "no enabled source in the settings: add a [sources.NAME] section, or set enabled = true "
+    "in one (`deskmetrics check` lists them)."
+)
+
+
 class _Section(BaseModel):
     # No number is infinite or NaN: each becomes a duration, a count or a bound.
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -480,6 +486,14 @@ class Settings(_Section):
                 )
             return [only]
         return [name for name, source in sorted(self.sources.items()) if source.enabled]
+
+    def sources_to_read(self, only: str | None = None) -> list[str]:
+        """`enabled_sources`, where none is a ConfigError: a sync or a schedule that reads
+        nothing would otherwise exit 0 and look like it worked."""
+        names = self.enabled_sources(only)
+        if not names:
+            raise ConfigError(NO_ENABLED_SOURCE)
+        return names
 
     def source_config(self, name: str, environ: dict[str, str] | None = None) -> SourceConfig:
         """The connector config of source `name`, of its type (connectors/registry.py)."""

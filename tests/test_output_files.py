@@ -155,3 +155,54 @@ def test_a_page_whose_period_before_falls_off_the_calendar_is_one_error_line(
     result = _run(settings_path, "report", *window, "--format", "html", "--out", str(out))
     assert "outside the calendar" in _error(result)
     assert not out.exists()
+
+
+# --- settings that leave nothing to read ---------------------------------------------------
+
+
+def _nothing_enabled(settings_path: Path) -> Path:
+    settings_path.write_text(settings_path.read_text() + "enabled = false\n")
+    return settings_path
+
+
+def test_a_sync_with_no_enabled_source_is_one_error_line(settings_path: Path) -> None:
+    line = _error(_run(_nothing_enabled(settings_path), "sync"))
+    assert "no enabled source in the settings" in line
+    assert not (settings_path.parent / "w.sqlite").exists()
+
+
+def test_check_fails_when_no_source_is_enabled(settings_path: Path) -> None:
+    result = _run(_nothing_enabled(settings_path), "check")
+    assert result.exit_code == 1
+    assert "sources: FAILED: no enabled source in the settings" in result.output, result.output
+
+
+def test_a_wrong_option_before_any_command_is_one_error_line() -> None:
+    result = CliRunner().invoke(main, ["-x", "sync"])
+    assert result.exit_code == 1 and result.stderr.startswith("Error: No such option '-x'")
+
+
+def test_deskmetrics_alone_prints_its_help_and_exits_0() -> None:
+    result = CliRunner().invoke(main, [], prog_name="deskmetrics")
+    assert result.exit_code == 0 and "Usage: deskmetrics [OPTIONS] COMMAND" in result.stdout
+
+
+# --- options given where they do nothing are refused, never ignored ------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("report", *PERIOD, "--format", "json", "--out", "x.json"), "--out applies to"),
+        (("report", *PERIOD, "--format", "html"), "--format html needs --out FILE"),
+        (("report", *PERIOD, "--weeks", "5"), "--weeks applies to --format html only"),
+        (("export", "--what", "facts", "--by", "person", "--out", "-"), "--by applies to"),
+        (("score", "--all", "--since", "2026-11-01"), "--all recomputes every day"),
+    ],
+    ids=["report --out with json", "html without --out", "--weeks with the table",
+         "export --by with facts", "score --all with --since"],
+)  # fmt: skip
+def test_an_option_that_would_do_nothing_is_one_error_line(
+    settings_path: Path, args: tuple[str, ...], said: str
+) -> None:
+    assert said in _error(_run(settings_path, *args))

@@ -350,3 +350,9 @@ def test_the_command_exits_3_when_it_cannot_tell(tmp_path: Path) -> None:
 def test_settings_default_thresholds_are_documented() -> None:
     assert Settings().status.lag_alert_minutes == 120
     assert Settings().status.failing_alert_minutes == 60
+
+
+def test_a_wrong_option_before_the_status_command_exits_3(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["--config", str(tmp_path / "s.toml"), "status"])
+    assert result.exit_code == 3
+    assert result.stderr.startswith("Error: --config goes after the command")

@@ -36,10 +36,11 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from connectors.http import RetryPolicy
-from connectors.registry import DEFAULT_TYPE, SOURCE_TYPES, SourceConfig, readable
+from connectors.registry import DEFAULT_TYPE, SourceConfig, readable
 from connectors.salesforce_config import SalesforceConfig
 from connectors.zendesk_config import ZendeskConfig, holds_credentials
 from deskmetrics.crontab import crontab_trigger
+from deskmetrics.settings_errors import settings_problems
 from interactions import ConfigError
 from scoring import ScoringSettings
 
@@ -395,6 +396,12 @@ SourceSettings = Annotated[
 ]
 
 
+SOURCE_MODELS: dict[str, type[BaseModel]] = {
+    "zendesk": ZendeskSourceSettings,
+    "salesforce": SalesforceSourceSettings,
+}
+
+
 class Settings(_Section):
     timezone: str = "UTC"
     database: DatabaseSettings = DatabaseSettings()
@@ -691,22 +698,6 @@ def settings_from(raw: dict[str, object], where: str = "settings") -> Settings:
     try:
         return Settings.model_validate(raw)
     except ValidationError as bad:
-        first = bad.errors()[0]
-        loc = list(first["loc"])
-        if first["type"] == "union_tag_invalid":
-            loc.append("type")
-            message = (
-                f"unknown source type {first['input'].get('type')!r}: use one of "
-                f"{', '.join(repr(t) for t in SOURCE_TYPES)}"
-            )
-        else:
-            message = first["msg"].removeprefix("Value error, ")
-        if loc[:1] == ["sources"] and len(loc) >= 3 and first["type"] != "union_tag_invalid":
-            tag = loc.pop(2)  # the `type` tag pydantic puts in the path: not a key of the file
-            if first["type"] == "extra_forbidden":
-                message = f"not a setting of a {tag} source"
-        key = ".".join(str(part) for part in loc)
-        more = f" (and {bad.error_count() - 1} more)" if bad.error_count() > 1 else ""
-        raise ConfigError(
-            f"{where}: {key}: {message}{more}. Fix it in the settings file."
-        ) from None
+        problems = settings_problems(bad, Settings, SOURCE_MODELS)
+        fix = "Fix it" if len(problems) == 1 else f"Fix these {len(problems)}"
+        raise ConfigError(f"{where}: {'; '.join(problems)}. {fix} in the settings file.") from None

@@ -214,3 +214,35 @@ def test_a_csat_scale_upside_down_or_a_threshold_off_it_is_refused(csat: dict[st
 def test_a_settings_path_that_is_a_folder_is_one_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot be read"):
         load_settings(tmp_path)
+
+
+def test_a_misspelt_key_is_named_with_the_nearest_setting() -> None:
+    with pytest.raises(ConfigError, match=r"timezon: not a setting \(did you mean 'timezone'\?\)"):
+        settings_from({"timezon": "UTC"})
+
+
+def test_a_misspelt_key_in_a_section_is_named_with_the_nearest_setting() -> None:
+    with pytest.raises(
+        ConfigError,
+        match=r"fcr\.repeat_window_hour: not a setting \(did you mean 'repeat_window_hours'\?\)",
+    ):
+        settings_from({"fcr": {"repeat_window_hour": 72}})
+
+
+def test_a_misspelt_key_of_a_salesforce_source_is_named_with_the_nearest_setting() -> None:
+    sources = {"sf": {"type": "salesforce", "csat_objcet": "Survey__c"}}
+    with pytest.raises(
+        ConfigError,
+        match=r"sources\.sf\.csat_objcet: not a setting of a salesforce source "
+        r"\(did you mean 'csat_object'\?\)",
+    ):
+        settings_from({"sources": sources})
+
+
+def test_every_mistake_of_a_settings_file_is_said_at_once() -> None:
+    raw = {"timezon": "UTC", "fcr": {"repeat_window_hours": "soon"}, "report": {"min_sampl": 3}}
+    with pytest.raises(ConfigError) as said:
+        settings_from(raw)
+    message = str(said.value)
+    assert all(key in message for key in ("timezon:", "fcr.repeat_window_hours:", "min_sampl:"))
+    assert message.endswith("Fix these 3 in the settings file.")

@@ -1,0 +1,69 @@
+"""What is wrong with a settings file, in its own words: every error pydantic found, each
+as `key: what is wrong`, a misspelt key with the nearest real one.
+
+pydantic's own messages speak of its models ("Extra inputs are not permitted", a path
+with the `type` tag of a source in it); a user edits a TOML file, so each error names the
+file's key and what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from difflib import get_close_matches
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+
+def settings_problems(
+    bad: ValidationError,
+    root: type[BaseModel],
+    source_models: Mapping[str, type[BaseModel]],
+) -> list[str]:
+    """Each error of `bad` as `key: what is wrong`. `root` is
+    the model of the whole file; `source_models` the model of each source `type`."""
+    return [_problem(error, root, source_models) for error in bad.errors()]
+
+
+def _problem(
+    error: ErrorDetails, root: type[BaseModel], source_models: Mapping[str, type[BaseModel]]
+) -> str:
+    loc = list(error["loc"])
+    kind = error["type"]
+    if kind == "union_tag_invalid":
+        given = error["input"].get("type") if isinstance(error["input"], dict) else None
+        types = ", ".join(repr(t) for t in source_models)
+        return f"{_key([*loc, 'type'])}: unknown source type {given!r}: use one of {types}"
+    model: type[BaseModel] | None = root
+    if loc[:1] == ["sources"] and len(loc) >= 3:
+        tag = str(loc.pop(2))  # the `type` tag pydantic puts in the path: not a key of the file
+        model = source_models.get(tag)
+    if kind != "extra_forbidden":
+        return f"{_key(loc)}: {error['msg'].removeprefix('Value error, ')}"
+    known = _keys_at(model if loc[:1] == ["sources"] else root, loc)
+    nearest = get_close_matches(str(loc[-1]), known, n=1)
+    hint = f" (did you mean {nearest[0]!r}?)" if nearest else ""
+    where = f" of a {tag} source" if loc[:1] == ["sources"] else ""
+    return f"{_key(loc)}: not a setting{where}{hint}"
+
+
+def _keys_at(model: type[BaseModel] | None, loc: Sequence[object]) -> list[str]:
+    """The keys the file may have beside the last part of `loc`."""
+    if model is None:
+        return []
+    if loc[:1] == ["sources"]:
+        return list(model.model_fields)  # `model` is already the source's
+    for part in loc[:-1]:
+        annotation = model.model_fields[str(part)].annotation if model else None
+        model = (
+            annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            else None
+        )
+        if model is None:
+            return []
+    return list(model.model_fields)
+
+
+def _key(loc: Sequence[object]) -> str:
+    return ".".join(str(part) for part in loc)

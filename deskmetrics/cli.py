@@ -482,11 +482,18 @@ def report(
     found = fresh_report(engine, settings, since, until, source, by)
     if found.warning:
         log.warning("%s", found.warning)
-    if not found.rows:
-        log.warning(
-            "no activity in %s to %s: has `deskmetrics sync` or `backfill` run?", since, until
-        )
     last = until - timedelta(days=1)
+    if not found.rows:
+        # "settled" above says how far the source is read, not that these days were: a
+        # backfill reads from its --since on.
+        log.warning(
+            "nothing stored for %s to %s: if these days had activity, read them with "
+            "`deskmetrics backfill --source NAME --since %s --until %s`",
+            since,
+            last,
+            since,
+            until,
+        )
     heading = [
         f"deskmetrics report: {since} to {last} (local days in {settings.timezone})"
         + (f", by {by}" if by != "agent" else ""),

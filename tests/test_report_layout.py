@@ -303,3 +303,11 @@ def test_a_log_line_during_progress_bars_is_printed_above_them_whole() -> None:
         r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} WARNING deskmetrics\.test: a line of its own\s*",
         logged[0],
     ), logged
+
+
+def test_a_period_with_nothing_stored_says_how_to_read_it(settings_path: Path) -> None:
+    args = ["report", "--config", str(settings_path), "--since", "2020-01-01"]
+    result = CliRunner().invoke(main, [*args, "--until", "2020-02-01"])
+    assert result.exit_code == 0
+    assert "nothing stored for 2020-01-01 to 2020-01-31" in result.stderr
+    assert "backfill --source NAME --since 2020-01-01 --until 2020-02-01" in result.stderr

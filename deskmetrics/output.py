@@ -179,20 +179,15 @@ def print_table(
         headers = ["handled", "transfer", "95 % CI", "resolved", "FCR", "95 % CI", "CSAT",
                    "95 % CI", "CSAT\nmean", "low sample"]  # fmt: skip
     figures = [_figure_cells(r, wide) for r in rows]
-    names = [[r.source for r in rows]] if by_source else []
-    names.append([agent_label(r) for r in rows])
+    names = [[visible(r.source) for r in rows]] if by_source else []
+    names.append([visible(agent_label(r)) for r in rows])
     name_headers = ["source", "agent"][-len(names) :]
     name_needs = [
-        ColumnNeeds(min(natural, NAME_WIDTH), min(natural, NAME_NARROWEST[header]))
-        for header, natural in (
-            (header, _natural(header, cells))
-            for header, cells in zip(name_headers, names, strict=True)
-        )
+        _name_needs(header, cells) for header, cells in zip(name_headers, names, strict=True)
     ]
-    columns_of_figures = [[row[i] for row in figures] for i in range(len(headers))]
     figure_needs = [
         ColumnNeeds(_natural(header, cells), _narrowest(header, cells))
-        for header, cells in zip(headers, columns_of_figures, strict=True)
+        for header, cells in zip(headers, _columns(figures, len(headers)), strict=True)
     ]
     borders = _borders(console, len(name_needs) + len(figure_needs))
     widths = column_widths(name_needs, figure_needs, (WIDEST if wide else target) - borders)
@@ -222,6 +217,16 @@ def print_table(
         emoji=False,
         highlight=False,
     ).print(table)
+
+
+def _columns(rows: Sequence[Sequence[str]], count: int) -> list[list[str]]:
+    return [[row[i] for row in rows] for i in range(count)]
+
+
+def _name_needs(header: str, cells: Sequence[str]) -> ColumnNeeds:
+    """A name column: on one line up to NAME_WIDTH, wrapping down to NAME_NARROWEST."""
+    natural = min(_natural(header, cells), NAME_WIDTH)
+    return ColumnNeeds(natural, min(natural, NAME_NARROWEST[header]))
 
 
 def _natural(header: str, cells: Sequence[str]) -> int:

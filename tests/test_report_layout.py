@@ -147,6 +147,18 @@ def test_a_read_only_sqlite_database_reports_with_a_warning(
     assert len(result.stdout.splitlines()) == 1 + 3  # the figures as last scored
 
 
+def test_a_read_only_database_reports_when_min_sample_changed_since_its_views(
+    settings_path: Path, tmp_path: Path
+) -> None:
+    database = f"sqlite:///{tmp_path / 'w.sqlite'}"
+    read_only = f"sqlite:///file:{tmp_path / 'w.sqlite'}?mode=ro&uri=true"
+    settings = settings_path.read_text().replace(database, read_only)
+    settings_path.write_text(settings + "[report]\nmin_sample = 20\n")
+    result = _report(settings_path, "--format", "csv")
+    assert "keep the low-sample threshold they were written with" in result.stderr
+    assert len(result.stdout.splitlines()) == 1 + 3  # the figures as last scored
+
+
 def test_score_on_a_read_only_database_is_one_error_line(
     settings_path: Path, tmp_path: Path
 ) -> None:

@@ -34,7 +34,7 @@ from sqlalchemy import Connection, Engine, MetaData, inspect, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from interactions import WarehouseError
-from warehouse.access import SQLITE_CANTOPEN, database_failure, shown_url
+from warehouse.access import SQLITE_CANTOPEN, database_failure, is_read_only, shown_url
 from warehouse.views import create_views, drop_views, views_are_current
 
 if TYPE_CHECKING:
@@ -123,9 +123,23 @@ def _prepare_once(engine: Engine, tables: MetaData, min_sample: int, where: str)
         _refuse_newer(found, where)
         if found.revision == HEAD and views_are_current(conn, min_sample):
             return SchemaChange(HEAD, HEAD)
-    with engine.begin() as conn:
-        _lock(conn)
-        change = _bring_to_head(conn, tables, min_sample, where)
+    try:
+        with engine.begin() as conn:
+            _lock(conn)
+            change = _bring_to_head(conn, tables, min_sample, where)
+    except DBAPIError as refused:
+        if found.revision != HEAD or not is_read_only(refused):
+            raise
+        # Only the views are out of date (report.min_sample changed): a reader of a
+        # read-only database or role still reads them, flags as they were written.
+        log.warning(
+            "database %s is read-only: its views keep the low-sample threshold they were "
+            "written with, not report.min_sample = %d; run `deskmetrics db upgrade` where it "
+            "can be written to change them",
+            where,
+            min_sample,
+        )
+        return SchemaChange(HEAD, HEAD)
     if change.before != change.after:
         log.info("database %s: %s", where, change.summary())
     return change
@@ -221,6 +235,8 @@ def _drop_views(conn: Connection) -> None:
     try:
         drop_views(conn)
     except SQLAlchemyError as bad:
+        if is_read_only(bad):
+            raise  # not views of the user's in the way: the database cannot be written
         raise WarehouseError(
             f"cannot replace the agent_rates_by_* views: {str(bad).splitlines()[0]}. "
             "deskmetrics recreates them when its schema or report.min_sample changes: drop "

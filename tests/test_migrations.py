@@ -458,3 +458,35 @@ def test_db_upgrade_of_a_database_newer_than_the_code_is_one_error_line(tmp_path
     assert result.returncode == 1
     assert result.stderr.splitlines()[-1].startswith("Error: the database ")
     assert "Upgrade deskmetrics" in result.stderr
+
+
+def test_a_bi_roles_grant_on_a_view_outlives_its_recreation(postgres_database_url: str) -> None:
+    role = f"dm_bi_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(POSTGRES_URL or "", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE ROLE {role}"))
+    engine = create_engine(postgres_database_url)
+    try:
+        schema.open_engine(postgres_database_url, min_sample=30).dispose()
+        with engine.begin() as conn:
+            conn.execute(text(f"GRANT SELECT ON agent_rates_by_week TO {role}"))
+            before = conn.execute(text("SELECT 'agent_rates_by_week'::regclass::oid")).scalar()
+        # A new min_sample: every view is dropped and made again.
+        schema.open_engine(postgres_database_url, min_sample=20).dispose()
+        with engine.connect() as conn:
+            after = conn.execute(text("SELECT 'agent_rates_by_week'::regclass::oid")).scalar()
+            allowed = conn.execute(
+                text(f"SELECT has_table_privilege('{role}', 'agent_rates_by_week', 'SELECT')")
+            ).scalar()
+            other = conn.execute(
+                text(f"SELECT has_table_privilege('{role}', 'agent_rates_by_month', 'SELECT')")
+            ).scalar()
+        assert before != after, "the view was not recreated"
+        assert allowed is True and other is False
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP OWNED BY {role}"))
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP ROLE {role}"))
+        admin.dispose()

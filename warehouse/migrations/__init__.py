@@ -35,6 +35,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from interactions import WarehouseError
 from warehouse.access import SQLITE_CANTOPEN, database_failure, is_read_only, shown_url
+from warehouse.view_grants import grant_again, view_grants
 from warehouse.views import create_views, drop_views, views_are_current
 
 if TYPE_CHECKING:
@@ -203,6 +204,7 @@ def _bring_to_head(conn: Connection, tables: MetaData, min_sample: int, where: s
         before, legacy = LEGACY_REVISIONS[found.legacy_version], found.legacy_version
     else:
         return _create(conn, tables, min_sample, found, where)
+    grants = view_grants(conn)  # a BI role's SELECT goes with a view that is dropped
     if before != HEAD:
         _drop_views(conn)
         if found.revision is None:
@@ -211,6 +213,7 @@ def _bring_to_head(conn: Connection, tables: MetaData, min_sample: int, where: s
     if not views_are_current(conn, min_sample):
         _drop_views(conn)
         create_views(conn, min_sample)
+    grant_again(conn, grants)
     return SchemaChange(before, HEAD, legacy)
 
 

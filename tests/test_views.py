@@ -259,3 +259,16 @@ def test_every_period_of_a_source_never_read_completely_is_provisional(
     rows = [r for r in view_rows(any_engine, "day") if r["source"] == "other"]
     assert rows and all(bool(r["provisional"]) for r in rows)
     assert all(r["high_water_mark"] is None for r in rows)
+
+
+@pytest.mark.parametrize(
+    ("view", "index"), [("week", "ix_facts_week"), ("month", "ix_facts_month")]
+)
+def test_a_bi_filter_on_one_period_reads_the_facts_by_index(
+    tmp_path: Any, view: str, index: str
+) -> None:
+    engine, _ = upgrade_database(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    query = f"EXPLAIN QUERY PLAN SELECT * FROM agent_rates_by_{view} WHERE period_start = :d"
+    with engine.connect() as conn:
+        plan = " | ".join(row[-1] for row in conn.execute(text(query), {"d": "2026-11-02"}))
+    assert f"USING INDEX {index}" in plan, plan

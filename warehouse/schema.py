@@ -275,6 +275,9 @@ agent_day_facts = Table(
     Column("week_start", Date, Computed(_PeriodStartOfDay("week_start"), persisted=True)),
     Column("month_start", Date, Computed(_PeriodStartOfDay("month_start"), persisted=True)),
     Index("ix_facts_day", "day"),
+    # A BI tool's filter on the week and month views (warehouse/views.py `period_start`).
+    Index("ix_facts_week", "week_start"),
+    Index("ix_facts_month", "month_start"),
 )
 
 # The credit ledger (scoring/ledger.py): one row per count an interaction adds to an agent's

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 # The newest revision in versions/ (tests/test_migrations.py checks that it is).
-HEAD = "0008"
+HEAD = "0009"
 # `schema_version` of the releases before Alembic, and the revision of the same schema.
 LEGACY_REVISIONS = {1: "0001", 2: "0002", 3: "0003"}
 SCRIPTS = Path(__file__).resolve().parent

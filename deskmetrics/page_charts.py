@@ -16,7 +16,7 @@ from datetime import date
 from html import escape
 
 from scoring.comparison import Z_95, Z_998, funnel_limits
-from scoring.confidence import wilson_interval
+from scoring.confidence import percent, wilson_interval
 
 
 def esc(text: str) -> str:
@@ -25,7 +25,13 @@ def esc(text: str) -> str:
 
 
 def _f(value: float) -> str:
+    """A drawing coordinate, to a tenth of a unit."""
     return f"{value:.1f}"
+
+
+def _pct(x: int, n: int) -> str:
+    """A rate as the report rounds it (docs/metrics.md "Confidence": half-up), `12.5%`."""
+    return f"{percent(x, n)}%"
 
 
 @dataclass(frozen=True)
@@ -105,7 +111,7 @@ def funnel_svg(metric: str, label: str, points: Sequence[Point], team_x: int, te
         parts.append(
             f'<circle class="mark {kind}" data-agent="{esc(p.key)}" '
             f'cx="{_f(LEFT + p.n * sx)}" cy="{_f(TOP + (1 - rate) * sy)}" r="4">'
-            f"<title>{esc(p.label)}: {_f(100 * rate)}% of {p.n}</title></circle>"
+            f"<title>{esc(p.label)}: {_pct(p.x, p.n)} of {p.n}</title></circle>"
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -145,7 +151,7 @@ def _trend(
         whiskers.append(f"M{_f(x)} {_f(top)}V{_f(bottom)}")
         line.append(f"{_f(x)},{_f(y)}")
         tip = (
-            f"<title>{esc(titled)} week of {p.week}: {_f(100 * p.x / p.n)}% of {p.n}</title>"
+            f"<title>{esc(titled)} week of {p.week}: {_pct(p.x, p.n)} of {p.n}</title>"
             if titled
             else ""
         )

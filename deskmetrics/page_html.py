@@ -19,11 +19,12 @@ import hashlib
 from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
 from deskmetrics.files import checked_target, written_text
-from deskmetrics.output import agent_label, report_csv_cells
+from deskmetrics.output import agent_label, report_csv_cells, visible
 from deskmetrics.page import DEFAULT_WEEKS, METRICS, Comment, PageData, counts, page_data, row_key
 from deskmetrics.page_charts import (
     Point,
@@ -36,24 +37,27 @@ from deskmetrics.page_charts import (
 from deskmetrics.settings import Settings
 from scoring import REPORT_COLUMNS, ReportRow
 from scoring.comparison import Z_95, Z_998, change_sentence, change_test, funnel_limits, p_text
-from scoring.confidence import wilson_interval
+from scoring.confidence import percent, round1, wilson_interval
 
 CSS = """
 body{font:15px/1.45 system-ui,sans-serif;color:#1c1c1c;margin:0 auto;max-width:1000px;padding:12px}
 h1{font-size:1.5em;margin:.2em 0}h2{margin-top:1.6em;border-bottom:2px solid #ccc}
 table{border-collapse:collapse;margin:.5em 0;font-variant-numeric:tabular-nums}
 th,td{padding:3px 8px;border-bottom:1px solid #e3e3e3;text-align:right;vertical-align:middle}
-th:first-child,td:first-child{text-align:left}
+th:first-child,td:first-child{text-align:left;min-width:9em;max-width:16em;overflow-wrap:anywhere}
+h3{overflow-wrap:anywhere}
 .scroll{overflow-x:auto}.note{color:#555}.low{color:#8a5a00}
 .beyond{font-weight:600;color:#a00000}
 svg{width:100%;height:auto;font-size:11px}svg.spark{width:132px;height:44px}
 .grid{stroke:#e5e5e5}.axis{fill:#666}.team{stroke:#333;stroke-dasharray:4 3}
 .l95{fill:none;stroke:#6a9fd4}.l998{fill:none;stroke:#1f4e8c}
 .mark{stroke:#fff;fill:#1f4e8c}.mark.out95{fill:#d08a00}.mark.out998{fill:#c00000}
-.mark.low{fill:#fff;stroke:#777}.ci{stroke:#9bb7d6;stroke-width:2}
+.mark.low{fill:#fff;stroke:#1f4e8c;stroke-width:2}.mark.low.out95{stroke:#d08a00}
+.mark.low.out998{stroke:#c00000}.ci{stroke:#9bb7d6;stroke-width:2}
 .trend{fill:none;stroke:#1f4e8c}circle{fill:#1f4e8c}
 .comment{white-space:pre-wrap;overflow-wrap:anywhere;margin:.2em 0 .8em}
-@media print{body{max-width:none}h2{break-after:avoid}svg,tr{break-inside:avoid}}
+@media print{body{max-width:none;font-size:10px}h2{break-after:avoid}svg,tr{break-inside:avoid}
+.scroll{overflow:visible}th,td{padding:2px 4px}}
 """
 
 
@@ -66,16 +70,22 @@ def _csp() -> str:
 
 
 def _pct(x: int, n: int) -> str:
-    return f"{100 * x / n:.1f}%" if n else ""
+    """A rate rounded as the report and CSV round it (docs/metrics.md "Confidence")."""
+    return f"{percent(x, n)}%" if n else ""
 
 
 def _interval(x: int, n: int) -> str:
     interval = wilson_interval(x, n)
-    return "" if interval is None else f"{100 * interval[0]:.1f}&#8211;{100 * interval[1]:.1f}"
+    if interval is None:
+        return ""
+    return f"{round1(100 * interval[0])}&#8211;{round1(100 * interval[1])}"
 
 
 def _label(row: ReportRow, several: bool) -> str:
-    return f"{agent_label(row)} ({row.source})" if several else agent_label(row)
+    """Who a row is, as the terminal and CSV show it: controls and bidirectional marks
+    escaped, so a name cannot show as another (deskmetrics/output.py `visible`)."""
+    name = visible(agent_label(row))
+    return f"{name} ({visible(row.source)})" if several else name
 
 
 def funnel_verdict(x: int, n: int, team: float) -> str:
@@ -98,7 +108,7 @@ def _change_cell(before: ReportRow | None, row: ReportRow, metric: str) -> str:
     change = change_test(bx, bn, x, n)
     if change is None:
         return ""
-    text = f"{change.points:+.1f} pts, {p_text(change.p_value)}"
+    text = f"{round1(change.points):+.1f} pts, {p_text(change.p_value)}"
     return f'<span class="beyond">{text}</span>' if change.beyond_chance else text
 
 
@@ -126,11 +136,12 @@ def _team(data: PageData) -> list[str]:
         '<div class="scroll"><table><tr><th>metric</th><th>rate</th><th>of</th>'
         "<th>95 % interval</th><th>previous period</th><th>change</th></tr>",
     ]
-    for metric, label, _, _ in METRICS:
+    for metric, label, _, denominator in METRICS:
         x, n = _sum(data.rows, metric)
         bx, bn = _sum(data.previous, metric)
         out.append(
-            f'<tr data-team="{metric}"><td>{esc(label)}</td><td>{_pct(x, n)}</td><td>{n}</td>'
+            f'<tr data-team="{metric}"><td>{esc(label)}</td><td>{_pct(x, n)}</td>'
+            f"<td>{n} {_words(denominator)}{_low_mark(n, data.meta.min_sample)}</td>"
             f"<td>{_interval(x, n)}</td><td>{f'{_pct(bx, bn)} of {bn}' if bn else 'none'}</td>"
             f'<td data-change="{metric}">{esc(change_sentence(label, change_test(bx, bn, x, n)))}'
             "</td></tr>"
@@ -148,6 +159,16 @@ def _team(data: PageData) -> list[str]:
     return out
 
 
+def _words(column: str) -> str:
+    """A count's column as words: `fcr_eligible` is "FCR-eligible"."""
+    return {"fcr_eligible": "FCR-eligible", "csat_responses": "CSAT responses"}.get(column, column)
+
+
+def _low_mark(n: int, min_sample: int) -> str:
+    """The low-sample mark of a rate over `n` (docs/metrics.md "Confidence")."""
+    return ' <span class="low">low sample</span>' if 0 < n < min_sample else ""
+
+
 def _sum(rows: Sequence[ReportRow], metric: str) -> tuple[int, int]:
     x = n = 0
     for row in rows:
@@ -162,7 +183,8 @@ def _agents(data: PageData, several: bool) -> list[str]:
              "fcr_pct", "fcr_ci_low", "fcr_ci_high", "csat_responses", "csat_pct",
              "csat_ci_low", "csat_ci_high", "csat_mean_pct", "low_sample")  # fmt: skip
     heads = ("handled", "transfer %", "low", "high", "FCR-eligible", "FCR %", "low", "high",
-             "CSAT responses", "CSAT %", "low", "high", "CSAT mean", "low sample")  # fmt: skip
+             "CSAT responses", "CSAT %", "low", "high", "CSAT mean, % of scale",
+             "low sample")  # fmt: skip
     out = [
         "<h2>Agents</h2>",
         '<p class="note">Each rate with its sample and 95 % interval (low, high); '
@@ -182,7 +204,7 @@ def _agents(data: PageData, several: bool) -> list[str]:
     return out
 
 
-def _metric(data: PageData, metric: str, label: str, several: bool) -> list[str]:
+def _metric(data: PageData, metric: str, label: str, denominator: str, several: bool) -> list[str]:
     team_x, team_n = _sum(data.rows, metric)
     team = team_x / team_n if team_n else None
     before = {row_key(row): row for row in data.previous}
@@ -199,10 +221,12 @@ def _metric(data: PageData, metric: str, label: str, several: bool) -> list[str]
         '<p class="note">Each dot is an agent: its rate against its sample size. Dashed: '
         "the team's rate; light and dark curves: the 95 % and 99.8 % limits. Outside the "
         "dark curves an agent differs beyond chance; inside, not, however far from the "
-        "mean. Hollow dots: low sample.</p>",
+        "mean. Blue dots are inside the limits, orange ones outside the 95 % limits, red ones "
+        "outside the 99.8 % limits; hollow dots: low sample.</p>",
         f"<h3>{esc(label)} by week, the team</h3>",
         team_trend_svg(metric, label, team_series, weeks),
-        '<div class="scroll"><table><tr><th>agent</th><th>rate</th><th>of</th>'
+        '<div class="scroll"><table><tr><th>agent</th><th>rate</th>'
+        f"<th>of ({_words(denominator)})</th>"
         "<th>funnel</th><th>change</th><th>weekly, 0&#8211;100 %</th></tr>",
     ]
     for row in data.rows:
@@ -217,7 +241,8 @@ def _metric(data: PageData, metric: str, label: str, several: bool) -> list[str]
         verdict = funnel_verdict(x, n, team) if team is not None else ""
         out.append(
             f'<tr data-agent="{esc(key)}"><td>{esc(_label(row, several))}</td>'
-            f"<td>{_pct(x, n)}</td><td>{n}{' <span class=low>low sample</span>' if low else ''}"
+            f'<td data-rate="{metric}">{_pct(x, n)}</td>'
+            f"<td>{n}{' <span class=low>low sample</span>' if low else ''}"
             f'</td><td>{verdict}</td><td data-change="{metric}">'
             f"{_change_cell(before.get(key), row, metric)}</td>"
             f"<td>{row_trend_svg(key, metric, series, weeks, team)}</td></tr>"
@@ -228,6 +253,7 @@ def _metric(data: PageData, metric: str, label: str, several: bool) -> list[str]
 
 def _comments(data: PageData, several: bool) -> list[str]:
     out = ["<h2>What customers said: the latest low-score comments</h2>"]
+    zone = ZoneInfo(data.meta.timezone)  # a comment's day is a local day, as the page's
     if not data.comments:
         out.append('<p class="note">No low score with a comment in this period.</p>')
     for row in data.rows:
@@ -243,7 +269,8 @@ def _comments(data: PageData, several: bool) -> list[str]:
                 else where
             )
             out.append(
-                f"<li>{c.low.first_answered_at:%Y-%m-%d}, score {esc(c.low.score)}, {link}"
+                f"<li>{c.low.first_answered_at.astimezone(zone):%Y-%m-%d}, score "
+                f"{esc(c.low.score)}, {link}"
                 f'<p class="comment">{esc(c.low.comment)}</p></li>'
             )
         out.append("</ul>")
@@ -258,7 +285,7 @@ def page_html(data: PageData) -> str:
         *_heading(data),
         *_team(data),
         *_agents(data, several),
-        *(line for m, label, _, _ in METRICS for line in _metric(data, m, label, several)),
+        *(line for m, label, _, n in METRICS for line in _metric(data, m, label, n, several)),
         *_comments(data, several),
     ]
     return "\n".join(

@@ -89,10 +89,15 @@ def change_test(before_x: int, before_n: int, after_x: int, after_n: int) -> Cha
 
 
 def p_text(p_value: float) -> str:
-    """A p-value as a person reads it: two significant figures, `< 0.001` below that."""
+    """A p-value as a person reads it: two significant figures, `< 0.001` below that, and
+    `< 0.05` for one just below the line that two figures would round onto it, so the
+    words never contradict the verdict (docs/metrics.md "Comparing agents and periods")."""
     if p_value < 0.001:
         return "p < 0.001"
-    return f"p = {float(f'{p_value:.2g}'):g}"
+    shown = float(f"{p_value:.2g}")
+    if p_value < SIGNIFICANCE <= shown:
+        return f"p < {SIGNIFICANCE:g}"
+    return f"p = {shown:g}"
 
 
 def change_sentence(metric: str, change: Change | None) -> str:

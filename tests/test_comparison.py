@@ -90,3 +90,17 @@ def test_the_sentence_of_a_change_within_chance() -> None:
 @pytest.mark.parametrize(("p", "shown"), [(0.0004, "p < 0.001"), (0.0123, "p = 0.012")])
 def test_p_values_are_shown_to_two_figures(p: float, shown: str) -> None:
     assert p_text(p) == shown
+
+
+def test_a_p_value_just_below_the_line_is_not_shown_on_it() -> None:
+    assert p_text(0.0496) == "p < 0.05"
+    assert p_text(0.0504) == "p = 0.05"
+
+
+@given(st.floats(min_value=0.0, max_value=1.0))
+def test_a_p_values_words_never_contradict_the_verdict(p: float) -> None:
+    shown = p_text(p)
+    if p < 0.05:  # beyond chance
+        assert shown.startswith("p < ") or float(shown.removeprefix("p = ")) < 0.05
+    else:
+        assert shown.startswith("p = ") and float(shown.removeprefix("p = ")) >= 0.05

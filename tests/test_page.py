@@ -292,3 +292,12 @@ def test_the_team_trends_dates_end_inside_the_chart(rendered: Rendered, metric: 
     assert first.attrs["text-anchor"] == "start" and float(first.attrs["x"]) >= 0
     if last.attrs["data-week"] == max(rendered.weeks):  # the last week is labelled
         assert last.attrs["text-anchor"] == "end" and float(last.attrs["x"]) <= width
+
+
+@pytest.mark.parametrize(("metric", "column"), [("transfer", "transfer_pct"), ("fcr", "fcr_pct"),
+                                                ("csat", "csat_pct")])  # fmt: skip
+def test_each_metric_tables_rate_is_the_csv_rate(
+    rendered: Rendered, metric: str, column: str
+) -> None:
+    shown = [e.text for e in rendered.dom if e.tag == "td" and e.attrs.get("data-rate") == metric]
+    assert shown == [f"{row[column]}%" if row[column] else "" for row in rendered.csv_rows]

@@ -17,6 +17,7 @@ from bench.browser import chromium, dump_dom
 from deskmetrics import pipeline
 from deskmetrics.page import METRICS
 from scoring.comparison import change_sentence, change_test, p_text
+from scoring.confidence import round1
 from tests.desks import served_desk
 from tests.test_page import Element, elements
 
@@ -28,9 +29,9 @@ DAYS = 28  # the report period; the desk has history for twice as long and more
 # The documented form (docs/metrics.md "Comparing agents and periods").
 SENTENCE = re.compile(
     r"^(Transfer rate|FCR|CSAT) (unchanged|(up|down) \d+(\.\d)? points?), "
-    r"(unlikely to be chance|within chance), p (= [\d.e-]+|< 0\.001)$"
+    r"(unlikely to be chance|within chance), p (= [\d.e-]+|< 0\.001|< 0\.05)$"
 )
-AGENT_CHANGE = re.compile(r"^[+-]\d+\.\d pts, p (= [\d.e-]+|< 0\.001)$")
+AGENT_CHANGE = re.compile(r"^[+-]\d+\.\d pts, p (= [\d.e-]+|< 0\.001|< 0\.05)$")
 
 CsvRows = list[dict[str, str]]
 
@@ -119,4 +120,4 @@ def test_an_agents_change_is_the_test_on_both_periods_counts(
     assert change is not None
     shown = _cell(two_periods.dom, {"data-agent": f"{row['source']}|{row['agent_id']}"}, metric)
     assert AGENT_CHANGE.match(shown), shown
-    assert shown == f"{change.points:+.1f} pts, {p_text(change.p_value)}"
+    assert shown == f"{round1(change.points):+.1f} pts, {p_text(change.p_value)}"

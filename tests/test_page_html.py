@@ -1,0 +1,55 @@
+"""The manager's page's text, from hand-made page data (deskmetrics/page_html.py): rates
+rounded as the report rounds them, names shown as the terminal shows them, comment days
+local, and a p-value's words never across the line of its verdict."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from deskmetrics.page import Comment, PageData, row_key
+from deskmetrics.page_html import page_html
+from deskmetrics.provenance import FileMeta
+from scoring import ReportRow
+from scoring.comments import LowScore
+
+SINCE, UNTIL = date(2026, 11, 1), date(2026, 11, 15)
+
+
+def _row(agent_id: str, name: str, handled: int, transferred: int) -> ReportRow:
+    return ReportRow("zendesk", agent_id, name, None, handled, transferred, None, None, None,
+                     0, 0, 0, None, None, None, 0, 0, None, None, None, None, "")  # fmt: skip
+
+
+def _page(
+    rows: list[ReportRow], timezone: str = "UTC", comments: dict[str, list[Comment]] | None = None
+) -> str:
+    meta = FileMeta("report", SINCE, UNTIL, timezone, 30, "agent", ())
+    previous = date(2026, 10, 18)
+    return page_html(
+        PageData(SINCE, UNTIL, "agent", meta, None, rows, previous, [], [], comments or {}, [])
+    )
+
+
+def test_a_rate_on_the_page_is_rounded_half_up_as_in_the_report() -> None:
+    shown = _page([_row("1", "Julia Fischer", 16, 1)])  # 6.25 %
+    assert '<td data-rate="transfer">6.3%</td>' in shown
+
+
+def test_a_name_with_bidirectional_marks_is_shown_escaped_as_in_the_terminal() -> None:
+    shown = _page([_row("1", "Eve\u202egnirts desrever\u202c Normal", 3, 0)])
+    assert "Eve\\u202egnirts desrever\\u202c Normal" in shown
+    assert "\u202e" not in shown
+
+
+def test_a_comments_day_is_the_local_day_it_was_answered() -> None:
+    row = _row("1", "Ann Lee", 3, 0)
+    answered = datetime(2026, 11, 6, 10, 8, tzinfo=UTC)  # 7 November in Kiritimati (+14)
+    low = LowScore("zendesk", "267", "1", answered, "bad", "Too slow")
+    comments = {row_key(row): [Comment(row_key(row), low, None)]}
+    shown = _page([row], "Pacific/Kiritimati", comments=comments)
+    assert "<li>2026-11-07, score bad" in shown
+
+
+def test_the_teams_rate_over_few_interactions_is_marked_low_sample() -> None:
+    shown = _page([_row("1", "Ann Lee", 1, 0)])
+    assert '<td>1 handled <span class="low">low sample</span></td>' in shown

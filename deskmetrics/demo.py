@@ -260,6 +260,7 @@ def _summary(checks: list[SourceCheck], people: list[ReportRow], database: Path,
             joined,
             f"The database is {database} — query it with `sqlite3 {database} 'select * from "
             "agent_rates_by_week'` or point a BI tool at it.",
-            f"The manager's page is {page} — open it in a browser (it works offline).",
+            f"The manager's page is {page} — open it in a browser (it works offline; its "
+            "links to tickets lead to the simulators, which stopped with the demo).",
         ]
     )

@@ -204,6 +204,15 @@ def _agents(data: PageData, several: bool) -> list[str]:
     return out
 
 
+FUNNEL_NOTE = (
+    '<p class="note">Each dot is an agent: its rate against its sample size. Dashed: '
+    "the team's rate; light and dark curves: the 95 % and 99.8 % limits. Outside the "
+    "dark curves an agent differs beyond chance; inside, not, however far from the "
+    "mean. Blue dots are inside the limits, orange ones outside the 95 % limits, red ones "
+    "outside the 99.8 % limits; hollow dots: low sample.</p>"
+)
+
+
 def _metric(data: PageData, metric: str, label: str, denominator: str, several: bool) -> list[str]:
     team_x, team_n = _sum(data.rows, metric)
     team = team_x / team_n if team_n else None
@@ -218,11 +227,7 @@ def _metric(data: PageData, metric: str, label: str, denominator: str, several: 
     out = [
         f'<h2 id="{metric}">{esc(label)}</h2>',
         funnel_svg(metric, label, points, team_x, team_n),
-        '<p class="note">Each dot is an agent: its rate against its sample size. Dashed: '
-        "the team's rate; light and dark curves: the 95 % and 99.8 % limits. Outside the "
-        "dark curves an agent differs beyond chance; inside, not, however far from the "
-        "mean. Blue dots are inside the limits, orange ones outside the 95 % limits, red ones "
-        "outside the 99.8 % limits; hollow dots: low sample.</p>",
+        *([FUNNEL_NOTE] if team_n else []),  # no funnel, nothing to explain
         f"<h3>{esc(label)} by week, the team</h3>",
         team_trend_svg(metric, label, team_series, weeks),
         '<div class="scroll"><table><tr><th>agent</th><th>rate</th>'

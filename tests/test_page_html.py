@@ -53,3 +53,9 @@ def test_a_comments_day_is_the_local_day_it_was_answered() -> None:
 def test_the_teams_rate_over_few_interactions_is_marked_low_sample() -> None:
     shown = _page([_row("1", "Ann Lee", 1, 0)])
     assert '<td>1 handled <span class="low">low sample</span></td>' in shown
+
+
+def test_a_period_without_figures_has_no_funnel_to_explain() -> None:
+    shown = _page([])
+    assert "No Transfer rate figures in this period." in shown
+    assert "Each dot is an agent" not in shown

@@ -53,6 +53,7 @@ from deskmetrics.status import read_status
 from deskmetrics.status_view import lines_of, status_json
 from interactions import DeskmetricsError, InputError, WarehouseError
 from warehouse.access import database_failure, is_read_only, shown_url
+from warehouse.leases import LeaseWaitStopped
 from warehouse.schema import open_engine
 from warehouse.views import DEFAULT_MIN_SAMPLE
 
@@ -287,11 +288,14 @@ def _stop_on_signals() -> Iterator[_StopRequest]:
 @contextmanager
 def _interrupted(command: str) -> Iterator[None]:
     """A second Ctrl-C: the page in hand is dropped (its cursor stands), and the command
-    says so and exits `STOPPED_EARLY` instead of click's bare "Aborted!"."""
+    says so and exits `STOPPED_EARLY` instead of click's bare "Aborted!". A stop while
+    waiting for a source's lease ends the command the same way: stopped, not failed."""
     try:
         yield
     except KeyboardInterrupt:
         _say_stopped(command, "interrupted by Ctrl-C; the page in hand was not stored")
+    except LeaseWaitStopped as waiting:
+        _say_stopped(command, f"stopped while waiting: {waiting.held_by}")
 
 
 def _exit_if_stopped(command: str, results: list[Any], stop: _StopRequest) -> None:

@@ -78,7 +78,7 @@ def sync(
             continue
         results.append(result)
     if stop is None or not stop.is_set():
-        score_when_free(engine, settings)
+        score_when_free(engine, settings, stop=stop)
     if failures:
         raise failures[0]
     return results
@@ -126,11 +126,13 @@ def score_when_free(
     settings: Settings,
     days: Sequence[date] | None = None,
     wait_seconds: float | None = None,
+    stop: threading.Event | None = None,
 ) -> int | None:
     """`score`, or None, with the days left dirty for the next score, when another process
-    kept scoring past the wait (by default `leases.wait_seconds`)."""
+    kept scoring past the wait (by default `leases.wait_seconds`) or a stop was asked for
+    while waiting."""
     try:
-        return score(engine, settings, days=days, wait_seconds=wait_seconds)
+        return score(engine, settings, days=days, wait_seconds=wait_seconds, stop=stop)
     except LeaseHeldError as held:
         log.warning("not scored now (%s); the days stay dirty for the next score", held.held_by)
         return None
@@ -186,7 +188,7 @@ def backfill(
         run.update(_run_counts(result))
     log.info("%s", result.summary())
     if not result.stopped:
-        score_when_free(engine, settings)
+        score_when_free(engine, settings, stop=stop)
     return result
 
 
@@ -250,11 +252,12 @@ def score(
     days: Sequence[date] | None = None,
     now: datetime | None = None,
     wait_seconds: float | None = None,
+    stop: threading.Event | None = None,
 ) -> int:
     """Recompute the facts of dirty days (or `days`, or all with `everything`), under the
     scoring lease: two scores at once would each write the facts of the model they read,
     the older last. A `LeaseHeldError` when another process keeps it past the wait."""
-    with _lease(engine, settings, SCORING_LEASE, wait_seconds, None):
+    with _lease(engine, settings, SCORING_LEASE, wait_seconds, stop):
         return score_leased(engine, settings, everything, days, now)
 
 

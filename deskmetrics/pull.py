@@ -36,7 +36,14 @@ from interactions import (
     Quarantined,
 )
 from warehouse.access import database_file_gone
-from warehouse.cursors import StreamRead, high_water_mark, load_cursor, load_cursors, record_error
+from warehouse.cursors import (
+    StreamRead,
+    high_water_mark,
+    load_cursor,
+    load_cursors,
+    record_error,
+    record_success,
+)
 from warehouse.day_marks import DirtyRule
 from warehouse.facts import active_agents, owners_without_agent, recent_activity
 from warehouse.leases import HeldLease
@@ -307,7 +314,15 @@ def _pull_streams(
             log.info("%s: stopped as asked; the next run goes on from the saved cursors", name)
             break
     if not result.stopped:
-        _look_up_agents(engine, connector, name, listed_agents)
+        # Noted as a step of its own: a look-up that fails every pass is an outage
+        # `status` reports, though every stream before it succeeded.
+        step = f"{stream_prefix}{AGENT_LOOK_UP}"
+        try:
+            _look_up_agents(engine, connector, name, listed_agents)
+        except DeskmetricsError as failed:
+            record_error(engine, name, step, str(failed))
+            raise
+        record_success(engine, name, step)
         now = connector.usage.last_server_time or datetime.now(UTC)
         warning = csat_silence(engine, name, now, settings.sources[name].type)
         if warning:
@@ -328,6 +343,9 @@ def _warn_set_aside(name: str, stream: str, page: Page, done: StreamResult) -> N
 
 # The stream that lists a source's agents, read whole each pass (its cursor is empty).
 AGENT_LIST = "agents"
+# The look-up of people the list leaves wrong, after a pass (`_look_up_agents`): a row of
+# its own in sync_state, so `status` shows when it fails.
+AGENT_LOOK_UP = "agent_lookup"
 # The agent list holds names, not events: no count waits on it (docs/metrics.md "Completeness").
 NOT_BOUNDING = frozenset({AGENT_LIST})
 

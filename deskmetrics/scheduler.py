@@ -147,7 +147,9 @@ class SchedulerJobs:
     def _score(self, what: str, days: list[date] | None = None) -> None:
         started = time.monotonic()
         try:
-            written = pipeline.score_when_free(self.engine, self.settings, days=days)
+            written = pipeline.score_when_free(
+                self.engine, self.settings, days=days, stop=self.stop
+            )
         except (DeskmetricsError, DBAPIError) as failed:
             self._goes_on(what, failed)
             return

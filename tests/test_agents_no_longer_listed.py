@@ -9,6 +9,7 @@ leave (sandbox/desk/people.py) and syncs again."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
@@ -92,3 +93,16 @@ def test_agents_no_longer_listed_are_looked_up_100_to_a_request_and_once(
     assert len(leavers) == 120
     assert stored == [("end-user", False)] * 120
     assert (asked, asked_again) == (2, 0)
+
+
+def test_a_look_up_that_fails_is_an_outage_status_reports(tmp_path: Path) -> None:
+    with served_desk(tmp_path, **TINY) as served:
+        # Gone before the first read: an owner the agent list never holds, looked up.
+        agent_leaves(served.desk, _busiest_current_agent(served).id, "downgraded")
+        served.sandbox.inject("503", times=100, path_contains="show_many")
+        assert served.cli("sync").returncode == 1
+        status = served.cli("status", "--format", "json")
+    assert status.returncode == 2, status.stdout
+    (zendesk,) = [s for s in json.loads(status.stdout)["sources"] if s["source"] == "zendesk"]
+    (step,) = [s for s in zendesk["streams"] if s["stream"] == "agent_lookup"]
+    assert "show_many" in step["last_error"] and zendesk["health"] == "failing"

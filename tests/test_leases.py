@@ -20,7 +20,7 @@ from deskmetrics.settings import settings_from
 from tests.desks import served_desk
 from warehouse import leases
 from warehouse.day_marks import dirty_days_of, mark_days
-from warehouse.leases import HeldLease, LeaseHeldError, LeaseLostError
+from warehouse.leases import HeldLease, LeaseHeldError, LeaseLostError, LeaseWaitStopped
 from warehouse.runs import start_run
 from warehouse.schema import runs
 
@@ -229,3 +229,63 @@ def test_a_score_while_another_process_scores_leaves_the_days_dirty_for_later(
     leases.release(any_engine, other)
     assert pipeline.score_when_free(any_engine, ONE_SOURCE, wait_seconds=0) == 0
     assert dirty_days_of(any_engine, "zendesk") == []
+
+
+def test_a_lease_left_over_under_this_processs_own_id_is_taken_at_once(
+    any_engine: Engine,
+) -> None:
+    # A release that failed, or a process that had this id before (PID 1 of a container
+    # restarted): this process's id, and none of the leases it holds now.
+    leftover = f"{socket.gethostname()}:{os.getpid()}:0ld001"
+    leases.try_take(any_engine, "zendesk", leftover, TTL, T0)
+    clock = FakeClock(T0 + timedelta(minutes=1))
+    lease = leases.take(any_engine, "zendesk", TTL, 0, clock=clock, sleep=clock.sleep)
+    assert lease.holder != leftover
+
+
+def test_a_lease_another_thread_of_this_process_holds_is_not_taken(any_engine: Engine) -> None:
+    with leases.holding(any_engine, "zendesk", TTL, 0), pytest.raises(LeaseHeldError):
+        leases.take(any_engine, "zendesk", TTL, 0)
+
+
+def test_a_stop_while_waiting_for_a_lease_ends_the_wait_as_stopped(any_engine: Engine) -> None:
+    leases.try_take(any_engine, "zendesk", "elsewhere:1:abc", TTL, datetime.now(UTC))
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(LeaseWaitStopped):
+        leases.take(any_engine, "zendesk", TTL, 3600, stop)
+
+
+def test_a_stop_while_waiting_for_the_scoring_lease_leaves_the_days_dirty(
+    any_engine: Engine,
+) -> None:
+    with any_engine.begin() as conn:
+        mark_days(conn, "zendesk", [T0.date()])
+    leases.try_take(any_engine, pipeline.SCORING_LEASE, "elsewhere:1:abc", TTL, datetime.now(UTC))
+    stop = threading.Event()
+    stop.set()
+    # Without the stop this would wait an hour for the other process.
+    assert pipeline.score_when_free(any_engine, ONE_SOURCE, wait_seconds=3600, stop=stop) is None
+    assert dirty_days_of(any_engine, "zendesk") == [T0.date()]
+
+
+def test_sigterm_while_a_sync_waits_for_the_lease_exits_as_stopped(tmp_path: Path) -> None:
+    with served_desk(tmp_path, customers=20, tickets=30) as served:
+        path = served.settings_path
+        path.write_text(path.read_text() + "[leases]\nwait_seconds = 600\n")
+        leases.try_take(served.engine, "zendesk", "elsewhere:1:abc", TTL, datetime.now(UTC))
+        child = subprocess.Popen(
+            [sys.executable, "-m", "deskmetrics", "sync", "--config", str(path)],
+            env={**os.environ, **served.environ},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert child.stderr is not None
+        for line in child.stderr:  # until it says it waits
+            if "waiting up to 600 s for the lease" in line:
+                break
+        child.send_signal(signal.SIGTERM)
+        stdout, _ = child.communicate(timeout=120)
+    assert child.returncode == 75
+    assert stdout.startswith("sync stopped early (stopped while waiting: source 'zendesk'")

@@ -85,6 +85,13 @@ def load_cursors(engine: Engine, source: str, prefix: str) -> dict[str, dict[str
         return {row.stream: json.loads(row.cursor) for row in rows if row.cursor}
 
 
+def record_success(engine: Engine, source: str, step_key: str) -> None:
+    """Note a step of a pass that keeps no cursor of its own (the agent look-up) as done
+    now: its last error, if any, is cleared, as a stream's is by a stored page."""
+    with engine.begin() as conn:
+        _save_state(conn, source, step_key, datetime.now(UTC), cursor=json.dumps({"done": True}))
+
+
 def record_error(
     engine: Engine,
     source: str,

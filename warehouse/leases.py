@@ -42,6 +42,12 @@ POLL_SECONDS = 2.0
 # Renewals per ttl: a holder survives two missed renewals (a busy database, a long page).
 RENEWALS_PER_TTL = 3
 
+# The holders of the leases this process holds now. A lease naming this process's id and
+# none of these is left over: a release that failed (the database was away), or a process
+# that had the same id before (a container's `deskmetrics run` is PID 1 after each restart).
+_HELD_HERE: set[str] = set()
+_HELD_HERE_LOCK = threading.Lock()
+
 
 class LeaseHeldError(DeskmetricsError):
     """Another process holds the source's lease, and waiting for it did not end it.
@@ -52,6 +58,14 @@ class LeaseHeldError(DeskmetricsError):
     def __init__(self, message: str, held_by: str) -> None:
         super().__init__(message)
         self.held_by = held_by
+
+
+class LeaseWaitStopped(LeaseHeldError):
+    """A stop (SIGTERM, Ctrl-C) was asked for while waiting for a held lease: nothing was
+    read, and the command ends as stopped, not failed."""
+
+    def __init__(self, held_by: str) -> None:
+        super().__init__(f"stopped while waiting for the lease: {held_by}", held_by)
 
 
 class LeaseLostError(DeskmetricsError):
@@ -181,7 +195,9 @@ def take(
             lease = try_take(engine, source, holder, ttl, now, dead_holder=lease.holder)
         if lease.holder == holder:
             return lease
-        if now >= give_up or (stop is not None and stop.is_set()):
+        if stop is not None and stop.is_set():
+            raise LeaseWaitStopped(_held(engine, lease, wait_seconds).held_by)
+        if now >= give_up:
             raise _held(engine, lease, wait_seconds)
         if not told:
             log.info(
@@ -205,7 +221,9 @@ def gone_from_this_machine(holder: str) -> bool:
 
     A killed `sync` need not block the next one for a whole ttl. Host names tell machines
     and containers apart (a container's is its id unless set by hand); a process id
-    reused since then only means waiting for the expiry, as for another machine.
+    reused since then by another process only means waiting for the expiry, as for another
+    machine. This process's own id names a lease of another thread of it only while that
+    lease is held (`_HELD_HERE`); otherwise the lease is left over, and ended.
     """
     host, _, rest = holder.partition(":")
     pid_text = rest.partition(":")[0]
@@ -213,7 +231,8 @@ def gone_from_this_machine(holder: str) -> bool:
         return False
     pid = int(pid_text)
     if pid == os.getpid():
-        return False  # this process: its own other lease, alive
+        with _HELD_HERE_LOCK:
+            return holder not in _HELD_HERE  # not one of this process's leases: left over
     try:
         os.kill(pid, 0)  # signal 0: no signal, only the check that the process exists
     except ProcessLookupError:
@@ -234,6 +253,8 @@ class HeldLease:
         self.engine = engine
         self.lease = lease
         self.ttl = ttl
+        with _HELD_HERE_LOCK:
+            _HELD_HERE.add(lease.holder)
         self._lost = threading.Event()
         self._done = threading.Event()
         self._beat = threading.Thread(
@@ -258,6 +279,8 @@ class HeldLease:
     def release(self) -> None:
         self._done.set()
         self._beat.join()
+        with _HELD_HERE_LOCK:
+            _HELD_HERE.discard(self.lease.holder)  # left over if the row stays: taken over
         if self._lost.is_set():
             return
         try:

@@ -134,10 +134,16 @@ def _week_x(weeks: Sequence[date], w: int, left: int, right: int) -> dict[date, 
 
 
 def _trend(
-    series: Sequence[WeekPoint], place: dict[date, float], h: int, pad: int, titled: str
+    series: Sequence[WeekPoint],
+    place: dict[date, float],
+    h: int,
+    pad: int,
+    titled: str,
+    min_sample: int,
 ) -> list[str]:
     """Marks and 95 % interval whiskers of a weekly series on a 0-100 % scale, each week
-    at its `place` along x."""
+    at its `place` along x; a week's mark is hollow when its sample is below `min_sample`
+    (docs/metrics.md "Confidence": low-sample rates are shown, flagged)."""
     whiskers, line, marks = [], [], []
     for p in series:
         if p.n == 0:
@@ -155,7 +161,10 @@ def _trend(
             if titled
             else ""
         )
-        marks.append(f'<circle data-week="{p.week}" cx="{_f(x)}" cy="{_f(y)}" r="2">{tip}</circle>')
+        low = ' class="low"' if p.n < min_sample else ""
+        marks.append(
+            f'<circle data-week="{p.week}"{low} cx="{_f(x)}" cy="{_f(y)}" r="2">{tip}</circle>'
+        )
     out = []
     if whiskers:
         out.append(f'<path class="ci" d="{"".join(whiskers)}"/>')
@@ -165,7 +174,7 @@ def _trend(
 
 
 def team_trend_svg(
-    metric: str, label: str, series: Sequence[WeekPoint], weeks: Sequence[date]
+    metric: str, label: str, series: Sequence[WeekPoint], weeks: Sequence[date], min_sample: int
 ) -> str:
     """The team's weekly rate with each week's 95 % interval, dated along the bottom.
 
@@ -196,22 +205,30 @@ def team_trend_svg(
                 f'<text class="axis" data-week="{week}" x="{_f(place[week])}" y="{h + 12}" '
                 f'text-anchor="{anchor}">{week:%d %b}</text>'
             )
-    parts.extend(_trend(series, place, h, pad, label))
+    parts.extend(_trend(series, place, h, pad, label, min_sample))
     parts.append("</svg>")
     return "".join(parts)
 
 
 def row_trend_svg(
-    key: str, metric: str, series: Sequence[WeekPoint], weeks: Sequence[date], team: float | None
+    key: str,
+    metric: str,
+    series: Sequence[WeekPoint],
+    weeks: Sequence[date],
+    team: float | None,
+    min_sample: int,
 ) -> str:
     """A row's weekly rate, small: one mark per week with activity, its interval, and the
-    team's rate of the period as a dashed line (on 0-100 %, like every trend)."""
+    team's rate of the period as a dashed line (on 0-100 %, like every trend). Its weeks'
+    figures are its text, for a screen reader, a tooltip and paper alike."""
     w, h, pad = 132, 44, 4
+    weekly = "; ".join(f"{p.week:%d %b} {_pct(p.x, p.n)} of {p.n}" for p in series if p.n)
     parts = [f'<svg class="spark" data-agent="{esc(key)}" data-metric="{metric}" '
-             f'viewBox="0 0 {w} {h}">']  # fmt: skip
+             f'viewBox="0 0 {w} {h}" role="img" aria-label="by week: {esc(weekly or "none")}">'
+             f"<title>by week: {esc(weekly or 'none')}</title>"]  # fmt: skip
     if team is not None:
         y = _f(pad + (1 - team) * (h - 2 * pad))
         parts.append(f'<line class="team" x1="0" x2="{w}" y1="{y}" y2="{y}"/>')
-    parts.extend(_trend(series, _week_x(weeks, w, pad, pad), h, pad, ""))
+    parts.extend(_trend(series, _week_x(weeks, w, pad, pad), h, pad, "", min_sample))
     parts.append("</svg>")
     return "".join(parts)

@@ -54,7 +54,7 @@ svg{width:100%;height:auto;font-size:11px}svg.spark{width:132px;height:44px}
 .mark{stroke:#fff;fill:#1f4e8c}.mark.out95{fill:#d08a00}.mark.out998{fill:#c00000}
 .mark.low{fill:#fff;stroke:#1f4e8c;stroke-width:2}.mark.low.out95{stroke:#d08a00}
 .mark.low.out998{stroke:#c00000}.ci{stroke:#9bb7d6;stroke-width:2}
-.trend{fill:none;stroke:#1f4e8c}circle{fill:#1f4e8c}
+.trend{fill:none;stroke:#1f4e8c}circle{fill:#1f4e8c}circle.low{fill:#fff;stroke:#1f4e8c}
 .comment{white-space:pre-wrap;overflow-wrap:anywhere;margin:.2em 0 .8em}
 @media print{body{max-width:none;font-size:10px}h2{break-after:avoid}svg,tr{break-inside:avoid}
 .scroll{overflow:visible}th,td{padding:2px 4px}}
@@ -229,7 +229,7 @@ def _metric(data: PageData, metric: str, label: str, denominator: str, several: 
         funnel_svg(metric, label, points, team_x, team_n),
         *([FUNNEL_NOTE] if team_n else []),  # no funnel, nothing to explain
         f"<h3>{esc(label)} by week, the team</h3>",
-        team_trend_svg(metric, label, team_series, weeks),
+        team_trend_svg(metric, label, team_series, weeks, data.meta.min_sample),
         '<div class="scroll"><table><tr><th>agent</th><th>rate</th>'
         f"<th>of ({_words(denominator)})</th>"
         "<th>funnel</th><th>change</th><th>weekly, 0&#8211;100 %</th></tr>",
@@ -250,7 +250,7 @@ def _metric(data: PageData, metric: str, label: str, denominator: str, several: 
             f"<td>{n}{' <span class=low>low sample</span>' if low else ''}"
             f'</td><td>{verdict}</td><td data-change="{metric}">'
             f"{_change_cell(before.get(key), row, metric)}</td>"
-            f"<td>{row_trend_svg(key, metric, series, weeks, team)}</td></tr>"
+            f"<td>{row_trend_svg(key, metric, series, weeks, team, data.meta.min_sample)}</td></tr>"
         )
     out.append("</table></div>")
     return out

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from deskmetrics.page import Comment, PageData, row_key
+from deskmetrics.page import Comment, PageData, Week, row_key
 from deskmetrics.page_html import page_html
 from deskmetrics.provenance import FileMeta
 from scoring import ReportRow
@@ -21,12 +21,17 @@ def _row(agent_id: str, name: str, handled: int, transferred: int) -> ReportRow:
 
 
 def _page(
-    rows: list[ReportRow], timezone: str = "UTC", comments: dict[str, list[Comment]] | None = None
+    rows: list[ReportRow],
+    timezone: str = "UTC",
+    comments: dict[str, list[Comment]] | None = None,
+    weeks: list[Week] | None = None,
 ) -> str:
     meta = FileMeta("report", SINCE, UNTIL, timezone, 30, "agent", ())
     previous = date(2026, 10, 18)
     return page_html(
-        PageData(SINCE, UNTIL, "agent", meta, None, rows, previous, [], [], comments or {}, [])
+        PageData(
+            SINCE, UNTIL, "agent", meta, None, rows, previous, [], weeks or [], comments or {}, []
+        )
     )
 
 
@@ -59,3 +64,23 @@ def test_a_period_without_figures_has_no_funnel_to_explain() -> None:
     shown = _page([])
     assert "No Transfer rate figures in this period." in shown
     assert "Each dot is an agent" not in shown
+
+
+def _weekly(handled: int, transferred: int) -> tuple[ReportRow, list[Week]]:
+    row = _row("1", "Ann Lee", 2 * handled, 2 * transferred)
+    first, second = date(2026, 11, 2), date(2026, 11, 9)
+    week = _row("1", "Ann Lee", handled, transferred)
+    return row, [Week(first, second, [week]), Week(second, UNTIL, [week])]
+
+
+def test_an_agents_weekly_rates_are_its_trends_text() -> None:
+    row, weeks = _weekly(40, 10)
+    shown = _page([row], weeks=weeks)
+    assert "<title>by week: 02 Nov 25.0% of 40; 09 Nov 25.0% of 40</title>" in shown
+
+
+def test_a_week_of_few_interactions_is_a_hollow_mark_in_the_trends() -> None:
+    row, weeks = _weekly(2, 1)
+    assert '<circle data-week="2026-11-02" class="low"' in _page([row], weeks=weeks)
+    row, weeks = _weekly(40, 10)
+    assert '<circle data-week="2026-11-02" cx=' in _page([row], weeks=weeks)

@@ -7,6 +7,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connectors.http import RetryPolicy
 from connectors.zendesk import ZendeskConnector
@@ -246,3 +248,23 @@ def test_every_mistake_of_a_settings_file_is_said_at_once() -> None:
     message = str(said.value)
     assert all(key in message for key in ("timezon:", "fcr.repeat_window_hours:", "min_sampl:"))
     assert message.endswith("Fix these 3 in the settings file.")
+
+
+_KEYS = st.sampled_from(
+    ["timezone", "database", "url", "fcr", "repeat_window_hours", "sources", "zendesk", "type",
+     "salesforce", "csat", "scale_min", "report", "min_sample", "http", "sync", "leases",
+     "status", "schedule", "subdomain", "enabled", "token_env", "timezon"]
+)  # fmt: skip
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 10**6) | st.floats() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(st.dictionaries(_KEYS, _VALUES, max_size=5))
+def test_any_settings_are_valid_or_one_config_error(raw: dict[str, object]) -> None:
+    try:
+        settings_from(raw)
+    except ConfigError as bad:  # never another exception: a traceback is a bug
+        assert str(bad).startswith("settings: ") and str(bad).endswith("in the settings file.")

@@ -179,6 +179,28 @@ def take(
     """
     clock = clock or _utc_now
     holder = new_holder()
+    # Known as this process's own from before it can win: another thread that reads the
+    # row in between must not take it for a left-over lease.
+    with _HELD_HERE_LOCK:
+        _HELD_HERE.add(holder)
+    try:
+        return _take_as(engine, source, holder, ttl, wait_seconds, stop, clock, sleep)
+    except BaseException:
+        with _HELD_HERE_LOCK:
+            _HELD_HERE.discard(holder)
+        raise
+
+
+def _take_as(
+    engine: Engine,
+    source: str,
+    holder: str,
+    ttl: timedelta,
+    wait_seconds: float,
+    stop: threading.Event | None,
+    clock: Callable[[], datetime],
+    sleep: Callable[[float], None],
+) -> Lease:
     started = clock()
     give_up = started + timedelta(seconds=wait_seconds)
     told = False

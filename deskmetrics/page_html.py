@@ -56,6 +56,7 @@ svg{width:100%;height:auto;font-size:11px}svg.spark{width:132px;height:44px}
 .mark.low.out998{stroke:#c00000}.ci{stroke:#9bb7d6;stroke-width:2}
 .trend{fill:none;stroke:#1f4e8c}circle{fill:#1f4e8c}circle.low{fill:#fff;stroke:#1f4e8c}
 .comment{white-space:pre-wrap;overflow-wrap:anywhere;margin:.2em 0 .8em}
+@media (max-width:640px){svg:not(.spark){font-size:15px}}
 @media print{body{max-width:none;font-size:10px}h2{break-after:avoid}svg,tr{break-inside:avoid}
 .scroll{overflow:visible}th,td{padding:2px 4px}}
 """

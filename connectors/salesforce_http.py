@@ -235,17 +235,41 @@ def _error_code(body: bytes) -> tuple[str, str]:
     return server_text(code, 100), server_text(message, 300)
 
 
+# A SOAP login fault's code, e.g. <faultcode>sf:API_CURRENTLY_DISABLED</faultcode>.
+_SOAP_FAULT = re.compile(rb"<faultcode>(?:[\w.-]+:)?([A-Z_]{3,60})</faultcode>")
+# What to do about the login faults that are not a wrong password (SOAP API guide,
+# "Login faults"); any other code gets the credentials' advice.
+LOGIN_FAULTS = {
+    "API_CURRENTLY_DISABLED": "The user may not use the API: give its profile or a "
+    'permission set "API Enabled" (and the org an edition with API access).',
+    "API_DISABLED_FOR_ORG": "The org's edition has no API access: it needs Enterprise, "
+    "Unlimited, Performance or Developer Edition, or API access bought for it.",
+    "LOGIN_MUST_USE_SECURITY_TOKEN": "This login needs the user's security token: set the "
+    "variable security_token_env names (reset it under the user's settings, Reset My "
+    "Security Token), or add this machine's IP range to the trusted ones.",
+    "PASSWORD_LOCKOUT": "The user is locked out after failed logins: unlock it in Setup > "
+    "Users, or wait for the lockout to end, then check the password variable.",
+    "INVALID_OPERATION_WITH_EXPIRED_PASSWORD": "The user's password has expired: set a new "
+    "one (and its variable), or give the integration user a password that never expires.",
+    "UNSUPPORTED_API_VERSION": "The org does not serve this API version: set "
+    "api_version to one it lists at /services/data.",
+}
+
+
 def _refusal(
     config: SalesforceConfig, status: int, body: bytes, where: str, path: str
 ) -> Exception:
     code, message = _error_code(body)
     if path.startswith(_SESSION_PATHS):
         # A SOAP fault or an OAuth error: the credentials, never their values.
-        shown = code or ("INVALID_LOGIN" if b"INVALID_LOGIN" in body else str(status))
-        return AuthenticationError(
-            f"{where}: Salesforce refused the login ({shown}). Check sources.{config.source}"
-            f".auth ({config.auth}), its username / client_id, and {config.secret_envs}."
+        fault = _SOAP_FAULT.search(body)
+        shown = code or (fault.group(1).decode() if fault else str(status))
+        fix = LOGIN_FAULTS.get(
+            shown,
+            f"Check sources.{config.source}.auth ({config.auth}), its username / client_id, "
+            f"and {config.secret_envs}.",
         )
+        return AuthenticationError(f"{where}: Salesforce refused the login ({shown}). {fix}")
     if status == 401:
         return SessionExpiredError(f"{where}: the session is no longer valid ({code or 401}).")
     if code == "REQUEST_LIMIT_EXCEEDED":

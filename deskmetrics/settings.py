@@ -650,10 +650,18 @@ def _variable(name: str) -> str:
     return "(its name not shown: is a secret written there instead of a name?)"
 
 
+# Secrets an org may rightly not have: a login from a trusted IP range, or an org that
+# does not ask for one, needs no security token. Set and empty, it is sent as nothing.
+MAY_BE_EMPTY = frozenset({"security_token_env"})
+
+
 def _secret(environ: dict[str, str], source: str, key: str, variable: str) -> str:
     """The value of the environment variable `variable` (named by sources.SOURCE.KEY); a
-    `ConfigError` naming the variable, never a value, when it is unset or empty."""
+    `ConfigError` naming the variable, never a value, when it is unset, or empty where
+    an empty value cannot be meant (`MAY_BE_EMPTY`)."""
     value = environ.get(variable, "")
+    if key in MAY_BE_EMPTY and variable in environ:
+        return value
     if not value:
         raise ConfigError(
             f"source {source!r}: the environment variable {_variable(variable)} (named by "

@@ -347,3 +347,30 @@ def test_a_feedback_answer_set_aside_costs_no_query_per_row_of_its_page(tmp_path
     # Login checks, users, CaseStatus, history and answer pages, and one SurveySubject query
     # per page of answers: far fewer than the page's 200 rows.
     assert subject_queries < 40
+
+
+@pytest.mark.parametrize(
+    ("fault", "said"),
+    [
+        ("API_CURRENTLY_DISABLED", '"API Enabled"'),
+        ("PASSWORD_LOCKOUT", "locked out"),
+        ("LOGIN_MUST_USE_SECURITY_TOKEN", "security token"),
+    ],
+)
+def test_a_login_fault_other_than_a_wrong_password_says_what_to_do(
+    tmp_path: Path, fault: str, said: str
+) -> None:
+    with (
+        served_org(tmp_path, sandbox={"login_fault": fault}, **CUSTOM_OBJECT) as org,
+        pytest.raises(AuthenticationError, match=f"refused the login \\({fault}\\)") as refused,
+    ):
+        org.backfill()
+    assert said in str(refused.value) and "sandbox-password" not in str(refused.value)
+
+
+def test_an_org_that_asks_for_no_security_token_takes_an_empty_one(tmp_path: Path) -> None:
+    with served_org(tmp_path, sandbox={"security_token": ""}, **CUSTOM_OBJECT) as org:
+        since, _ = org.period()
+        config = org.settings.source_config(SOURCE, {**ENVIRON, "DESKMETRICS_TEST_SF_TOKEN": ""})
+        pipeline.backfill(org.engine, org.settings, SOURCE, since, None, config=config)
+        assert org.report() == org.truth()

@@ -59,6 +59,7 @@ class SalesforceSandbox(InjectsFaults):
         consumer_key: str = "sandbox-consumer-key",
         consumer_secret: str = "sandbox-consumer-secret",
         jwt_public_key_pem: str | None = None,
+        login_fault: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         daily_allowance: int = 100_000,
@@ -78,7 +79,13 @@ class SalesforceSandbox(InjectsFaults):
         # and /services/oauth2/userinfo says it as `zoneinfo`.
         self.user_time_zone = user_time_zone
         self.credentials = logins.Credentials(
-            username, password, security_token, consumer_key, consumer_secret, jwt_public_key_pem
+            username,
+            password,
+            security_token,
+            consumer_key,
+            consumer_secret,
+            jwt_public_key_pem,
+            login_fault,
         )
         self.access = Access(session_lifetime, daily_allowance, api_usage)
         self.page_size = page_size  # the batch when the client asks for none

@@ -41,6 +41,9 @@ class Credentials:
     consumer_key: str
     consumer_secret: str
     jwt_public_key_pem: str | None = None  # the connected app's certificate; None: no JWT
+    # A SOAP login fault the right credentials still get (API_CURRENTLY_DISABLED: the user
+    # lacks "API Enabled"; PASSWORD_LOCKOUT; ...); None: they log in.
+    login_fault: str | None = None
 
 
 def jwt_key_pair() -> tuple[str, str]:
@@ -160,6 +163,8 @@ def soap_login(
     if username != c.username or password != c.password + c.security_token:
         message = "INVALID_LOGIN: Invalid username, password, security token; or user locked out."
         return _soap_fault("INVALID_LOGIN", message)
+    if c.login_fault is not None:
+        return _soap_fault(c.login_fault, f"{c.login_fault}: refused for this user")
     server_url = f"{url}/services/Soap/u/{version}/{ORG_ID}"
     answer = (
         '<?xml version="1.0" encoding="UTF-8"?>'

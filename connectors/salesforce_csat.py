@@ -94,6 +94,7 @@ def checked_custom_object(config: SalesforceConfig, described: Mapping[str, Any]
                 f"{config.source}.{key} = {known[name.lower()]!r}, as Setup > Object Manager "
                 "shows its API name."
             )
+    _check_types(config, fields, described)
     stamps = [s for s in ("LastModifiedDate", "SystemModstamp") if s.lower() in known]
     # A survey record deleted in the org (a test answer, spam) counts nowhere once it is:
     # queryAll brings it back with IsDeleted (every object has it; a stand-in may not).
@@ -104,6 +105,59 @@ def checked_custom_object(config: SalesforceConfig, described: Mapping[str, Any]
     )
     stamp = "SystemModstamp" if "SystemModstamp" in stamps else fields.date_field
     return CsatQuery(fields.object_name, tuple(selected), stamp, include_deleted=bool(deleted))
+
+
+# Field types (describe's `type`) each setting can be read from. A score is read as a
+# number from a number field, or from text or a picklist holding one; an answer's time
+# from a date or a date-time.
+SCORE_TYPES = frozenset({"double", "int", "long", "percent", "currency", "string", "picklist"})
+DATE_TYPES = frozenset({"date", "datetime"})
+
+
+def _check_types(
+    config: SalesforceConfig, fields: SurveyFields, described: Mapping[str, Any]
+) -> None:
+    """A field of the wrong kind reads as no answer at all, or fails every record: the
+    case link must be a lookup to Case, the score a number, the date a date (where the
+    description gives types; a stand-in may not)."""
+    kinds = {
+        str(f.get("name", "")).lower(): f
+        for f in described.get("fields") or []
+        if isinstance(f, dict)
+    }
+
+    def kind_of(name: str) -> tuple[str | None, list[str]]:
+        found = kinds.get(name.lower()) or {}
+        kind = found.get("type")
+        return (kind if isinstance(kind, str) else None), [
+            str(r) for r in found.get("referenceTo") or []
+        ]
+
+    where = f"source {config.source!r}"
+    case_kind, targets = kind_of(fields.case_field)
+    if case_kind is not None and (case_kind != "reference" or "Case" not in targets):
+        pointing = f" to {', '.join(targets)}" if targets else ""
+        raise ConfigError(
+            f"{where}: csat_case_field = {fields.case_field!r} is a {case_kind} field"
+            f"{pointing} of {fields.object_name}, not a lookup to Case: no answer would "
+            f"belong to a case. Set sources.{config.source}.csat_case_field to the field that "
+            "links a survey record to its case."
+        )
+    score_kind, _ = kind_of(fields.score_field)
+    if score_kind is not None and score_kind not in SCORE_TYPES:
+        raise ConfigError(
+            f"{where}: csat_score_field = {fields.score_field!r} is a {score_kind} field of "
+            f"{fields.object_name}, not a number. Set sources.{config.source}.csat_score_field "
+            "to the field that holds the score."
+        )
+    date_kind, _ = kind_of(fields.date_field)
+    if date_kind is not None and date_kind not in DATE_TYPES:
+        raise ConfigError(
+            f"{where}: csat_date_field = {fields.date_field!r} is a {date_kind} field of "
+            f"{fields.object_name}, not a date or date-time. Set sources.{config.source}."
+            "csat_date_field to the field that holds when the customer answered (or "
+            "CreatedDate)."
+        )
 
 
 def feedback_question(config: SalesforceConfig, query: Query) -> CsatQuery:

@@ -374,3 +374,20 @@ def test_an_org_that_asks_for_no_security_token_takes_an_empty_one(tmp_path: Pat
         config = org.settings.source_config(SOURCE, {**ENVIRON, "DESKMETRICS_TEST_SF_TOKEN": ""})
         pipeline.backfill(org.engine, org.settings, SOURCE, since, None, config=config)
         assert org.report() == org.truth()
+
+
+@pytest.mark.parametrize(
+    ("setting", "field", "said"),
+    [
+        ("csat_case_field", "Id", "not a lookup to Case"),
+        ("csat_score_field", "Comment__c", "is a textarea field of Case_Survey__c, not a number"),
+        ("csat_date_field", "Name", "not a date or date-time"),
+    ],
+)
+def test_a_csat_field_of_the_wrong_kind_is_one_error_naming_the_setting(
+    tmp_path: Path, setting: str, field: str, said: str
+) -> None:
+    settings = {**CUSTOM_OBJECT, setting: field}
+    with served_org(tmp_path, **settings) as org, pytest.raises(ConfigError) as refused:
+        org.backfill()
+    assert f"{setting} = {field!r}" in str(refused.value) and said in str(refused.value)

@@ -35,6 +35,7 @@ from interactions import (
     MalformedRecordError,
     Quarantined,
 )
+from scoring.csat import scores_off_scale
 from warehouse.access import database_file_gone
 from warehouse.cursors import (
     StreamRead,
@@ -47,6 +48,7 @@ from warehouse.cursors import (
 from warehouse.day_marks import DirtyRule
 from warehouse.facts import active_agents, owners_without_agent, recent_activity
 from warehouse.leases import HeldLease
+from warehouse.ratings import unscaled_score_counts
 from warehouse.store import store_page
 from warehouse.upserts import store_records
 
@@ -324,8 +326,11 @@ def _pull_streams(
             raise
         record_success(engine, name, step)
         now = connector.usage.last_server_time or datetime.now(UTC)
-        warning = csat_silence(engine, name, now, settings.sources[name].type)
-        if warning:
+        warnings = [
+            csat_silence(engine, name, now, settings.sources[name].type),
+            csat_off_scale(engine, name, settings),
+        ]
+        for warning in filter(None, warnings):
             log.warning(warning)
     if failures:
         raise failures[0]
@@ -416,6 +421,26 @@ def _open_backfill_cursor(engine: Engine, name: str, stream: str) -> dict[str, A
 
 CSAT_SILENCE = timedelta(days=14)
 CSAT_SILENCE_MIN_RESOLUTIONS = 50
+
+
+def csat_off_scale(engine: Engine, name: str, settings: Settings) -> str | None:
+    """A warning when stored answers of a source without a scale of its own (Salesforce)
+    have scores off the [csat] scale: they count nowhere, which is right for a stray value
+    and wrong for a survey on another scale."""
+    with engine.connect() as conn:
+        counts = unscaled_score_counts(conn, name)
+    scoring = settings.scoring()
+    off = scores_off_scale(counts, scoring)
+    if not off:
+        return None
+    examples = ", ".join(sorted(off, key=lambda score: -off[score])[:5])
+    return (
+        f"{name}: {sum(off.values())} of {sum(counts.values())} stored answers have a score "
+        f"off the CSAT scale {scoring.csat_scale_min:g}..{scoring.csat_scale_max:g} "
+        f"(e.g. {examples}): they count nowhere. If the survey asks on another scale, set "
+        "[csat] scale_min, scale_max and satisfied_threshold to it (a 0-10 question: 0, "
+        "10 and 9, say)."
+    )
 
 
 def csat_silence(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -205,3 +205,17 @@ def responses(
 def _is_survey(answers: list[tuple[Rating, _Score]]) -> bool:
     """Whether a survey's answers include a survey response on its own scale."""
     return any(r.scale_max is not None for r, _ in answers)
+
+
+def scores_off_scale(counts: Mapping[str, int], settings: ScoringSettings) -> dict[str, int]:
+    """Of the numeric scores of a source whose answers carry no scale of their own
+    (Salesforce) and how often each was stored, those off [csat.scale_min,
+    csat.scale_max]: each of them counts nowhere (docs/metrics.md "CSAT"), so a survey on
+    another scale (a 0-10 question) must be said, not dropped in silence."""
+    low, high = settings.csat_scale_min, settings.csat_scale_max
+    off = {}
+    for score, count in counts.items():
+        value = _number(score)
+        if value is not None and not low <= value <= high:
+            off[score] = count
+    return off

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from interactions import History, Interaction, OwnershipChange, Rating, StatusChange
 from scoring import ScoringSettings, score_days
-from scoring.csat import responses
+from scoring.csat import responses, scores_off_scale
 
 T0 = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)
 FAR = datetime(2100, 1, 1, tzinfo=UTC)
@@ -153,3 +153,8 @@ def test_score_days_credits_a_survey_response_to_the_owner_at_its_latest_answer(
     facts = score_days([_solved_and_reassigned()], {}, {"zendesk": FAR}, SETTINGS)
     answered = {f.agent_id: f.csat_responses for f in facts if f.csat_responses}
     assert answered == {"bob": 1}
+
+
+def test_the_scores_off_the_scale_are_the_numbers_outside_it() -> None:
+    counts = {"1": 3, "5": 2, "0": 4, "10": 1, "offered": 7, "4.5": 1}
+    assert scores_off_scale(counts, ScoringSettings()) == {"0": 4, "10": 1}

@@ -391,3 +391,21 @@ def test_a_csat_field_of_the_wrong_kind_is_one_error_naming_the_setting(
     with served_org(tmp_path, **settings) as org, pytest.raises(ConfigError) as refused:
         org.backfill()
     assert f"{setting} = {field!r}" in str(refused.value) and said in str(refused.value)
+
+
+def test_answers_off_the_csat_scale_are_said_not_dropped_in_silence(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The org's 0..10 question read on the default 1..5 scale.
+    with served_org(tmp_path, csat_question="nps") as org, caplog.at_level("WARNING"):
+        org.backfill()
+    said = [r.getMessage() for r in caplog.records if "off the CSAT scale 1..5" in r.getMessage()]
+    assert len(said) == 1 and "they count nowhere" in said[0]
+
+
+def test_answers_on_the_csat_scale_raise_no_scale_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with served_org(tmp_path, **FEEDBACK) as org, caplog.at_level("WARNING"):
+        org.backfill()
+    assert not [r for r in caplog.records if "off the CSAT scale" in r.getMessage()]

@@ -40,7 +40,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from interactions import Rating, RatingState
 from warehouse.json_params import among, json_param
@@ -144,3 +144,19 @@ def stored_ratings(conn: Connection, keys: Iterable[RatingKey]) -> dict[RatingKe
         for row in conn.execute(rows, {"ids": json_param(ids)}):
             found[(row.source, row.rating_id)] = Rating(**row._mapping)
     return found
+
+
+def unscaled_score_counts(conn: Connection, source: str) -> dict[str, int]:
+    """How many stored answers of `source` carry each score, among those with no scale of
+    their own (Salesforce's: the [csat] settings give theirs); offers (no score) left out."""
+    rows = conn.execute(
+        select(ratings.c.score, func.count())
+        .where(
+            ratings.c.source == source,
+            ratings.c.scale_max.is_(None),
+            ratings.c.score.is_not(None),
+            ratings.c.score != "",
+        )
+        .group_by(ratings.c.score)
+    )
+    return {str(score): int(count) for score, count in rows}

@@ -81,9 +81,11 @@ def checked_custom_object(config: SalesforceConfig, described: Mapping[str, Any]
         if name and name.lower() not in known:
             raise ConfigError(
                 f"source {config.source!r}: {key} = {name!r} is not a field of "
-                f"{fields.object_name} (its fields include "
+                f"{fields.object_name} that the API user can see (its fields include "
                 f"{', '.join(sorted(known.values())[:12])}…). Fix sources.{config.source}."
-                f"{key} to the field's API name in Setup > Object Manager."
+                f"{key} to the field's API name in Setup > Object Manager, or, if the name "
+                "is right, give the user read access to the field: field-level security "
+                "hides a field the user may not read."
             )
         if name and known[name.lower()] != name:
             # Salesforce names a row's fields as it spells them, and rows are read by the

@@ -256,6 +256,21 @@ LOGIN_FAULTS = {
 }
 
 
+# Salesforce's INVALID_FIELD: "... No such column 'SuppliedEmail' on entity 'Case'. ..."
+_NO_SUCH_COLUMN = re.compile(r"No such column '(\w{1,80})' on entity '(\w{1,80})'")
+
+
+def _error_message(body: bytes) -> str:
+    """The whole `message` of an error body (the shown one is cut short)."""
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return ""
+    first = value[0] if isinstance(value, list) and value else value
+    message = first.get("message") if isinstance(first, dict) else None
+    return message if isinstance(message, str) else ""
+
+
 def _refusal(
     config: SalesforceConfig, status: int, body: bytes, where: str, path: str
 ) -> Exception:
@@ -292,10 +307,22 @@ def _refusal(
             "permission and read access to Case, CaseHistory, User and the CSAT object."
         )
     if code in ("INVALID_FIELD", "INVALID_TYPE", "NOT_FOUND") or status == 404:
+        # The message begins with the whole query; the column it names is at its end.
+        missing = _NO_SUCH_COLUMN.search(_error_message(body))
+        if missing is not None:
+            field, entity = missing.group(1), missing.group(2)
+            return ConfigError(
+                f"{where}: the API user cannot read the field {field} of {entity} "
+                f"({code}): it does not exist in this org, or field-level security hides it "
+                f"from the user of sources.{config.source}. Give that user read access to "
+                f"{entity}.{field} (Setup > Object Manager > {entity} > Fields), or fix the "
+                "csat_* setting that names it."
+            )
         return ConfigError(
             f"{where}: Salesforce does not know an object or field deskmetrics asked for "
             f"({code or status}: {message}). Check the csat_* settings of "
-            f"sources.{config.source} against Setup > Object Manager."
+            f"sources.{config.source} against Setup > Object Manager, and that the API "
+            "user may read them (field-level security hides a field it may not)."
         )
     return SourceError(
         f"{where} was rejected ({status} {code}: {message}). This is a request deskmetrics "

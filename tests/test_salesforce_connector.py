@@ -409,3 +409,29 @@ def test_answers_on_the_csat_scale_raise_no_scale_warning(
     with served_org(tmp_path, **FEEDBACK) as org, caplog.at_level("WARNING"):
         org.backfill()
     assert not [r for r in caplog.records if "off the CSAT scale" in r.getMessage()]
+
+
+def test_a_case_field_hidden_by_field_level_security_is_named_with_the_fix(
+    tmp_path: Path,
+) -> None:
+    hidden = {"hidden_fields": {"Case": frozenset({"SuppliedEmail"})}}
+    with (
+        served_org(tmp_path, hidden, **CUSTOM_OBJECT) as org,
+        pytest.raises(ConfigError) as refused,
+    ):
+        org.backfill()
+    said = str(refused.value)
+    assert "cannot read the field SuppliedEmail of Case" in said
+    assert "field-level security" in said and "Case.SuppliedEmail" in said
+
+
+def test_a_csat_field_hidden_by_field_level_security_is_not_called_misspelt(
+    tmp_path: Path,
+) -> None:
+    hidden = {"hidden_fields": {"Case_Survey__c": frozenset({"Score__c"})}}
+    with (
+        served_org(tmp_path, hidden, **CUSTOM_OBJECT) as org,
+        pytest.raises(ConfigError, match="field-level security") as refused,
+    ):
+        org.backfill()
+    assert "csat_score_field = 'Score__c'" in str(refused.value)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -60,6 +61,7 @@ class SalesforceSandbox(InjectsFaults):
         consumer_secret: str = "sandbox-consumer-secret",
         jwt_public_key_pem: str | None = None,
         login_fault: str | None = None,
+        hidden_fields: Mapping[str, frozenset[str]] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         daily_allowance: int = 100_000,
@@ -87,6 +89,9 @@ class SalesforceSandbox(InjectsFaults):
             jwt_public_key_pem,
             login_fault,
         )
+        # Fields field-level security hides from the API user, by object: describe leaves
+        # them out and a query naming one is refused as naming no such column.
+        self.hidden_fields = dict(hidden_fields or {})
         self.access = Access(session_lifetime, daily_allowance, api_usage)
         self.page_size = page_size  # the batch when the client asks for none
         # Rows stamped within `commit_lag` of the desk clock are not visible yet: they appear
@@ -260,6 +265,13 @@ class SalesforceSandbox(InjectsFaults):
 
     def _bulk(self, req: Handler, version: str, rest: str, query: str, body: bytes) -> Reply:
         if req.command == "POST" and rest == "jobs/query":
+            try:
+                asked = json.loads(body)
+                self._refuse_hidden(str(asked.get("query", "")) if isinstance(asked, dict) else "")
+            except ValueError:
+                pass  # the job's own reading of the body says what is wrong with it
+            except SoqlError as bad:
+                return (*error(400, bad.code, bad.message), {})
             return self.bulk.create(version, body, self._records_of)
         job = re.fullmatch(r"jobs/query/(?P<id>\w+)(?P<results>/results)?", rest)
         if req.command != "GET" or job is None:
@@ -300,6 +312,20 @@ class SalesforceSandbox(InjectsFaults):
         }
         return 200, json.dumps(found).encode(), JSON_TYPE
 
+    def _refuse_hidden(self, soql: str) -> None:
+        """A query naming a field hidden from the user fails as Salesforce fails it."""
+        for object_name, fields in self.hidden_fields.items():
+            if not re.search(rf"\bFROM\s+{object_name}\b", soql, re.IGNORECASE):
+                continue
+            for field in fields:
+                if re.search(rf"\b{field}\b", soql, re.IGNORECASE):
+                    raise SoqlError(
+                        "INVALID_FIELD",
+                        f"\n{soql}\n^\nERROR at Row:1:Column:1\nNo such column '{field}' "
+                        f"on entity '{object_name}'. If you are attempting to use a custom "
+                        "field, be sure to append the '__c' after the custom field name.",
+                    )
+
     def _route(self, req: Handler, version: str, rest: str, query: str) -> Answer:
         params = parse_qs(query)
         if rest in ("query", "queryAll"):
@@ -307,6 +333,7 @@ class SalesforceSandbox(InjectsFaults):
                 return error(400, "MALFORMED_QUERY", "A query string is required (q=)")
             batch = batch_size(req.headers.get("Sforce-Query-Options", ""), self.page_size)
             soql, all_rows = params["q"][0], rest == "queryAll"
+            self._refuse_hidden(soql)
             return self.cursors.first_page(
                 version, soql, all_rows, batch, self._records_of, self.user_time_zone
             )
@@ -321,7 +348,10 @@ class SalesforceSandbox(InjectsFaults):
             )
             if name is None:
                 return error(404, "NOT_FOUND", "The requested resource does not exist")
-            return 200, json.dumps(describe(name)).encode(), JSON_TYPE
+            shown = describe(name)
+            hidden = self.hidden_fields.get(name, frozenset())
+            shown["fields"] = [f for f in shown["fields"] if f["name"] not in hidden]
+            return 200, json.dumps(shown).encode(), JSON_TYPE
         if re.fullmatch(r"sobjects/Case/deleted/?", rest):
             with self.desk.lock:
                 now = self.desk.now

@@ -46,7 +46,12 @@ from warehouse.cursors import (
     record_success,
 )
 from warehouse.day_marks import DirtyRule
-from warehouse.facts import active_agents, owners_without_agent, recent_activity
+from warehouse.facts import (
+    active_agents,
+    history_evidence,
+    owners_without_agent,
+    recent_activity,
+)
 from warehouse.leases import HeldLease
 from warehouse.ratings import unscaled_score_counts
 from warehouse.store import store_page
@@ -329,6 +334,7 @@ def _pull_streams(
         warnings = [
             csat_silence(engine, name, now, settings.sources[name].type),
             csat_off_scale(engine, name, settings),
+            history_silence(engine, name, settings.sources[name].type),
         ]
         for warning in filter(None, warnings):
             log.warning(warning)
@@ -421,6 +427,37 @@ def _open_backfill_cursor(engine: Engine, name: str, stream: str) -> dict[str, A
 
 CSAT_SILENCE = timedelta(days=14)
 CSAT_SILENCE_MIN_RESOLUTIONS = 50
+
+
+HISTORY_EVIDENCE = 50  # stored cases before a missing history is worth a warning
+
+
+def history_silence(engine: Engine, name: str, source_type: str) -> str | None:
+    """A warning when a Salesforce org's cases close, or have owners, and its CaseHistory
+    holds no Status, or no Owner, row: field history tracking of that field is off, and
+    the reopens and transfers it records cannot be counted (docs/salesforce.md)."""
+    if source_type != "salesforce":
+        return None  # Zendesk's ticket events always record both
+    with engine.connect() as conn:
+        found = history_evidence(conn, name, HISTORY_EVIDENCE)
+    untracked = [
+        field
+        for field, cases, rows in (
+            ("Status", found.resolved, found.status_changes),
+            ("Owner", found.owned, found.ownership_changes),
+        )
+        if cases >= HISTORY_EVIDENCE and not rows
+    ]
+    if not untracked:
+        return None
+    fields = " and ".join(untracked)
+    return (
+        f"{name}: at least {HISTORY_EVIDENCE} cases are stored and CaseHistory has no "
+        f"{fields} row: if field history tracking is off for Case {fields}, turn it on "
+        "(Setup > Object Manager > Case > Fields & Relationships > Set History Tracking): "
+        "without it reopens and transfers are not seen, and FCR and transfer rates are "
+        "wrong. Only changes made after it is on are recorded."
+    )
 
 
 def csat_off_scale(engine: Engine, name: str, settings: Settings) -> str | None:

@@ -435,3 +435,22 @@ def test_a_csat_field_hidden_by_field_level_security_is_not_called_misspelt(
     ):
         org.backfill()
     assert "csat_score_field = 'Score__c'" in str(refused.value)
+
+
+@pytest.mark.parametrize("field", ["Owner", "Status"])
+def test_case_history_without_a_tracked_field_is_said(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, field: str
+) -> None:
+    untracked = {"untracked": frozenset({field})}
+    with served_org(tmp_path, untracked, **CUSTOM_OBJECT) as org, caplog.at_level("WARNING"):
+        org.backfill()
+    said = [r.getMessage() for r in caplog.records if "field history tracking" in r.getMessage()]
+    assert len(said) == 1 and f"CaseHistory has no {field} row" in said[0]
+
+
+def test_case_history_with_both_fields_tracked_raises_no_history_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with served_org(tmp_path, **CUSTOM_OBJECT) as org, caplog.at_level("WARNING"):
+        org.backfill()
+    assert not [r for r in caplog.records if "field history tracking" in r.getMessage()]

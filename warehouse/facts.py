@@ -292,6 +292,41 @@ def recent_activity(conn: Connection, source: str, since: datetime) -> tuple[int
     return int(resolutions or 0), int(answers or 0)
 
 
+@dataclass(frozen=True)
+class HistoryEvidence:
+    """How many stored interactions of a source are resolved, and how many have an owner
+    (each counted up to a cap), and whether any status or ownership change is stored."""
+
+    resolved: int
+    owned: int
+    status_changes: bool
+    ownership_changes: bool
+
+
+def history_evidence(conn: Connection, source: str, cap: int) -> HistoryEvidence:
+    def capped(*where: Any) -> int:
+        first = select(interactions.c.interaction_id).where(
+            interactions.c.source == source, interactions.c.deleted.is_(False), *where
+        )
+        return int(
+            conn.execute(select(func.count()).select_from(first.limit(cap).subquery())).scalar()
+            or 0
+        )
+
+    def any_of(table: Any) -> bool:
+        return (
+            conn.execute(select(table.c.change_id).where(table.c.source == source).limit(1)).first()
+            is not None
+        )
+
+    return HistoryEvidence(
+        capped(interactions.c.resolved.is_(True)),
+        capped(interactions.c.owner_id.is_not(None)),
+        any_of(status_changes),
+        any_of(ownership_changes),
+    )
+
+
 def known_agents(engine: Engine) -> dict[tuple[str, str], Agent]:
     with engine.connect() as conn:
         return {

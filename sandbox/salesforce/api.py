@@ -62,6 +62,7 @@ class SalesforceSandbox(InjectsFaults):
         jwt_public_key_pem: str | None = None,
         login_fault: str | None = None,
         hidden_fields: Mapping[str, frozenset[str]] | None = None,
+        untracked: frozenset[str] = frozenset(),
         host: str = "127.0.0.1",
         port: int = 0,
         daily_allowance: int = 100_000,
@@ -92,6 +93,9 @@ class SalesforceSandbox(InjectsFaults):
         # Fields field-level security hides from the API user, by object: describe leaves
         # them out and a query naming one is refused as naming no such column.
         self.hidden_fields = dict(hidden_fields or {})
+        # Case fields whose history tracking is off in this org ("Owner", "Status"): their
+        # changes write no CaseHistory row.
+        self.untracked = untracked
         self.access = Access(session_lifetime, daily_allowance, api_usage)
         self.page_size = page_size  # the batch when the client asks for none
         # Rows stamped within `commit_lag` of the desk clock are not visible yet: they appear
@@ -291,6 +295,10 @@ class SalesforceSandbox(InjectsFaults):
             raise SoqlError("INVALID_TYPE", f"sObject type '{object_name}' is not supported.")
         if not all_rows and "IsDeleted" in OBJECTS[object_name]:
             source = [r for r in source if not r["IsDeleted"]]
+        if object_name == "CaseHistory" and self.untracked:
+            # An owner change's rows say how it came (ownerAccepted, ownerAssignment, ...):
+            # all of them are Owner's history.
+            source = [r for r in source if _tracked_as(r["Field"]) not in self.untracked]
         fields = OBJECTS[object_name]
         stamp = "SystemModstamp" if "SystemModstamp" in fields else "CreatedDate"
         if self.commit_lag and stamp in fields:
@@ -371,3 +379,8 @@ class SalesforceSandbox(InjectsFaults):
                 cached = (self.desk.version, face)
                 self._face = cached
             return cached[1]
+
+
+def _tracked_as(field: str) -> str:
+    """The Case field whose history tracking writes a CaseHistory row of `field`."""
+    return "Owner" if field.lower().startswith("owner") else field

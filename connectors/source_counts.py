@@ -22,7 +22,7 @@ it); for UTC, DAY_ONLY of the stored UTC moment needs neither.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +83,9 @@ class DayCounter:
     obj: str
     field: str
     condition: str = ""
+    # A Date field (a custom answer date) names a day already, in no time zone: it is
+    # grouped and bounded as itself, never as a moment.
+    date_only: bool = False
 
 
 CASES_CREATED = DayCounter("Case", "CreatedDate")
@@ -117,6 +120,17 @@ def salesforce_ratings_counter(config: SalesforceConfig) -> DayCounter | str:
     obj, answered, case, score = fields
     # A record with no score is an offer; one with no case belongs to a deleted case.
     return DayCounter(obj, answered, f"{case} != null AND {score} != null")
+
+
+def salesforce_dated_counter(connector: SalesforceConnector, counter: DayCounter) -> DayCounter:
+    """`counter`, told whether its field is a Date (one describe request)."""
+    described = connector._describe(counter.obj)
+    kinds = {
+        str(f.get("name", "")).lower(): f.get("type")
+        for f in described.get("fields") or []
+        if isinstance(f, dict)
+    }
+    return replace(counter, date_only=kinds.get(counter.field.lower()) == "date")
 
 
 def salesforce_user_time_zone(connector: SalesforceConnector) -> str:
@@ -160,10 +174,14 @@ def salesforce_per_day(
     per UTC day, or per day of the API user's zone when `converted`."""
     field = counter.field
     day = f"DAY_ONLY(convertTimezone({field}))" if converted else f"DAY_ONLY({field})"
+    low, high = _iso(start), _iso(end)
+    if counter.date_only:
+        # Its days are the settings' days (connectors/salesforce_records.py `_answer_time`).
+        day, low, high = field, f"{start.date()}", f"{end.date()}"
     condition = f"{counter.condition} AND " if counter.condition else ""
     soql = (
         f"SELECT {day} d, COUNT(Id) n FROM {counter.obj} WHERE {condition}{field} >= "
-        f"{_iso(start)} AND {field} < {_iso(end)} GROUP BY {day}"
+        f"{low} AND {field} < {high} GROUP BY {day}"
     )
     counts: dict[date, int] = {}
     for row in connector._rows(soql):

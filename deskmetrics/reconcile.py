@@ -26,6 +26,7 @@ from connectors.source_counts import (
     CASES_CREATED,
     DayCounter,
     salesforce_converts_days,
+    salesforce_dated_counter,
     salesforce_per_day,
     salesforce_ratings_counter,
     zendesk_created_query,
@@ -176,7 +177,8 @@ def _salesforce_counts(
     settings: Settings, source: str, days: list[date], zone: ZoneInfo
 ) -> SourceCounts:
     """Salesforce's counts of these days: one aggregate query per count over them all (and,
-    for a zone other than UTC, one userinfo request), besides the login."""
+    for a zone other than UTC, one userinfo request; for answers, one describe of the CSAT
+    object), besides the login."""
     from connectors.salesforce import SalesforceConnector  # as in `_zendesk_counts`
 
     config = settings.salesforce_config(source)
@@ -192,6 +194,8 @@ def _salesforce_counts(
     start, end = _bounds(days[0], zone)[0], _bounds(days[-1], zone)[1]
     with SalesforceConnector(config, settings.retry_policy()) as connector:
         converted = salesforce_converts_days(connector, settings.timezone)
+        if RATINGS in counters:
+            counters[RATINGS] = salesforce_dated_counter(connector, counters[RATINGS])
         found = {
             what: salesforce_per_day(connector, counter, start, end, converted)
             for what, counter in counters.items()

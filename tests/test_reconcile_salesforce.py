@@ -57,7 +57,8 @@ def test_a_completely_synced_org_reconciles_with_no_difference(synced: ServedOrg
 
 
 def test_salesforce_spends_a_login_and_an_aggregate_query_per_count(synced: ServedOrg) -> None:
-    assert reconcile_org(synced).requests == 1 + 3
+    # and one describe of the CSAT object: is its answer date a Date or a date-time?
+    assert reconcile_org(synced).requests == 1 + 1 + 3
 
 
 def test_days_in_the_api_users_time_zone_reconcile_when_the_settings_share_it(
@@ -67,7 +68,7 @@ def test_days_in_the_api_users_time_zone_reconcile_when_the_settings_share_it(
     assert len(found.days) >= 20 and found.differing == []
     for what in (CREATED, RESOLVED, RATINGS):
         assert sum(c.at_source for c in found.counts if c.what == what) > 0, what
-    assert found.requests == 1 + 1 + 3  # and the userinfo request
+    assert found.requests == 1 + 1 + 1 + 3  # and the userinfo request
 
 
 def test_a_settings_time_zone_other_than_the_api_users_is_refused(synced: ServedOrg) -> None:
@@ -128,4 +129,15 @@ def test_an_expired_session_at_userinfo_is_renewed_not_taken_for_a_refused_login
     synced.sandbox.inject_error("INVALID_SESSION_ID", status=401, path_contains="userinfo")
     found = reconcile_org(synced, PARIS)
     assert found.differing == []
-    assert found.requests == 1 + 1 + 1 + 1 + 3  # the refused userinfo, a login, it again
+    # the refused userinfo, a login, it again, and the CSAT object's describe
+    assert found.requests == 1 + 1 + 1 + 1 + 1 + 3
+
+
+def test_answers_dated_by_a_date_field_reconcile_by_that_day(tmp_path: Path) -> None:
+    set_desk_now(FIXED_NOW)
+    dated_by_day = {**CUSTOM_OBJECT, "csat_date_field": "Responded_On__c"}
+    with served_org(tmp_path, **dated_by_day) as served:
+        served.backfill()
+        found = reconcile_org(served)
+    assert found.differing == [] and found.not_compared == {}
+    assert sum(c.at_source for c in found.counts if c.what == RATINGS) > 0

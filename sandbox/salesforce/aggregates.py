@@ -22,6 +22,13 @@ from sandbox.salesforce.schema import OBJECTS
 from sandbox.salesforce.soql import Query, SoqlError, parse, parse_datetime
 
 _DAY = r"DAY_ONLY\(\s*(?:(?P<{c}>convertTimezone)\(\s*(?P<{f}>\w+)\s*\)|(?P<{p}>\w+))\s*\)"
+# A Date field is a day already: `SELECT f [alias], COUNT(Id) [alias] FROM O … GROUP BY f`.
+_DATE_FORM = re.compile(
+    r"^\s*SELECT\s+(?P<field>\w+)(?:\s+(?P<day_alias>(?!FROM\b)\w+))?\s*,\s*"
+    r"COUNT\(\s*Id\s*\)(?:\s+(?P<count_alias>(?!FROM\b)\w+))?"
+    r"\s+FROM\s+(?P<object>\w+)(?:\s+WHERE\s+(?P<where>.+?))?\s+GROUP\s+BY\s+(?P<gfield>\w+)\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
 _FORM = re.compile(
     r"^\s*SELECT\s+"
     + _DAY.format(c="conv", f="cfield", p="field")
@@ -39,6 +46,7 @@ class DayCounts:
     object_name: str
     field: str
     converted: bool  # convertTimezone: the day in the querying user's time zone
+    date_only: bool  # a Date field: its value is the day
     day_key: str
     count_key: str
     where: Query  # the records counted: its conditions only
@@ -49,7 +57,11 @@ class DayCounts:
         days: Counter[str] = Counter()
         for record in kept:
             moment = record[self.field]
-            if moment is not None:
+            if moment is None:
+                continue
+            if self.date_only:
+                days[str(moment)] += 1
+            else:
                 days[parse_datetime(moment).astimezone(zone).date().isoformat()] += 1
         return [
             {"attributes": {"type": "AggregateResult"}, self.day_key: day, self.count_key: n}
@@ -60,7 +72,7 @@ class DayCounts:
 def parse_day_counts(text: str) -> DayCounts | None:
     form = _FORM.match(text)
     if form is None:
-        return None
+        return _date_counts(text)
     field, converted = form["cfield"] or form["field"], form["conv"] is not None
     grouped, grouped_converted = form["gcfield"] or form["gfield"], form["gconv"] is not None
     if (grouped.lower(), grouped_converted) != (field.lower(), converted):
@@ -75,4 +87,23 @@ def parse_day_counts(text: str) -> DayCounts | None:
         raise SoqlError("INVALID_TYPE", f"DAY_ONLY of a field that is no datetime: {name}")
     day_key = form["day_alias"] or "expr0"
     count_key = form["count_alias"] or ("expr1" if form["day_alias"] is None else "expr0")
-    return DayCounts(query.object_name, name, converted, day_key, count_key, query)
+    return DayCounts(query.object_name, name, converted, False, day_key, count_key, query)
+
+
+def _date_counts(text: str) -> DayCounts | None:
+    """The Date-field form, or None (soql.py then parses or refuses the text)."""
+    form = _DATE_FORM.match(text)
+    if form is None or form["field"].lower() == "id":
+        return None
+    where = f" WHERE {form['where']}" if form["where"] else ""
+    query = parse(f"SELECT Id, {form['field']} FROM {form['object']}{where}")
+    name = query.fields[1]
+    if form["gfield"].lower() != name.lower():
+        raise SoqlError(
+            "MALFORMED_QUERY", f"field '{name}' must be grouped or aggregated: GROUP BY it"
+        )
+    if OBJECTS[query.object_name][name] != "date":
+        raise SoqlError("MALFORMED_QUERY", f"field '{name}' can not be grouped in a query call")
+    day_key = form["day_alias"] or "expr0"
+    count_key = form["count_alias"] or ("expr1" if form["day_alias"] is None else "expr0")
+    return DayCounts(query.object_name, name, False, True, day_key, count_key, query)

@@ -66,6 +66,8 @@ OBJECTS: dict[str, dict[str, str]] = {
         "Score__c": "double",
         "Comment__c": "textarea",
         "Responded_At__c": "datetime",
+        # The same answer's day as a Date field (an org may keep only that): no time, no zone.
+        "Responded_On__c": "date",
         "IsDeleted": "boolean",
         **_STAMPS,
     },

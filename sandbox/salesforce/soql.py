@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sandbox.salesforce.schema import OBJECTS
@@ -23,6 +23,7 @@ from sandbox.salesforce.schema import OBJECTS
 _TOKEN = re.compile(
     r"""\s*(?:
     (?P<datetime>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?(?:Z|[+-]\d{2}:?\d{2}))
+    |(?P<date>\d{4}-\d{2}-\d{2}(?![\dT]))
     |(?P<string>'(?:[^'\\]|\\.)*')
     |(?P<number>-?\d+(?:\.\d+)?)
     |(?P<op><=|>=|!=|=|<|>)
@@ -203,6 +204,14 @@ def _condition(reader: _Reader, object_name: str, kinds: dict[str, str], text: s
         )
     if isinstance(value, datetime) and kinds[field] != "datetime":
         raise SoqlError("INVALID_FIELD", f"field '{field}' is not a dateTime field")
+    if kinds[field] == "date" and not isinstance(value, date | None):
+        raise SoqlError(
+            "INVALID_FIELD",
+            f"value of filter criterion for field '{field}' must be of type date and should "
+            "not be enclosed in quotes",
+        )
+    if type(value) is date and kinds[field] != "date":
+        raise SoqlError("INVALID_FIELD", f"field '{field}' is not a date field")
     return Condition(field, op, value)
 
 
@@ -222,6 +231,8 @@ def _literal(token: str) -> Any:
         return None
     if re.fullmatch(r"-?\d+(?:\.\d+)?", token):
         return float(token)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", token):
+        return date.fromisoformat(token)  # a date literal, for a Date field
     if re.fullmatch(r"\d{4}-.*", token):
         return parse_datetime(token)
     raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{token}'")
@@ -260,4 +271,6 @@ def _holds(condition: Condition, record: dict[str, Any], kinds: dict[str, str]) 
         return equal if condition.op == "=" else (not equal if condition.op == "!=" else False)
     if kinds[condition.field] == "datetime":
         value = parse_datetime(value)
+    elif kinds[condition.field] == "date":
+        value = date.fromisoformat(value)
     return _OPS[condition.op](value, condition.value)

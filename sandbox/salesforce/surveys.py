@@ -49,6 +49,7 @@ def survey_records(desk: Desk, written_at_send: bool) -> tuple[list[Record], lis
                 "Comment__c": rating.comment if answered else None,
                 # The moment the customer first answered (docs/metrics.md "CSAT" counts it then).
                 "Responded_At__c": sf_datetime(rating.created_at) if answered else None,
+                "Responded_On__c": rating.created_at.date().isoformat() if answered else None,
                 "IsDeleted": False,
                 **stamps(created, modified),
             }

@@ -358,6 +358,15 @@ class SalesforceSourceSettings(_SourceSection):
                 f"text to {host}: write https://{host} (plain http is for a server on this "
                 "machine only, such as the sandbox on 127.0.0.1)"
             )
+        if host.lower() in ("login.salesforce.com", "test.salesforce.com"):
+            # The login host serves no org's data, and a client-credentials login needs
+            # the My Domain: every request after the login would fail.
+            raise ValueError(
+                f"{value!r} is Salesforce's login address, not the org's: write its My "
+                "Domain, https://yourcompany.my.salesforce.com (a sandbox org: "
+                "https://yourcompany--sandboxname.sandbox.my.salesforce.com), as Setup > "
+                "My Domain shows it"
+            )
         return value
 
     @field_validator("api_version")

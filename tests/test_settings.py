@@ -268,3 +268,10 @@ def test_any_settings_are_valid_or_one_config_error(raw: dict[str, object]) -> N
         settings_from(raw)
     except ConfigError as bad:  # never another exception: a traceback is a bug
         assert str(bad).startswith("settings: ") and str(bad).endswith("in the settings file.")
+
+
+@pytest.mark.parametrize("host", ["login.salesforce.com", "test.salesforce.com"])
+def test_salesforces_login_address_is_refused_as_instance_url(host: str) -> None:
+    source = {"type": "salesforce", "instance_url": f"https://{host}", "username": "u@x.io"}
+    with pytest.raises(ConfigError, match="Salesforce's login address, not the org's"):
+        settings_from({"sources": {"sf": source}})

@@ -44,16 +44,16 @@ body{font:15px/1.45 system-ui,sans-serif;color:#1c1c1c;margin:0 auto;max-width:1
 h1{font-size:1.5em;margin:.2em 0}h2{margin-top:1.6em;border-bottom:2px solid #ccc}
 table{border-collapse:collapse;margin:.5em 0;font-variant-numeric:tabular-nums}
 th,td{padding:3px 8px;border-bottom:1px solid #e3e3e3;text-align:right;vertical-align:middle}
-th:first-child,td:first-child{text-align:left;min-width:9em;max-width:16em;overflow-wrap:anywhere}
+tr:first-child>th:first-child,td:first-child{text-align:left;min-width:9em;max-width:16em;overflow-wrap:anywhere}
 h3{overflow-wrap:anywhere}
 .scroll{overflow-x:auto}.note{color:#555}.low{color:#8a5a00}
 .beyond{font-weight:600;color:#a00000}
 svg{width:100%;height:auto;font-size:11px}svg.spark{width:132px;height:44px}
 .grid{stroke:#e5e5e5}.axis{fill:#666}.team{stroke:#333;stroke-dasharray:4 3}
-.l95{fill:none;stroke:#6a9fd4}.l998{fill:none;stroke:#1f4e8c}
-.mark{stroke:#fff;fill:#1f4e8c}.mark.out95{fill:#d08a00}.mark.out998{fill:#c00000}
-.mark.low{fill:#fff;stroke:#1f4e8c;stroke-width:2}.mark.low.out95{stroke:#d08a00}
-.mark.low.out998{stroke:#c00000}.ci{stroke:#9bb7d6;stroke-width:2}
+.l95{fill:none;stroke:#4f86c6}.l998{fill:none;stroke:#1f4e8c}
+.mark{stroke:#fff;fill:#1f4e8c}.mark.out95{fill:#b87700}.mark.out998{fill:#c00000}
+.mark.low{fill:#fff;stroke:#1f4e8c;stroke-width:2}.mark.low.out95{stroke:#b87700}
+.mark.low.out998{stroke:#c00000}.ci{stroke:#6c93c4;stroke-width:2}
 .trend{fill:none;stroke:#1f4e8c}circle{fill:#1f4e8c}circle.low{fill:#fff;stroke:#1f4e8c}
 .comment{white-space:pre-wrap;overflow-wrap:anywhere;margin:.2em 0 .8em}
 @media (max-width:640px){svg:not(.spark){font-size:15px}}
@@ -183,14 +183,19 @@ def _agents(data: PageData, several: bool) -> list[str]:
     shown = ("handled", "transfer_pct", "transfer_ci_low", "transfer_ci_high", "fcr_eligible",
              "fcr_pct", "fcr_ci_low", "fcr_ci_high", "csat_responses", "csat_pct",
              "csat_ci_low", "csat_ci_high", "csat_mean_pct", "low_sample")  # fmt: skip
-    heads = ("handled", "transfer %", "low", "high", "FCR-eligible", "FCR %", "low", "high",
-             "CSAT responses", "CSAT %", "low", "high", "CSAT mean, % of scale",
-             "low sample")  # fmt: skip
+    # Two header rows: each "low" and "high" stands under the metric it bounds, for a
+    # reader and for a screen reader alike.
+    groups = (("transfer", 3), ("FCR", 4), ("CSAT", 5))
+    heads = ("%", "low", "high", "eligible", "%", "low", "high", "responses", "%", "low",
+             "high", "mean, % of scale")  # fmt: skip
     out = [
         "<h2>Agents</h2>",
         '<p class="note">Each rate with its sample and 95 % interval (low, high); '
         "in report order, not ranked.</p>",
-        '<div class="scroll"><table class="agents"><tr><th>agent</th>',
+        '<div class="scroll"><table class="agents"><tr><th rowspan="2">agent</th>'
+        '<th rowspan="2">handled</th>',
+        *(f'<th colspan="{n}" scope="colgroup">{name}</th>' for name, n in groups),
+        '<th rowspan="2">low sample</th></tr><tr>',
         *(f"<th>{h}</th>" for h in heads),
         "</tr>",
     ]

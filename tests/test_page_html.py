@@ -4,10 +4,11 @@ local, and a p-value's words never across the line of its verdict."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 from deskmetrics.page import Comment, PageData, Week, row_key
-from deskmetrics.page_html import page_html
+from deskmetrics.page_html import CSS, page_html
 from deskmetrics.provenance import FileMeta
 from scoring import ReportRow
 from scoring.comments import LowScore
@@ -84,3 +85,27 @@ def test_a_week_of_few_interactions_is_a_hollow_mark_in_the_trends() -> None:
     assert '<circle data-week="2026-11-02" class="low"' in _page([row], weeks=weeks)
     row, weeks = _weekly(40, 10)
     assert '<circle data-week="2026-11-02" cx=' in _page([row], weeks=weeks)
+
+
+def test_each_low_and_high_stands_under_the_metric_it_bounds() -> None:
+    shown = _page([_row("1", "Ann Lee", 3, 0)])
+    groups = re.findall(r'<th colspan="(\d)" scope="colgroup">(\w+)</th>', shown)
+    assert groups == [("3", "transfer"), ("4", "FCR"), ("5", "CSAT")]
+
+
+def _contrast_on_white(colour: str) -> float:
+    """WCAG 2.1 contrast ratio of `#rrggbb` against white."""
+
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    luminance = 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+    return 1.05 / (luminance + 0.05)
+
+
+def test_every_colour_that_carries_meaning_in_a_chart_has_3_to_1_contrast() -> None:
+    # WCAG 2.1 1.4.11: graphics that carry meaning (limits, marks, intervals) at least 3:1.
+    rules = dict(re.findall(r"(\.[\w.]+)\{[^}]*?(?:fill|stroke):(#[0-9a-f]{6})", CSS))
+    for rule in (".l95", ".l998", ".mark", ".mark.out95", ".mark.out998", ".ci", ".trend"):
+        assert _contrast_on_white(rules[rule]) >= 3.0, (rule, rules[rule])

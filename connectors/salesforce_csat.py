@@ -63,14 +63,21 @@ def survey_fields(config: SalesforceConfig) -> SurveyFields:
     )
 
 
-def checked_custom_object(config: SalesforceConfig, described: Mapping[str, Any]) -> CsatQuery:
-    """The custom object's query, once `describe` shows every configured field."""
-    fields = survey_fields(config)
-    known = {
-        str(f.get("name", "")).lower(): str(f.get("name"))
+def described_fields(described: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """An object description's fields by their name in lower case (SOQL reads names in any
+    case; rows spell them one way, so callers keep each field's own `name`)."""
+    return {
+        str(f.get("name", "")).lower(): f
         for f in described.get("fields") or []
         if isinstance(f, dict)
     }
+
+
+def checked_custom_object(config: SalesforceConfig, described: Mapping[str, Any]) -> CsatQuery:
+    """The custom object's query, once `describe` shows every configured field."""
+    fields = survey_fields(config)
+    by_name = described_fields(described)
+    known = {key: str(f.get("name")) for key, f in by_name.items()}
     wanted = {
         "csat_case_field": fields.case_field,
         "csat_score_field": fields.score_field,
@@ -96,7 +103,7 @@ def checked_custom_object(config: SalesforceConfig, described: Mapping[str, Any]
                 f"{config.source}.{key} = {known[name.lower()]!r}, as Setup > Object Manager "
                 "shows its API name."
             )
-    _check_types(config, fields, described)
+    _check_types(config, fields, by_name)
     stamps = [s for s in ("LastModifiedDate", "SystemModstamp") if s.lower() in known]
     # A survey record deleted in the org (a test answer, spam) counts nowhere once it is:
     # queryAll brings it back with IsDeleted (every object has it; a stand-in may not).
@@ -117,19 +124,14 @@ DATE_TYPES = frozenset({"date", "datetime"})
 
 
 def _check_types(
-    config: SalesforceConfig, fields: SurveyFields, described: Mapping[str, Any]
+    config: SalesforceConfig, fields: SurveyFields, by_name: Mapping[str, Mapping[str, Any]]
 ) -> None:
     """A field of the wrong kind reads as no answer at all, or fails every record: the
     case link must be a lookup to Case, the score a number, the date a date (where the
-    description gives types; a stand-in may not)."""
-    kinds = {
-        str(f.get("name", "")).lower(): f
-        for f in described.get("fields") or []
-        if isinstance(f, dict)
-    }
+    description gives types; a stand-in may not). `by_name`: `described_fields`."""
 
     def kind_of(name: str) -> tuple[str | None, list[str]]:
-        found = kinds.get(name.lower()) or {}
+        found = by_name.get(name.lower()) or {}
         kind = found.get("type")
         return (kind if isinstance(kind, str) else None), [
             str(r) for r in found.get("referenceTo") or []
@@ -145,21 +147,19 @@ def _check_types(
             f"belong to a case. Set sources.{config.source}.csat_case_field to the field that "
             "links a survey record to its case."
         )
-    score_kind, _ = kind_of(fields.score_field)
-    if score_kind is not None and score_kind not in SCORE_TYPES:
-        raise ConfigError(
-            f"{where}: csat_score_field = {fields.score_field!r} is a {score_kind} field of "
-            f"{fields.object_name}, not a number. Set sources.{config.source}.csat_score_field "
-            "to the field that holds the score."
-        )
-    date_kind, _ = kind_of(fields.date_field)
-    if date_kind is not None and date_kind not in DATE_TYPES:
-        raise ConfigError(
-            f"{where}: csat_date_field = {fields.date_field!r} is a {date_kind} field of "
-            f"{fields.object_name}, not a date or date-time. Set sources.{config.source}."
-            "csat_date_field to the field that holds when the customer answered (or "
-            "CreatedDate)."
-        )
+    valued = (
+        ("csat_score_field", fields.score_field, SCORE_TYPES, "a number",
+         "the field that holds the score"),
+        ("csat_date_field", fields.date_field, DATE_TYPES, "a date or date-time",
+         "the field that holds when the customer answered (or CreatedDate)"),
+    )  # fmt: skip
+    for key, name, kinds, wanted, holding in valued:
+        kind, _ = kind_of(name)
+        if kind is not None and kind not in kinds:
+            raise ConfigError(
+                f"{where}: {key} = {name!r} is a {kind} field of {fields.object_name}, not "
+                f"{wanted}. Set sources.{config.source}.{key} to {holding}."
+            )
 
 
 def feedback_question(config: SalesforceConfig, query: Query) -> CsatQuery:

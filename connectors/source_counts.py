@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from connectors.http import call_with_retries
 from connectors.salesforce_config import SalesforceConfig
+from connectors.salesforce_csat import described_fields
 from connectors.salesforce_records import identifier
 from connectors.wire import server_text
 from connectors.zendesk_surveys import ZendeskConnector
@@ -124,13 +125,8 @@ def salesforce_ratings_counter(config: SalesforceConfig) -> DayCounter | str:
 
 def salesforce_dated_counter(connector: SalesforceConnector, counter: DayCounter) -> DayCounter:
     """`counter`, told whether its field is a Date (one describe request)."""
-    described = connector._describe(counter.obj)
-    kinds = {
-        str(f.get("name", "")).lower(): f.get("type")
-        for f in described.get("fields") or []
-        if isinstance(f, dict)
-    }
-    return replace(counter, date_only=kinds.get(counter.field.lower()) == "date")
+    field = described_fields(connector._describe(counter.obj)).get(counter.field.lower()) or {}
+    return replace(counter, date_only=field.get("type") == "date")
 
 
 def salesforce_user_time_zone(connector: SalesforceConnector) -> str:

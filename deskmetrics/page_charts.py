@@ -29,9 +29,10 @@ def _f(value: float) -> str:
     return f"{value:.1f}"
 
 
-def _pct(x: int, n: int) -> str:
-    """A rate as the report rounds it (docs/metrics.md "Confidence": half-up), `12.5%`."""
-    return f"{percent(x, n)}%"
+def rate_text(x: int, n: int) -> str:
+    """A rate as the report rounds it (docs/metrics.md "Confidence": half-up), `12.5%`;
+    empty for a zero denominator."""
+    return f"{percent(x, n)}%" if n else ""
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ def funnel_svg(metric: str, label: str, points: Sequence[Point], team_x: int, te
         parts.append(
             f'<circle class="mark {kind}" data-agent="{esc(p.key)}" '
             f'cx="{_f(LEFT + p.n * sx)}" cy="{_f(TOP + (1 - rate) * sy)}" r="4">'
-            f"<title>{esc(p.label)}: {_pct(p.x, p.n)} of {p.n}</title></circle>"
+            f"<title>{esc(p.label)}: {rate_text(p.x, p.n)} of {p.n}</title></circle>"
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -157,7 +158,7 @@ def _trend(
         whiskers.append(f"M{_f(x)} {_f(top)}V{_f(bottom)}")
         line.append(f"{_f(x)},{_f(y)}")
         tip = (
-            f"<title>{esc(titled)} week of {p.week}: {_pct(p.x, p.n)} of {p.n}</title>"
+            f"<title>{esc(titled)} week of {p.week}: {rate_text(p.x, p.n)} of {p.n}</title>"
             if titled
             else ""
         )
@@ -222,7 +223,7 @@ def row_trend_svg(
     team's rate of the period as a dashed line (on 0-100 %, like every trend). Its weeks'
     figures are its text, for a screen reader, a tooltip and paper alike."""
     w, h, pad = 132, 44, 4
-    weekly = "; ".join(f"{p.week:%d %b} {_pct(p.x, p.n)} of {p.n}" for p in series if p.n)
+    weekly = "; ".join(f"{p.week:%d %b} {rate_text(p.x, p.n)} of {p.n}" for p in series if p.n)
     parts = [f'<svg class="spark" data-agent="{esc(key)}" data-metric="{metric}" '
              f'viewBox="0 0 {w} {h}" role="img" aria-label="by week: {esc(weekly or "none")}">'
              f"<title>by week: {esc(weekly or 'none')}</title>"]  # fmt: skip

@@ -31,13 +31,14 @@ from deskmetrics.page_charts import (
     WeekPoint,
     esc,
     funnel_svg,
+    rate_text,
     row_trend_svg,
     team_trend_svg,
 )
 from deskmetrics.settings import Settings
 from scoring import REPORT_COLUMNS, ReportRow
 from scoring.comparison import Z_95, Z_998, change_sentence, change_test, funnel_limits, p_text
-from scoring.confidence import percent, round1, wilson_interval
+from scoring.confidence import round1, wilson_interval
 
 CSS = """
 body{font:15px/1.45 system-ui,sans-serif;color:#1c1c1c;margin:0 auto;max-width:1000px;padding:12px}
@@ -68,11 +69,6 @@ def _csp() -> str:
         f"default-src 'none'; style-src 'sha256-{digest}'; img-src 'none'; "
         "base-uri 'none'; form-action 'none'"
     )
-
-
-def _pct(x: int, n: int) -> str:
-    """A rate rounded as the report and CSV round it (docs/metrics.md "Confidence")."""
-    return f"{percent(x, n)}%" if n else ""
 
 
 def _interval(x: int, n: int) -> str:
@@ -141,9 +137,9 @@ def _team(data: PageData) -> list[str]:
         x, n = _sum(data.rows, metric)
         bx, bn = _sum(data.previous, metric)
         out.append(
-            f'<tr data-team="{metric}"><td>{esc(label)}</td><td>{_pct(x, n)}</td>'
+            f'<tr data-team="{metric}"><td>{esc(label)}</td><td>{rate_text(x, n)}</td>'
             f"<td>{n} {_words(denominator)}{_low_mark(n, data.meta.min_sample)}</td>"
-            f"<td>{_interval(x, n)}</td><td>{f'{_pct(bx, bn)} of {bn}' if bn else 'none'}</td>"
+            f"<td>{_interval(x, n)}</td><td>{f'{rate_text(bx, bn)} of {bn}' if bn else 'none'}</td>"
             f'<td data-change="{metric}">{esc(change_sentence(label, change_test(bx, bn, x, n)))}'
             "</td></tr>"
         )
@@ -151,7 +147,7 @@ def _team(data: PageData) -> list[str]:
     for rate in data.response_rates:
         out.append(
             f'<p data-response-rate="{esc(rate.source)}">CSAT response rate, '
-            f"{esc(rate.source)}: {_pct(rate.answered, rate.offered)} "
+            f"{esc(rate.source)}: {rate_text(rate.answered, rate.offered)} "
             f"({rate.answered} answered of {rate.offered} surveys sent)</p>"
         )
     if not data.response_rates:
@@ -252,7 +248,7 @@ def _metric(data: PageData, metric: str, label: str, denominator: str, several: 
         verdict = funnel_verdict(x, n, team) if team is not None else ""
         out.append(
             f'<tr data-agent="{esc(key)}"><td>{esc(_label(row, several))}</td>'
-            f'<td data-rate="{metric}">{_pct(x, n)}</td>'
+            f'<td data-rate="{metric}">{rate_text(x, n)}</td>'
             f"<td>{n}{' <span class=low>low sample</span>' if low else ''}"
             f'</td><td>{verdict}</td><td data-change="{metric}">'
             f"{_change_cell(before.get(key), row, metric)}</td>"

@@ -34,34 +34,29 @@ def _problem(
         given = error["input"].get("type") if isinstance(error["input"], dict) else None
         types = ", ".join(repr(t) for t in source_models)
         return f"{_key([*loc, 'type'])}: unknown source type {given!r}: use one of {types}"
-    model: type[BaseModel] | None = root
+    tag = None  # a source's type, whose model has its keys
     if loc[:1] == ["sources"] and len(loc) >= 3:
         tag = str(loc.pop(2))  # the `type` tag pydantic puts in the path: not a key of the file
-        model = source_models.get(tag)
     if kind != "extra_forbidden":
         return f"{_key(loc)}: {error['msg'].removeprefix('Value error, ')}"
-    known = _keys_at(model if loc[:1] == ["sources"] else root, loc)
+    if tag is None:
+        known, where = _keys_at(root, loc), ""
+    else:
+        source = source_models.get(tag)
+        known, where = list(source.model_fields if source else ()), f" of a {tag} source"
     nearest = get_close_matches(str(loc[-1]), known, n=1)
     hint = f" (did you mean {nearest[0]!r}?)" if nearest else ""
-    where = f" of a {tag} source" if loc[:1] == ["sources"] else ""
     return f"{_key(loc)}: not a setting{where}{hint}"
 
 
-def _keys_at(model: type[BaseModel] | None, loc: Sequence[object]) -> list[str]:
-    """The keys the file may have beside the last part of `loc`."""
-    if model is None:
-        return []
-    if loc[:1] == ["sources"]:
-        return list(model.model_fields)  # `model` is already the source's
+def _keys_at(root: type[BaseModel], loc: Sequence[object]) -> list[str]:
+    """The keys the file may have beside the last part of `loc`, from the file's model."""
+    model = root
     for part in loc[:-1]:
-        annotation = model.model_fields[str(part)].annotation if model else None
-        model = (
-            annotation
-            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
-            else None
-        )
-        if model is None:
+        annotation = model.model_fields[str(part)].annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return []
+        model = annotation
     return list(model.model_fields)
 
 

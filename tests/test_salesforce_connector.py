@@ -393,22 +393,31 @@ def test_a_csat_field_of_the_wrong_kind_is_one_error_naming_the_setting(
     assert f"{setting} = {field!r}" in str(refused.value) and said in str(refused.value)
 
 
+def _warned(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    about: str,
+    sandbox: dict[str, Any] | None = None,
+    **settings: Any,
+) -> list[str]:
+    """The warnings about `about` that a backfill of an org with these settings logs."""
+    with served_org(tmp_path, sandbox, **settings) as org, caplog.at_level("WARNING"):
+        org.backfill()
+    return [r.getMessage() for r in caplog.records if about in r.getMessage()]
+
+
 def test_answers_off_the_csat_scale_are_said_not_dropped_in_silence(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     # The org's 0..10 question read on the default 1..5 scale.
-    with served_org(tmp_path, csat_question="nps") as org, caplog.at_level("WARNING"):
-        org.backfill()
-    said = [r.getMessage() for r in caplog.records if "off the CSAT scale 1..5" in r.getMessage()]
+    said = _warned(tmp_path, caplog, "off the CSAT scale 1..5", csat_question="nps")
     assert len(said) == 1 and "they count nowhere" in said[0]
 
 
 def test_answers_on_the_csat_scale_raise_no_scale_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with served_org(tmp_path, **FEEDBACK) as org, caplog.at_level("WARNING"):
-        org.backfill()
-    assert not [r for r in caplog.records if "off the CSAT scale" in r.getMessage()]
+    assert not _warned(tmp_path, caplog, "off the CSAT scale", **FEEDBACK)
 
 
 def test_a_case_field_hidden_by_field_level_security_is_named_with_the_fix(
@@ -442,15 +451,11 @@ def test_case_history_without_a_tracked_field_is_said(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, field: str
 ) -> None:
     untracked = {"untracked": frozenset({field})}
-    with served_org(tmp_path, untracked, **CUSTOM_OBJECT) as org, caplog.at_level("WARNING"):
-        org.backfill()
-    said = [r.getMessage() for r in caplog.records if "field history tracking" in r.getMessage()]
+    said = _warned(tmp_path, caplog, "field history tracking", untracked, **CUSTOM_OBJECT)
     assert len(said) == 1 and f"CaseHistory has no {field} row" in said[0]
 
 
 def test_case_history_with_both_fields_tracked_raises_no_history_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with served_org(tmp_path, **CUSTOM_OBJECT) as org, caplog.at_level("WARNING"):
-        org.backfill()
-    assert not [r for r in caplog.records if "field history tracking" in r.getMessage()]
+    assert not _warned(tmp_path, caplog, "field history tracking", **CUSTOM_OBJECT)

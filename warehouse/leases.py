@@ -265,7 +265,8 @@ def gone_from_this_machine(holder: str) -> bool:
 
 
 class HeldLease:
-    """A lease this process holds, renewed by a heartbeat thread until it is released.
+    """A lease this process holds (as `take` gave it: its holder is counted among this
+    process's, `_HELD_HERE`), renewed by a heartbeat thread until it is released.
 
     `check()` raises `LeaseLostError` once a renewal found the lease taken over (it had
     expired: the database was unreachable for longer than the ttl, say).
@@ -275,8 +276,6 @@ class HeldLease:
         self.engine = engine
         self.lease = lease
         self.ttl = ttl
-        with _HELD_HERE_LOCK:
-            _HELD_HERE.add(lease.holder)
         self._lost = threading.Event()
         self._done = threading.Event()
         self._beat = threading.Thread(

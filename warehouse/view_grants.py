@@ -12,11 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, text
 
-from warehouse.comparison_views import COMPARISON_VIEWS
-from warehouse.drill_through import DRILL_VIEW
-from warehouse.views import VIEW_NAMES
-
-ALL_VIEWS = (*VIEW_NAMES, *COMPARISON_VIEWS, DRILL_VIEW)
+from warehouse.views import ALL_VIEWS
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from sqlalchemy import Connection, text
 from interactions import ConfigError
 from warehouse.comparison_views import COMPARISON_VIEWS, DESCRIPTIONS, comparison_sql
 from warehouse.drill_through import (
+    DRILL_VIEW,
     create_drill_view,
     drill_view_is_current,
     drop_drill_view,
@@ -39,6 +40,8 @@ from warehouse.drill_through import (
 
 PERIODS = ("day", "week", "month")
 VIEW_NAMES = tuple(f"agent_rates_by_{period}" for period in PERIODS)
+# Every view deskmetrics makes, dropped and made again together.
+ALL_VIEWS = (*VIEW_NAMES, *COMPARISON_VIEWS, DRILL_VIEW)
 
 # docs/metrics.md "Confidence": the default `report.min_sample`.
 DEFAULT_MIN_SAMPLE = 30
